@@ -1,0 +1,547 @@
+import { choleskyInverse, choleskyLower, solveLower, solveLowerTransposed, symmetrizeFromLower } from '../linalg/dense';
+import { ReTerm } from './reterm';
+
+/**
+ * The blocked penalized least-squares system of a linear mixed model (Bates et al. 2015;
+ * MixedModels.jl's BlockedSparse/L blocks). With Lambda(theta) the relative covariance factor,
+ * the lower Cholesky factor L of
+ *
+ *   [ Lambda'Z'Z Lambda + I   Lambda'Z'X   Lambda'Z'y ]
+ *   [ X'Z Lambda              X'X          X'y        ]
+ *   [ y'Z Lambda              y'X          y'y        ]
+ *
+ * gives everything the profiled deviance needs: log|L_Z|^2, log|R_X|^2 and the penalized
+ * residual sum of squares (the square of L's last diagonal element).
+ *
+ * Structure: the first term (most levels) has a block-diagonal Z'Z block (k x k per level); it
+ * is eliminated level by level into a dense "tail" holding the other terms, X and y. When the
+ * model has a single term, levels with identical Z_l'Z_l share one k x k factorisation
+ * (sleepstudy: all 18 subjects; a random intercept: one group per visit count), which is what
+ * makes per-voxel fits cheap: the cost per evaluation no longer depends on n or on the number
+ * of levels.
+ */
+export interface Evaluation {
+  /** log-determinant of L_Z L_Z' (2 sum log diag over the random-effects rows) */
+  logdetZ: number;
+  /** log-determinant of R_X' R_X */
+  logdetX: number;
+  /** penalized residual sum of squares */
+  pwrss: number;
+}
+
+export class BlockedSystem {
+  readonly terms: ReTerm[];
+  readonly n: number;
+  readonly p: number;
+  readonly ntheta: number;
+  /** dimension of the dense tail: random effects of terms 2..m, then X, then y */
+  readonly tailSize: number;
+  /** random-effects rows in the tail */
+  readonly tailRe: number;
+  /** start of each term's rows in the tail (terms 2..m; entry 0 unused) */
+  private readonly tailOffsets: number[];
+  /** theta-independent tail block [Z2..Zm X y]'[Z2..Zm X y], full symmetric, column-major */
+  private readonly a22: Float64Array;
+  /** tail work matrix; after `evaluate` its lower triangle holds the tail's Cholesky factor */
+  readonly tail: Float64Array;
+  private readonly first: FirstBlock;
+  private readonly thetaOffsets: number[];
+
+  constructor(terms: ReTerm[], X: Float64Array, y: Float64Array, p: number) {
+    if (terms.length === 0) throw new Error('BlockedSystem needs at least one random-effects term');
+    this.terms = terms;
+    const n = y.length;
+    this.n = n;
+    this.p = p;
+    this.thetaOffsets = [];
+    let nt = 0;
+    for (const t of terms) {
+      this.thetaOffsets.push(nt);
+      nt += t.ntheta;
+    }
+    this.ntheta = nt;
+    this.tailOffsets = [0];
+    let off = 0;
+    for (let i = 1; i < terms.length; i++) {
+      this.tailOffsets.push(off);
+      off += terms[i].nlevels * terms[i].k;
+    }
+    this.tailRe = off;
+    this.tailSize = off + p + 1;
+    const xy = new Float64Array(n * (p + 1));
+    xy.set(X.subarray(0, n * p));
+    xy.set(y, n * p);
+    this.a22 = this.buildTailCrossproduct(xy);
+    this.tail = new Float64Array(this.tailSize * this.tailSize);
+    this.first = terms.length === 1 ? new GroupedFirstBlock(terms[0], xy, p + 1) : new SparseFirstBlock(this, xy);
+  }
+
+  /** For each tail row: its term index (>= 1) or -1 for X and y rows, and its level-block start. */
+  tailRowTerm(row: number): number {
+    for (let i = this.terms.length - 1; i >= 1; i--) if (row >= this.tailOffsets[i]) return row < this.tailRe ? i : -1;
+    return -1;
+  }
+
+  tailOffset(term: number): number {
+    return this.tailOffsets[term];
+  }
+
+  setTheta(theta: ArrayLike<number>): void {
+    this.terms.forEach((t, i) => t.setTheta(theta, this.thetaOffsets[i]));
+  }
+
+  /** Factorizes the system at theta; null when it is not numerically positive definite. */
+  evaluate(theta: ArrayLike<number>): Evaluation | null {
+    this.setTheta(theta);
+    const m = this.tailSize;
+    const t = this.tail;
+    t.set(this.a22);
+    this.scaleTail(t);
+    for (let i = 0; i < this.tailRe; i++) t[i + i * m] += 1;
+    const logdetFirst = this.first.eliminate(t, m, false);
+    if (!Number.isFinite(logdetFirst)) return null;
+    if (!choleskyLower(t, m)) return null;
+    let logdetZ = logdetFirst;
+    for (let i = 0; i < this.tailRe; i++) logdetZ += 2 * Math.log(t[i + i * m]);
+    let logdetX = 0;
+    for (let i = this.tailRe; i < m - 1; i++) logdetX += 2 * Math.log(t[i + i * m]);
+    const last = t[m * m - 1];
+    return { logdetZ, logdetX, pwrss: last * last };
+  }
+
+  /**
+   * After `evaluate(theta)`: the fixed effects and the spherical random effects u (in the
+   * model's term order, each term level-major), from back-substitution in L'.
+   */
+  solve(): { beta: Float64Array; u: Float64Array[] } {
+    const m = this.tailSize;
+    const q = m - 1;
+    const lead = new Float64Array(q * q);
+    for (let j = 0; j < q; j++) for (let i = j; i < q; i++) lead[i + j * q] = this.tail[i + j * m];
+    const v = new Float64Array(q);
+    for (let j = 0; j < q; j++) v[j] = this.tail[q + j * m];
+    solveLowerTransposed(lead, q, v);
+    const beta = v.slice(this.tailRe, q);
+    const u: Float64Array[] = [this.first.solve(this.tail, m, v, this)];
+    for (let i = 1; i < this.terms.length; i++) {
+      const o = this.tailOffsets[i];
+      u.push(v.slice(o, o + this.terms[i].nlevels * this.terms[i].k));
+    }
+    return { beta, u };
+  }
+
+  /** After `evaluate`: (R_X' R_X)^{-1}, the unscaled covariance of the fixed effects (p x p). */
+  unscaledVcov(): Float64Array {
+    const p = this.p;
+    const m = this.tailSize;
+    const rx = new Float64Array(p * p);
+    for (let j = 0; j < p; j++) for (let i = j; i < p; i++) rx[i + j * p] = this.tail[this.tailRe + i + (this.tailRe + j) * m];
+    return choleskyInverse(rx, p);
+  }
+
+  /** Lambda' A22 Lambda on the tail: each level block of each term 2..m, rows then columns. */
+  private scaleTail(t: Float64Array): void {
+    const m = this.tailSize;
+    const tmp = new Float64Array(8);
+    for (let ti = 1; ti < this.terms.length; ti++) {
+      const term = this.terms[ti];
+      const k = term.k;
+      const lam = term.lambda;
+      const buf = k <= 8 ? tmp : new Float64Array(k);
+      for (let lev = 0; lev < term.nlevels; lev++) {
+        const r0 = this.tailOffsets[ti] + lev * k;
+        // rows: T[r0+a, j] = sum_{a' >= a} lam[a', a] T[r0+a', j]
+        for (let j = 0; j < m; j++) {
+          const cj = j * m;
+          for (let a = 0; a < k; a++) {
+            let s = 0;
+            for (let b = a; b < k; b++) s += lam[b + a * k] * t[r0 + b + cj];
+            buf[a] = s;
+          }
+          for (let a = 0; a < k; a++) t[r0 + a + cj] = buf[a];
+        }
+        // columns: T[i, r0+a] = sum_{a' >= a} T[i, r0+a'] lam[a', a]
+        for (let i = 0; i < m; i++) {
+          for (let a = 0; a < k; a++) {
+            let s = 0;
+            for (let b = a; b < k; b++) s += t[i + (r0 + b) * m] * lam[b + a * k];
+            buf[a] = s;
+          }
+          for (let a = 0; a < k; a++) t[i + (r0 + a) * m] = buf[a];
+        }
+      }
+    }
+  }
+
+  private buildTailCrossproduct(xy: Float64Array): Float64Array {
+    const m = this.tailSize;
+    const n = this.n;
+    const a = new Float64Array(m * m);
+    const idx = new Int32Array(m);
+    const val = new Float64Array(m);
+    for (let r = 0; r < n; r++) {
+      let nnz = 0;
+      for (let ti = 1; ti < this.terms.length; ti++) {
+        const term = this.terms[ti];
+        const base = this.tailOffsets[ti] + term.codes[r] * term.k;
+        for (let c = 0; c < term.k; c++) {
+          idx[nnz] = base + c;
+          val[nnz++] = term.z[r + c * n];
+        }
+      }
+      for (let j = 0; j <= this.p; j++) {
+        idx[nnz] = this.tailRe + j;
+        val[nnz++] = xy[r + j * n];
+      }
+      for (let s = 0; s < nnz; s++) {
+        const vs = val[s];
+        if (vs === 0) continue;
+        const cs = idx[s] * m;
+        for (let q = 0; q < nnz; q++) if (idx[q] >= idx[s]) a[idx[q] + cs] += val[q] * vs;
+      }
+    }
+    symmetrizeFromLower(a, m);
+    return a;
+  }
+}
+
+/** Elimination of the first term's block-diagonal Z'Z block into the tail. */
+interface FirstBlock {
+  /** Subtracts L21 L21' from the tail (lower triangle) and returns log|L11|^2 (Infinity if not PD). */
+  eliminate(tail: Float64Array, m: number, record: boolean): number;
+  /** u for the first term, given the tail solution v (tail unknowns in tail order). */
+  solve(tail: Float64Array, m: number, v: Float64Array, system: BlockedSystem): Float64Array;
+}
+
+/** Per level l: H_l = lambda' M_l lambda + I, its Cholesky factor in `h` (k x k); log|H_l| returned. */
+function factorLevelBlock(lam: Float64Array, M: Float64Array, mOff: number, k: number, h: Float64Array, work: Float64Array): number {
+  // work = M lambda
+  for (let j = 0; j < k; j++)
+    for (let i = 0; i < k; i++) {
+      let s = 0;
+      for (let b = j; b < k; b++) s += M[mOff + i + b * k] * lam[b + j * k];
+      work[i + j * k] = s;
+    }
+  // h = lambda' work + I (lower triangle)
+  for (let j = 0; j < k; j++)
+    for (let i = j; i < k; i++) {
+      let s = i === j ? 1 : 0;
+      for (let a = i; a < k; a++) s += lam[a + i * k] * work[a + j * k];
+      h[i + j * k] = s;
+    }
+  if (!choleskyLower(h, k)) return Infinity;
+  let ld = 0;
+  for (let i = 0; i < k; i++) ld += 2 * Math.log(h[i + i * k]);
+  return ld;
+}
+
+/**
+ * Single-term models: the first block couples only with [X y]. Levels with identical
+ * M_l = Z_l'Z_l form a group c with S_c[a][b] = sum_l W_l[a,:]' W_l[b,:], W_l = Z_l'[X y], so
+ * sum_l W_l' lambda H_l^{-1} lambda' W_l = sum_c sum_ab K_c[a,b] S_c[a][b], K_c = lambda H_c^{-1} lambda'.
+ */
+class GroupedFirstBlock implements FirstBlock {
+  private readonly k: number;
+  private readonly P: number;
+  /** per level: W_l = Z_l'[X y], k x P row-major (entry (a, j) at a*P + j) */
+  private readonly W: Float64Array;
+  private readonly groupOf: Int32Array;
+  private readonly groupSize: number[] = [];
+  /** per group: M_c, k x k column-major */
+  private readonly M: Float64Array;
+  /** per group: S_c[a][b] P x P column-major, at ((c*k + a)*k + b)*P*P */
+  private readonly S: Float64Array;
+  private readonly h: Float64Array;
+  private readonly work: Float64Array;
+  private readonly K: Float64Array;
+
+  constructor(private readonly term: ReTerm, xy: Float64Array, P: number) {
+    const { k, nlevels, codes, z } = term;
+    const n = codes.length;
+    this.k = k;
+    this.P = P;
+    const Ml = new Float64Array(nlevels * k * k);
+    this.W = new Float64Array(nlevels * k * P);
+    for (let r = 0; r < n; r++) {
+      const l = codes[r];
+      for (let a = 0; a < k; a++) {
+        const za = z[r + a * n];
+        if (za === 0) continue;
+        for (let b = 0; b < k; b++) Ml[l * k * k + a + b * k] += za * z[r + b * n];
+        for (let j = 0; j < P; j++) this.W[(l * k + a) * P + j] += za * xy[r + j * n];
+      }
+    }
+    const keyToGroup = new Map<string, number>();
+    this.groupOf = new Int32Array(nlevels);
+    const groupM: number[] = [];
+    for (let l = 0; l < nlevels; l++) {
+      const block = Ml.subarray(l * k * k, (l + 1) * k * k);
+      const key = block.join(',');
+      let g = keyToGroup.get(key);
+      if (g === undefined) {
+        g = this.groupSize.length;
+        keyToGroup.set(key, g);
+        this.groupSize.push(0);
+        groupM.push(...block);
+      }
+      this.groupOf[l] = g;
+      this.groupSize[g]++;
+    }
+    this.M = Float64Array.from(groupM);
+    const ng = this.groupSize.length;
+    const PP = P * P;
+    this.S = new Float64Array(ng * k * k * PP);
+    for (let l = 0; l < nlevels; l++) {
+      const g = this.groupOf[l];
+      for (let a = 0; a < k; a++)
+        for (let b = 0; b < k; b++) {
+          const base = ((g * k + a) * k + b) * PP;
+          const wa = (l * k + a) * P;
+          const wb = (l * k + b) * P;
+          for (let j = 0; j < P; j++) {
+            const wbj = this.W[wb + j];
+            if (wbj === 0) continue;
+            for (let i = 0; i < P; i++) this.S[base + i + j * P] += this.W[wa + i] * wbj;
+          }
+        }
+    }
+    this.h = new Float64Array(k * k);
+    this.work = new Float64Array(k * k);
+    this.K = new Float64Array(k * k);
+  }
+
+  /** K = lambda H^{-1} lambda' from the Cholesky factor of H held in this.h */
+  private levelK(): Float64Array {
+    const { k, h, K, work } = this;
+    const lam = this.term.lambda;
+    choleskyInverse(h, k, work);
+    for (let i = 0; i < k; i++)
+      for (let j = 0; j < k; j++) {
+        let s = 0;
+        for (let a = 0; a <= i; a++) for (let b = 0; b <= j; b++) s += lam[i + a * k] * work[a + b * k] * lam[j + b * k];
+        K[i + j * k] = s;
+      }
+    return K;
+  }
+
+  eliminate(tail: Float64Array, m: number): number {
+    const { k, P } = this;
+    const PP = P * P;
+    const lam = this.term.lambda;
+    let logdet = 0;
+    for (let g = 0; g < this.groupSize.length; g++) {
+      const ld = factorLevelBlock(lam, this.M, g * k * k, k, this.h, this.work);
+      if (!Number.isFinite(ld)) return Infinity;
+      logdet += this.groupSize[g] * ld;
+      const K = this.levelK();
+      for (let a = 0; a < k; a++)
+        for (let b = 0; b < k; b++) {
+          const kab = K[a + b * k];
+          if (kab === 0) continue;
+          const base = ((g * k + a) * k + b) * PP;
+          for (let j = 0; j < P; j++) for (let i = j; i < P; i++) tail[i + j * m] -= kab * this.S[base + i + j * P];
+        }
+    }
+    return logdet;
+  }
+
+  /** b_l = K_l Z_l'(y - X beta); returned as u_l = lambda^{-1} b_l, i.e. H_l^{-1} lambda' Z_l'(y - X beta) */
+  solve(_tail: Float64Array, _m: number, v: Float64Array, system: BlockedSystem): Float64Array {
+    const { k, P } = this;
+    const p = P - 1;
+    const beta = v.subarray(system.tailRe, system.tailRe + p);
+    const lam = this.term.lambda;
+    const u = new Float64Array(this.term.nlevels * k);
+    const rhs = new Float64Array(k);
+    for (let l = 0; l < this.term.nlevels; l++) {
+      factorLevelBlock(lam, this.M, this.groupOf[l] * k * k, k, this.h, this.work);
+      for (let a = 0; a < k; a++) {
+        // (lambda' Z_l'(y - X beta))_a
+        let s = 0;
+        for (let c = a; c < k; c++) {
+          let zr = this.W[(l * k + c) * P + p];
+          for (let j = 0; j < p; j++) zr -= this.W[(l * k + c) * P + j] * beta[j];
+          s += lam[c + a * k] * zr;
+        }
+        rhs[a] = s;
+      }
+      solveLower(this.h, k, rhs);
+      solveLowerTransposed(this.h, k, rhs);
+      u.set(rhs, l * k);
+    }
+    return u;
+  }
+}
+
+/**
+ * Models with several terms: per level l of the first term, the rows of the tail that the
+ * level touches (other terms' levels it co-occurs with, then X and y) form a sparse column
+ * block A21_l; L21_l = Lambda_tail' A21_l lambda L_l^{-T} and L21_l L21_l' is subtracted from
+ * the tail on those rows only.
+ */
+class SparseFirstBlock implements FirstBlock {
+  private readonly k: number;
+  /** per level, M_l = Z_l'Z_l, k x k column-major */
+  private readonly M: Float64Array;
+  /** CSR-like: level l touches tail rows idx[start[l] .. start[l+1]) */
+  private readonly start: Int32Array;
+  private readonly idx: Int32Array;
+  /** values of A21, k per touched row; after a recording elimination, L21 */
+  private readonly vals: Float64Array;
+  private readonly l21: Float64Array;
+  private readonly factors: Float64Array;
+  /** for each tail row: term index (>= 1) and position within its level block, or -1 */
+  private readonly rowTerm: Int32Array;
+  private readonly rowPos: Int32Array;
+  private readonly h: Float64Array;
+  private readonly work: Float64Array;
+
+  constructor(private readonly system: BlockedSystem, xy: Float64Array) {
+    const term = system.terms[0];
+    const { k, nlevels, codes, z } = term;
+    const n = codes.length;
+    const m = system.tailSize;
+    const P = system.p + 1;
+    this.k = k;
+    this.M = new Float64Array(nlevels * k * k);
+    // rows of each level (counting sort)
+    const count = new Int32Array(nlevels + 1);
+    for (let r = 0; r < n; r++) count[codes[r] + 1]++;
+    for (let l = 0; l < nlevels; l++) count[l + 1] += count[l];
+    const order = new Int32Array(n);
+    const fill = count.slice(0, nlevels);
+    for (let r = 0; r < n; r++) order[fill[codes[r]]++] = r;
+
+    const marker = new Int32Array(m).fill(-1);
+    const starts: number[] = [0];
+    const allIdx: number[] = [];
+    for (let l = 0; l < nlevels; l++) {
+      const touched: number[] = [];
+      for (let q = count[l]; q < count[l + 1]; q++) {
+        const r = order[q];
+        for (let ti = 1; ti < system.terms.length; ti++) {
+          const t = system.terms[ti];
+          const base = system.tailOffset(ti) + t.codes[r] * t.k;
+          for (let c = 0; c < t.k; c++)
+            if (marker[base + c] !== l) {
+              marker[base + c] = l;
+              touched.push(base + c);
+            }
+        }
+      }
+      for (let j = 0; j < P; j++) touched.push(system.tailRe + j);
+      touched.sort((a, b) => a - b);
+      allIdx.push(...touched);
+      starts.push(allIdx.length);
+    }
+    this.start = Int32Array.from(starts);
+    this.idx = Int32Array.from(allIdx);
+    this.vals = new Float64Array(this.idx.length * k);
+    this.l21 = new Float64Array(this.idx.length * k);
+    this.factors = new Float64Array(nlevels * k * k);
+    const pos = new Int32Array(m);
+    for (let l = 0; l < nlevels; l++) {
+      for (let q = this.start[l]; q < this.start[l + 1]; q++) pos[this.idx[q]] = q;
+      for (let qq = count[l]; qq < count[l + 1]; qq++) {
+        const r = order[qq];
+        for (let b = 0; b < k; b++) {
+          const zb = z[r + b * n];
+          if (zb === 0) continue;
+          for (let a = 0; a < k; a++) this.M[l * k * k + a + b * k] += z[r + a * n] * zb;
+          for (let ti = 1; ti < system.terms.length; ti++) {
+            const t = system.terms[ti];
+            const base = system.tailOffset(ti) + t.codes[r] * t.k;
+            for (let c = 0; c < t.k; c++) this.vals[pos[base + c] * k + b] += t.z[r + c * n] * zb;
+          }
+          for (let j = 0; j < P; j++) this.vals[pos[system.tailRe + j] * k + b] += xy[r + j * n] * zb;
+        }
+      }
+    }
+    this.rowTerm = new Int32Array(m).fill(-1);
+    this.rowPos = new Int32Array(m);
+    for (let ti = 1; ti < system.terms.length; ti++) {
+      const t = system.terms[ti];
+      for (let i = 0; i < t.nlevels * t.k; i++) {
+        this.rowTerm[system.tailOffset(ti) + i] = ti;
+        this.rowPos[system.tailOffset(ti) + i] = i % t.k;
+      }
+    }
+    this.h = new Float64Array(k * k);
+    this.work = new Float64Array(Math.max(k * k, 64));
+  }
+
+  eliminate(tail: Float64Array, m: number, record: boolean): number {
+    const k = this.k;
+    const term0 = this.system.terms[0];
+    const lam = term0.lambda;
+    const terms = this.system.terms;
+    const w = this.l21;
+    const rowBuf = this.work;
+    let logdet = 0;
+    for (let l = 0; l < term0.nlevels; l++) {
+      const ld = factorLevelBlock(lam, this.M, l * k * k, k, this.h, this.work);
+      if (!Number.isFinite(ld)) return Infinity;
+      logdet += ld;
+      if (record) this.factors.set(this.h, l * k * k);
+      const q0 = this.start[l];
+      const q1 = this.start[l + 1];
+      // Lambda_tail' applied to the rows of each touched level block of terms 2..m
+      for (let q = q0; q < q1; q++) {
+        const ti = this.rowTerm[this.idx[q]];
+        if (ti < 0) {
+          for (let b = 0; b < k; b++) w[q * k + b] = this.vals[q * k + b];
+          continue;
+        }
+        if (this.rowPos[this.idx[q]] !== 0) continue;
+        const t = terms[ti];
+        const kt = t.k;
+        const tl = t.lambda;
+        for (let a = 0; a < kt; a++)
+          for (let b = 0; b < k; b++) {
+            let s = 0;
+            for (let c = a; c < kt; c++) s += tl[c + a * kt] * this.vals[(q + c) * k + b];
+            w[(q + a) * k + b] = s;
+          }
+      }
+      // times lambda on the right, then L_l^{-1} on each row: w_row <- L_l^{-1} (lambda' w_row')
+      for (let q = q0; q < q1; q++) {
+        for (let b = 0; b < k; b++) {
+          let s = 0;
+          for (let a = b; a < k; a++) s += w[q * k + a] * lam[a + b * k];
+          rowBuf[b] = s;
+        }
+        solveLower(this.h, k, rowBuf);
+        for (let b = 0; b < k; b++) w[q * k + b] = rowBuf[b];
+      }
+      for (let qs = q0; qs < q1; qs++) {
+        const cs = this.idx[qs] * m;
+        for (let qr = qs; qr < q1; qr++) {
+          let s = 0;
+          for (let b = 0; b < k; b++) s += w[qr * k + b] * w[qs * k + b];
+          tail[this.idx[qr] + cs] -= s;
+        }
+      }
+    }
+    return logdet;
+  }
+
+  solve(tail: Float64Array, m: number, v: Float64Array): Float64Array {
+    const k = this.k;
+    const term0 = this.system.terms[0];
+    this.eliminate(tail.slice(), m, true);
+    const u = new Float64Array(term0.nlevels * k);
+    const rhs = new Float64Array(k);
+    const yRow = m - 1;
+    for (let l = 0; l < term0.nlevels; l++) {
+      rhs.fill(0);
+      for (let q = this.start[l]; q < this.start[l + 1]; q++) {
+        const r = this.idx[q];
+        const coef = r === yRow ? 1 : -v[r];
+        for (let b = 0; b < k; b++) rhs[b] += coef * this.l21[q * k + b];
+      }
+      solveLowerTransposed(this.factors, k, rhs, l * k * k);
+      u.set(rhs, l * k);
+    }
+    return u;
+  }
+}

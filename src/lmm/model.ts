@@ -1,0 +1,231 @@
+import type { ModelFrame } from '../frame/types';
+import { BlockedSystem, Evaluation } from './blocked';
+import { profiledDeviance, profiledSigma } from './objective';
+import { orderByLevels, ReTerm } from './reterm';
+import { minimizeBounded } from './optimize';
+
+/** One row of lme4's `as.data.frame(VarCorr(fit))`. */
+export interface VarCorrRow {
+  grp: string;
+  var1: string | null;
+  var2: string | null;
+  vcov: number;
+  sdcor: number;
+}
+
+/** The fixed-effects coefficient table (lme4's summary columns). */
+export interface CoefficientTable {
+  term: string[];
+  estimate: number[];
+  se: number[];
+  t: number[];
+}
+
+export interface OptimizerInfo {
+  evaluations: number;
+  converged: boolean;
+  message: string;
+}
+
+/** Conditional modes of one grouping factor: a row per level. */
+export type RanefRows = ({ level: string } & Record<string, number | string>)[];
+
+export interface FitOptions {
+  /** REML (default) or maximum likelihood */
+  REML?: boolean;
+  /** starting theta (lme4's `start`) */
+  start?: number[];
+  maxEvaluations?: number;
+}
+
+/**
+ * A fitted linear mixed model (MixedModels.jl's LinearMixedModel; lme4's merMod): the model
+ * frame, the blocked system at the optimum and every result derived from them.
+ */
+export class LinearMixedModel {
+  readonly formula: string;
+  readonly REML: boolean;
+  /** random-effects terms in lme4's order (decreasing number of levels) */
+  readonly terms: ReTerm[];
+  readonly system: BlockedSystem;
+  readonly theta: number[];
+  readonly beta: Float64Array;
+  readonly sigma: number;
+  /** the REML criterion (REML fits) or the deviance -2 log L (ML fits) at the optimum */
+  readonly objective: number;
+  readonly optimizer: OptimizerInfo;
+  readonly warnings: string[];
+  /** conditional modes b = Lambda u, per term (level-major) */
+  readonly b: Float64Array[];
+  readonly n: number;
+  readonly p: number;
+  private readonly unscaledCov: Float64Array;
+
+  constructor(readonly frame: ModelFrame, options: FitOptions = {}) {
+    if (!frame.y) throw new Error('lmer needs a response');
+    this.formula = frame.formula;
+    this.REML = options.REML ?? true;
+    this.n = frame.n;
+    this.p = frame.xNames.length;
+    this.terms = orderByLevels(frame.reTerms.map((t) => new ReTerm(t)));
+    this.system = new BlockedSystem(this.terms, frame.X, frame.y, this.p);
+    const start = options.start ?? this.terms.flatMap((t) => t.initialTheta());
+    const lower = this.terms.flatMap((t) => t.thetaLowerBounds());
+    const opt = minimizeBounded((theta) => this.objectiveAt(theta), start, lower, { maxEvaluations: options.maxEvaluations });
+    this.theta = opt.x.map((v, i) => (lower[i] === 0 && v < 0 ? 0 : v));
+    this.optimizer = { evaluations: opt.evaluations, converged: opt.converged, message: opt.message };
+    const e = this.evaluateAt(this.theta);
+    if (!e) throw new Error('the fitted model is not positive definite at the optimum');
+    this.objective = profiledDeviance(e, this.n, this.p, this.REML);
+    this.sigma = profiledSigma(e, this.n, this.p, this.REML);
+    const { beta, u } = this.system.solve();
+    this.beta = beta;
+    this.unscaledCov = this.system.unscaledVcov();
+    this.b = this.terms.map((t, i) => lambdaTimes(t, u[i]));
+    this.warnings = [...frame.warnings];
+    if (!opt.converged) this.warnings.push(`convergence failure: ${opt.message}`);
+    if (this.isSingular()) this.warnings.push("boundary (singular) fit: see help('isSingular')");
+  }
+
+  /** Factorizes the system at theta (null if not positive definite). */
+  evaluateAt(theta: ArrayLike<number>): Evaluation | null {
+    return this.system.evaluate(theta);
+  }
+
+  /** The profiled deviance / REML criterion at theta. */
+  objectiveAt(theta: ArrayLike<number>): number {
+    const e = this.system.evaluate(theta);
+    return e ? profiledDeviance(e, this.n, this.p, this.REML) : Infinity;
+  }
+
+  get nobs(): number {
+    return this.n;
+  }
+
+  /** number of parameters: fixed effects, theta and sigma */
+  get dof(): number {
+    return this.p + this.theta.length + 1;
+  }
+
+  get xNames(): string[] {
+    return this.frame.xNames;
+  }
+
+  fixef(): Record<string, number> {
+    return Object.fromEntries(this.xNames.map((name, i) => [name, this.beta[i]]));
+  }
+
+  /** covariance matrix of the fixed effects, p x p column-major */
+  vcovMatrix(): Float64Array {
+    const s2 = this.sigma * this.sigma;
+    return this.unscaledCov.map((v) => v * s2);
+  }
+
+  vcov(): number[][] {
+    const v = this.vcovMatrix();
+    return this.xNames.map((_, i) => this.xNames.map((__, j) => v[i + j * this.p]));
+  }
+
+  coefficients(): CoefficientTable {
+    const v = this.vcovMatrix();
+    const se = this.xNames.map((_, i) => Math.sqrt(v[i + i * this.p]));
+    const estimate = Array.from(this.beta);
+    return { term: [...this.xNames], estimate, se, t: estimate.map((b, i) => b / se[i]) };
+  }
+
+  logLik(): number {
+    return -this.objective / 2;
+  }
+
+  /** -2 log-likelihood; for REML fits lme4's deviance() is the ML deviance at the REML estimates, use `objective` for REMLcrit */
+  AIC(): number {
+    return this.objective + 2 * this.dof;
+  }
+
+  BIC(): number {
+    return this.objective + this.dof * Math.log(this.n);
+  }
+
+  isSingular(tol = 1e-4): boolean {
+    return this.terms.some((t) => t.isSingular(tol));
+  }
+
+  /** lme4's `as.data.frame(VarCorr(fit))`: variances then correlations per term, residual last */
+  varCorr(): VarCorrRow[] {
+    const rows: VarCorrRow[] = [];
+    for (const [grp, term] of this.uniqueGroupNames()) {
+      const k = term.k;
+      const cov = term.covariance(this.sigma);
+      const sd = term.names.map((_, i) => Math.sqrt(cov[i + i * k]));
+      term.names.forEach((name, i) => rows.push({ grp, var1: name, var2: null, vcov: cov[i + i * k], sdcor: sd[i] }));
+      for (let i = 0; i < k; i++)
+        for (let j = i + 1; j < k; j++)
+          rows.push({ grp, var1: term.names[i], var2: term.names[j], vcov: cov[i + j * k], sdcor: cov[i + j * k] / (sd[i] * sd[j]) });
+    }
+    rows.push({ grp: 'Residual', var1: null, var2: null, vcov: this.sigma * this.sigma, sdcor: this.sigma });
+    return rows;
+  }
+
+  /** lme4 names a second term on the same grouping factor "Subject.1" in VarCorr */
+  uniqueGroupNames(): [string, ReTerm][] {
+    const seen = new Map<string, number>();
+    return this.terms.map((t) => {
+      const count = seen.get(t.group) ?? 0;
+      seen.set(t.group, count + 1);
+      return [count === 0 ? t.group : `${t.group}.${count}`, t];
+    });
+  }
+
+  /** Conditional modes per grouping factor; terms on the same factor are merged into one table like lme4. */
+  ranef(): Record<string, RanefRows> {
+    const out: Record<string, RanefRows> = {};
+    this.terms.forEach((term, ti) => {
+      const rows = (out[term.group] ??= []);
+      const byLevel = new Map(rows.map((r) => [r.level, r]));
+      const b = this.b[ti];
+      term.levels.forEach((level, l) => {
+        let row = byLevel.get(level);
+        if (!row) rows.push((row = { level } as RanefRows[number]));
+        term.names.forEach((name, a) => (row![name] = b[l * term.k + a]));
+      });
+    });
+    return out;
+  }
+
+  fitted(): Float64Array {
+    const { n, p } = this;
+    const X = this.frame.X;
+    const out = new Float64Array(n);
+    for (let j = 0; j < p; j++) {
+      const bj = this.beta[j];
+      for (let r = 0; r < n; r++) out[r] += X[r + j * n] * bj;
+    }
+    this.terms.forEach((term, ti) => {
+      const b = this.b[ti];
+      for (let r = 0; r < n; r++) {
+        const base = term.codes[r] * term.k;
+        for (let a = 0; a < term.k; a++) out[r] += term.z[r + a * n] * b[base + a];
+      }
+    });
+    return out;
+  }
+
+  residuals(): Float64Array {
+    const f = this.fitted();
+    const y = this.frame.y!;
+    return f.map((v, i) => y[i] - v);
+  }
+}
+
+function lambdaTimes(term: ReTerm, u: Float64Array): Float64Array {
+  const k = term.k;
+  const lam = term.lambda;
+  const b = new Float64Array(u.length);
+  for (let l = 0; l < term.nlevels; l++)
+    for (let i = 0; i < k; i++) {
+      let s = 0;
+      for (let j = 0; j <= i; j++) s += lam[i + j * k] * u[l * k + j];
+      b[l * k + i] = s;
+    }
+  return b;
+}

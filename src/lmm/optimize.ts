@@ -1,0 +1,195 @@
+/**
+ * Bound-constrained minimisation of a smooth function of a few variables (the profiled
+ * deviance in theta): projected quasi-Newton (BFGS on the free variables, an active set at
+ * the lower bounds) with central-difference gradients. The deviance is smooth and cheap
+ * next to the cost of a poor optimum, so gradients are taken to ~1e-8 and convergence is
+ * declared when the quadratic model predicts less than `ftol` further decrease.
+ */
+export interface OptimizeOptions {
+  maxEvaluations?: number;
+  /** stop when the predicted further decrease of f is below this (absolute) */
+  ftol?: number;
+}
+
+export interface OptimizeResult {
+  x: number[];
+  fx: number;
+  evaluations: number;
+  converged: boolean;
+  message: string;
+  /** projected gradient at x */
+  gradient: number[];
+  /** inverse-Hessian approximation at x (n x n, row-major) */
+  inverseHessian: number[];
+}
+
+export function minimizeBounded(
+  f: (x: Float64Array) => number,
+  x0: ArrayLike<number>,
+  lower: ArrayLike<number>,
+  options: OptimizeOptions = {},
+): OptimizeResult {
+  const n = x0.length;
+  const maxEvaluations = options.maxEvaluations ?? 1000 * (n + 1) ** 2;
+  const ftol = options.ftol ?? 1e-11;
+  let evaluations = 0;
+  const evaluate = (x: Float64Array): number => {
+    evaluations++;
+    const v = f(x);
+    return Number.isNaN(v) ? Infinity : v;
+  };
+  const x = Float64Array.from(x0, (v, i) => Math.max(v, lower[i]));
+  let fx = evaluate(x);
+  if (!Number.isFinite(fx)) throw new Error('the objective is not finite at the starting values');
+
+  const probe = new Float64Array(n);
+  const gradient = (at: Float64Array, fat: number): Float64Array => {
+    const g = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const h = 1e-5 * Math.max(1, Math.abs(at[i]));
+      probe.set(at);
+      if (at[i] - h >= lower[i]) {
+        probe[i] = at[i] + h;
+        const fp = evaluate(probe);
+        probe[i] = at[i] - h;
+        const fm = evaluate(probe);
+        g[i] = (fp - fm) / (2 * h);
+      } else {
+        // one-sided second-order difference at or near the bound
+        probe[i] = at[i] + h;
+        const f1 = evaluate(probe);
+        probe[i] = at[i] + 2 * h;
+        const f2 = evaluate(probe);
+        g[i] = (-3 * fat + 4 * f1 - f2) / (2 * h);
+      }
+    }
+    return g;
+  };
+
+  let g = gradient(x, fx);
+  const H = new Float64Array(n * n);
+  const resetH = (scale: number) => {
+    H.fill(0);
+    for (let i = 0; i < n; i++) H[i * n + i] = scale;
+  };
+  resetH(1 / Math.max(1, maxAbs(g)));
+  const active = new Uint8Array(n);
+  const d = new Float64Array(n);
+  const xNew = new Float64Array(n);
+  let converged = false;
+  let message = '';
+
+  while (true) {
+    let activeChanged = false;
+    for (let i = 0; i < n; i++) {
+      const a = x[i] <= lower[i] && g[i] > 0 ? 1 : 0;
+      if (a !== active[i]) activeChanged = true;
+      active[i] = a;
+    }
+    if (activeChanged) resetH(Math.min(H[0] || 1, 1));
+    let slope = 0;
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      if (!active[i]) for (let j = 0; j < n; j++) if (!active[j]) s -= H[i * n + j] * g[j];
+      d[i] = s;
+      slope += s * g[i];
+    }
+    if (slope >= 0) {
+      resetH(1 / Math.max(1, maxAbs(g)));
+      slope = 0;
+      for (let i = 0; i < n; i++) {
+        d[i] = active[i] ? 0 : -H[i * n + i] * g[i];
+        slope += d[i] * g[i];
+      }
+    }
+    if (-slope / 2 < ftol) {
+      converged = true;
+      message = 'converged: predicted decrease below tolerance';
+      break;
+    }
+    if (evaluations >= maxEvaluations) {
+      message = `maximum number of function evaluations (${maxEvaluations}) reached`;
+      break;
+    }
+    // projected backtracking line search (Armijo)
+    let alpha = 1;
+    let fNew = Infinity;
+    let accepted = false;
+    for (let tries = 0; tries < 60; tries++) {
+      let decrease = 0;
+      for (let i = 0; i < n; i++) {
+        xNew[i] = Math.max(lower[i], x[i] + alpha * d[i]);
+        decrease += g[i] * (xNew[i] - x[i]);
+      }
+      fNew = evaluate(xNew);
+      if (fNew <= fx + 1e-4 * decrease) {
+        accepted = true;
+        break;
+      }
+      alpha *= Number.isFinite(fNew) ? Math.max(0.1, Math.min(0.5, -decrease / (2 * (fNew - fx - decrease)) / alpha)) : 0.1;
+    }
+    if (!accepted) {
+      converged = maxAbsFree(g, active) < 1e-4 * Math.max(1, Math.abs(fx));
+      message = converged ? 'converged: no further decrease possible' : 'line search failed';
+      break;
+    }
+    const gNew = gradient(xNew, fNew);
+    const s = new Float64Array(n);
+    const yv = new Float64Array(n);
+    let sy = 0;
+    let yy = 0;
+    for (let i = 0; i < n; i++) {
+      s[i] = xNew[i] - x[i];
+      yv[i] = active[i] ? 0 : gNew[i] - g[i];
+      if (active[i]) s[i] = 0;
+      sy += s[i] * yv[i];
+      yy += yv[i] * yv[i];
+    }
+    const fOld = fx;
+    x.set(xNew);
+    fx = fNew;
+    g = gNew;
+    if (sy > 1e-14 * Math.sqrt(yy) * norm(s)) bfgsUpdate(H, s, yv, sy, n);
+    if (fOld - fx < ftol * 1e-3 && maxAbs(s) < 1e-12) {
+      converged = true;
+      message = 'converged: steps below tolerance';
+      break;
+    }
+  }
+  const pg = Array.from(g, (v, i) => (x[i] <= lower[i] && v > 0 ? 0 : v));
+  return { x: Array.from(x), fx, evaluations, converged, message, gradient: pg, inverseHessian: Array.from(H) };
+}
+
+/** H <- (I - rho s y') H (I - rho y s') + rho s s', rho = 1 / s'y */
+function bfgsUpdate(H: Float64Array, s: Float64Array, y: Float64Array, sy: number, n: number): void {
+  const rho = 1 / sy;
+  const Hy = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let v = 0;
+    for (let j = 0; j < n; j++) v += H[i * n + j] * y[j];
+    Hy[i] = v;
+  }
+  let yHy = 0;
+  for (let i = 0; i < n; i++) yHy += y[i] * Hy[i];
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++)
+      H[i * n + j] += -rho * (Hy[i] * s[j] + s[i] * Hy[j]) + (rho * rho * yHy + rho) * s[i] * s[j];
+}
+
+function maxAbs(v: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]));
+  return m;
+}
+
+function maxAbsFree(v: ArrayLike<number>, active: Uint8Array): number {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) if (!active[i]) m = Math.max(m, Math.abs(v[i]));
+  return m;
+}
+
+function norm(v: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return Math.sqrt(s);
+}
