@@ -1,0 +1,142 @@
+/**
+ * Factors with R's level order. Labels are first coded by first appearance (one hash lookup per
+ * cell, done once per column), then restricted to the rows a model uses and put in R's order.
+ */
+import { formatNumber } from '../formula/deparse';
+import { columnFromCells } from './table';
+import type { Cell, Column, Factor } from './types';
+
+/** A label column coded by first appearance: codes index `labels`, -1 marks a missing cell. */
+export interface LabelCodes {
+  readonly codes: Int32Array;
+  readonly labels: string[];
+  /** from a boolean column: labels are "FALSE"/"TRUE" */
+  readonly boolean: boolean;
+}
+
+const FINITE_DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; ) {
+    const ca = a.codePointAt(i)!;
+    const cb = b.codePointAt(i)!;
+    if (ca !== cb) return ca - cb;
+    i += ca > 0xffff ? 2 : 1;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * R's level order for a set of labels: numeric order when every label is a number ("1","2",...,"10",
+ * as factor() gives for a numeric column), else code-point order (R's sort in the C locale).
+ */
+export function sortLevels(labels: string[]): string[] {
+  if (labels.length > 0 && labels.every((l) => FINITE_DECIMAL.test(l))) {
+    return [...labels].sort((a, b) => Number(a) - Number(b) || compareCodePoints(a, b));
+  }
+  return [...labels].sort(compareCodePoints);
+}
+
+/** keyed by the values array, so a column coded once is not coded again (voxel-wise fits reuse one table) */
+const codeCache = new WeakMap<object, LabelCodes>();
+
+/** Codes a column's cells by first appearance; numbers become labels as R's as.character prints them. */
+export function labelCodes(column: Column): LabelCodes {
+  const cached = codeCache.get(column.values);
+  if (cached) return cached;
+  const n = column.values.length;
+  const codes = new Int32Array(n);
+  const labels: string[] = [];
+  if (column.kind === 'numeric') {
+    const index = new Map<number, number>();
+    for (let i = 0; i < n; i++) {
+      const v = column.values[i];
+      if (Number.isNaN(v)) {
+        codes[i] = -1;
+        continue;
+      }
+      let c = index.get(v);
+      if (c === undefined) {
+        c = labels.length;
+        index.set(v, c);
+        labels.push(formatNumber(v));
+      }
+      codes[i] = c;
+    }
+  } else {
+    const index = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const v = column.values[i];
+      if (v === null) {
+        codes[i] = -1;
+        continue;
+      }
+      let c = index.get(v);
+      if (c === undefined) {
+        c = labels.length;
+        index.set(v, c);
+        labels.push(v);
+      }
+      codes[i] = c;
+    }
+  }
+  const result = { codes, labels, boolean: column.kind === 'label' && column.boolean === true };
+  codeCache.set(column.values, result);
+  return result;
+}
+
+/**
+ * The factor of `coded` over the given rows (all rows when omitted), levels in R's order.
+ * Unused levels are dropped (R's factor()/droplevels), except that a boolean keeps FALSE and TRUE
+ * when `keepBooleanLevels` (R's model.matrix codes a logical with both levels).
+ */
+export function factorOver(coded: LabelCodes, rows?: Int32Array, keepBooleanLevels = false): Factor {
+  const n = rows ? rows.length : coded.codes.length;
+  const present = new Uint8Array(coded.labels.length);
+  for (let i = 0; i < n; i++) {
+    const c = coded.codes[rows ? rows[i] : i];
+    if (c >= 0) present[c] = 1;
+  }
+  let levels = coded.labels.filter((_, c) => present[c]);
+  if (coded.boolean) levels = keepBooleanLevels ? ['FALSE', 'TRUE'] : ['FALSE', 'TRUE'].filter((l) => levels.includes(l));
+  else levels = sortLevels(levels);
+  const position = new Map(levels.map((l, k) => [l, k]));
+  const recode = Int32Array.from(coded.labels, (l) => position.get(l) ?? -1);
+  const codes = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = coded.codes[rows ? rows[i] : i];
+    codes[i] = c >= 0 ? recode[c] : -1;
+  }
+  return { codes, levels };
+}
+
+/**
+ * R's factor(values): levels in R's order (numeric labels numerically, others by code point,
+ * booleans FALSE before TRUE), missing cells coded -1, unused levels absent.
+ * `name` names the values in messages and is kept on the result.
+ */
+export function factorOf(values: ArrayLike<Cell> | Column, name: string): Factor & { readonly name: string } {
+  const column = 'kind' in values ? values : columnFromCells(values, name);
+  return { name, ...factorOver(labelCodes(column)) };
+}
+
+/**
+ * R's a:b for factors over the same rows: levels "la:lb" with the first factor varying slowest,
+ * unused combinations dropped (as factor(a:b) does). Missing in any factor gives -1.
+ */
+export function interactionFactor(factors: Factor[]): Factor {
+  return factors.reduce((a, b) => {
+    const n = a.codes.length;
+    const nb = b.levels.length;
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = a.codes[i] < 0 || b.codes[i] < 0 ? -1 : a.codes[i] * nb + b.codes[i];
+    const used = Float64Array.from(new Set(keys)).filter((k) => k >= 0).sort();
+    const position = new Map<number, number>();
+    used.forEach((k, i) => position.set(k, i));
+    const codes = new Int32Array(n);
+    for (let i = 0; i < n; i++) codes[i] = keys[i] < 0 ? -1 : position.get(keys[i])!;
+    const levels = Array.from(used, (k) => `${a.levels[Math.floor(k / nb)]}:${b.levels[k % nb]}`);
+    return { codes, levels };
+  });
+}

@@ -1,0 +1,229 @@
+/**
+ * The model frame: formula + table -> response, fixed-effects model matrix and random-effects terms,
+ * with R's model.frame/model.matrix and lme4's lFormula semantics (na.omit over every used variable,
+ * treatment contrasts, grouping factors with unused levels dropped, rank-deficient columns dropped).
+ */
+import { DataError, ModelError } from '../errors';
+import { deparse } from '../formula/deparse';
+import type { Expr } from '../formula/parse';
+import { expandFormula, type RandomSpec, type TermSpec } from '../formula/terms';
+import { qrDecompose } from '../linalg/qr';
+import { checkFactorLevels, designColumns, fillDesign, type DesignColumn, type DesignVariable } from './design';
+import { Evaluator, type Variable } from './evaluate';
+import { factorOver, interactionFactor, labelCodes } from './factor';
+import type { Factor, FixedDesign, ModelFrame, RandomTerm, Table } from './types';
+
+export interface ModelFrameOptions {
+  /** allow a one-sided formula, and a response that is not a column of the data (whole-brain images) */
+  readonly responseOptional?: boolean;
+}
+
+/** lme4's tolerance for the rank of the fixed-effects model matrix. */
+const RANK_TOLERANCE = 1e-7;
+
+/** Restricts a variable to the used rows: numbers copied, factors with levels from those rows. */
+function restrict(variable: Variable, rows: Int32Array, keepBooleanLevels: boolean): DesignVariable {
+  if (variable.kind === 'factor') return { kind: 'factor', factor: factorOver(variable.coded, rows, keepBooleanLevels) };
+  const values = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) values[i] = variable.values[rows[i]];
+  return { kind: 'numeric', values };
+}
+
+/** Throws at the first infinite value among the used rows (R keeps Inf through na.omit, then fails to fit). */
+function checkFinite(variable: Variable, rows: Int32Array, source?: string): void {
+  if (variable.kind !== 'numeric') return;
+  for (let i = 0; i < rows.length; i++) {
+    if (!Number.isFinite(variable.values[rows[i]])) {
+      const what = variable.expr.type === 'name' ? `column '${variable.expr.name}'` : `'${variable.label}'`;
+      throw new DataError(`${what} has an infinite value at row ${rows[i] + 1}${source ? ` of '${source}'` : ''}`);
+    }
+  }
+}
+
+const levelsOf = (variables: DesignVariable[]): (string[] | undefined)[] =>
+  variables.map((v) => (v.kind === 'factor' ? v.factor.levels : undefined));
+
+/** Model matrix of a term specification over the used rows. */
+function designOf(spec: TermSpec, variables: DesignVariable[], n: number): { columns: DesignColumn[]; matrix: Float64Array } {
+  const levels = levelsOf(variables);
+  checkFactorLevels(spec, levels);
+  const columns = designColumns(spec, levels);
+  return { columns, matrix: fillDesign(columns, variables, n) };
+}
+
+/** Builds the model frame of `formula` on `data`. */
+export function modelFrame(formula: string, data: Table, options: ModelFrameOptions = {}): ModelFrame {
+  const expanded = expandFormula(formula);
+  const { fixed, random } = expanded;
+  const where = data.source ? `'${data.source}'` : 'the data';
+  if (data.nrows === 0) throw new DataError(`${where} has no rows`);
+  const evaluator = new Evaluator(data, formula);
+
+  const response = expanded.response;
+  if (!response && !options.responseOptional) throw new ModelError(`formula '${formula}' has no response: write it as 'y ~ ...'`);
+  const responseLabel = response ? deparse(response) : undefined;
+  const responseVariable = response && !(options.responseOptional && !evaluator.hasColumns(response)) ? evaluator.variable(response) : undefined;
+  if (responseVariable?.kind === 'factor') {
+    const quotedNumbers = responseVariable.coded.labels.every((l) => /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(l));
+    throw new DataError(
+      `the response '${responseLabel}' is a factor (label column), not numeric` +
+        (quotedNumbers ? '; its values are numbers written as quoted text, which marks a factor' : ''),
+    );
+  }
+
+  const fixedVariables = fixed.variables.map((e) => evaluator.variable(e));
+  const randomVariables = random.map((r) => r.lhs.variables.map((e) => evaluator.variable(e)));
+  const groupVariables = random.map((r) => r.groupVariables.map((e) => evaluator.variable(e)));
+  const used = [responseVariable, ...fixedVariables, ...randomVariables.flat(), ...groupVariables.flat()].filter(
+    (v): v is Variable => v !== undefined,
+  );
+
+  const rows = completeRows(used, data.nrows);
+  if (rows.length === 0) throw new DataError(`all ${data.nrows} rows of ${where} have a missing value in a used column`);
+  for (const v of used) checkFinite(v, rows, data.source);
+  const n = rows.length;
+
+  const y = responseVariable ? (restrict(responseVariable, rows, false) as { values: Float64Array }).values : undefined;
+
+  // fixed effects, then lme4's rank check
+  const fixedDesignVariables = fixedVariables.map((v) => restrict(v, rows, true));
+  const full = designOf(fixed, fixedDesignVariables, n);
+  const { kept, dropped } = independentColumns(full.matrix, n, full.columns.length);
+  const columns = kept.map((j) => full.columns[j]);
+  const X = dropped.length === 0 ? full.matrix : selectColumns(full.matrix, n, kept);
+  const warnings = [...evaluator.warnings];
+  if (dropped.length > 0) {
+    warnings.push(
+      dropped.length === 1
+        ? 'fixed-effect model matrix is rank deficient so dropping 1 column / coefficient'
+        : `fixed-effect model matrix is rank deficient so dropping ${dropped.length} columns / coefficients`,
+    );
+  }
+
+  const reTerms = random.map((spec, r) =>
+    randomTerm(spec, randomVariables[r].map((v) => restrict(v, rows, false)), groupVariables[r], rows, formula),
+  );
+  checkGroupingFactors(reTerms, n);
+
+  const fixedLevels = levelsOf(fixedDesignVariables);
+  return {
+    formula,
+    response: responseLabel,
+    n,
+    y,
+    X,
+    xNames: columns.map((c) => c.name),
+    assign: Int32Array.from(columns, (c) => c.term),
+    termLabels: fixed.labels,
+    hasIntercept: fixed.intercept,
+    reTerms,
+    droppedColumns: dropped.map((j) => full.columns[j].name),
+    rows,
+    nOmitted: data.nrows - n,
+    warnings,
+    design: fixedDesign(fixed, fixedLevels, columns, formula),
+  };
+}
+
+/** Rows with no missing value (NaN, or a missing label) in any of the variables: R's na.omit. */
+function completeRows(variables: Variable[], nrows: number): Int32Array {
+  const complete = new Uint8Array(nrows).fill(1);
+  for (const v of variables) {
+    if (v.kind === 'numeric') {
+      for (let i = 0; i < nrows; i++) if (Number.isNaN(v.values[i])) complete[i] = 0;
+    } else {
+      const codes = v.coded.codes;
+      for (let i = 0; i < nrows; i++) if (codes[i] < 0) complete[i] = 0;
+    }
+  }
+  let count = 0;
+  for (let i = 0; i < nrows; i++) count += complete[i];
+  const rows = new Int32Array(count);
+  for (let i = 0, k = 0; i < nrows; i++) if (complete[i]) rows[k++] = i;
+  return rows;
+}
+
+/** lme4's chkRank.drop.cols: the pivoted QR keeps independent columns in order and names the rest. */
+function independentColumns(X: Float64Array, n: number, p: number): { kept: number[]; dropped: number[] } {
+  if (p === 0) return { kept: [], dropped: [] };
+  const { pivot, rank } = qrDecompose(X, n, p, RANK_TOLERANCE);
+  const kept = Array.from(pivot.subarray(0, rank)).sort((a, b) => a - b);
+  const dropped = Array.from(pivot.subarray(rank));
+  return { kept, dropped };
+}
+
+function selectColumns(matrix: Float64Array, n: number, columns: number[]): Float64Array {
+  const out = new Float64Array(n * columns.length);
+  columns.forEach((j, k) => out.set(matrix.subarray(j * n, (j + 1) * n), k * n));
+  return out;
+}
+
+function randomTerm(spec: RandomSpec, lhsVariables: DesignVariable[], groupVariables: Variable[], rows: Int32Array, formula: string): RandomTerm {
+  const { columns, matrix } = designOf(spec.lhs, lhsVariables, rows.length);
+  if (columns.length === 0) throw new ModelError(`the random-effects term for '${spec.group}' in '${formula}' has no columns (its left-hand side is empty)`);
+  // grouping variables are always factors (lme4 evaluates factor(g)); a:b is their interaction
+  const factors: Factor[] = groupVariables.map((v) =>
+    factorOver(v.kind === 'factor' ? v.coded : labelCodes({ kind: 'numeric', values: v.values }), rows),
+  );
+  return { group: spec.group, factor: interactionFactor(factors), names: columns.map((c) => c.name), z: matrix };
+}
+
+/** lme4's checkNlevels: every grouping factor needs at least 2 levels and fewer levels than observations. */
+function checkGroupingFactors(terms: RandomTerm[], n: number): void {
+  const problems = (test: (t: RandomTerm) => boolean): string => [...new Set(terms.filter(test).map((t) => t.group))].join(', ');
+  const single = problems((t) => t.factor.levels.length < 2);
+  if (single) throw new ModelError(`grouping factors must have > 1 sampled level (problems: ${single})`);
+  const saturated = problems((t) => t.factor.levels.length >= n);
+  if (saturated) throw new ModelError(`number of levels of each grouping factor must be < number of observations (problems: ${saturated})`);
+}
+
+/** The fitted model's fixed-effects coding, applied to new data. */
+function fixedDesign(spec: TermSpec, levels: (string[] | undefined)[], columns: DesignColumn[], formula: string): FixedDesign {
+  return {
+    matrix(table: Table): Float64Array {
+      const evaluator = new Evaluator(table, formula);
+      const n = table.nrows;
+      const missing = new Uint8Array(n);
+      const variables = spec.variables.map((e, v): DesignVariable | undefined => {
+        if (!spec.terms.some((t) => t.includes(v))) return undefined;
+        const variable = evaluator.variable(e);
+        const fitted = levels[v];
+        if (!fitted) {
+          if (variable.kind !== 'numeric') throw new DataError(`'${variable.label}' was numeric when the model was fitted but holds labels in the new data`);
+          checkFinite(variable, allRows(n), table.source);
+          variable.values.forEach((x, i) => Number.isNaN(x) && (missing[i] = 1));
+          return { kind: 'numeric', values: variable.values };
+        }
+        return { kind: 'factor', factor: { codes: codesInLevels(variable, fitted, missing), levels: fitted } };
+      });
+      const matrix = fillDesign(columns, variables, n);
+      // a row with any missing variable is missing as a whole
+      for (let i = 0; i < n; i++) if (missing[i]) for (let j = 0; j < columns.length; j++) matrix[j * n + i] = NaN;
+      return matrix;
+    },
+  };
+}
+
+const allRows = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i);
+
+/** Codes of new data in the fitted levels; a level the model never saw is an error. */
+function codesInLevels(variable: Variable, levels: string[], missing: Uint8Array): Int32Array {
+  const coded = variable.kind === 'factor' ? variable.coded : labelCodes({ kind: 'numeric', values: variable.values });
+  const position = new Map(levels.map((l, k) => [l, k]));
+  const recode = coded.labels.map((l) => position.get(l));
+  const codes = new Int32Array(coded.codes.length);
+  coded.codes.forEach((c, i) => {
+    if (c < 0) {
+      missing[i] = 1;
+      codes[i] = -1;
+      return;
+    }
+    const k = recode[c];
+    if (k === undefined) {
+      const what = variable.expr.type === 'name' ? `column '${variable.expr.name}'` : `'${variable.label}'`;
+      throw new DataError(`${what} has the level '${coded.labels[c]}' at row ${i + 1}, which the model was not fitted with (levels: ${levels.join(', ')})`);
+    }
+    codes[i] = k;
+  });
+  return codes;
+}

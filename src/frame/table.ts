@@ -1,0 +1,288 @@
+/**
+ * Tables: the one in-memory form of every data input (danfojs DataFrame, records, columns, CSV file).
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { DataError } from '../errors';
+import { formatNumber } from '../formula/deparse';
+import type { Cell, Column, Table } from './types';
+
+/** Structural view of a danfojs DataFrame (danfojs is not loaded here: importing it costs most of a second). */
+export interface DataFrameLike {
+  readonly columns: string[];
+  column(name: string): { readonly values: ArrayLike<unknown> };
+}
+
+/** Every accepted data input. */
+export type DataInput =
+  | Table
+  | DataFrameLike
+  | Record<string, Cell>[]
+  | Record<string, ArrayLike<Cell> | Float64Array | Float32Array | Int32Array>;
+
+class ColumnTable implements Table {
+  readonly names: string[];
+  private readonly columns: Map<string, Column>;
+
+  constructor(columns: Map<string, Column>, readonly nrows: number, readonly source?: string) {
+    this.columns = columns;
+    this.names = [...columns.keys()];
+  }
+
+  column(name: string): Column | undefined {
+    return this.columns.get(name);
+  }
+}
+
+/** A table from named columns, checking that they have the same length. */
+export function tableOf(columns: Map<string, Column>, source?: string): Table {
+  let nrows: number | undefined;
+  let first = '';
+  for (const [name, column] of columns) {
+    if (nrows === undefined) {
+      nrows = column.values.length;
+      first = name;
+    } else if (column.values.length !== nrows) {
+      throw new DataError(`column '${name}' has ${column.values.length} values but column '${first}' has ${nrows}${source ? ` (${source})` : ''}`);
+    }
+  }
+  return new ColumnTable(columns, nrows ?? 0, source);
+}
+
+const isMissing = (v: unknown): boolean => v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v));
+
+/**
+ * A column from JavaScript cells: numbers (and missing) make a numeric column, booleans a boolean
+ * label column, anything else labels (numbers among strings are written as R prints them).
+ */
+export function columnFromCells(cells: ArrayLike<unknown>, name: string, source?: string): Column {
+  if (cells instanceof Float64Array) return { kind: 'numeric', values: cells };
+  if (ArrayBuffer.isView(cells)) return { kind: 'numeric', values: Float64Array.from(cells as unknown as ArrayLike<number>) };
+  const n = cells.length;
+  let numeric = true;
+  let boolean = true;
+  for (let i = 0; i < n; i++) {
+    const v = cells[i];
+    if (isMissing(v)) continue;
+    if (typeof v !== 'number') numeric = false;
+    if (typeof v !== 'boolean') boolean = false;
+    if (typeof v === 'object' || typeof v === 'function' || typeof v === 'symbol' || typeof v === 'bigint') {
+      throw new DataError(`column '${name}' has a value of type ${typeof v} at row ${i + 1}; cells must be numbers, strings, booleans or missing${source ? ` (${source})` : ''}`);
+    }
+  }
+  if (numeric) {
+    const values = new Float64Array(n);
+    for (let i = 0; i < n; i++) values[i] = isMissing(cells[i]) ? NaN : (cells[i] as number);
+    return { kind: 'numeric', values };
+  }
+  const labels: (string | null)[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = cells[i];
+    labels[i] = isMissing(v) ? null : typeof v === 'boolean' ? (v ? 'TRUE' : 'FALSE') : typeof v === 'number' ? formatNumber(v) : String(v);
+  }
+  return boolean ? { kind: 'label', values: labels, boolean: true } : { kind: 'label', values: labels };
+}
+
+function isTable(data: object): data is Table {
+  return Array.isArray((data as Table).names) && typeof (data as Table).nrows === 'number' && typeof (data as Table).column === 'function';
+}
+
+function isDataFrame(data: object): data is DataFrameLike {
+  return Array.isArray((data as DataFrameLike).columns) && typeof (data as DataFrameLike).column === 'function';
+}
+
+/** Any accepted data input as a Table (a Table is returned as is). */
+export function toTable(data: DataInput, source?: string): Table {
+  if (data === null || typeof data !== 'object') throw new DataError('data must be a table, a DataFrame, an array of records or an object of columns');
+  if (isTable(data)) return data;
+  const columns = new Map<string, Column>();
+  if (isDataFrame(data)) {
+    for (const name of data.columns) columns.set(name, columnFromCells(data.column(name).values, name, source));
+  } else if (Array.isArray(data)) {
+    const names: string[] = [];
+    const seen = new Set<string>();
+    for (const record of data) {
+      for (const key of Object.keys(record)) {
+        if (!seen.has(key)) {
+          seen.add(key);
+          names.push(key);
+        }
+      }
+    }
+    // a key absent from a record is a missing cell
+    for (const name of names) columns.set(name, columnFromCells(data.map((r) => r[name]), name, source));
+  } else {
+    for (const [name, values] of Object.entries(data)) {
+      if (values === null || typeof values !== 'object' || typeof (values as ArrayLike<Cell>).length !== 'number') {
+        throw new DataError(`column '${name}' is not an array of values`);
+      }
+      columns.set(name, columnFromCells(values as ArrayLike<Cell>, name, source));
+    }
+  }
+  return tableOf(columns, source);
+}
+
+/** R's type.convert: the numbers it reads from an unquoted field (NA is handled as missing before). */
+const NUMBER_FIELD = /^\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|Inf|NaN)\s*$/;
+const LOGICAL_FIELD = new Map([
+  ['TRUE', true], ['T', true], ['true', true], ['True', true],
+  ['FALSE', false], ['F', false], ['false', false], ['False', false],
+]);
+
+const QUOTE = 34;
+const COMMA = 44;
+const CR = 13;
+const LF = 10;
+
+/**
+ * Reads a CSV file (RFC 4180: quoted fields with "" escapes, CRLF or LF line ends) as R's read.csv
+ * would after write.csv: quoted fields are labels, unquoted numbers are numbers; a column is numeric
+ * when every non-missing field is an unquoted number, boolean when every one is an unquoted TRUE/FALSE.
+ * Empty fields and NA are missing.
+ */
+export function readCSV(path: string): Table {
+  const file = basename(path);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new DataError(code === 'ENOENT' ? `cannot read CSV file '${path}': no such file` : `cannot read CSV file '${path}': ${(err as Error).message}`);
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const rows = parseCSVText(text, file);
+  if (rows.length === 0) throw new DataError(`CSV file '${file}' is empty`);
+  const header = rows[0];
+  const names = header.fields.map((name, j) => (name === '' ? (j === 0 ? 'X' : `X.${j}`) : name));
+  const duplicate = names.find((name, j) => names.indexOf(name) !== j);
+  if (duplicate !== undefined) throw new DataError(`CSV file '${file}' has two columns named '${duplicate}'`);
+  const width = names.length;
+  for (const row of rows) {
+    if (row.fields.length !== width) {
+      throw new DataError(`CSV file '${file}' line ${row.line}: expected ${width} fields like the header, found ${row.fields.length}`);
+    }
+  }
+  const columns = new Map<string, Column>();
+  const nrows = rows.length - 1;
+  for (let j = 0; j < width; j++) {
+    columns.set(names[j], csvColumn(rows, j, nrows));
+  }
+  return tableOf(columns, file);
+}
+
+function csvColumn(rows: CSVRow[], j: number, nrows: number): Column {
+  let numeric = true;
+  let logical = true;
+  for (let i = 1; i <= nrows; i++) {
+    const field = rows[i].fields[j];
+    if (isMissingField(field, rows[i].quoted[j])) continue;
+    if (rows[i].quoted[j]) {
+      numeric = logical = false;
+      break;
+    }
+    if (numeric && !NUMBER_FIELD.test(field)) numeric = false;
+    if (logical && !LOGICAL_FIELD.has(field)) logical = false;
+    if (!numeric && !logical) break;
+  }
+  if (numeric) {
+    const values = new Float64Array(nrows);
+    for (let i = 1; i <= nrows; i++) {
+      const field = rows[i].fields[j];
+      values[i - 1] = isMissingField(field, rows[i].quoted[j]) ? NaN : parseNumberField(field);
+    }
+    return { kind: 'numeric', values };
+  }
+  const labels: (string | null)[] = new Array(nrows);
+  for (let i = 1; i <= nrows; i++) {
+    const field = rows[i].fields[j];
+    labels[i - 1] = isMissingField(field, rows[i].quoted[j]) ? null : logical ? (LOGICAL_FIELD.get(field) ? 'TRUE' : 'FALSE') : field;
+  }
+  return logical ? { kind: 'label', values: labels, boolean: true } : { kind: 'label', values: labels };
+}
+
+/** Empty fields and NA are missing; R's read.csv reads "NA" as missing even when quoted. */
+function isMissingField(field: string, quoted: boolean): boolean {
+  return field === '' || field === 'NA' || (!quoted && field.trim() === '');
+}
+
+function parseNumberField(field: string): number {
+  const t = field.trim();
+  if (t.endsWith('Inf')) return t.startsWith('-') ? -Infinity : Infinity;
+  return Number(t);
+}
+
+interface CSVRow {
+  fields: string[];
+  quoted: boolean[];
+  /** 1-based line where the row starts */
+  line: number;
+}
+
+/** Splits CSV text into rows of fields, remembering which fields were quoted; blank lines are skipped. */
+function parseCSVText(text: string, file: string): CSVRow[] {
+  const rows: CSVRow[] = [];
+  const n = text.length;
+  let i = 0;
+  let line = 1;
+  while (i < n) {
+    const startLine = line;
+    const c0 = text.charCodeAt(i);
+    if (c0 === LF || c0 === CR) {
+      i += c0 === CR && text.charCodeAt(i + 1) === LF ? 2 : 1;
+      line++;
+      continue;
+    }
+    const fields: string[] = [];
+    const quoted: boolean[] = [];
+    for (;;) {
+      if (text.charCodeAt(i) === QUOTE) {
+        const openLine = line;
+        let value = '';
+        let start = ++i;
+        for (;;) {
+          if (i >= n) throw new DataError(`CSV file '${file}' line ${openLine}: a quoted field is never closed`);
+          const c = text.charCodeAt(i);
+          if (c === QUOTE) {
+            if (text.charCodeAt(i + 1) === QUOTE) {
+              value += text.slice(start, i + 1);
+              i += 2;
+              start = i;
+              continue;
+            }
+            value += text.slice(start, i);
+            i++;
+            break;
+          }
+          if (c === LF) line++;
+          i++;
+        }
+        const next = text.charCodeAt(i);
+        if (i < n && next !== COMMA && next !== LF && next !== CR) {
+          throw new DataError(`CSV file '${file}' line ${line}: unexpected text after a closing quote`);
+        }
+        fields.push(value);
+        quoted.push(true);
+      } else {
+        const start = i;
+        while (i < n) {
+          const c = text.charCodeAt(i);
+          if (c === COMMA || c === LF || c === CR) break;
+          i++;
+        }
+        fields.push(text.slice(start, i));
+        quoted.push(false);
+      }
+      if (i < n && text.charCodeAt(i) === COMMA) {
+        i++;
+        continue;
+      }
+      break;
+    }
+    if (i < n) {
+      i += text.charCodeAt(i) === CR && text.charCodeAt(i + 1) === LF ? 2 : 1;
+      line++;
+    }
+    rows.push({ fields, quoted, line: startLine });
+  }
+  return rows;
+}
