@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { qrCoef, qrDecompose, qrQty, qrQy } from '../src/linalg/qr';
+
+/** Column-major matrix from rows. */
+const fromRows = (rows: number[][]): Float64Array => {
+  const n = rows.length;
+  const p = rows[0].length;
+  const out = new Float64Array(n * p);
+  rows.forEach((row, i) => row.forEach((v, j) => (out[j * n + i] = v)));
+  return out;
+};
+
+const close = (actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-12): void => {
+  assert.equal(actual.length, expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    if (Number.isNaN(expected[i])) assert.ok(Number.isNaN(actual[i]), `element ${i}: expected NaN, got ${actual[i]}`);
+    else assert.ok(Math.abs(actual[i] - expected[i]) <= tol, `element ${i}: ${actual[i]} vs ${expected[i]}`);
+  }
+};
+
+test('QR of cbind(1, 1:4) matches R and solves least squares', () => {
+  const X = fromRows([[1, 1], [1, 2], [1, 3], [1, 4]]);
+  const qr = qrDecompose(X, 4, 2);
+  assert.equal(qr.rank, 2);
+  assert.deepEqual(Array.from(qr.pivot), [0, 1]);
+  // R: qr(cbind(1, 1:4))$qr[1, ] = (-2, -5), qraux[1] = 1.5, |R[2,2]| = sqrt(5)
+  close([qr.qr[0], qr.qr[4], qr.qraux[0]], [-2, -5, 1.5]);
+  close([Math.abs(qr.qr[5])], [Math.sqrt(5)]);
+  // lm(c(6,5,7,10) ~ x): slope Sxy/Sxx = 7/5, intercept 7 - 1.4 * 2.5
+  close(qrCoef(qr, Float64Array.of(6, 5, 7, 10)), [3.5, 1.4]);
+  // the input is left untouched
+  close(X, fromRows([[1, 1], [1, 2], [1, 3], [1, 4]]));
+});
+
+test('Q is orthogonal and Q R reproduces the pivoted matrix', () => {
+  const rows = [[2, -1, 0.5], [1, 3, 2], [0, 1, -1], [4, 0, 1], [1, 1, 1]];
+  const n = 5;
+  const p = 3;
+  const X = fromRows(rows);
+  const qr = qrDecompose(X, n, p);
+  assert.equal(qr.rank, 3);
+  const y = Float64Array.of(1, -2, 3, 0.5, 4);
+  close(qrQy(qr, qrQty(qr, y)), y);
+  // ||Q'y|| = ||y||
+  const sq = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v * v, 0);
+  close([sq(qrQty(qr, y))], [sq(y)], 1e-10);
+  // X[, pivot] = Q %*% R, with R padded to n rows
+  const R = new Float64Array(n * p);
+  for (let j = 0; j < p; j++) for (let i = 0; i <= j; i++) R[j * n + i] = qr.qr[j * n + i];
+  const QR = qrQy(qr, R);
+  for (let j = 0; j < p; j++) close(QR.subarray(j * n, (j + 1) * n), X.subarray(qr.pivot[j] * n, (qr.pivot[j] + 1) * n), 1e-12);
+});
+
+test('dependent columns move to the end, independent ones keep their order', () => {
+  // column 2 = 2 * column 1; column 4 = column 1 + column 3
+  const X = fromRows([
+    [1, 2, 0, 1],
+    [1, 2, 1, 2],
+    [1, 2, 2, 3],
+    [1, 2, 5, 6],
+    [1, 2, 3, 4],
+  ]);
+  const qr = qrDecompose(X, 5, 4);
+  assert.equal(qr.rank, 2);
+  assert.deepEqual(Array.from(qr.pivot), [0, 2, 1, 3]);
+  // y = 1 + 2 * x3 exactly: aliased coefficients are NaN like R's NA
+  const y = Float64Array.of(1, 3, 5, 11, 7);
+  close(qrCoef(qr, y), [1, NaN, 2, NaN], 1e-12);
+});
+
+test('a zero column is negligible and wide matrices have rank at most n', () => {
+  const zero = qrDecompose(fromRows([[0, 1], [0, 2], [0, 3]]), 3, 2);
+  assert.equal(zero.rank, 1);
+  assert.deepEqual(Array.from(zero.pivot), [1, 0]);
+  const wide = qrDecompose(fromRows([[1, 0, 3], [0, 1, 4]]), 2, 3);
+  assert.equal(wide.rank, 2);
+  assert.throws(() => qrDecompose(new Float64Array(5), 2, 3), RangeError);
+});
