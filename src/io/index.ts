@@ -1,0 +1,14 @@
+export type { Affine } from './affine';
+export { identityAffine } from './affine';
+export type { NiftiHeader, NiftiImage, NiftiWriteInput } from './nifti';
+export { readNifti, writeNifti } from './nifti';
+export type { GiftiData } from './gifti';
+export { readGifti, readGiftiShape, readGiftiSurface, writeGifti } from './gifti';
+export type { Surface, MghImage } from './freesurfer';
+export { readSurface, readCurv, readMgh } from './freesurfer';
+export type { DatType, DatReadOptions } from './dat';
+export { readDat, writeDat } from './dat';
+export type { BlmmMap, BlmmResults } from './blmm';
+export { FSAVERAGE5_VERTICES, readBlmmResults } from './blmm';
+export type { ImageFormat, ImageGeometry, ImageSeries, ImageSeriesOptions, ImageSeriesReader, WriteMapOptions } from './images';
+export { imageGeometry, openImageSeries, readImageChunk, readImageSeries, writeMap } from './images';
