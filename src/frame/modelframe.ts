@@ -29,11 +29,12 @@ function restrict(variable: Variable, rows: Int32Array, keepBooleanLevels: boole
   return { kind: 'numeric', values };
 }
 
-/** Throws at the first infinite value among the used rows (R keeps Inf through na.omit, then fails to fit). */
+/** Throws at the first infinite value among the rows (R keeps Inf through na.omit, then fails to fit); NaN is missing, not infinite. */
 function checkFinite(variable: Variable, rows: Int32Array, source?: string): void {
   if (variable.kind !== 'numeric') return;
   for (let i = 0; i < rows.length; i++) {
-    if (!Number.isFinite(variable.values[rows[i]])) {
+    const v = variable.values[rows[i]];
+    if (v === Infinity || v === -Infinity) {
       const what = variable.expr.type === 'name' ? `column '${variable.expr.name}'` : `'${variable.label}'`;
       throw new DataError(`${what} has an infinite value at row ${rows[i] + 1}${source ? ` of '${source}'` : ''}`);
     }
