@@ -116,6 +116,15 @@ test('factorOf: R level order', () => {
   // first factor slowest, unused combinations (1:R, 10:L) dropped
   assert.deepEqual(ab.levels, ['1:L', '2:L', '2:R', '10:R']);
   assert.deepEqual(Array.from(ab.codes), [2, 0, 1, 3, 0]);
+  // many levels on each side: the combined codes are too many for a presence table, same result
+  const m = 1500;
+  const wide = interactionFactor([
+    factorOf(Array.from({ length: m }, (_, i) => String(i + 1)), 'a'),
+    factorOf(Array.from({ length: m }, (_, i) => String(m - i)), 'b'),
+  ]);
+  assert.equal(wide.levels.length, m);
+  assert.deepEqual(wide.levels.slice(0, 2), ['1:1500', '2:1499']);
+  assert.deepEqual(Array.from(wide.codes.subarray(0, 3)), [0, 1, 2]);
 });
 
 test('sleepstudy: Reaction ~ Days + (Days | Subject)', () => {

@@ -22,7 +22,7 @@ export interface DesignColumn {
 
 /**
  * The columns of the model matrix of `spec`, given each variable's levels (undefined for numeric
- * variables). `variableNames` are the labels used in column names.
+ * variables), named as R names them: "MachineB", "Days:SexMale".
  */
 export function designColumns(spec: TermSpec, levels: (string[] | undefined)[]): DesignColumn[] {
   const coding = spec.coding.map((codes) => [...codes]);
@@ -50,7 +50,7 @@ export function designColumns(spec: TermSpec, levels: (string[] | undefined)[]):
     const index = new Array<number>(term.length).fill(0);
     const total = choices.reduce((p, c) => p * c.length, 1);
     for (let c = 0; c < total; c++) {
-      const picked = term.map((v, k) => choices[k][index[k]]);
+      const picked = term.map((_, k) => choices[k][index[k]]);
       columns.push({
         name: picked.map((p) => p.name).join(':'),
         term: t,

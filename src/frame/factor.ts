@@ -33,7 +33,8 @@ function compareCodePoints(a: string, b: string): number {
  */
 export function sortLevels(labels: string[]): string[] {
   if (labels.length > 0 && labels.every((l) => FINITE_DECIMAL.test(l))) {
-    return [...labels].sort((a, b) => Number(a) - Number(b) || compareCodePoints(a, b));
+    const value = new Map(labels.map((l) => [l, Number(l)]));
+    return [...labels].sort((a, b) => value.get(a)! - value.get(b)! || compareCodePoints(a, b));
   }
   return [...labels].sort(compareCodePoints);
 }
@@ -129,14 +130,28 @@ export function interactionFactor(factors: Factor[]): Factor {
   return factors.reduce((a, b) => {
     const n = a.codes.length;
     const nb = b.levels.length;
+    // the combined code a * nb + b orders levels with a varying slowest; -1 if either is missing
     const keys = new Float64Array(n);
     for (let i = 0; i < n; i++) keys[i] = a.codes[i] < 0 || b.codes[i] < 0 ? -1 : a.codes[i] * nb + b.codes[i];
-    const used = Float64Array.from(new Set(keys)).filter((k) => k >= 0).sort();
+    const used = usedKeysInOrder(keys, a.levels.length * nb);
     const position = new Map<number, number>();
-    used.forEach((k, i) => position.set(k, i));
+    used.forEach((k, j) => position.set(k, j));
     const codes = new Int32Array(n);
     for (let i = 0; i < n; i++) codes[i] = keys[i] < 0 ? -1 : position.get(keys[i])!;
     const levels = Array.from(used, (k) => `${a.levels[Math.floor(k / nb)]}:${b.levels[k % nb]}`);
     return { codes, levels };
   });
+}
+
+/** The distinct non-negative keys in increasing order: by a presence table when the key range is small, else by sorting. */
+function usedKeysInOrder(keys: Float64Array, range: number): Float64Array {
+  if (range <= Math.max(1 << 20, 8 * keys.length)) {
+    const present = new Uint8Array(range);
+    for (let i = 0; i < keys.length; i++) if (keys[i] >= 0) present[keys[i]] = 1;
+    const used: number[] = [];
+    for (let k = 0; k < range; k++) if (present[k]) used.push(k);
+    return Float64Array.from(used);
+  }
+  const sorted = keys.filter((k) => k >= 0).sort();
+  return sorted.filter((k, i) => i === 0 || k !== sorted[i - 1]);
 }

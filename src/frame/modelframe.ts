@@ -5,7 +5,6 @@
  */
 import { DataError, ModelError } from '../errors';
 import { deparse } from '../formula/deparse';
-import type { Expr } from '../formula/parse';
 import { expandFormula, type RandomSpec, type TermSpec } from '../formula/terms';
 import { qrDecompose } from '../linalg/qr';
 import { checkFactorLevels, designColumns, fillDesign, type DesignColumn, type DesignVariable } from './design';

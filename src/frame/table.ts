@@ -150,52 +150,35 @@ export function readCSV(path: string): Table {
     throw new DataError(code === 'ENOENT' ? `cannot read CSV file '${path}': no such file` : `cannot read CSV file '${path}': ${(err as Error).message}`);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const rows = parseCSVText(text, file);
-  if (rows.length === 0) throw new DataError(`CSV file '${file}' is empty`);
-  const header = rows[0];
-  const names = header.fields.map((name, j) => (name === '' ? (j === 0 ? 'X' : `X.${j}`) : name));
+  const { header, fields, quoted } = splitCSV(text, file);
+  const names = header.map((name, j) => (name === '' ? (j === 0 ? 'X' : `X.${j}`) : name));
   const duplicate = names.find((name, j) => names.indexOf(name) !== j);
   if (duplicate !== undefined) throw new DataError(`CSV file '${file}' has two columns named '${duplicate}'`);
-  const width = names.length;
-  for (const row of rows) {
-    if (row.fields.length !== width) {
-      throw new DataError(`CSV file '${file}' line ${row.line}: expected ${width} fields like the header, found ${row.fields.length}`);
-    }
-  }
   const columns = new Map<string, Column>();
-  const nrows = rows.length - 1;
-  for (let j = 0; j < width; j++) {
-    columns.set(names[j], csvColumn(rows, j, nrows));
-  }
+  names.forEach((name, j) => columns.set(name, csvColumn(fields[j], quoted[j])));
   return tableOf(columns, file);
 }
 
-function csvColumn(rows: CSVRow[], j: number, nrows: number): Column {
+function csvColumn(fields: string[], quoted: boolean[]): Column {
+  const n = fields.length;
   let numeric = true;
   let logical = true;
-  for (let i = 1; i <= nrows; i++) {
-    const field = rows[i].fields[j];
-    if (isMissingField(field, rows[i].quoted[j])) continue;
-    if (rows[i].quoted[j]) {
-      numeric = logical = false;
-      break;
-    }
+  for (let i = 0; i < n && (numeric || logical); i++) {
+    const field = fields[i];
+    if (isMissingField(field, quoted[i])) continue;
+    if (quoted[i]) numeric = logical = false;
     if (numeric && !NUMBER_FIELD.test(field)) numeric = false;
     if (logical && !LOGICAL_FIELD.has(field)) logical = false;
-    if (!numeric && !logical) break;
   }
   if (numeric) {
-    const values = new Float64Array(nrows);
-    for (let i = 1; i <= nrows; i++) {
-      const field = rows[i].fields[j];
-      values[i - 1] = isMissingField(field, rows[i].quoted[j]) ? NaN : parseNumberField(field);
-    }
+    const values = new Float64Array(n);
+    for (let i = 0; i < n; i++) values[i] = isMissingField(fields[i], quoted[i]) ? NaN : parseNumberField(fields[i]);
     return { kind: 'numeric', values };
   }
-  const labels: (string | null)[] = new Array(nrows);
-  for (let i = 1; i <= nrows; i++) {
-    const field = rows[i].fields[j];
-    labels[i - 1] = isMissingField(field, rows[i].quoted[j]) ? null : logical ? (LOGICAL_FIELD.get(field) ? 'TRUE' : 'FALSE') : field;
+  const labels: (string | null)[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const field = fields[i];
+    labels[i] = isMissingField(field, quoted[i]) ? null : logical ? (LOGICAL_FIELD.get(field) ? 'TRUE' : 'FALSE') : field;
   }
   return logical ? { kind: 'label', values: labels, boolean: true } : { kind: 'label', values: labels };
 }
@@ -211,17 +194,17 @@ function parseNumberField(field: string): number {
   return Number(t);
 }
 
-interface CSVRow {
-  fields: string[];
-  quoted: boolean[];
-  /** 1-based line where the row starts */
-  line: number;
-}
-
-/** Splits CSV text into rows of fields, remembering which fields were quoted; blank lines are skipped. */
-function parseCSVText(text: string, file: string): CSVRow[] {
-  const rows: CSVRow[] = [];
+/**
+ * Splits CSV text into the header and, per column, the fields and whether each was quoted.
+ * Blank lines are skipped; a row whose width differs from the header's is an error naming its line.
+ */
+function splitCSV(text: string, file: string): { header: string[]; fields: string[][]; quoted: boolean[][] } {
   const n = text.length;
+  let header: string[] | undefined;
+  let fields: string[][] = [];
+  let quoted: boolean[][] = [];
+  const rowFields: string[] = [];
+  const rowQuoted: boolean[] = [];
   let i = 0;
   let line = 1;
   while (i < n) {
@@ -232,8 +215,8 @@ function parseCSVText(text: string, file: string): CSVRow[] {
       line++;
       continue;
     }
-    const fields: string[] = [];
-    const quoted: boolean[] = [];
+    rowFields.length = 0;
+    rowQuoted.length = 0;
     for (;;) {
       if (text.charCodeAt(i) === QUOTE) {
         const openLine = line;
@@ -260,8 +243,8 @@ function parseCSVText(text: string, file: string): CSVRow[] {
         if (i < n && next !== COMMA && next !== LF && next !== CR) {
           throw new DataError(`CSV file '${file}' line ${line}: unexpected text after a closing quote`);
         }
-        fields.push(value);
-        quoted.push(true);
+        rowFields.push(value);
+        rowQuoted.push(true);
       } else {
         const start = i;
         while (i < n) {
@@ -269,8 +252,8 @@ function parseCSVText(text: string, file: string): CSVRow[] {
           if (c === COMMA || c === LF || c === CR) break;
           i++;
         }
-        fields.push(text.slice(start, i));
-        quoted.push(false);
+        rowFields.push(text.slice(start, i));
+        rowQuoted.push(false);
       }
       if (i < n && text.charCodeAt(i) === COMMA) {
         i++;
@@ -282,7 +265,19 @@ function parseCSVText(text: string, file: string): CSVRow[] {
       i += text.charCodeAt(i) === CR && text.charCodeAt(i + 1) === LF ? 2 : 1;
       line++;
     }
-    rows.push({ fields, quoted, line: startLine });
+    if (!header) {
+      header = [...rowFields];
+      fields = header.map(() => []);
+      quoted = header.map(() => []);
+    } else if (rowFields.length !== header.length) {
+      throw new DataError(`CSV file '${file}' line ${startLine}: expected ${header.length} fields like the header, found ${rowFields.length}`);
+    } else {
+      for (let j = 0; j < rowFields.length; j++) {
+        fields[j].push(rowFields[j]);
+        quoted[j].push(rowQuoted[j]);
+      }
+    }
   }
-  return rows;
+  if (!header) throw new DataError(`CSV file '${file}' is empty`);
+  return { header, fields, quoted };
 }

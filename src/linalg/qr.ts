@@ -20,19 +20,15 @@ export interface QR {
 }
 
 function norm(a: Float64Array, from: number, to: number): number {
-  // scaled like BLAS dnrm2, so huge or tiny columns do not overflow
+  let ssq = 0;
+  for (let i = from; i < to; i++) ssq += a[i] * a[i];
+  if (ssq > 1e-290 && ssq < 1e290) return Math.sqrt(ssq);
+  // squares under- or overflowed: rescale like BLAS dnrm2
   let scale = 0;
-  let ssq = 1;
-  for (let i = from; i < to; i++) {
-    const v = a[i];
-    if (v !== 0) {
-      const abs = Math.abs(v);
-      if (scale < abs) {
-        ssq = 1 + ssq * (scale / abs) ** 2;
-        scale = abs;
-      } else ssq += (abs / scale) ** 2;
-    }
-  }
+  for (let i = from; i < to; i++) scale = Math.max(scale, Math.abs(a[i]));
+  if (scale === 0 || !Number.isFinite(scale)) return scale;
+  ssq = 0;
+  for (let i = from; i < to; i++) ssq += (a[i] / scale) ** 2;
   return scale * Math.sqrt(ssq);
 }
 
