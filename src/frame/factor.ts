@@ -16,6 +16,9 @@ export interface LabelCodes {
 
 const FINITE_DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
+/** Whether a label is a plain decimal number ("10", "-2.5", "1e+05"). */
+export const isNumberLabel = (label: string): boolean => FINITE_DECIMAL.test(label);
+
 function compareCodePoints(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; ) {
@@ -32,7 +35,7 @@ function compareCodePoints(a: string, b: string): number {
  * as factor() gives for a numeric column), else code-point order (R's sort in the C locale).
  */
 export function sortLevels(labels: string[]): string[] {
-  if (labels.length > 0 && labels.every((l) => FINITE_DECIMAL.test(l))) {
+  if (labels.length > 0 && labels.every(isNumberLabel)) {
     const value = new Map(labels.map((l) => [l, Number(l)]));
     return [...labels].sort((a, b) => value.get(a)! - value.get(b)! || compareCodePoints(a, b));
   }

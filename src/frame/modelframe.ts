@@ -9,7 +9,7 @@ import { expandFormula, type RandomSpec, type TermSpec } from '../formula/terms'
 import { qrDecompose } from '../linalg/qr';
 import { checkFactorLevels, designColumns, fillDesign, type DesignColumn, type DesignVariable } from './design';
 import { Evaluator, type Variable } from './evaluate';
-import { factorOver, interactionFactor, labelCodes } from './factor';
+import { factorOver, interactionFactor, isNumberLabel, labelCodes } from './factor';
 import type { Factor, FixedDesign, ModelFrame, RandomTerm, Table } from './types';
 
 export interface ModelFrameOptions {
@@ -20,12 +20,17 @@ export interface ModelFrameOptions {
 /** lme4's tolerance for the rank of the fixed-effects model matrix. */
 const RANK_TOLERANCE = 1e-7;
 
+function gather(values: Float64Array, rows: Int32Array): Float64Array {
+  const out = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = values[rows[i]];
+  return out;
+}
+
 /** Restricts a variable to the used rows: numbers copied, factors with levels from those rows. */
 function restrict(variable: Variable, rows: Int32Array, keepBooleanLevels: boolean): DesignVariable {
-  if (variable.kind === 'factor') return { kind: 'factor', factor: factorOver(variable.coded, rows, keepBooleanLevels) };
-  const values = new Float64Array(rows.length);
-  for (let i = 0; i < rows.length; i++) values[i] = variable.values[rows[i]];
-  return { kind: 'numeric', values };
+  return variable.kind === 'factor'
+    ? { kind: 'factor', factor: factorOver(variable.coded, rows, keepBooleanLevels) }
+    : { kind: 'numeric', values: gather(variable.values, rows) };
 }
 
 /** Throws at the first infinite value among the rows (R keeps Inf through na.omit, then fails to fit); NaN is missing, not infinite. */
@@ -64,7 +69,7 @@ export function modelFrame(formula: string, data: Table, options: ModelFrameOpti
   const responseLabel = response ? deparse(response) : undefined;
   const responseVariable = response && !(options.responseOptional && !evaluator.hasColumns(response)) ? evaluator.variable(response) : undefined;
   if (responseVariable?.kind === 'factor') {
-    const quotedNumbers = responseVariable.coded.labels.every((l) => /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(l));
+    const quotedNumbers = responseVariable.coded.labels.every(isNumberLabel);
     throw new DataError(
       `the response '${responseLabel}' is a factor (label column), not numeric` +
         (quotedNumbers ? '; its values are numbers written as quoted text, which marks a factor' : ''),
@@ -83,7 +88,7 @@ export function modelFrame(formula: string, data: Table, options: ModelFrameOpti
   for (const v of used) checkFinite(v, rows, data.source);
   const n = rows.length;
 
-  const y = responseVariable ? (restrict(responseVariable, rows, false) as { values: Float64Array }).values : undefined;
+  const y = responseVariable?.kind === 'numeric' ? gather(responseVariable.values, rows) : undefined;
 
   // fixed effects, then lme4's rank check
   const fixedDesignVariables = fixedVariables.map((v) => restrict(v, rows, true));
