@@ -1,0 +1,82 @@
+/**
+ * What the surface and volume viewers share, kernel-side: their widget spec, the live widget made from
+ * it on first display in a notebook (through the kernel's widget host), click callbacks, state updates,
+ * and `toHTML` for a standalone page.
+ */
+import * as fs from 'fs';
+import { WidgetSpec, widgetHtml } from './widget-state';
+import { liveWidget, LiveWidget } from './live';
+
+export type ClickListener<C> = (click: C) => void;
+
+export abstract class WidgetViewer<State extends object, Click> {
+  private live: LiveWidget | null = null;
+  private readonly clickListeners: Array<ClickListener<Click>> = [];
+
+  protected constructor(protected state: State) {}
+
+  /** The protocol description of the widget: model/view names, JSON state and binary buffers. */
+  abstract spec(): WidgetSpec;
+
+  /** A short description for text-only front-ends. */
+  abstract describe(): string;
+
+  /** Turns a click message of the front-end into what click listeners receive. */
+  protected abstract parseClick(content: Record<string, unknown>): Click | null;
+
+  /** The current value of a synced control (the front-end's, once the widget is live). */
+  get<K extends keyof State>(key: K): State[K] {
+    return this.state[key];
+  }
+
+  /** Change controls (threshold, statistic, volume, ...); a live widget updates at once. */
+  set(changes: Partial<State>): this {
+    this.state = { ...this.state, ...changes };
+    for (const [key, value] of Object.entries(changes)) this.live?.set(key, value);
+    return this;
+  }
+
+  /** Called with each click on the brain (a vertex or a voxel) in the live widget. */
+  on(event: 'click', listener: ClickListener<Click>): this {
+    if (event !== 'click') throw new TypeError(`unknown viewer event '${event as string}' (known: click)`);
+    this.clickListeners.push(listener);
+    return this;
+  }
+
+  /** Delivers a front-end message; public so that tests and other front-ends can drive the viewer. */
+  handleMessage(content: Record<string, unknown>): void {
+    if (content?.event !== 'click') return;
+    const click = this.parseClick(content);
+    if (click) for (const listener of this.clickListeners) listener(click);
+  }
+
+  /** Writes one self-contained HTML file (Plotly and the widget code inlined, no network needed). */
+  toHTML(path: string): string {
+    fs.writeFileSync(path, widgetHtml(this.spec(), this.describe()));
+    return path;
+  }
+
+  /**
+   * The notebook display: a widget view of the live widget (created on first display, reused after).
+   * The front-end's control changes flow back into this viewer's state, so `get()` sees them.
+   */
+  toMimeBundle(): Record<string, unknown> {
+    if (!this.live) {
+      this.live = liveWidget(this.spec(), {
+        onMessage: (content) => this.handleMessage(content),
+        onChange: (key, value) => {
+          if (key in this.state) this.state = { ...this.state, [key]: value };
+        },
+        syncedKeys: Object.keys(this.state),
+      });
+    }
+    if (!this.live) return { 'text/plain': this.describe() };
+    return { ...this.live.toMimeBundle(), 'text/plain': this.describe() };
+  }
+
+  /** Closes the live widget, if any (its views disappear from the notebook). */
+  close(): void {
+    this.live?.close();
+    this.live = null;
+  }
+}

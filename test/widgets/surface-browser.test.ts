@@ -1,0 +1,194 @@
+/**
+ * SurfaceViewer rendered from saved widget state (toHTML -> html-manager) in headless Chromium:
+ * vertex counts, grey below threshold, controls that recolour, colorbar range, clicks; screenshots
+ * go to test-artifacts/widgets/.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { SurfaceViewer } from '../../src/viewers';
+import { SKIP_BROWSER, artifact, colourCensus, decodePng, launchChromium, syntheticBrain, vertexMap } from './fixtures';
+
+const brain = syntheticBrain();
+const LH_CENTRE = [-55, 0, 0];
+const RH_CENTRE = [55, 0, 0];
+// conT: volume 0 rises from -4 (bottom) to +4 (top); volume 1 is its mirror image. beta: 0.5 * y.
+const conT = (mesh: { vertices: Float32Array }, centre: number[]) => {
+  const up = vertexMap(mesh, centre, (_x, _y, z) => 4 * z);
+  const down = up.map((v) => -v);
+  const data = new Float32Array(2 * up.length);
+  data.set(up, 0);
+  data.set(down, up.length);
+  return { nvol: 2, data, names: ['Intercept', 'Age'] };
+};
+const maps = {
+  conT: { lh: conT(brain.lh, LH_CENTRE), rh: conT(brain.rh, RH_CENTRE) },
+  beta: { lh: vertexMap(brain.lh, LH_CENTRE, (_x, y) => 0.5 * y), rh: vertexMap(brain.rh, RH_CENTRE, (_x, y) => 0.5 * y) },
+};
+const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+interface PlotState {
+  meshes: Array<{ hemi: string; nvertices: number; nfaces: number; colours: string[]; values: number[] }>;
+  colorbar: { cmin: number; cmax: number; ticks: string[] };
+  status: string;
+  selects: Record<string, string>;
+}
+
+async function plotState(page: Page): Promise<PlotState> {
+  return page.evaluate(() => {
+    const gd = document.querySelector('.neurolmm-plot') as any;
+    const meshes = gd.data
+      .filter((t: any) => t.type === 'mesh3d')
+      .map((t: any) => ({ hemi: t.meta.hemi, nvertices: t.x.length, nfaces: t.i.length, colours: t.vertexcolor, values: Array.from(t.customdata as Float32Array) }));
+    const bar = gd.data.find((t: any) => t.marker?.showscale);
+    const ticks = Array.from(gd.querySelectorAll('.colorbar .cbaxis text')).map((e: any) => e.textContent);
+    const selects: Record<string, string> = {};
+    for (const s of Array.from(document.querySelectorAll('.neurolmm-controls select')) as HTMLSelectElement[]) selects[s.name] = s.value;
+    return { meshes, colorbar: { cmin: bar.marker.cmin, cmax: bar.marker.cmax, ticks }, status: document.querySelector('.neurolmm-status')!.textContent!, selects };
+  });
+}
+
+/** Waits for Plotly to finish redrawing after a control change. */
+async function change(page: Page, selector: string, value: string) {
+  await page.evaluate(
+    ([selector, value]) =>
+      new Promise<void>((resolve) => {
+        const gd = document.querySelector('.neurolmm-plot') as any;
+        gd.once('plotly_afterplot', () => resolve());
+        const el = document.querySelector(selector) as HTMLInputElement | HTMLSelectElement;
+        el.value = value;
+        el.dispatchEvent(new Event('change'));
+      }),
+    [selector, value],
+  );
+}
+
+const GREYS = new Set(['rgb(128,128,128)', 'rgb(190,190,190)', 'rgb(160,160,160)']);
+
+describe('SurfaceViewer in a browser (saved widget state)', { skip: SKIP_BROWSER }, () => {
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+
+  before(async () => {
+    const viewer = new SurfaceViewer({ surface: brain, maps, statistic: 'conT', threshold: 2, title: 'synthetic' });
+    const html = viewer.toHTML(artifact('surface.html'));
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`file://${html}`);
+    await page.evaluate(() => (window as any).neurolmmWidgets.rendered);
+    await page.waitForFunction(() => (document.querySelector('.neurolmm-plot') as any)?._fullLayout !== undefined);
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('shows 10,242 vertices and 20,480 faces per hemisphere, with no page error', async () => {
+    const state = await plotState(page);
+    assert.deepEqual(state.meshes.map((m) => [m.hemi, m.nvertices, m.nfaces]), [['lh', 10242, 20480], ['rh', 10242, 20480]]);
+    assert.deepEqual(errors, []);
+    await page.screenshot({ path: artifact('surface-conT-threshold2.png') });
+  });
+
+  it('draws values below the threshold in the grey background and the others in colour', async () => {
+    const { meshes } = await plotState(page);
+    for (const m of meshes) {
+      let below = 0;
+      m.values.forEach((v, i) => {
+        if (Math.abs(v) < 2) {
+          below++;
+          assert.ok(GREYS.has(m.colours[i]), `${m.hemi} vertex ${i} (value ${v}) should be grey, is ${m.colours[i]}`);
+        } else assert.ok(!GREYS.has(m.colours[i]), `${m.hemi} vertex ${i} (value ${v}) should be coloured`);
+      });
+      // |4z| < 2 is the band |z| < 0.5: half of the sphere's area (Archimedes), and of its nearly uniform vertices.
+      assert.ok(Math.abs(below / m.nvertices - 0.5) < 0.02, `${below} of ${m.nvertices} below threshold`);
+    }
+    const pixels = colourCensus(decodePng(await page.screenshot()));
+    assert.ok(pixels.red > 1000 && pixels.blue > 1000 && pixels.grey > 1000, `rendered pixels: ${JSON.stringify(pixels)}`);
+  });
+
+  it('colorbar spans ±max|x| of the shown volume', async () => {
+    const { colorbar } = await plotState(page);
+    const expected = Math.max(maxAbs(maps.conT.lh.data.subarray(0, 10242)), maxAbs(maps.conT.rh.data.subarray(0, 10242)));
+    assert.equal(colorbar.cmax, expected);
+    assert.equal(colorbar.cmin, -expected);
+    assert.ok(Math.abs(expected - 4) < 1e-6);
+    const ticks = colorbar.ticks.map((t) => Number(t.replace('\u2212', '-')));
+    assert.ok(ticks.length >= 3, `colorbar ticks: ${colorbar.ticks}`);
+    assert.ok(Math.min(...ticks) >= -4 && Math.max(...ticks) <= 4 && Math.min(...ticks) <= -2 && Math.max(...ticks) >= 2, `ticks ${ticks}`);
+  });
+
+  it('changing the volume recolours the mesh (volume 1 mirrors volume 0)', async () => {
+    const before = await plotState(page);
+    await change(page, 'select[name=volume]', '1');
+    const after = await plotState(page);
+    assert.equal(after.selects.volume, '1');
+    assert.match(after.status, /conT \[Age\]/);
+    const lh0 = before.meshes[0], lh1 = after.meshes[0];
+    let changed = 0;
+    lh0.values.forEach((v, i) => {
+      assert.ok(lh1.values[i] === -v, `vertex ${i}: ${lh1.values[i]} is not -(${v})`);
+      if (lh0.colours[i] !== lh1.colours[i]) changed++;
+    });
+    assert.ok(changed > 0.45 * 10242, `${changed} vertices changed colour`);
+    await page.screenshot({ path: artifact('surface-conT-volume1.png') });
+  });
+
+  it('changing the statistic recolours the mesh and rescales the colorbar', async () => {
+    await change(page, 'select[name=statistic]', 'beta');
+    await change(page, 'input[name=threshold]', '0');
+    const state = await plotState(page);
+    assert.equal(state.selects.statistic, 'beta');
+    const expected = Math.max(maxAbs(maps.beta.lh), maxAbs(maps.beta.rh));
+    assert.equal(state.colorbar.cmax, expected);
+    // With threshold 0 every vertex is coloured; y = 0 maps to the colormap's white centre.
+    for (const m of state.meshes) for (const c of m.colours) assert.ok(!GREYS.has(c));
+    await page.screenshot({ path: artifact('surface-beta.png') });
+  });
+
+  it('hemisphere and camera controls redraw: right hemisphere alone, medial view', async () => {
+    await change(page, 'select[name=hemisphere]', 'right');
+    let state = await plotState(page);
+    assert.deepEqual(state.meshes.map((m) => m.hemi), ['rh']);
+    const eye = await page.evaluate(() => new Promise<any>((resolve) => {
+      const gd = document.querySelector('.neurolmm-plot') as any;
+      gd.once('plotly_afterplot', () => resolve(gd._fullLayout.scene.camera.eye));
+      (document.querySelector('button[data-camera=medial]') as HTMLButtonElement).click();
+    }));
+    // The right hemisphere's medial side faces -x.
+    assert.ok(eye.x < -1 && Math.abs(eye.y) < 1e-9 && Math.abs(eye.z) < 1e-9, JSON.stringify(eye));
+    await page.screenshot({ path: artifact('surface-rh-medial.png') });
+    await change(page, 'select[name=hemisphere]', 'both');
+    state = await plotState(page);
+    assert.equal(state.meshes.length, 2);
+  });
+
+  it('hovering shows the vertex value and clicking selects a vertex', async () => {
+    await change(page, 'select[name=statistic]', 'conT');
+    await page.evaluate(() => new Promise<void>((resolve) => {
+      const gd = document.querySelector('.neurolmm-plot') as any;
+      gd.once('plotly_afterplot', () => resolve());
+      (document.querySelector('button[data-camera=lateral]') as HTMLButtonElement).click();
+    }));
+    const box = (await page.locator('.neurolmm-plot').boundingBox())!;
+    // Lateral view of both hemispheres from the left: the left hemisphere fills the middle.
+    const x = box.x + box.width / 2, y = box.y + box.height * 0.35;
+    await page.mouse.move(x, y);
+    await page.mouse.move(x + 2, y + 1);
+    const hover = await page.waitForSelector('.hovertext', { timeout: 5000 }).then((e) => e.textContent());
+    assert.match(hover ?? '', /left vertex \d+conT \[Age\]: [-\u2212]?\d/);
+    // gl3d reports a click from its render loop while the button is down, so hold it for a few frames.
+    await page.mouse.down();
+    await page.waitForTimeout(200);
+    await page.mouse.up();
+    await page.waitForFunction(() => /vertex \d+/.test(document.querySelector('.neurolmm-status')!.textContent!));
+    const state = await plotState(page);
+    const [, hemi, vertex, value] = /^(left|right) vertex (\d+): conT \[Age\] = (\S+);/.exec(state.status) ?? [];
+    assert.equal(hemi, 'left');
+    // The status reports the map's own value at the clicked vertex.
+    assert.equal(Number(value), Number(Number(maps.conT.lh.data[10242 + Number(vertex)]).toPrecision(4)));
+    await page.screenshot({ path: artifact('surface-selected.png') });
+  });
+});
