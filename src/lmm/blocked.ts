@@ -18,7 +18,7 @@ import { ReTerm } from './reterm';
  * model has a single term, levels with identical Z_l'Z_l share one k x k factorisation
  * (sleepstudy: all 18 subjects; a random intercept: one group per visit count), which is what
  * makes per-voxel fits cheap: the cost per evaluation no longer depends on n or on the number
- * of levels.
+ * of levels. Without random effects (lm) the system is its tail alone.
  */
 export interface Evaluation {
   /** log-determinant of L_Z L_Z' (2 sum log diag over the random-effects rows) */
@@ -27,6 +27,36 @@ export interface Evaluation {
   logdetX: number;
   /** penalized residual sum of squares */
   pwrss: number;
+}
+
+/**
+ * The response-dependent cross-products of a single-term system, for swapping y without
+ * rebuilding the theta-independent parts (the whole-brain engine fits one y per voxel).
+ */
+export interface ResponseProducts {
+  /** X'y (p values) */
+  xty: ArrayLike<number>;
+  /** y'y */
+  yty: number;
+  /**
+   * The y row of each group's S_c[a][b]: at ((c*k + a)*k + b)*P + j, the sum over the group's
+   * levels of (Z_l'y)[a] (Z_l'X)[b, j] for j < p and (Z_l'y)[a] (Z_l'y)[b] for j = p (P = p + 1).
+   */
+  groupY: ArrayLike<number>;
+  /** Z_l'y per level (k each, level-major); needed only for the conditional modes (`solve`) */
+  zty?: ArrayLike<number>;
+}
+
+/** What the response enters a single-term system through: levels, their groups and Z_l'X. */
+export interface GroupedStructure {
+  k: number;
+  /** p + 1 */
+  P: number;
+  ngroups: number;
+  /** group of each level */
+  groupOf: Int32Array;
+  /** per level l and a < k: (Z_l'[X y])[a, j] at (l*k + a)*P + j; the entries j < p are Z_l'X */
+  levelCross: Float64Array;
 }
 
 export class BlockedSystem {
@@ -48,7 +78,6 @@ export class BlockedSystem {
   private readonly thetaOffsets: number[];
 
   constructor(terms: ReTerm[], X: Float64Array, y: Float64Array, p: number) {
-    if (terms.length === 0) throw new Error('BlockedSystem needs at least one random-effects term');
     this.terms = terms;
     const n = y.length;
     this.n = n;
@@ -73,7 +102,8 @@ export class BlockedSystem {
     xy.set(y, n * p);
     this.a22 = this.buildTailCrossproduct(xy);
     this.tail = new Float64Array(this.tailSize * this.tailSize);
-    this.first = terms.length === 1 ? new GroupedFirstBlock(terms[0], xy, p + 1) : new SparseFirstBlock(this, xy);
+    this.first =
+      terms.length === 0 ? noFirstBlock : terms.length === 1 ? new GroupedFirstBlock(terms[0], xy, p + 1) : new SparseFirstBlock(this, xy);
   }
 
   /** For each tail row: its term index (>= 1) or -1 for X and y rows, and its level-block start. */
@@ -109,6 +139,43 @@ export class BlockedSystem {
     return { logdetZ, logdetX, pwrss: last * last };
   }
 
+  /** The structure a swapped response enters through; undefined unless the model has exactly one term. */
+  groupedStructure(): GroupedStructure | undefined {
+    return this.first instanceof GroupedFirstBlock ? this.first.structure() : undefined;
+  }
+
+  /**
+   * Replaces the response by one given through its cross-products (single-term systems): the
+   * y row and column of the tail and of each group's S_c. X'X, Z'X, Z'Z and the grouping stay.
+   */
+  setResponse(products: ResponseProducts): void {
+    if (!(this.first instanceof GroupedFirstBlock)) throw new Error('setResponse needs a system with exactly one random-effects term');
+    const m = this.tailSize;
+    const yi = m - 1;
+    for (let j = 0; j < this.p; j++) {
+      const v = products.xty[j];
+      this.a22[yi + (this.tailRe + j) * m] = v;
+      this.a22[this.tailRe + j + yi * m] = v;
+    }
+    this.a22[yi + yi * m] = products.yty;
+    this.first.setResponse(products);
+  }
+
+  /** After `evaluate(theta)`: the fixed effects alone, from the trailing p x p block of L'. */
+  fixedEffects(): Float64Array {
+    const m = this.tailSize;
+    const p = this.p;
+    const r0 = this.tailRe;
+    const beta = new Float64Array(p);
+    for (let j = p - 1; j >= 0; j--) {
+      const cj = (r0 + j) * m;
+      let s = this.tail[m - 1 + cj];
+      for (let i = j + 1; i < p; i++) s -= this.tail[r0 + i + cj] * beta[i];
+      beta[j] = s / this.tail[r0 + j + cj];
+    }
+    return beta;
+  }
+
   /**
    * After `evaluate(theta)`: the fixed effects and the spherical random effects u (in the
    * model's term order, each term level-major), from back-substitution in L'.
@@ -122,7 +189,7 @@ export class BlockedSystem {
     for (let j = 0; j < q; j++) v[j] = this.tail[q + j * m];
     solveLowerTransposed(lead, q, v);
     const beta = v.slice(this.tailRe, q);
-    const u: Float64Array[] = [this.first.solve(this.tail, m, v, this)];
+    const u: Float64Array[] = this.terms.length ? [this.first.solve(this.tail, m, v, this)] : [];
     for (let i = 1; i < this.terms.length; i++) {
       const o = this.tailOffsets[i];
       u.push(v.slice(o, o + this.terms[i].nlevels * this.terms[i].k));
@@ -212,6 +279,9 @@ interface FirstBlock {
   /** u for the first term, given the tail solution v (tail unknowns in tail order). */
   solve(tail: Float64Array, m: number, v: Float64Array, system: BlockedSystem): Float64Array;
 }
+
+/** A linear model (no random effects) is the system reduced to its tail [X y]. */
+const noFirstBlock: FirstBlock = { eliminate: () => 0, solve: () => new Float64Array(0) };
 
 /** Per level l: H_l = lambda' M_l lambda + I, its Cholesky factor in `h` (k x k); log|H_l| returned. */
 function factorLevelBlock(lam: Float64Array, M: Float64Array, mOff: number, k: number, h: Float64Array, work: Float64Array): number {
@@ -310,6 +380,34 @@ class GroupedFirstBlock implements FirstBlock {
     this.K = new Float64Array(k * k);
   }
 
+  /** false after a response swap that gave no Z_l'y: the conditional modes cannot be computed */
+  private levelResponseKnown = true;
+
+  structure(): GroupedStructure {
+    return { k: this.k, P: this.P, ngroups: this.groupSize.length, groupOf: this.groupOf, levelCross: this.W };
+  }
+
+  setResponse(products: ResponseProducts): void {
+    const { k, P } = this;
+    const PP = P * P;
+    const y = P - 1;
+    const g = products.groupY;
+    for (let c = 0; c < this.groupSize.length; c++)
+      for (let a = 0; a < k; a++)
+        for (let b = 0; b < k; b++) {
+          const base = ((c * k + a) * k + b) * PP;
+          const src = ((c * k + a) * k + b) * P;
+          // row y of S_c[a][b], and column y of S_c[b][a]
+          for (let j = 0; j < P; j++) {
+            this.S[base + y + j * P] = g[src + j];
+            this.S[((c * k + b) * k + a) * PP + j + y * P] = g[src + j];
+          }
+        }
+    const zty = products.zty;
+    this.levelResponseKnown = zty !== undefined;
+    if (zty) for (let r = 0; r < this.term.nlevels * k; r++) this.W[r * P + y] = zty[r];
+  }
+
   /** K = lambda H^{-1} lambda' from the Cholesky factor of H held in this.h */
   private levelK(): Float64Array {
     const { k, h, K, work } = this;
@@ -347,6 +445,7 @@ class GroupedFirstBlock implements FirstBlock {
 
   /** b_l = K_l Z_l'(y - X beta); returned as u_l = lambda^{-1} b_l, i.e. H_l^{-1} lambda' Z_l'(y - X beta) */
   solve(_tail: Float64Array, _m: number, v: Float64Array, system: BlockedSystem): Float64Array {
+    if (!this.levelResponseKnown) throw new Error("the conditional modes need Z_l'y per level: pass zty to setResponse");
     const { k, P } = this;
     const p = P - 1;
     const beta = v.subarray(system.tailRe, system.tailRe + p);

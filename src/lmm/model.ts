@@ -1,8 +1,11 @@
+import type { CoefColumn } from '../display/coefmat';
+import type { MimeBundle } from '../display/mime';
 import type { ModelFrame } from '../frame/types';
 import { BlockedSystem, Evaluation } from './blocked';
 import { profiledDeviance, profiledSigma } from './objective';
 import { orderByLevels, ReTerm } from './reterm';
 import { minimizeBounded } from './optimize';
+import { summaryHtml, summaryParts, summaryText } from './summary';
 
 /** One row of lme4's `as.data.frame(VarCorr(fit))`. */
 export interface VarCorrRow {
@@ -36,6 +39,8 @@ export interface FitOptions {
   /** starting theta (lme4's `start`) */
   start?: number[];
   maxEvaluations?: number;
+  /** name of the data for printed output */
+  dataName?: string;
 }
 
 /**
@@ -59,12 +64,14 @@ export class LinearMixedModel {
   readonly b: Float64Array[];
   readonly n: number;
   readonly p: number;
+  readonly dataName?: string;
   private readonly unscaledCov: Float64Array;
 
   constructor(readonly frame: ModelFrame, options: FitOptions = {}) {
     if (!frame.y) throw new Error('lmer needs a response');
     this.formula = frame.formula;
     this.REML = options.REML ?? true;
+    this.dataName = options.dataName;
     this.n = frame.n;
     this.p = frame.xNames.length;
     this.terms = orderByLevels(frame.reTerms.map((t) => new ReTerm(t)));
@@ -215,6 +222,76 @@ export class LinearMixedModel {
     const y = this.frame.y!;
     return f.map((v, i) => y[i] - v);
   }
+
+  /** lme4's coefficient table columns for the printed summary */
+  protected coefficientColumns(): CoefColumn[] {
+    const c = this.coefficients();
+    return [
+      { name: 'Estimate', kind: 'estimate', values: c.estimate },
+      { name: 'Std. Error', kind: 'se', values: c.se },
+      { name: 't value', kind: 'test', values: c.t },
+    ];
+  }
+
+  private summaryParts() {
+    const title = `Linear mixed model fit by ${this.REML ? 'REML' : 'maximum likelihood'} ['lmerMod']`;
+    return summaryParts(this, this.coefficientColumns(), title, this.dataName);
+  }
+
+  /** lme4's print(summary(fit)) */
+  summary(): string {
+    return summaryText(this.summaryParts());
+  }
+
+  toString(): string {
+    return this.summary();
+  }
+
+  toMimeBundle(): MimeBundle {
+    const parts = this.summaryParts();
+    return { 'text/plain': summaryText(parts), 'text/html': summaryHtml(parts) };
+  }
+
+  /** The fit in the layout of lme4-fits.json (the CLI's `fit --json`). */
+  toJSON(): FitReport {
+    const c = this.coefficients();
+    return {
+      formula: this.formula,
+      REML: this.REML,
+      nobs: this.n,
+      fixef: this.fixef(),
+      coefficients: c,
+      varcorr: this.varCorr(),
+      sigma: this.sigma,
+      logLik: this.logLik(),
+      ...(this.REML ? { REMLcrit: this.objective } : { deviance: this.objective }),
+      AIC: this.AIC(),
+      BIC: this.BIC(),
+      theta: this.theta,
+      singular: this.isSingular(),
+      ranef: this.ranef(),
+      warnings: this.warnings,
+    };
+  }
+}
+
+export interface FitReport {
+  formula: string;
+  REML: boolean;
+  nobs: number;
+  fixef: Record<string, number>;
+  coefficients: CoefficientTable & Partial<Record<'df' | 'p', number[]>>;
+  varcorr: VarCorrRow[];
+  sigma: number;
+  logLik: number;
+  REMLcrit?: number;
+  deviance?: number;
+  AIC: number;
+  BIC: number;
+  theta: number[];
+  singular: boolean;
+  ranef: Record<string, RanefRows>;
+  warnings: string[];
 }
 
 function lambdaTimes(term: ReTerm, u: Float64Array): Float64Array {

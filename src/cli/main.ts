@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/**
+ * The `neurolmm` command: fit, anova, brain, kernel install. User errors print one line (no
+ * stack trace) and exit 1; usage errors print the usage and exit 2.
+ */
+import { NeurolmmError } from '../errors';
+import { UsageError } from './args';
+import { runFit } from './fit';
+import { runKernelCommand } from './kernel-command';
+
+const USAGE = `neurolmm: linear mixed models with lme4's numbers
+
+  neurolmm fit --data FILE.csv --formula "y ~ x + (1 | g)" [--ml] [--json]
+  neurolmm kernel install [--user | --prefix DIR]
+`;
+
+async function main(argv: string[]): Promise<string | undefined> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'fit':
+      return runFit(rest);
+    case 'kernel':
+      return runKernelCommand(rest);
+    case undefined:
+    case '--help':
+    case 'help':
+      return USAGE;
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (out) => {
+    if (out !== undefined) process.stdout.write(out.endsWith('\n') ? out : out + '\n');
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`neurolmm: ${err.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else if (err instanceof NeurolmmError) {
+      process.stderr.write(`neurolmm: ${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      const e = err as Error;
+      process.stderr.write(`neurolmm: internal error: ${e?.message ?? String(err)}\n`);
+      if (process.env.NEUROLMM_DEBUG) process.stderr.write(`${e?.stack}\n`);
+      process.exitCode = 3;
+    }
+  },
+);
+

@@ -1,0 +1,13 @@
+/**
+ * neurolmm: lme4's linear mixed models for TypeScript notebooks, from ROI fits to whole-brain analyses.
+ */
+export { lmer } from './lmm/lmer';
+export type { LmerOptions } from './lmm/lmer';
+export { lm, LinearModel } from './lmm/lm';
+export { LinearMixedModel } from './lmm/model';
+export type { VarCorrRow, CoefficientTable, FitReport, RanefRows } from './lmm/model';
+export { readCSV, toTable } from './frame/table';
+export type { DataInput } from './frame/table';
+export type { Table, ModelFrame } from './frame/types';
+export { modelFrame } from './frame/modelframe';
+export { NeurolmmError, FormulaError, DataError, ModelError } from './errors';

@@ -1,0 +1,36 @@
+import { ModelError } from '../errors';
+import { modelFrame } from '../frame/modelframe';
+import { DataInput, toTable } from '../frame/table';
+import type { ModelFrame } from '../frame/types';
+import { FitOptions, LinearMixedModel } from './model';
+
+export interface LmerOptions extends FitOptions {
+  /** the data's name for printed summaries ("sleepstudy"); defaults to the table's source */
+  dataName?: string;
+}
+
+/**
+ * Fits a linear mixed model, lme4's `lmer(formula, data, REML = TRUE)`.
+ * `data` is a danfojs DataFrame, an array of records, an object of columns or a table from `readCSV`.
+ */
+export function lmer(formula: string, data: DataInput, options: LmerOptions = {}): LinearMixedModel {
+  const table = toTable(data);
+  const frame = modelFrame(formula, table);
+  if (frame.reTerms.length === 0) throw new ModelError('no random effects terms specified in formula');
+  checkIdentifiable(frame);
+  return new LinearMixedModel(frame, { ...options, dataName: options.dataName ?? table.source });
+}
+
+/** lme4's check: each term needs fewer random effects than observations. */
+function checkIdentifiable(frame: ModelFrame): void {
+  for (const t of frame.reTerms) {
+    const q = t.factor.levels.length * t.names.length;
+    if (q >= frame.n) {
+      const lhs = t.names.length === 1 && t.names[0] === '(Intercept)' ? '1' : t.names.join(' + ');
+      throw new ModelError(
+        `number of observations (=${frame.n}) <= number of random effects (=${q}) for term (${lhs} | ${t.group}); ` +
+          'the random-effects parameters and the residual variance (or scale parameter) are probably unidentifiable',
+      );
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** The repository root (tests run from dist/test). */
+export const repoRoot = path.resolve(__dirname, '..', '..');
+export const fixture = (name: string): string => path.join(repoRoot, 'test', 'fixtures', name);
+
+export interface ReferenceFit {
+  data: string;
+  formula: string;
+  REML: boolean;
+  nobs: number;
+  fixef: Record<string, number>;
+  coefficients: { term: string[]; estimate: number[]; se: number[]; df: number[]; t: number[]; p: number[] };
+  varcorr: { grp: string; var1: string | null; var2: string | null; vcov: number; sdcor: number }[];
+  sigma: number;
+  logLik: number;
+  REMLcrit?: number | null;
+  deviance?: number | null;
+  AIC: number;
+  BIC: number;
+  theta: number[];
+  singular: boolean;
+  ranef: Record<string, ({ level: string } & Record<string, number | string>)[]> | null;
+  anova_type1?: Record<string, number | string>[] | null;
+  anova_type3?: Record<string, number | string>[] | null;
+}
+
+/** lme4 1.1-31 / lmerTest 3.1-3 reference results for the 12 models (copied from shared/reference). */
+export function lme4References(): Record<string, ReferenceFit> {
+  return JSON.parse(fs.readFileSync(fixture('lme4-fits.json'), 'utf8'));
+}
+
+export function relativeError(actual: number, expected: number): number {
+  return Math.abs(actual - expected) / Math.max(Math.abs(expected), 1e-300);
+}
