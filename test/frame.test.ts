@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -379,4 +379,30 @@ test('boolean columns code like R logicals: FALSE is the baseline', () => {
   const mf = modelFrame('y ~ flag', toTable({ y: [1, 2, 3], flag: [true, false, true] }));
   assert.deepEqual(mf.xNames, ['(Intercept)', 'flagTRUE']);
   assert.deepEqual(Array.from(mf.X.subarray(3)), [1, 0, 1]);
+});
+
+test('frames agree with lme4 1.1-31 on the extra reference fits: columns, rows, groups, level order', () => {
+  const fits = JSON.parse(readFileSync(join(fixtures, 'extra-fits.json'), 'utf8')) as Record<
+    string,
+    { data: string; formula: string; nobs: number; fixef: Record<string, number>; varcorr: { grp: string }[]; ranef?: Record<string, { level: string }[]> }
+  >;
+  assert.ok(Object.keys(fits).length >= 17);
+  for (const [name, fit] of Object.entries(fits)) {
+    const mf = modelFrame(fit.formula, fixture(`${fit.data}.csv`));
+    assert.deepEqual(mf.xNames, Object.keys(fit.fixef), name);
+    assert.equal(mf.n, fit.nobs, name);
+    // VarCorr names repeated grouping factors with R's make.unique: Subject, Subject.1
+    const seen = new Map<string, number>();
+    const unique = mf.reTerms.map((t) => {
+      const k = seen.get(t.group) ?? 0;
+      seen.set(t.group, k + 1);
+      return k === 0 ? t.group : `${t.group}.${k}`;
+    });
+    const lme4Groups = fit.varcorr.map((v) => v.grp).filter((g) => g !== 'Residual');
+    assert.deepEqual([...new Set(unique)], [...new Set(lme4Groups)], name);
+    for (const term of mf.reTerms) {
+      const ranef = fit.ranef?.[term.group];
+      if (ranef) assert.deepEqual(term.factor.levels, ranef.map((r) => r.level), `${name}: levels of ${term.group}`);
+    }
+  }
 });
