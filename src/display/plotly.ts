@@ -1,0 +1,109 @@
+/**
+ * Plotly figures that render without network access: the bundle carries the figure JSON for
+ * frontends with a Plotly renderer (JupyterLab extension, VS Code) and an HTML fallback with
+ * plotly.js from node_modules/plotly.js-dist-min inlined, evaluated once per page.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { escapeHtml } from './html';
+import { MimeBundle, MimeBundleProvider } from './mime';
+import { processSingleton } from './registry';
+
+export interface PlotlyFigureSpec {
+  data: Record<string, unknown>[];
+  layout?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+}
+
+/**
+ * Where the inlined plotly.js (about 4.8 MB) goes in notebook outputs:
+ * - 'every-output' (default): in every figure, so each output renders on its own even after other
+ *   outputs were cleared; a guard makes the browser evaluate it once per page.
+ * - 'first-output': only in the first figure this process displays; later figures reuse it. Keeps
+ *   notebooks small, but figures go blank on reload if that first output is cleared or re-run.
+ */
+export type PlotlyInlining = 'every-output' | 'first-output';
+
+const plotlyState = processSingleton('plotly', () => ({
+  inlining: 'every-output' as PlotlyInlining,
+  libraryEmitted: false,
+  librarySource: undefined as string | undefined,
+}));
+
+export function setPlotlyInlining(mode: PlotlyInlining): void {
+  plotlyState.inlining = mode;
+  plotlyState.libraryEmitted = false;
+}
+
+/** plotly.min.js, read once; `</script` is escaped so the source can sit inside a script element. */
+function plotlyLibrary(): string {
+  plotlyState.librarySource ??= readFileSync(require.resolve('plotly.js-dist-min/plotly.min.js'), 'utf8').replace(
+    /<\/script/gi,
+    '<\\/script',
+  );
+  return plotlyState.librarySource;
+}
+
+function libraryScript(): string {
+  return `<script type="text/javascript">if (!window.Plotly) {\n${plotlyLibrary()}\n}</script>`;
+}
+
+/** JSON with typed arrays as plain arrays, safe to embed in a script element. */
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<number>) : v,
+  ).replace(/</g, '\\u003c');
+}
+
+export class PlotlyFigure implements MimeBundleProvider {
+  data: Record<string, unknown>[];
+  layout: Record<string, unknown>;
+  config: Record<string, unknown>;
+
+  constructor(spec: PlotlyFigureSpec) {
+    this.data = spec.data;
+    this.layout = spec.layout ?? {};
+    this.config = spec.config ?? {};
+  }
+
+  toJSON(): Required<PlotlyFigureSpec> {
+    return { data: this.data, layout: this.layout, config: this.config };
+  }
+
+  /** A div plus the script drawing into it; plotly.js itself is not included. */
+  private plotHtml(): string {
+    const id = `plotly-${randomUUID()}`;
+    const height = typeof this.layout.height === 'number' ? `${this.layout.height}px` : '450px';
+    const config = { responsive: true, ...this.config };
+    return (
+      `<div id="${id}" class="neurolmm-plotly" style="width: 100%; height: ${height};"></div>\n` +
+      `<script type="text/javascript">window.Plotly.newPlot(${JSON.stringify(id)}, ` +
+      `${toJson(this.data)}, ${toJson(this.layout)}, ${toJson(config)});</script>`
+    );
+  }
+
+  toMimeBundle(): MimeBundle {
+    const includeLibrary = plotlyState.inlining === 'every-output' || !plotlyState.libraryEmitted;
+    plotlyState.libraryEmitted = true;
+    return {
+      'application/vnd.plotly.v1+json': JSON.parse(toJson(this.toJSON())),
+      'text/html': (includeLibrary ? libraryScript() + '\n' : '') + this.plotHtml(),
+      'text/plain': this.toString(),
+    };
+  }
+
+  /** A self-contained HTML page (plotly.js inlined); written to `path` when given. */
+  toHTML(path?: string): string {
+    const title = typeof this.layout.title === 'string' ? this.layout.title : 'Plotly figure';
+    const html =
+      `<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n<title>${escapeHtml(title)}</title>\n</head>\n<body>\n` +
+      `${libraryScript()}\n${this.plotHtml()}\n</body>\n</html>\n`;
+    if (path !== undefined) writeFileSync(path, html);
+    return html;
+  }
+
+  toString(): string {
+    const types = this.data.map((trace) => String(trace.type ?? 'scatter'));
+    return `PlotlyFigure(${this.data.length} trace${this.data.length === 1 ? '' : 's'}: ${types.join(', ')})`;
+  }
+}
