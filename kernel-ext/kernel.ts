@@ -1,0 +1,236 @@
+/**
+ * tslab's kernel with neurolmm's extensions, built by composition from tslab 1.0.x's own parts
+ * (createConverter, createExecutor, JupyterHandlerImpl, ZmqServer), the way tslab's startKernel
+ * assembles them, with these hooks:
+ * - the executor's console: its `log` receives a cell's last value (published as execute_result
+ *   with a rich MIME bundle instead of printed text), its `error` receives what a cell threw and
+ *   TypeScript diagnostics (published as a clean `error` output and error reply);
+ * - ZmqServer.handleShellMessage (subclass): authenticates messages per the Jupyter spec (HMAC over
+ *   the four JSON frames), runs each inside a request context (parent headers), handles comm_*
+ *   messages itself and hands everything else to tslab without the binary frames;
+ * - JupyterHandlerImpl.handleExecute/handleKernel (subclass): error details in execute_reply,
+ *   'aborted' status, kernel info naming neurolmm;
+ * - a virtual module in tslab's TypeScript program declaring the cell globals.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { format } from 'node:util';
+import type { Router } from 'zeromq';
+import { Converter, createConverter } from 'tslab/dist/converter';
+import { ConsoleInterface, ConverterSet, Executor, createExecutor } from 'tslab/dist/executor';
+import { ExecuteReply, JupyterHandlerImpl, ZmqServer } from 'tslab/dist/jupyter';
+import { versions } from 'tslab';
+import { display, mimeBundleOf, plainText, setDisplayPublisher } from '../src/display/mime';
+import { CellGlobals, cellGlobalsDeclaration, installCellGlobals } from './cell-globals';
+import { CommManager } from './comm';
+import { MessageSocket, Session, logToTerminal, requestContext } from './session';
+import { describeDiagnostics, describeError } from './traceback';
+import { decodeMessage, withoutBuffers } from './wire';
+import { installWidgets } from './widgets';
+
+/** Name of the virtual module (in tslab's program) that declares the cell globals. */
+const GLOBALS_MODULE = '__neurolmm_globals__';
+
+function neurolmmVersion(): string {
+  const packageJson = path.join(__dirname, '..', '..', 'package.json');
+  return (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
+}
+
+/** tslab's converters, created lazily like tslab does; the Node one also knows the cell globals. */
+class Converters implements ConverterSet {
+  private nodeConverter?: Converter;
+  private browserConverter?: Converter;
+
+  constructor(private readonly globalsDeclaration: string) {}
+
+  get node(): Converter {
+    if (!this.nodeConverter) {
+      this.nodeConverter = createConverter({ isJS: false, isBrowser: false });
+      for (const d of this.nodeConverter.addModule(GLOBALS_MODULE, this.globalsDeclaration)) {
+        logToTerminal(`cell globals declaration: ${d.messageText}`);
+      }
+    }
+    return this.nodeConverter;
+  }
+
+  get browser(): Converter {
+    this.browserConverter ??= createConverter({ isJS: false, isBrowser: true });
+    return this.browserConverter;
+  }
+
+  close(): void {
+    this.nodeConverter?.close();
+    this.browserConverter?.close();
+  }
+}
+
+type ExecuteArgs = Parameters<JupyterHandlerImpl['handleExecute']>;
+type KernelInfo = ReturnType<JupyterHandlerImpl['handleKernel']>;
+
+class NeurolmmHandler extends JupyterHandlerImpl {
+  constructor(
+    executor: Executor,
+    private readonly session: Session,
+  ) {
+    super(executor, false);
+    // After an error tslab aborts every execute request arriving within 200 ms (ones still in
+    // flight from "run all"). A request sent with stop_on_error=false (nbclient's allow_errors)
+    // must not abort the next one.
+    const queue = (this as unknown as { execQueue?: { reset?: (delay?: number) => void } }).execQueue;
+    if (queue?.reset) {
+      const reset = queue.reset.bind(queue);
+      queue.reset = (delay) => {
+        const request = requestContext.getStore()?.request;
+        reset((request?.content as { stop_on_error?: boolean } | undefined)?.stop_on_error === false ? undefined : delay);
+      };
+    }
+  }
+
+  /** tslab's count of executed cells (a private field of JupyterHandlerImpl in 1.0.x). */
+  get executionCount(): number | null {
+    const count = (this as unknown as { execCount?: unknown }).execCount;
+    return typeof count === 'number' ? count : null;
+  }
+
+  override handleKernel(): KernelInfo {
+    const info = super.handleKernel();
+    return {
+      ...info,
+      implementation: 'neurolmm',
+      implementation_version: neurolmmVersion(),
+      language_info: { ...info.language_info, version: versions.typescript },
+      banner: `neurolmm: TypeScript ${versions.typescript} (tslab ${versions.tslab}) with rich display, comms and widgets`,
+    };
+  }
+
+  override async handleExecute(...args: ExecuteArgs): Promise<ExecuteReply> {
+    const reply = await super.handleExecute(...args);
+    const context = requestContext.getStore();
+    if (!context) return reply;
+    if (reply.status === 'error') {
+      const failure =
+        context.failure ??
+        (context.diagnostics.length > 0 ? describeDiagnostics(context.diagnostics) : describeError(new Error('the cell failed')));
+      this.session.publish('error', failure);
+      return { ...reply, ...failure };
+    }
+    // Module cells (//%module) register even with diagnostics; show them as warnings.
+    if (context.diagnostics.length > 0) process.stderr.write(`${context.diagnostics.join('\n')}\n`);
+    // tslab says 'abort' for requests skipped after an error; the spec's value is 'aborted'.
+    return reply.status === 'abort' ? { ...reply, status: 'aborted' } : reply;
+  }
+}
+
+class NeurolmmServer extends ZmqServer {
+  constructor(
+    handler: NeurolmmHandler,
+    connectionFile: string,
+    private readonly key: string,
+    private readonly session: Session,
+    private readonly comms: CommManager,
+  ) {
+    super(handler, connectionFile);
+  }
+
+  override async handleShellMessage(socket: Router, ...frames: Buffer[]): Promise<void> {
+    let request;
+    try {
+      request = decodeMessage(frames, this.key);
+    } catch (error) {
+      logToTerminal(`dropped a message: ${(error as Error).message}`);
+      return;
+    }
+    const msgType = request.header.msg_type;
+    await requestContext.run({ request, diagnostics: [] }, async () => {
+      if (!CommManager.handles(msgType)) {
+        await super.handleShellMessage(socket, ...withoutBuffers(frames));
+        return;
+      }
+      this.session.publish('status', { execution_state: 'busy' });
+      try {
+        await this.comms.handle(request, socket as unknown as MessageSocket);
+      } finally {
+        this.session.publish('status', { execution_state: 'idle' });
+      }
+    });
+    if (msgType === 'shutdown_request') {
+      // tslab closed its sockets; user timers must not keep the process alive.
+      setTimeout(() => process.exit(0), 100).unref();
+    }
+  }
+}
+
+/** Fails loudly if a tslab release no longer has the methods the hooks above override. */
+function checkTslabHooks(): void {
+  const hooks: [string, unknown][] = [
+    ['ZmqServer.handleShellMessage', ZmqServer.prototype.handleShellMessage],
+    ['ZmqServer.init', ZmqServer.prototype.init],
+    ['JupyterHandlerImpl.handleExecute', JupyterHandlerImpl.prototype.handleExecute],
+    ['JupyterHandlerImpl.handleKernel', JupyterHandlerImpl.prototype.handleKernel],
+  ];
+  const missing = hooks.filter(([, method]) => typeof method !== 'function').map(([name]) => name);
+  if (missing.length > 0) {
+    throw new Error(`tslab ${versions.tslab} lacks ${missing.join(', ')}; the neurolmm kernel needs tslab 1.0.x`);
+  }
+}
+
+/** Starts the kernel for a Jupyter connection file. */
+export async function startKernel(connectionFile: string): Promise<void> {
+  checkTslabHooks();
+  const { key } = JSON.parse(readFileSync(connectionFile, 'utf8')) as { key: string };
+  // The server creates its IOPub socket in init(); nothing is published before that.
+  const iopub: MessageSocket = { send: (frames) => server.iopub.send(frames) };
+  const session = new Session(key, iopub);
+  const comms = new CommManager(session);
+  const globals: CellGlobals = { display, widgets: installWidgets(comms), comms };
+
+  const executorConsole: ConsoleInterface = {
+    // tslab passes a cell's last value here (when it is not null/undefined).
+    log: (value: unknown) => publishResult(value),
+    // ... and here what a cell threw (one argument) or its diagnostics (a format string).
+    error: (...args: unknown[]) => {
+      const context = requestContext.getStore();
+      if (!context) logToTerminal(format(...args));
+      else if (args.length === 1) context.failure = describeError(args[0]);
+      else context.diagnostics.push(format(...args));
+    },
+  };
+  const converters = new Converters(cellGlobalsDeclaration(globals));
+  converters.node; // compile the TypeScript program before the first cell, like tslab
+  const executor = createExecutor(process.cwd(), converters, executorConsole);
+  const handler = new NeurolmmHandler(executor, session);
+  const server = new NeurolmmServer(handler, connectionFile, key, session, comms);
+
+  function publishResult(value: unknown): void {
+    const request = requestContext.getStore()?.request;
+    if (!request || (request.content as { silent?: boolean }).silent) return;
+    let data;
+    try {
+      data = mimeBundleOf(value);
+    } catch (error) {
+      process.stderr.write(`display failed: ${describeError(error).traceback.join('\n')}\n`);
+      data = { 'text/plain': plainText(value) };
+    }
+    session.publish('execute_result', { execution_count: handler.executionCount, data, metadata: {} });
+  }
+
+  setDisplayPublisher((bundle, options) => {
+    const content = {
+      data: bundle,
+      metadata: options.metadata ?? {},
+      transient: options.displayId === undefined ? {} : { display_id: options.displayId },
+    };
+    session.publish(options.update ? 'update_display_data' : 'display_data', content);
+  });
+  installCellGlobals(globals);
+
+  // Interrupts (interrupt_mode "signal") work as in tslab: SIGINT rejects the awaited promise of a
+  // cell (the awaited work itself keeps running in the background), and vm's breakOnSigint stops
+  // synchronous top-level code such as `while (true) {}`. Synchronous work running after an await
+  // or in a callback blocks the event loop and cannot be interrupted; only a restart ends it.
+  // Errors escaping cells must not end the kernel.
+  process.on('SIGINT', () => executor.interrupt());
+  process.on('uncaughtException', (error) => console.error('Uncaught exception:', error));
+  process.on('unhandledRejection', (reason) => console.error('Unhandled promise rejection:', reason));
+  await server.init();
+}
