@@ -1,0 +1,48 @@
+/**
+ * Test helpers for running the kernel under real Jupyter (Debian's python3-jupyter-client,
+ * jupyter-nbconvert, python3-nbclient): finds a Python that has the modules and installs the
+ * kernelspec into a temporary prefix that only the spawned Jupyter processes see.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { installKernel } from '../../src/cli/kernel';
+
+export const APT_PACKAGES = 'python3-jupyter-client jupyter-nbconvert python3-nbclient';
+
+/** NEUROLMM_PYTHON, `python3` on PATH or Debian's /usr/bin/python3, whichever imports `modules`. */
+export function findJupyterPython(modules: string[]): string | undefined {
+  const candidates = [process.env.NEUROLMM_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => !!c);
+  return candidates.find((python) => spawnSync(python, ['-c', `import ${modules.join(', ')}`]).status === 0);
+}
+
+export function missingPythonMessage(modules: string[]): string {
+  return `no python3 with ${modules.join(', ')} found (CI: apt-get install -y ${APT_PACKAGES}; or set NEUROLMM_PYTHON)`;
+}
+
+export interface TestKernel {
+  /** Where Jupyter processes run (the notebook directory). */
+  workDir: string;
+  env: NodeJS.ProcessEnv;
+  remove(): void;
+}
+
+/** Installs the kernelspec under a temp --prefix and points JUPYTER_PATH at it. */
+export function installTestKernel(): TestKernel {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'neurolmm-kernel-'));
+  installKernel({ prefix: root });
+  const workDir = path.join(root, 'work');
+  mkdirSync(workDir);
+  const jupyterPath = [path.join(root, 'share', 'jupyter'), process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter);
+  return {
+    workDir,
+    env: { ...process.env, JUPYTER_PATH: jupyterPath, JUPYTER_RUNTIME_DIR: path.join(root, 'runtime') },
+    remove: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
+
+/** Absolute paths for imports in notebook cells, which run in a temp dir outside the repo. */
+export const DIST_DIR = path.resolve(__dirname, '..', '..');
+export const REPO_DIR = path.resolve(DIST_DIR, '..');
+export const TEST_SOURCE_DIR = path.join(REPO_DIR, 'test', 'kernel');
