@@ -24,6 +24,7 @@ export interface ReferenceFit {
   ranef: Record<string, ({ level: string } & Record<string, number | string>)[]> | null;
   anova_type1?: Record<string, number | string>[] | null;
   anova_type3?: Record<string, number | string>[] | null;
+  warnings?: string[];
 }
 
 /** lme4 1.1-31 / lmerTest 3.1-3 reference results for the 12 models (copied from shared/reference). */
@@ -33,4 +34,9 @@ export function lme4References(): Record<string, ReferenceFit> {
 
 export function relativeError(actual: number, expected: number): number {
   return Math.abs(actual - expected) / Math.max(Math.abs(expected), 1e-300);
+}
+
+/** R references for data the engine was not built on (test/reference/make-references.R). */
+export function extraReferences(): Record<string, ReferenceFit> {
+  return JSON.parse(fs.readFileSync(fixture('extra-fits.json'), 'utf8'));
 }

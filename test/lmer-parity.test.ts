@@ -10,14 +10,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readCSV } from '../src/frame/table';
 import { lmer } from '../src/lmm/lmer';
-import { fixture, lme4References, relativeError } from './helpers';
+import { extraReferences, fixture, lme4References, relativeError } from './helpers';
 
-const references = lme4References();
+// the 12 shared references and 17 fits on data the engine was not built on (test/reference/make-references.R)
+const references = { ...lme4References(), ...extraReferences() };
 
 for (const [id, ref] of Object.entries(references)) {
   test(`lme4 parity: ${id} (${ref.formula}${ref.REML ? '' : ', ML'})`, () => {
     const model = lmer(ref.formula, readCSV(fixture(`${ref.data}.csv`)), { REML: ref.REML });
     assert.equal(model.nobs, ref.nobs);
+    for (const w of ref.warnings ?? []) assert.ok(model.warnings.some((m) => m.startsWith(w.slice(0, 40))), `missing warning: ${w}`);
     assert.deepEqual(model.xNames, Object.keys(ref.fixef));
 
     const lme4Criterion = (ref.REML ? ref.REMLcrit : ref.deviance) as number;
@@ -57,6 +59,9 @@ for (const [id, ref] of Object.entries(references)) {
     assert.equal(model.isSingular(), ref.singular);
 
     if (ref.ranef) {
+      // modes near zero are compared on the scale of their column; where lme4 stopped short of
+      // the optimum (criterion worse by > 1e-9) its theta moves the modes by up to 1e-4 of that scale
+      const lme4Short = model.objective < lme4Criterion - 1e-9;
       const ranef = model.ranef();
       assert.deepEqual(Object.keys(ranef).sort(), Object.keys(ref.ranef).sort());
       for (const [grp, rows] of Object.entries(ref.ranef)) {
@@ -68,7 +73,8 @@ for (const [id, ref] of Object.entries(references)) {
           for (const r of rows) {
             const mine = ours.get(r.level)?.[col] as number;
             const want = r[col] as number;
-            assert.ok(Math.abs(mine - want) <= 1e-3 * Math.max(Math.abs(want), 1e-3 * scale), `ranef ${grp} ${r.level} ${col}: ${mine} vs ${want}`);
+            const tolerance = lme4Short ? 1e-3 * scale : 1e-3 * Math.max(Math.abs(want), 1e-3 * scale) + 1e-12;
+            assert.ok(Math.abs(mine - want) <= tolerance, `ranef ${grp} ${r.level} ${col}: ${mine} vs ${want}`);
           }
         }
       }

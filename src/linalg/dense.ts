@@ -3,27 +3,54 @@
  * Written for the hot loops of the mixed-model objective: no allocation, contiguous inner loops.
  */
 
+/** columns per panel of the blocked Cholesky: a panel and four columns of L stay in cache */
+const PANEL = 48;
+
 /**
  * In-place lower Cholesky factor of the symmetric positive definite n x n matrix `a` (only the
  * lower triangle is read; the strict upper triangle is left untouched). Returns false if a
  * pivot is not positive (the matrix is not numerically positive definite).
+ *
+ * Left-looking by panels: each panel is first updated with all earlier columns, four at a time
+ * (one pass over the panel per four columns instead of one per column), then factorized.
  */
 export function choleskyLower(a: Float64Array, n: number, offset = 0): boolean {
-  for (let j = 0; j < n; j++) {
-    const cj = offset + j * n;
-    // a[j:, j] -= sum_k<j a[j:, k] * a[j, k]
-    for (let k = 0; k < j; k++) {
-      const ck = offset + k * n;
-      const ajk = a[ck + j];
-      if (ajk === 0) continue;
-      for (let i = j; i < n; i++) a[cj + i] -= a[ck + i] * ajk;
+  for (let j0 = 0; j0 < n; j0 += PANEL) {
+    const j1 = Math.min(n, j0 + PANEL);
+    let k = 0;
+    for (; k + 4 <= j0; k += 4) {
+      const c0 = offset + k * n;
+      const c1 = c0 + n;
+      const c2 = c1 + n;
+      const c3 = c2 + n;
+      for (let j = j0; j < j1; j++) {
+        const l0 = a[c0 + j];
+        const l1 = a[c1 + j];
+        const l2 = a[c2 + j];
+        const l3 = a[c3 + j];
+        if (l0 === 0 && l1 === 0 && l2 === 0 && l3 === 0) continue;
+        const cj = offset + j * n;
+        for (let i = j; i < n; i++) a[cj + i] -= a[c0 + i] * l0 + a[c1 + i] * l1 + a[c2 + i] * l2 + a[c3 + i] * l3;
+      }
     }
-    const d = a[cj + j];
-    if (!(d > 0)) return false;
-    const r = Math.sqrt(d);
-    a[cj + j] = r;
-    const inv = 1 / r;
-    for (let i = j + 1; i < n; i++) a[cj + i] *= inv;
+    for (; k < j1; k++) {
+      const ck = offset + k * n;
+      // columns before the panel update every panel column; columns inside it only later ones
+      if (k >= j0) {
+        const d = a[ck + k];
+        if (!(d > 0)) return false;
+        const r = Math.sqrt(d);
+        a[ck + k] = r;
+        const inv = 1 / r;
+        for (let i = k + 1; i < n; i++) a[ck + i] *= inv;
+      }
+      for (let j = Math.max(j0, k + 1); j < j1; j++) {
+        const ljk = a[ck + j];
+        if (ljk === 0) continue;
+        const cj = offset + j * n;
+        for (let i = j; i < n; i++) a[cj + i] -= a[ck + i] * ljk;
+      }
+    }
   }
   return true;
 }
