@@ -1,0 +1,230 @@
+/**
+ * The fitting loop over one chunk of voxels (run in a worker thread or in the caller's thread):
+ * per voxel missingness, the batched cross-products of the fully observed voxels against the
+ * shared design, designs for the other missingness patterns (cached), one fit per voxel, and its
+ * record of estimates.
+ */
+import { ModelError } from '../errors';
+import type { Contrast } from './contrasts';
+import { contrastStatistics } from './statistics';
+import { BrainDesign, type DesignSpec } from './design';
+import { RecordLayout, VoxelStatus } from './layout';
+import { fitSystem, type VoxelEstimate } from './voxelfit';
+
+export interface EngineSettings {
+  REML: boolean;
+  /** zero means "not observed" (BLMM's convention for images masked per subject) */
+  zeroIsMissing: boolean;
+  /** fewest observed images a voxel needs (MinN and MinPercent combined) */
+  minN: number;
+  contrasts: Contrast[];
+  dNames: string[];
+}
+
+/** Voxels [start, start + width) of every image: image-major (image i at i*width). */
+export interface ChunkTask {
+  start: number;
+  width: number;
+  Y: Float32Array;
+  /** analysis mask over the chunk (nonzero = analyse); absent = every voxel */
+  analysis?: Uint8Array;
+}
+
+export interface ChunkResult {
+  start: number;
+  width: number;
+  /** RecordLayout.size values per voxel, voxel-major; NaN where not fitted */
+  records: Float64Array;
+  /** VoxelStatus per voxel */
+  status: Uint8Array;
+  /** deviance evaluations spent */
+  evaluations: number;
+}
+
+/** Voxels fitted together against one design: the batched products work on blocks of this many. */
+const BLOCK = 256;
+/** designs kept for missingness patterns */
+const PATTERN_CACHE = 32;
+
+export class ChunkFitter {
+  readonly layout: RecordLayout;
+  private readonly full: BrainDesign;
+  private readonly patterns = new Map<string, BrainDesign>();
+  private readonly lastTheta = new Map<BrainDesign, number[]>();
+  private readonly dOffsets: number[];
+  private evaluations = 0;
+
+  constructor(
+    private readonly spec: DesignSpec,
+    /** image index of each design row */
+    private readonly rowImage: Int32Array,
+    private readonly settings: EngineSettings,
+  ) {
+    this.full = new BrainDesign(spec);
+    if (this.full.problem) throw new ModelError(`the model cannot be fitted: ${this.full.problem}`);
+    this.layout = new RecordLayout(spec.xNames, settings.dNames, settings.contrasts);
+    this.dOffsets = [];
+    let off = this.layout.field('D').offset;
+    for (const t of spec.terms) {
+      this.dOffsets.push(off);
+      off += (t.names.length * (t.names.length + 1)) / 2;
+    }
+  }
+
+  process(task: ChunkTask): ChunkResult {
+    const { start, width, Y, analysis } = task;
+    const { n } = this.spec;
+    const rowImage = this.rowImage;
+    const records = new Float64Array(width * this.layout.size).fill(NaN);
+    const status = new Uint8Array(width).fill(VoxelStatus.outsideMask);
+    this.evaluations = 0;
+    if (analysis && !analysis.some((x) => x)) return { start, width, records, status, evaluations: 0 };
+
+    // per voxel: observed count, constancy and finiteness, in one pass over the images
+    const count = new Int32Array(width);
+    const first = new Float64Array(width).fill(NaN);
+    const varies = new Uint8Array(width);
+    const infinite = new Uint8Array(width);
+    const zeroMissing = this.settings.zeroIsMissing;
+    for (let r = 0; r < n; r++) {
+      const base = rowImage[r] * width;
+      for (let c = 0; c < width; c++) {
+        const y = Y[base + c];
+        if (y !== y || (zeroMissing && y === 0)) continue;
+        if (y === Infinity || y === -Infinity) infinite[c] = 1;
+        if (count[c]++ === 0) first[c] = y;
+        else if (y !== first[c]) varies[c] = 1;
+      }
+    }
+    const fullColumns: number[] = [];
+    const partial = new Map<string, { rows: Int32Array; columns: number[] }>();
+    for (let c = 0; c < width; c++) {
+      if (analysis && !analysis[c]) continue;
+      if (count[c] < this.settings.minN || count[c] === 0) status[c] = VoxelStatus.tooFewObservations;
+      else if (infinite[c]) status[c] = VoxelStatus.nonFinite;
+      else if (!varies[c]) status[c] = VoxelStatus.constant;
+      else if (count[c] === n) fullColumns.push(c);
+      else {
+        const rows = this.observedRows(Y, width, c, count[c]);
+        const key = patternKey(rows, n);
+        const entry = partial.get(key);
+        if (entry) entry.columns.push(c);
+        else partial.set(key, { rows, columns: [c] });
+      }
+    }
+    this.fitColumns(this.full, Y, width, fullColumns, records, status);
+    for (const [key, { rows, columns }] of partial) {
+      const design = this.patternDesign(key, rows);
+      if (design.problem) {
+        const code = design.problem.startsWith('rank') ? VoxelStatus.rankDeficient : VoxelStatus.unidentifiable;
+        for (const c of columns) status[c] = code;
+        continue;
+      }
+      this.fitColumns(design, Y, width, columns, records, status, rows);
+    }
+    return { start, width, records, status, evaluations: this.evaluations };
+  }
+
+  /** Design rows observed at column c. */
+  private observedRows(Y: Float32Array, width: number, c: number, count: number): Int32Array {
+    const rows = new Int32Array(count);
+    const zeroMissing = this.settings.zeroIsMissing;
+    let k = 0;
+    for (let r = 0; r < this.spec.n; r++) {
+      const y = Y[this.rowImage[r] * width + c];
+      if (y === y && !(zeroMissing && y === 0)) rows[k++] = r;
+    }
+    return rows;
+  }
+
+  private patternDesign(key: string, rows: Int32Array): BrainDesign {
+    let design = this.patterns.get(key);
+    if (design) {
+      // most recently used last
+      this.patterns.delete(key);
+    } else {
+      design = new BrainDesign(this.spec, rows);
+      if (this.patterns.size >= PATTERN_CACHE) {
+        const oldest = this.patterns.keys().next().value as string;
+        this.lastTheta.delete(this.patterns.get(oldest)!);
+        this.patterns.delete(oldest);
+      }
+    }
+    this.patterns.set(key, design);
+    return design;
+  }
+
+  /** Fits the given columns of the chunk on one design (whose rows are `rows` of the full design, or all). */
+  private fitColumns(design: BrainDesign, Y: Float32Array, width: number, columns: number[], records: Float64Array, status: Uint8Array, rows?: Int32Array): void {
+    const m = design.n;
+    const imageOf = rows ? Int32Array.from(rows, (r) => this.rowImage[r]) : this.rowImage;
+    const block = Math.min(BLOCK, columns.length);
+    if (block === 0) return;
+    const Yc = new Float64Array(m * block);
+    const products = design.system ? design.newProducts(block) : undefined;
+    for (let b0 = 0; b0 < columns.length; b0 += block) {
+      const V = Math.min(block, columns.length - b0);
+      for (let r = 0; r < m; r++) {
+        const src = imageOf[r] * width;
+        const dst = r * V;
+        for (let v = 0; v < V; v++) Yc[dst + v] = Y[src + columns[b0 + v]];
+      }
+      if (products) design.products(Yc, V, products);
+      for (let v = 0; v < V; v++) {
+        const c = columns[b0 + v];
+        let system = design.system;
+        if (products) design.setResponse(products, V, v);
+        else {
+          const y = new Float64Array(m);
+          for (let r = 0; r < m; r++) y[r] = Yc[r * V + v];
+          system = design.systemFor(y);
+        }
+        const start = this.lastTheta.get(design) ?? design.terms.flatMap((t) => t.initialTheta());
+        let estimate: VoxelEstimate | null = null;
+        try {
+          estimate = fitSystem(system!, design.terms, this.settings.REML, start);
+        } catch {
+          estimate = null;
+        }
+        if (!estimate) {
+          status[c] = VoxelStatus.fitFailed;
+          continue;
+        }
+        this.evaluations += estimate.evaluations;
+        this.lastTheta.set(design, warmStart(estimate.theta, design));
+        this.writeRecord(design, estimate, records, c * this.layout.size);
+        status[c] = VoxelStatus.fitted;
+      }
+    }
+  }
+
+  private writeRecord(design: BrainDesign, e: VoxelEstimate, records: Float64Array, at: number): void {
+    const L = this.layout;
+    records.set(e.beta, at + L.field('beta').offset);
+    records[at + L.field('sigma2').offset] = e.sigma * e.sigma;
+    records[at + L.field('llh').offset] = -e.objective / 2;
+    records[at + L.field('n').offset] = e.n;
+    // D = lambda lambda' (lme4's VarCorr / sigma^2), vech per term in formula order; lambda is at the optimum
+    e.system.setTheta(e.theta);
+    design.terms.forEach((term, i) => {
+      const cov = term.covariance(1);
+      const k = term.k;
+      let off = at + this.dOffsets[design.formulaIndex[i]];
+      for (let j = 0; j < k; j++) for (let r = j; r < k; r++) records[off++] = cov[r + j * k];
+    });
+    contrastStatistics(e, L, records, at);
+  }
+}
+
+/** The previous voxel's theta as the next start, diagonal entries kept off the bound. */
+function warmStart(theta: number[], design: BrainDesign): number[] {
+  const lower = design.terms.flatMap((t) => t.thetaLowerBounds());
+  return theta.map((v, i) => (lower[i] === 0 ? Math.max(v, 0.01) : v));
+}
+
+/** The observed rows as a bitset string: voxels with the same missing images share a design. */
+function patternKey(rows: Int32Array, n: number): string {
+  const bits = new Uint8Array((n + 7) >> 3);
+  for (const r of rows) bits[r >> 3] |= 1 << (r & 7);
+  return Buffer.from(bits).toString('latin1');
+}

@@ -1,0 +1,412 @@
+/**
+ * `lmer()` over images: the same formula, model frame, objective and inference as the ROI fit,
+ * at every voxel. Everything that can be wrong with the inputs (formula, table, image files and
+ * their dimensions, mask, contrasts) is checked before the first chunk is read; then chunks of
+ * voxels stream through the engine, in worker threads when there are several cores.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as nodePath from 'path';
+import { Worker } from 'worker_threads';
+import { ModelError } from '../errors';
+import { expandFormula } from '../formula/terms';
+import { modelFrame } from '../frame/modelframe';
+import { toTable, type DataInput } from '../frame/table';
+import type { Table } from '../frame/types';
+import type { ImageGeometry } from '../io/images';
+import { resolveContrasts, type Contrast, type ContrastInput } from './contrasts';
+import type { DesignSpec } from './design';
+import { ChunkFitter, type ChunkResult, type ChunkTask, type EngineSettings } from './engine';
+import { BrainFit, type BrainMap, type VoxelDataSource } from './fit';
+import { dVolumeNames, RecordLayout, VoxelStatus } from './layout';
+import { analysisMask, fileSource, imagePaths, matrixSource, type ImageSource } from './sources';
+
+export interface BrainProgress {
+  voxelsDone: number;
+  voxels: number;
+  chunksDone: number;
+  chunks: number;
+  seconds: number;
+}
+
+export interface BrainOptions {
+  /**
+   * The images: a column of the table holding file names (NIfTI, GIfTI, MGH/MGZ, curv, .dat), a
+   * list of file names (one per table row), or an image-major Float32Array (table row i's image
+   * at [i*nvox, (i+1)*nvox)).
+   */
+  images: string | string[] | Float32Array;
+  /** folder that relative image file names are resolved against (default: the working directory) */
+  imageDir?: string;
+  /** geometry of an in-memory matrix, for writing its maps (default: a surface of nvox vertices) */
+  geometry?: ImageGeometry;
+  /** analysis mask: an image file or one value per voxel, nonzero = analyse */
+  mask?: string | ArrayLike<number>;
+  /** BLMM's MinPercent: the fraction (0..1) of the images a voxel must have */
+  minPercent?: number;
+  /** BLMM's MinN: the number of images a voxel must have */
+  minN?: number;
+  /** zeros are missing data (BLMM's convention for images masked per subject); default true */
+  zeroIsMissing?: boolean;
+  /** named contrasts: a vector gives T maps, a matrix F maps; default one T contrast per coefficient */
+  contrasts?: Record<string, ContrastInput>;
+  REML?: boolean;
+  /** worker threads (default: one per core); 0 or 1 fits in the calling thread */
+  workers?: number;
+  /** voxels per chunk (default: about 32 MB of images) */
+  chunkSize?: number;
+  onProgress?: (progress: BrainProgress) => void;
+  /** folder for decoded copies of compressed images (default: the system's temporary folder) */
+  cacheDir?: string;
+}
+
+/** Bytes of images per chunk: bounds memory whatever the number of images. */
+const CHUNK_BYTES = 32 * 1024 * 1024;
+
+/** Everything checked and set up before the fitting loop. */
+interface Prepared {
+  formula: string;
+  REML: boolean;
+  spec: DesignSpec;
+  rowImage: Int32Array;
+  settings: EngineSettings;
+  contrasts: Contrast[];
+  layout: RecordLayout;
+  source: ImageSource;
+  mask?: Uint8Array;
+  data: VoxelDataSource;
+  ntheta: number;
+}
+
+/** The table without the response's column, so the model frame takes the response from the images. */
+function withoutColumn(table: Table, name: string): Table {
+  return {
+    names: table.names.filter((x) => x !== name),
+    nrows: table.nrows,
+    source: table.source,
+    column: (c) => (c === name ? undefined : table.column(c)),
+  };
+}
+
+function responseName(formula: string): string {
+  const response = expandFormula(formula).response;
+  if (!response || response.type !== 'name') {
+    throw new ModelError(`the whole-brain formula needs a plain response name on the left (e.g. 'y ~ age + (1 | subject)'); the images supply its values`);
+  }
+  return response.name;
+}
+
+function prepare(formula: string, data: DataInput, options: BrainOptions): Prepared {
+  const REML = options.REML ?? true;
+  const response = responseName(formula);
+  const fullTable = toTable(data);
+  const table = withoutColumn(fullTable, response);
+  const frame = modelFrame(formula, table, { responseOptional: true });
+  if (frame.reTerms.length === 0) throw new ModelError('no random effects terms specified in formula');
+  const p = frame.xNames.length;
+  const spec: DesignSpec = {
+    n: frame.n,
+    p,
+    X: frame.X,
+    xNames: frame.xNames,
+    terms: frame.reTerms.map((t) => ({ group: t.group, names: [...t.names], factor: { codes: t.factor.codes, levels: [...t.factor.levels] }, z: t.z })),
+  };
+  const contrasts = resolveContrasts(options.contrasts, frame.xNames);
+  const what = fullTable.source ? `'${fullTable.source}'` : 'the data';
+  let source: ImageSource;
+  if (options.images instanceof Float32Array) source = matrixSource(options.images, fullTable.nrows, options.geometry);
+  else source = fileSource(imagePaths(fullTable, options.images, options.imageDir ?? process.cwd()), frame.rows, what, options.cacheDir);
+  try {
+    const rowImage = Int32Array.from(frame.rows, (r) => source.tableRowImage[r]);
+    const mask = options.mask === undefined ? undefined : analysisMask(options.mask, source.nvox);
+    const minPercent = options.minPercent ?? 0;
+    if (!(minPercent >= 0 && minPercent <= 1)) throw new ModelError(`minPercent is a fraction between 0 and 1, got ${minPercent}`);
+    const minN = Math.max(options.minN ?? 0, Math.ceil(minPercent * frame.n), p + 1);
+    const dNames = dVolumeNames(spec.terms);
+    const settings: EngineSettings = { REML, zeroIsMissing: options.zeroIsMissing ?? true, minN, contrasts, dNames };
+    const layout = new RecordLayout(frame.xNames, dNames, contrasts);
+    const zeroIsMissing = settings.zeroIsMissing;
+    const voxelData: VoxelDataSource = {
+      table,
+      response,
+      values(voxel) {
+        const chunk = source.readChunk(voxel, voxel + 1);
+        return Float64Array.from(source.tableRowImage, (img) => {
+          const y = img < 0 ? NaN : chunk[img];
+          return zeroIsMissing && y === 0 ? NaN : y;
+        });
+      },
+    };
+    const ntheta = spec.terms.reduce((s, t) => s + (t.names.length * (t.names.length + 1)) / 2, 0);
+    return { formula, REML, spec, rowImage, settings, contrasts, layout, source, mask, data: voxelData, ntheta };
+  } catch (err) {
+    source.close();
+    throw err;
+  }
+}
+
+/** Collects chunk results into maps. */
+class Assembler {
+  readonly status: Uint8Array;
+  readonly llh: Float64Array;
+  readonly maps: BrainMap[] = [];
+  /** ln p per contrast (T two-sided, then F), for the p and FDR maps */
+  private readonly lnp: Float64Array[];
+  private readonly direct: { map: BrainMap; offset: number }[] = [];
+  evaluations = 0;
+
+  constructor(
+    private readonly prepared: Prepared,
+    private readonly nvox: number,
+  ) {
+    const L = prepared.layout;
+    this.status = new Uint8Array(nvox).fill(VoxelStatus.outsideMask);
+    this.llh = new Float64Array(nvox).fill(NaN);
+    const add = (name: string, volumes: string[], integer = false, fill = NaN): BrainMap => {
+      const map: BrainMap = { name, nvol: volumes.length, volumes, data: new Float32Array(volumes.length * nvox).fill(fill), integer };
+      this.maps.push(map);
+      return map;
+    };
+    for (const f of L.fields) {
+      if (f.name === 'conTlnp' || f.name === 'conFlnp' || f.nvol === 0) continue;
+      const integer = f.name === 'n';
+      this.direct.push({ map: add(f.name, f.volumes, integer, integer ? 0 : NaN), offset: f.offset });
+    }
+    add('edf', ['edf'], true, 0);
+    add('mask', ['mask'], true, 0);
+    const t = L.tContrasts.map((c) => c.name);
+    const f = L.fContrasts.map((c) => c.name);
+    if (t.length) {
+      add('conTp', t);
+      add('conTq', t);
+    }
+    if (f.length) {
+      add('conFp', f);
+      add('conFq', f);
+    }
+    this.lnp = [...t, ...f].map(() => new Float64Array(nvox).fill(NaN));
+  }
+
+  private mapNamed(name: string): BrainMap {
+    return this.maps.find((m) => m.name === name)!;
+  }
+
+  add(result: ChunkResult): void {
+    const { start, width, records, status } = result;
+    const L = this.prepared.layout;
+    const R = L.size;
+    const nvox = this.nvox;
+    const p = this.prepared.spec.p;
+    const edf = this.mapNamed('edf').data;
+    const mask = this.mapNamed('mask').data;
+    const llhOffset = L.field('llh').offset;
+    const nOffset = L.field('n').offset;
+    const lnpOffsets = [...L.tContrasts.map((_, i) => L.field('conTlnp').offset + i), ...L.fContrasts.map((_, i) => L.field('conFlnp').offset + i)];
+    this.evaluations += result.evaluations;
+    for (let c = 0; c < width; c++) {
+      const i = start + c;
+      this.status[i] = status[c];
+      if (status[c] !== VoxelStatus.fitted) continue;
+      const at = c * R;
+      for (const { map, offset } of this.direct) for (let v = 0; v < map.nvol; v++) map.data[v * nvox + i] = records[at + offset + v];
+      this.llh[i] = records[at + llhOffset];
+      edf[i] = records[at + nOffset] - p;
+      mask[i] = 1;
+      lnpOffsets.forEach((o, k) => (this.lnp[k][i] = records[at + o]));
+    }
+  }
+
+  /** p-values and Benjamini-Hochberg q-values within the fitted voxels, per contrast, in log space. */
+  finish(): BrainMap[] {
+    const L = this.prepared.layout;
+    const nT = L.tContrasts.length;
+    const fitted: number[] = [];
+    for (let i = 0; i < this.nvox; i++) if (this.status[i] === VoxelStatus.fitted) fitted.push(i);
+    this.lnp.forEach((lnp, k) => {
+      const [pName, qName, v] = k < nT ? ['conTp', 'conTq', k] : ['conFp', 'conFq', k - nT];
+      const pMap = this.mapNamed(pName).data.subarray(v * this.nvox, (v + 1) * this.nvox);
+      const qMap = this.mapNamed(qName).data.subarray(v * this.nvox, (v + 1) * this.nvox);
+      const order = fitted.filter((i) => !Number.isNaN(lnp[i])).sort((a, b) => lnp[a] - lnp[b]);
+      const m = order.length;
+      let running = 0;
+      for (let rank = m; rank >= 1; rank--) {
+        const i = order[rank - 1];
+        running = Math.min(running, lnp[i] + Math.log(m / rank));
+        qMap[i] = Math.exp(running);
+      }
+      for (const i of fitted) pMap[i] = Math.exp(lnp[i]);
+    });
+    return this.maps;
+  }
+}
+
+function chunkWidth(nimages: number, nvox: number, workers: number, requested?: number): number {
+  if (requested !== undefined) return Math.max(1, Math.min(nvox, Math.floor(requested)));
+  const byMemory = Math.max(16, Math.floor(CHUNK_BYTES / (4 * nimages)));
+  // a few chunks per worker so that the workers finish together
+  const byBalance = Math.max(64, Math.ceil(nvox / (4 * Math.max(1, workers))));
+  return Math.max(1, Math.min(nvox, byMemory, byBalance));
+}
+
+function* chunkTasks(prepared: Prepared, width: number): Generator<ChunkTask> {
+  const { nvox } = prepared.source;
+  for (let start = 0; start < nvox; start += width) {
+    const end = Math.min(nvox, start + width);
+    const analysis = prepared.mask?.slice(start, end);
+    // chunks entirely outside the mask are not read
+    const Y = analysis && !analysis.some((x) => x) ? new Float32Array(0) : prepared.source.readChunk(start, end);
+    yield { start, width: end - start, Y, analysis };
+  }
+}
+
+function finishFit(prepared: Prepared, assembler: Assembler, started: number): BrainFit {
+  const { source, spec } = prepared;
+  return new BrainFit({
+    formula: prepared.formula,
+    REML: prepared.REML,
+    xNames: spec.xNames,
+    ntheta: prepared.ntheta,
+    nimages: spec.n,
+    nvox: source.nvox,
+    geometry: source.geometry,
+    contrasts: prepared.contrasts,
+    maps: assembler.finish(),
+    status: assembler.status,
+    llh: assembler.llh,
+    seconds: (Date.now() - started) / 1000,
+    evaluations: assembler.evaluations,
+    data: prepared.data,
+  });
+}
+
+function progressReporter(prepared: Prepared, width: number, started: number, onProgress?: (p: BrainProgress) => void) {
+  const nvox = prepared.source.nvox;
+  const chunks = Math.ceil(nvox / width);
+  let voxelsDone = 0;
+  let chunksDone = 0;
+  return (result: ChunkResult) => {
+    voxelsDone += result.width;
+    chunksDone++;
+    onProgress?.({ voxelsDone, voxels: nvox, chunksDone, chunks, seconds: (Date.now() - started) / 1000 });
+  };
+}
+
+/** The whole-brain fit in the calling thread (no workers): what `lmerBrain` does with `workers: 0`. */
+export function lmerBrainSync(formula: string, data: DataInput, options: BrainOptions): BrainFit {
+  const started = Date.now();
+  const prepared = prepare(formula, data, options);
+  try {
+    const fitter = new ChunkFitter(prepared.spec, prepared.rowImage, prepared.settings);
+    const assembler = new Assembler(prepared, prepared.source.nvox);
+    const width = chunkWidth(prepared.spec.n, prepared.source.nvox, 1, options.chunkSize);
+    const progress = progressReporter(prepared, width, started, options.onProgress);
+    for (const task of chunkTasks(prepared, width)) {
+      const result = fitter.process(task);
+      assembler.add(result);
+      progress(result);
+    }
+    return finishFit(prepared, assembler, started);
+  } finally {
+    prepared.source.close();
+  }
+}
+
+const WORKER_SCRIPT = nodePath.join(__dirname, 'worker.js');
+
+/** Default number of workers: one per core. */
+export function defaultWorkers(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/**
+ * Fits `formula` at every voxel of `options.images` (see BrainOptions). Resolves to a BrainFit
+ * whose maps are BLMM's (fit.map('conT')), whose summary() counts voxels and failures, and whose
+ * voxel(i) is the ordinary lmer() fit at voxel i. Input problems reject before any image data is read.
+ */
+export async function lmerBrain(formula: string, data: DataInput, options: BrainOptions): Promise<BrainFit> {
+  const nworkers = Math.floor(options.workers ?? defaultWorkers());
+  if (nworkers <= 1 || !fs.existsSync(WORKER_SCRIPT)) return lmerBrainSync(formula, data, options);
+  const started = Date.now();
+  const prepared = prepare(formula, data, options);
+  try {
+    // a fit that cannot start fails here, in this thread, with its own message
+    const { spec, rowImage, settings } = prepared;
+    new ChunkFitter(spec, rowImage, settings);
+    const width = chunkWidth(spec.n, prepared.source.nvox, nworkers, options.chunkSize);
+    const nchunks = Math.ceil(prepared.source.nvox / width);
+    if (nchunks < 2) return lmerBrainSync(formula, data, { ...options, workers: 0 });
+    const assembler = new Assembler(prepared, prepared.source.nvox);
+    const progress = progressReporter(prepared, width, started, options.onProgress);
+    await runWorkers(Math.min(nworkers, nchunks), { spec, rowImage, settings }, chunkTasks(prepared, width), (result) => {
+      assembler.add(result);
+      progress(result);
+    });
+    return finishFit(prepared, assembler, started);
+  } finally {
+    prepared.source.close();
+  }
+}
+
+export interface WorkerInit {
+  spec: DesignSpec;
+  rowImage: Int32Array;
+  settings: EngineSettings;
+}
+
+/**
+ * Runs the tasks on a pool of workers. Each worker holds up to two tasks (one running, one
+ * queued) so reading the next chunk overlaps the fitting; results arrive in any order.
+ */
+function runWorkers(count: number, init: WorkerInit, tasks: Iterator<ChunkTask>, onResult: (r: ChunkResult) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const workers: Worker[] = [];
+    let inFlight = 0;
+    let exhausted = false;
+    let failed = false;
+    const stop = (err?: unknown) => {
+      if (failed) return;
+      if (err) failed = true;
+      for (const w of workers) void w.terminate();
+      if (err) reject(err);
+      else resolve();
+    };
+    const feed = (worker: Worker) => {
+      if (exhausted || failed) return;
+      let next: IteratorResult<ChunkTask>;
+      try {
+        next = tasks.next();
+      } catch (err) {
+        stop(err);
+        return;
+      }
+      if (next.done) {
+        exhausted = true;
+        if (inFlight === 0) stop();
+        return;
+      }
+      inFlight++;
+      worker.postMessage(next.value, [next.value.Y.buffer as ArrayBuffer]);
+    };
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(WORKER_SCRIPT, { workerData: init });
+      workers.push(worker);
+      worker.on('message', (msg: ChunkResult | { error: string }) => {
+        if ('error' in msg) {
+          stop(new Error(msg.error));
+          return;
+        }
+        inFlight--;
+        try {
+          onResult(msg);
+        } catch (err) {
+          stop(err);
+          return;
+        }
+        feed(worker);
+        if (exhausted && inFlight === 0) stop();
+      });
+      worker.on('error', (err) => stop(err));
+    }
+    for (let round = 0; round < 2; round++) for (const w of workers) feed(w);
+  });
+}

@@ -1,0 +1,235 @@
+/**
+ * The whole-brain engine against the ROI engine: at sampled voxels, with and without missing
+ * images, for a random-intercept and an intercept + slope design, every map equals what lmer()
+ * gives on that voxel's data alone (BrainFit.voxel(i), a plain LinearMixedModel, and the ROI
+ * inference functions on it).
+ *
+ * Tolerances: beta 1e-6 relative to max(|beta|, SE(beta)) (coefficients near zero are as precise
+ * as the rest in absolute terms, so |beta| alone would measure the optimizers' last digits of
+ * theta), sigma2 and D 1e-4 relative (D relative to the term's largest variance, so a covariance
+ * near zero is measured on its term's scale), llh 1e-6 absolute, conT_swedf 1e-3 relative.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { lmerBrain, lmerBrainSync } from '../src/brain/lmerbrain';
+import { compareFits, type BrainFit } from '../src/brain/fit';
+import { VoxelStatus } from '../src/brain/layout';
+import { SyntheticDataset } from '../src/brain/synthetic';
+import { DataError, ModelError } from '../src/errors';
+import { fTest } from '../src/inference/contrast';
+import { logTTwoSided, logTUpper, negLog10FromLn, logChisqMixtureUpper } from '../src/inference/distributions';
+import { satterthwaite1D } from '../src/inference/satterthwaite';
+import { LinearMixedModel } from '../src/lmm/model';
+
+const FIXED = 'sex + age + time + nih + site';
+const INTERCEPT = `y ~ ${FIXED} + (1 | subject)`;
+const SLOPE = `y ~ ${FIXED} + (1 + time | subject)`;
+/** 80 subjects, 180 images: enough for an identifiable intercept + slope model */
+const VISITS: [number, number, number] = [10, 40, 30];
+
+function unit(p: number, j: number): number[] {
+  return Array.from({ length: p }, (_, i) => (i === j ? 1 : 0));
+}
+
+/** theta from D = lambda lambda' (vech, one term): lambda is D's lower Cholesky factor. */
+function thetaFromD(fit: BrainFit, i: number): number[] {
+  const d = Array.from({ length: fit.mapInfo('D').nvol }, (_, v) => fit.map('D', v)[i]);
+  if (d.length === 1) return [Math.sqrt(d[0])];
+  const l11 = Math.sqrt(d[0]);
+  const l21 = d[1] / l11;
+  return [l11, l21, Math.sqrt(Math.max(0, d[2] - l21 * l21))];
+}
+
+/**
+ * lmer() on voxel i alone. The ROI optimizer (gradient-based) can stop where a diagonal theta
+ * reaches its bound 0, a stationary point because the deviance is even in it there, short of the
+ * optimum the whole-brain search finds. Then the honest reference is the same ROI fit started
+ * from the whole-brain theta: it must reach that better optimum, and the plain fit must be at the
+ * bound.
+ */
+function roiFit(fit: BrainFit, i: number): LinearMixedModel {
+  const plain = fit.voxel(i);
+  if (fit.llh[i] <= plain.logLik() + 1e-6) return plain;
+  assert.ok(plain.theta.some((t, j) => plain.terms[0].thetaLowerBounds()[j] === 0 && t < 1e-6), `voxel ${i}: the ROI fit stopped short away from the bound`);
+  const restarted = new LinearMixedModel(plain.frame, { REML: fit.REML, start: thetaFromD(fit, i) });
+  assert.ok(restarted.logLik() > plain.logLik() + 1e-6, `voxel ${i}: the whole-brain optimum is not reached by the ROI fit`);
+  return restarted;
+}
+
+/** Every map of `fit` at voxel i against lmer() on that voxel alone. */
+function checkVoxel(fit: BrainFit, i: number): void {
+  const model = roiFit(fit, i);
+  const nvox = fit.nvox;
+  const at = (name: string, v = 0) => fit.map(name)[v * nvox + i];
+  const where = `voxel ${i}`;
+  assert.equal(fit.status[i], VoxelStatus.fitted, `${where} not fitted`);
+  assert.equal(at('n'), model.n, `${where} n`);
+  assert.equal(at('edf'), model.n - model.p, `${where} edf`);
+  assert.ok(Math.abs(fit.llh[i] - model.logLik()) < 1e-6, `${where} llh ${fit.llh[i]} vs ${model.logLik()}`);
+  const vcov = model.vcovMatrix();
+  for (let j = 0; j < model.p; j++) {
+    const se = Math.sqrt(vcov[j + j * model.p]);
+    const scale = Math.max(Math.abs(model.beta[j]), se);
+    assert.ok(Math.abs(at('beta', j) - model.beta[j]) <= 1e-6 * scale + 1e-7 * Math.abs(model.beta[j]), `${where} beta[${j}] ${at('beta', j)} vs ${model.beta[j]}`);
+  }
+  const sigma2 = model.sigma * model.sigma;
+  assert.ok(Math.abs(at('sigma2') - sigma2) <= 1e-4 * sigma2, `${where} sigma2`);
+  // D: lme4's VarCorr / sigma^2 as vech
+  let d = 0;
+  for (const term of model.terms) {
+    const cov = term.covariance(1);
+    const k = term.k;
+    const scale = Math.max(...Array.from({ length: k }, (_, a) => cov[a + a * k]));
+    for (let b = 0; b < k; b++)
+      for (let a = b; a < k; a++, d++) assert.ok(Math.abs(at('D', d) - cov[a + b * k]) <= 1e-4 * scale, `${where} D[${d}] ${at('D', d)} vs ${cov[a + b * k]}`);
+  }
+  // T contrasts: the ROI's Satterthwaite test on the same vector
+  fit.contrasts.forEach((c) => {
+    if (c.kind !== 'T') return;
+    const v = fit.mapInfo('con').volumes.indexOf(c.name);
+    const s = satterthwaite1D(model, c.rows[0]);
+    const se = Math.sqrt(s.variance);
+    const t = s.estimate / se;
+    assert.ok(Math.abs(at('conT_swedf', v) - s.df) <= 1e-3 * s.df, `${where} ${c.name} swedf ${at('conT_swedf', v)} vs ${s.df}`);
+    assert.ok(Math.abs(at('conSE', v) - se) <= 1e-4 * se, `${where} ${c.name} SE`);
+    assert.ok(Math.abs(at('conT', v) - t) <= 1e-4 * Math.max(1, Math.abs(t)), `${where} ${c.name} T`);
+    const lp = negLog10FromLn(logTUpper(t, s.df));
+    assert.ok(Math.abs(at('conTlp', v) - lp) <= 1e-3 * Math.max(1, lp), `${where} ${c.name} conTlp`);
+    const p2 = Math.exp(logTTwoSided(t, s.df));
+    assert.ok(Math.abs(at('conTp', v) - p2) <= 1e-3 * p2 + 1e-7, `${where} ${c.name} conTp`);
+  });
+  fit.contrasts.forEach((c) => {
+    if (c.kind !== 'F') return;
+    const v = fit.mapInfo('conF').volumes.indexOf(c.name);
+    const f = fTest(model, c.rows.map((r) => Float64Array.from(r)));
+    assert.ok(Math.abs(at('conF', v) - f.F) <= 1e-4 * f.F, `${where} ${c.name} F`);
+    assert.ok(Math.abs(at('conF_swedf', v) - f.denDF) <= 1e-3 * f.denDF, `${where} ${c.name} F df`);
+    assert.ok(Math.abs(at('conFlp', v) - f.negLog10P) <= 1e-3 * Math.max(1, f.negLog10P), `${where} ${c.name} conFlp`);
+  });
+}
+
+for (const missing of [0, 0.04]) {
+  const data = new SyntheticDataset({ visits: VISITS, vertices: 30, seed: 11, missing });
+  const images = data.matrix();
+  const p = 23;
+  const contrasts = { time: 'time', age: unit(p, 2), 'sex+age': [unit(p, 1), unit(p, 2)] };
+  for (const [label, formula] of [
+    ['random intercept', INTERCEPT],
+    ['intercept + slope', SLOPE],
+  ]) {
+    test(`brain parity: ${label}, ${missing ? 'missing images' : 'complete data'}`, () => {
+      const fit = lmerBrainSync(formula, data.table, { images, contrasts });
+      assert.equal(fit.counts().fitted, 30);
+      if (missing) assert.ok(new Set(fit.map('n')).size > 3, 'voxels should differ in their number of observations');
+      else assert.ok(fit.map('n').every((n) => n === data.nimages));
+      for (let i = 0; i < 30; i += 4) checkVoxel(fit, i);
+    });
+  }
+}
+
+test('brain: D is vech of VarCorr / sigma^2 in formula order, beta volumes are the coefficients', () => {
+  const data = new SyntheticDataset({ visits: VISITS, vertices: 3, seed: 2 });
+  const fit = lmerBrainSync(SLOPE, data.table, { images: data.matrix() });
+  assert.deepEqual(fit.mapInfo('D').volumes, ['subject: var((Intercept))', 'subject: cov(time, (Intercept))', 'subject: var(time)']);
+  assert.deepEqual(fit.mapInfo('beta').volumes.slice(0, 5), ['(Intercept)', 'sexM', 'age', 'time', 'nih']);
+  // default contrasts: one T contrast per coefficient, con = beta
+  assert.deepEqual(fit.mapInfo('con').volumes, fit.mapInfo('beta').volumes);
+  const vc = fit.voxel(1).varCorr();
+  const s2 = fit.voxel(1).sigma ** 2;
+  assert.ok(Math.abs(fit.map('D', 1)[1] - vc[2].vcov / s2) < 1e-4 * Math.abs(vc[0].vcov / s2));
+});
+
+test('brain: missing, constant and masked voxels get NaN and a reason, never an exception', () => {
+  const data = new SyntheticDataset({ visits: VISITS, vertices: 8, seed: 4 });
+  const images = data.matrix();
+  const nvox = 8;
+  for (let r = 0; r < data.nimages; r++) {
+    images[r * nvox + 0] = NaN; // no data
+    images[r * nvox + 1] = 3.5; // constant
+    if (r % 2) images[r * nvox + 2] = 0; // half the images masked out (zero = missing)
+  }
+  images[5 * nvox + 3] = Infinity;
+  const mask = [1, 1, 1, 1, 1, 1, 1, 0];
+  const fit = lmerBrainSync(INTERCEPT, data.table, { images, mask, minPercent: 0.6 });
+  assert.deepEqual(Array.from(fit.status), [
+    VoxelStatus.tooFewObservations,
+    VoxelStatus.constant,
+    VoxelStatus.tooFewObservations,
+    VoxelStatus.nonFinite,
+    VoxelStatus.fitted,
+    VoxelStatus.fitted,
+    VoxelStatus.fitted,
+    VoxelStatus.outsideMask,
+  ]);
+  assert.ok(Number.isNaN(fit.map('beta')[1]) && Number.isNaN(fit.map('conT')[7]));
+  assert.deepEqual(Array.from(fit.map('mask')), [0, 0, 0, 0, 1, 1, 1, 0]);
+  const counts = fit.counts();
+  assert.equal(counts.inMask, 7);
+  assert.equal(counts.failures['fewer observations than MinN / MinPercent'], 2);
+  assert.match(fit.summary(), /In mask: 7 +Fitted: 3 +Failed: 4/);
+  assert.match(fit.summary(), /constant response +1/);
+  // without MinPercent the half-observed voxel is fitted on its own images, like lmer() on them
+  const fit2 = lmerBrainSync(INTERCEPT, data.table, { images, mask });
+  assert.equal(fit2.status[2], VoxelStatus.fitted);
+  assert.equal(fit2.map('n')[2], Math.ceil(data.nimages / 2));
+  checkVoxel(fit2, 2);
+});
+
+test('brain: FDR q-values are Benjamini-Hochberg over the fitted voxels', () => {
+  const data = new SyntheticDataset({ visits: VISITS, vertices: 40, seed: 8 });
+  const fit = lmerBrainSync(INTERCEPT, data.table, { images: data.matrix(), contrasts: { time: 'time' } });
+  const p = Array.from(fit.map('conTp'));
+  const q = fit.map('conTq');
+  const m = p.length;
+  const order = p.map((_, i) => i).sort((a, b) => p[a] - p[b]);
+  let running = 1;
+  for (let rank = m; rank >= 1; rank--) {
+    const i = order[rank - 1];
+    running = Math.min(running, (p[i] * m) / rank);
+    assert.ok(Math.abs(q[i] - running) <= 1e-5 * running, `q at voxel ${i}`);
+  }
+});
+
+test('brain: worker threads give the in-thread maps', async () => {
+  const data = new SyntheticDataset({ visits: VISITS, vertices: 64, seed: 9, missing: 0.01 });
+  const options = { images: data.matrix(), contrasts: { time: 'time' }, chunkSize: 16 };
+  const progress: number[] = [];
+  const threaded = await lmerBrain(INTERCEPT, data.table, { ...options, workers: 2, onProgress: (p) => progress.push(p.voxelsDone) });
+  const inline = lmerBrainSync(INTERCEPT, data.table, options);
+  assert.equal(progress.length, 4);
+  assert.equal(progress[3], 64);
+  for (const name of ['beta', 'sigma2', 'D', 'conT', 'conT_swedf', 'llh']) {
+    const a = threaded.map(name);
+    const b = inline.map(name);
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-5 * Math.max(1, Math.abs(b[i])), `${name}[${i}]`);
+  }
+});
+
+test('brain: compare() gives the boundary-mixture likelihood-ratio maps', () => {
+  const data = new SyntheticDataset({ visits: VISITS, vertices: 6, seed: 12 });
+  const images = data.matrix();
+  const reduced = lmerBrainSync(INTERCEPT, data.table, { images });
+  const full = lmerBrainSync(SLOPE, data.table, { images });
+  const cmp = compareFits(reduced, full);
+  for (let i = 0; i < 6; i++) {
+    const chi2 = Math.max(0, 2 * (roiFit(full, i).logLik() - roiFit(reduced, i).logLik()));
+    assert.ok(Math.abs(cmp.map('Chi2')[i] - chi2) < 1e-5 * Math.max(1, chi2));
+    // 50:50 chi-square(1) : chi-square(2), as BLMM's compare of these designs
+    const lp = negLog10FromLn(logChisqMixtureUpper(chi2, [1, 2], [0.5, 0.5]));
+    assert.ok(Math.abs(cmp.map('Chi2lp')[i] - lp) < 1e-4 * Math.max(1, lp));
+  }
+  assert.throws(() => compareFits(full, reduced), ModelError);
+});
+
+test('brain: input errors are reported before any fitting', () => {
+  const data = new SyntheticDataset({ visits: VISITS, vertices: 4, seed: 1 });
+  const images = data.matrix();
+  assert.throws(() => lmerBrainSync(INTERCEPT, data.table, { images, contrasts: { bad: [1, 0, 1] } }), (e: unknown) => e instanceof ModelError && /contrast 'bad' has 3 entries, the model has 23/.test(e.message));
+  assert.throws(() => lmerBrainSync(INTERCEPT, data.table, { images: images.subarray(1) }), DataError);
+  assert.throws(() => lmerBrainSync(`~ ${FIXED} + (1 | subject)`, data.table, { images }), /plain response name/);
+  assert.throws(() => lmerBrainSync(INTERCEPT, data.table, { images, mask: [1, 1] }), /analysis mask has 2 voxels, the images have 4/);
+  assert.throws(() => lmerBrainSync(INTERCEPT, data.table, { images: 'scan' }), /no column 'scan'/);
+  // lme4's identifiability rule, checked on the whole design before the voxels
+  const few = new SyntheticDataset({ visits: [20, 20, 0], vertices: 2, seed: 1 });
+  assert.throws(() => lmerBrainSync(SLOPE, few.table, { images: few.matrix() }), /cannot be fitted: too few observations/);
+});
