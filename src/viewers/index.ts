@@ -5,4 +5,3 @@ export type { GridImage, VolumeControls, VolumeViewerOptions, VoxelClick } from 
 export { meshCurvature } from './curvature';
 export { installLabExtension } from './labextension';
 export { savedWidgetState, widgetHtml } from './widget-state';
-export type { WidgetSpec, WidgetBuffer } from './widget-state';

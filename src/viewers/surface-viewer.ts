@@ -13,7 +13,7 @@ import { readBlmmResults } from '../io/blmm';
 import { readCurv, readSurface } from '../io/freesurfer';
 import { meshCurvature } from './curvature';
 import { WidgetViewer } from './viewer';
-import { WidgetBuffer, WidgetSpec } from './widget-state';
+import { WidgetBuffer, WidgetSpec, viewerWidgetSpec } from './widget-state';
 
 export type Hemi = 'lh' | 'rh';
 export type HemisphereChoice = 'left' | 'right' | 'both';
@@ -223,12 +223,7 @@ export class SurfaceViewer extends WidgetViewer<SurfaceControls, VertexClick> {
       buffers.push({ path: ['maps', index, 'values'], data: e.values });
       return { design: e.design, statistic: e.statistic, hemi: e.hemi, nvol: e.nvol, names: e.names, values: null };
     });
-    return {
-      modelName: 'SurfaceModel',
-      viewName: 'SurfaceView',
-      state: { ...this.state, title: this.title, height: this.height, meshes, maps },
-      buffers,
-    };
+    return viewerWidgetSpec('SurfaceModel', 'SurfaceView', { ...this.state, title: this.title, height: this.height, meshes, maps }, buffers);
   }
 
   override describe(): string {

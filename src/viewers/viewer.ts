@@ -4,13 +4,14 @@
  * and `toHTML` for a standalone page.
  */
 import * as fs from 'fs';
-import { WidgetSpec, widgetHtml } from './widget-state';
-import { liveWidget, LiveWidget } from './live';
+import { MimeBundle } from '../display/mime';
+import { Widget, createWidget } from '../display/widget-host';
+import { WidgetSpec, useEmbedBundleForHostlessWidgets, widgetHtml } from './widget-state';
 
 export type ClickListener<C> = (click: C) => void;
 
 export abstract class WidgetViewer<State extends object, Click> {
-  private live: LiveWidget | null = null;
+  private live: Widget | null = null;
   private readonly clickListeners: Array<ClickListener<Click>> = [];
 
   protected constructor(protected state: State) {}
@@ -32,7 +33,7 @@ export abstract class WidgetViewer<State extends object, Click> {
   /** Change controls (threshold, statistic, volume, ...); a live widget updates at once. */
   set(changes: Partial<State>): this {
     this.state = { ...this.state, ...changes };
-    for (const [key, value] of Object.entries(changes)) this.live?.set(key, value);
+    this.live?.set(changes);
     return this;
   }
 
@@ -57,20 +58,21 @@ export abstract class WidgetViewer<State extends object, Click> {
   }
 
   /**
-   * The notebook display: a widget view of the live widget (created on first display, reused after).
-   * The front-end's control changes flow back into this viewer's state, so `get()` sees them.
+   * The notebook display: a view of the live widget (created on first display, reused after; in the
+   * neurolmm kernel it is mirrored by the front-end through a comm, elsewhere it renders from its
+   * embedded state). The front-end's control changes flow back into `get()`.
    */
-  toMimeBundle(): Record<string, unknown> {
-    if (!this.live) {
-      this.live = liveWidget(this.spec(), {
-        onMessage: (content) => this.handleMessage(content),
-        onChange: (key, value) => {
-          if (key in this.state) this.state = { ...this.state, [key]: value };
-        },
-        syncedKeys: Object.keys(this.state),
+  toMimeBundle(): MimeBundle {
+    if (!this.live || this.live.isClosed) {
+      useEmbedBundleForHostlessWidgets();
+      const live = createWidget(this.spec());
+      live.onCustom((content) => this.handleMessage((content ?? {}) as Record<string, unknown>));
+      live.on('change', (changes) => {
+        const known = Object.entries(changes).filter(([key]) => key in this.state);
+        if (known.length) this.state = { ...this.state, ...Object.fromEntries(known) };
       });
+      this.live = live;
     }
-    if (!this.live) return { 'text/plain': this.describe() };
     return { ...this.live.toMimeBundle(), 'text/plain': this.describe() };
   }
 

@@ -7,7 +7,7 @@
 import { DataError } from '../errors';
 import { readNifti } from '../io/nifti';
 import { WidgetViewer } from './viewer';
-import { WidgetSpec } from './widget-state';
+import { WidgetBuffer, WidgetSpec, viewerWidgetSpec } from './widget-state';
 
 /** An image on a voxel grid: what `readNifti` returns (affine: 4x4 row-major voxel -> world mm). */
 export interface GridImage {
@@ -125,24 +125,20 @@ export class VolumeViewer extends WidgetViewer<VolumeControls, VoxelClick> {
   }
 
   override spec(): WidgetSpec {
-    const buffers = [{ path: ['stat'], data: this.stat.data }];
+    const buffers: WidgetBuffer[] = [{ path: ['stat'], data: this.stat.data }];
     if (this.background) buffers.push({ path: ['background'], data: this.background });
-    return {
-      modelName: 'VolumeModel',
-      viewName: 'VolumeView',
-      state: {
-        ...this.state,
-        title: this.title,
-        statistic: this.statistic,
-        dims: this.grid.dims,
-        affine: this.stat.affine.flat(),
-        nvol: this.grid.nvol,
-        volume_names: this.names,
-        stat: null,
-        background: null,
-      },
-      buffers,
+    const state = {
+      ...this.state,
+      title: this.title,
+      statistic: this.statistic,
+      dims: this.grid.dims,
+      affine: this.stat.affine.flat(),
+      nvol: this.grid.nvol,
+      volume_names: this.names,
+      stat: null,
+      background: null,
     };
+    return viewerWidgetSpec('VolumeModel', 'VolumeView', state, buffers);
   }
 
   override describe(): string {

@@ -8,7 +8,8 @@ import { HTMLManager } from '@jupyter-widgets/html-manager/lib/htmlmanager';
 import * as widgets from './index';
 import { MODULE_NAME } from './version';
 
-function loader(moduleName: string, moduleVersion: string): Promise<typeof widgets> {
+/** Resolves this module for an HTMLManager (pages that wire their own manager to a kernel use it too). */
+export function loader(moduleName: string, moduleVersion: string): Promise<typeof widgets> {
   if (moduleName === MODULE_NAME) return Promise.resolve(widgets);
   return Promise.reject(new Error(`this page bundles only ${MODULE_NAME}; it cannot load ${moduleName}@${moduleVersion}`));
 }
@@ -21,7 +22,9 @@ export async function renderWidgets(root: ParentNode = document): Promise<HTMLMa
     for (const viewTag of Array.from(root.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'))) {
       const { model_id } = JSON.parse(viewTag.textContent ?? '{}');
       const model = models.find((m) => m.model_id === model_id);
-      if (!model || !viewTag.parentElement) continue;
+      // A notebook page may carry this script in several outputs: each view is rendered once.
+      if (!model || !viewTag.parentElement || viewTag.hasAttribute('data-rendered')) continue;
+      viewTag.setAttribute('data-rendered', '');
       const host = document.createElement('div');
       host.className = 'widget-subarea';
       viewTag.parentElement.insertBefore(host, viewTag);
@@ -32,7 +35,7 @@ export async function renderWidgets(root: ParentNode = document): Promise<HTMLMa
   return managers;
 }
 
-(window as any).neurolmmWidgets = { ...widgets, HTMLManager, renderWidgets };
+(window as any).neurolmmWidgets = { ...widgets, HTMLManager, loader, renderWidgets };
 const rendered = new Promise<HTMLManager[]>((resolve, reject) => {
   const go = () => renderWidgets().then(resolve, reject);
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', go);

@@ -105,6 +105,8 @@ export interface SurfaceSelection {
   statistic: string;
   volume: number;
   volumeNames: string[];
+  /** `statistic [volume name]`, or the statistic alone for a single unnamed volume. */
+  label: string;
   hemis: Hemi[]; // hemispheres drawn
   maps: Partial<Record<Hemi, Float32Array>>; // the selected volume, per hemisphere that has it
   vmax: number;
@@ -135,7 +137,9 @@ export function resolveSelection(model: WidgetModel): SurfaceSelection {
   // One range for both hemispheres, so switching hemisphere never changes what a colour means.
   const vmaxSetting = model.get('vmax');
   const vmax = typeof vmaxSetting === 'number' && vmaxSetting > 0 ? vmaxSetting : maxAbs(Object.values(volumes));
-  return { designs, design, statistics, statistic, volume, volumeNames, hemis: shown.length ? shown : (Object.keys(meshes) as Hemi[]), maps: volumes, vmax };
+  const volumeLabel = volumeNames[volume] ?? (nvol > 1 ? String(volume) : '');
+  const label = volumeLabel && volumeLabel !== statistic ? `${statistic} [${volumeLabel}]` : statistic;
+  return { designs, design, statistics, statistic, volume, volumeNames, label, hemis: shown.length ? shown : (Object.keys(meshes) as Hemi[]), maps: volumes, vmax };
 }
 
 /** Per-vertex colours: the diverging colormap at or above threshold, the grey background below it. */
@@ -285,7 +289,6 @@ export class SurfaceView extends DOMWidgetView {
     this.syncControls(sel);
     const meshes: Partial<Record<Hemi, HemiMesh>> = this.model.get('meshes');
     const threshold = Number(this.model.get('threshold')) || 0;
-    const volumeLabel = sel.volumeNames[sel.volume] ?? String(sel.volume);
     const traces: Array<Record<string, unknown>> = [];
     const centre = [0, 0, 0];
     let counted = 0;
@@ -306,7 +309,7 @@ export class SurfaceView extends DOMWidgetView {
         k,
         vertexcolor: vertexColours(mesh, values, threshold, sel.vmax),
         customdata: values ?? new Float32Array(x.length).fill(NaN),
-        hovertemplate: `${HEMI_LABEL[hemi]} vertex %{pointNumber}<br>${sel.statistic} [${volumeLabel}]: %{customdata:.4g}<extra></extra>`,
+        hovertemplate: `${HEMI_LABEL[hemi]} vertex %{pointNumber}<br>${sel.label}: %{customdata:.4g}<extra></extra>`,
         flatshading: false,
         lighting: { ambient: 0.55, diffuse: 0.7, specular: 0.05, roughness: 0.9, fresnel: 0.1 },
         lightposition: { x: 0, y: 0, z: 1e5 },
@@ -378,9 +381,9 @@ export class SurfaceView extends DOMWidgetView {
 
   private statusText(sel: SurfaceSelection, selected: { hemi: Hemi; vertex: number } | null): string {
     const range = `range ±${fmt(sel.vmax)}`;
-    if (!selected) return `${sel.statistic} [${sel.volumeNames[sel.volume] ?? sel.volume}], ${range}. Click a vertex to select it.`;
+    if (!selected) return `${sel.label}, ${range}. Click a vertex to select it.`;
     const value = sel.maps[selected.hemi]?.[selected.vertex];
-    return `${HEMI_LABEL[selected.hemi]} vertex ${selected.vertex}: ${sel.statistic} [${sel.volumeNames[sel.volume] ?? sel.volume}] = ${value === undefined ? 'n/a' : fmt(value)}; ${range}`;
+    return `${HEMI_LABEL[selected.hemi]} vertex ${selected.vertex}: ${sel.label} = ${value === undefined ? 'n/a' : fmt(value)}; ${range}`;
   }
 
   private onClick(event: { points: Array<{ curveNumber: number; pointNumber: number }> }): void {
