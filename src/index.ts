@@ -11,3 +11,4 @@ export type { DataInput } from './frame/table';
 export type { Table, ModelFrame } from './frame/types';
 export { modelFrame } from './frame/modelframe';
 export { NeurolmmError, FormulaError, DataError, ModelError } from './errors';
+export { datasets } from './datasets';

@@ -1,0 +1,27 @@
+/**
+ * Example data shipped with the package (the CSV files sit in src/datasets, listed in package.json
+ * "files"): the data of lme4's and nlme's examples, as tables named like their R datasets.
+ */
+import path from 'node:path';
+import { readCSV, tableOf } from '../frame/table';
+import type { Column, Table } from '../frame/types';
+
+/** The CSV folder, found from the package root (this file runs from dist/src/datasets). */
+export const DATASETS_DIR = path.resolve(__dirname, '../../../src/datasets');
+
+function dataset(name: string): () => Table {
+  return () => {
+    const table = readCSV(path.join(DATASETS_DIR, `${name}.csv`));
+    // named like the R dataset, so summaries print "Data: sleepstudy"
+    return tableOf(new Map(table.names.map((column): [string, Column] => [column, table.column(column)!])), name);
+  };
+}
+
+export const datasets = {
+  /** lme4's sleepstudy: Reaction (ms) by Days of sleep deprivation for 18 Subjects (180 rows). */
+  sleepstudy: dataset('sleepstudy'),
+  /** nlme's Pixel: CT pixel intensity by day, per Dog (10) and Side (L/R) of the lymph node (102 rows). */
+  Pixel: dataset('Pixel'),
+  /** nlme's Machines: productivity score of 6 Workers on 3 Machines, 3 repetitions each (54 rows). */
+  Machines: dataset('Machines'),
+};
