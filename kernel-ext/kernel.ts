@@ -10,7 +10,8 @@
  *   messages itself and hands everything else to tslab without the binary frames;
  * - JupyterHandlerImpl.handleExecute/handleKernel (subclass): error details in execute_reply,
  *   'aborted' status, kernel info naming neurolmm;
- * - a virtual module in tslab's TypeScript program declaring the cell globals.
+ * - a virtual module in tslab's TypeScript program declaring the cell globals;
+ * - the module name "neurolmm" mapped to this package (library-module.ts).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,6 +24,7 @@ import { versions } from 'tslab';
 import { display, mimeBundleOf, plainText, setDisplayPublisher } from '../src/display/mime';
 import { CellGlobals, cellGlobalsDeclaration, installCellGlobals } from './cell-globals';
 import { CommManager } from './comm';
+import { mapLibraryModule } from './library-module';
 import { MessageSocket, Session, logToTerminal, requestContext } from './session';
 import { describeDiagnostics, describeError } from './traceback';
 import { decodeMessage, withoutBuffers } from './wire';
@@ -195,6 +197,7 @@ export async function startKernel(connectionFile: string): Promise<void> {
       else context.diagnostics.push(format(...args));
     },
   };
+  mapLibraryModule();
   const converters = new Converters(cellGlobalsDeclaration(globals));
   converters.node; // compile the TypeScript program before the first cell, like tslab
   const executor = createExecutor(process.cwd(), converters, executorConsole);

@@ -1,0 +1,62 @@
+/**
+ * Cells import the library by its package name from any notebook directory:
+ *   import { lmer, datasets } from "neurolmm";
+ * The kernel maps the module name "neurolmm" (and "neurolmm/<path>") to the package it runs from,
+ * for tslab's type checker and for Node's require, so notebooks need no node_modules of their own
+ * and cells share the kernel's copy of the library (one display registry). A neurolmm installed next
+ * to the notebook is not used by this kernel.
+ */
+import Module from 'node:module';
+import path from 'node:path';
+import * as ts from '@tslab/typescript-for-tslab';
+
+export const LIBRARY_NAME = 'neurolmm';
+/** The package root this kernel runs from (dist/kernel-ext is two levels down). */
+export const LIBRARY_ROOT = path.resolve(__dirname, '..', '..');
+
+/** "neurolmm" -> the package root, "neurolmm/x" -> root/x; undefined for other modules. */
+export function libraryPath(request: string): string | undefined {
+  if (request === LIBRARY_NAME) return LIBRARY_ROOT;
+  if (request.startsWith(`${LIBRARY_NAME}/`)) return path.join(LIBRARY_ROOT, request.slice(LIBRARY_NAME.length + 1));
+  return undefined;
+}
+
+type ResolveFilename = (request: string, ...rest: unknown[]) => string;
+
+/** Node's require (the executor's, and modules cells load) resolves the library name to this package. */
+function mapLibraryInRequire(): void {
+  const loader = Module as unknown as { _resolveFilename: ResolveFilename };
+  const resolveFilename = loader._resolveFilename;
+  loader._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]) {
+    return resolveFilename.call(this, libraryPath(request) ?? request, ...rest);
+  };
+}
+
+/**
+ * tslab's compiler resolves bare imports from `<cwd>/node_modules` (it fakes that folder's existence
+ * and reads files through ts.sys). Paths under `<cwd>/node_modules/neurolmm` are read from the package
+ * root, and realpath gives the real files, as for a symlinked package. Must run before tslab creates
+ * its compiler host, which binds ts.sys.realpath.
+ */
+function mapLibraryInTypeScript(cwd: string): void {
+  const virtualRoot = path.join(cwd, 'node_modules', LIBRARY_NAME).replace(/\\/g, '/');
+  const forward = (p: string): string => {
+    const normalized = p.replace(/\\/g, '/');
+    if (normalized === virtualRoot) return LIBRARY_ROOT;
+    return normalized.startsWith(`${virtualRoot}/`) ? path.join(LIBRARY_ROOT, normalized.slice(virtualRoot.length + 1)) : p;
+  };
+  const sys = ts.sys;
+  const { fileExists, readFile, directoryExists, getDirectories, readDirectory } = sys;
+  const realpath = sys.realpath ?? ((p: string) => p);
+  sys.fileExists = (p) => fileExists.call(sys, forward(p));
+  sys.readFile = (p, encoding) => readFile.call(sys, forward(p), encoding);
+  sys.directoryExists = (p) => directoryExists.call(sys, forward(p));
+  sys.getDirectories = (p) => getDirectories.call(sys, forward(p));
+  sys.readDirectory = (p, ...rest) => readDirectory.call(sys, forward(p), ...rest);
+  sys.realpath = (p) => realpath.call(sys, forward(p));
+}
+
+export function mapLibraryModule(cwd = process.cwd()): void {
+  mapLibraryInRequire();
+  mapLibraryInTypeScript(cwd);
+}
