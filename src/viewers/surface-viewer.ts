@@ -167,6 +167,12 @@ export class SurfaceViewer extends WidgetViewer<SurfaceControls, VertexClick> {
       ? [...new Set(folders.filter((f) => hemis.some((h) => f.startsWith(`results_${h}_`))).map((f) => f.slice('results_lh_'.length)))].sort()
       : [options.design].flat();
     if (designs.length === 0) throw new DataError(`no BLMM results folders (results_<lh|rh>_<design>) in ${dir}`);
+    for (const hemi of hemis) {
+      for (const design of designs) {
+        const folder = path.join(dir, `results_${hemi}_${design}`);
+        if (!fs.existsSync(folder)) throw new DataError(`BLMM results folder not found: ${folder} (folders in ${dir}: ${folders.join(', ') || 'none'})`);
+      }
+    }
     const surface: SurfaceViewerOptions['surface'] = {};
     const background: NonNullable<SurfaceViewerOptions['background']> = {};
     const maps: Record<string, Record<string, HemiMaps>> = {};
@@ -177,9 +183,6 @@ export class SurfaceViewer extends WidgetViewer<SurfaceControls, VertexClick> {
       if (curvFile) background[hemi] = readCurv(curvFile);
       for (const design of designs) {
         const folder = path.join(dir, `results_${hemi}_${design}`);
-        if (!fs.existsSync(folder)) {
-          throw new DataError(`BLMM results folder not found: ${folder} (folders in ${dir}: ${folders.join(', ') || 'none'})`);
-        }
         const results = readBlmmResults(folder);
         if (results.nvertices !== mesh.nvertices) {
           throw new DataError(`${folder} has maps of ${results.nvertices} vertices but ${hemi}.${options.surface ?? 'pial'} has ${mesh.nvertices}`);

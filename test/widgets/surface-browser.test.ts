@@ -69,6 +69,7 @@ describe('SurfaceViewer in a browser (saved widget state)', { skip: SKIP_BROWSER
   let browser: Browser;
   let page: Page;
   const errors: string[] = [];
+  const requests: string[] = [];
 
   before(async () => {
     const viewer = new SurfaceViewer({ surface: brain, maps, statistic: 'conT', threshold: 2, title: 'synthetic' });
@@ -76,6 +77,7 @@ describe('SurfaceViewer in a browser (saved widget state)', { skip: SKIP_BROWSER
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
     page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('request', (r) => requests.push(r.url()));
     await page.goto(`file://${html}`);
     await page.evaluate(() => (window as any).neurolmmWidgets.rendered);
     await page.waitForFunction(() => (document.querySelector('.neurolmm-plot') as any)?._fullLayout !== undefined);
@@ -85,10 +87,11 @@ describe('SurfaceViewer in a browser (saved widget state)', { skip: SKIP_BROWSER
     await browser?.close();
   });
 
-  it('shows 10,242 vertices and 20,480 faces per hemisphere, with no page error', async () => {
+  it('shows 10,242 vertices and 20,480 faces per hemisphere, with no page error and no request but the file', async () => {
     const state = await plotState(page);
     assert.deepEqual(state.meshes.map((m) => [m.hemi, m.nvertices, m.nfaces]), [['lh', 10242, 20480], ['rh', 10242, 20480]]);
     assert.deepEqual(errors, []);
+    assert.deepEqual(requests, [`file://${artifact('surface.html')}`]);
     await page.screenshot({ path: artifact('surface-conT-threshold2.png') });
   });
 
