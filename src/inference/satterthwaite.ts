@@ -1,0 +1,143 @@
+/**
+ * Satterthwaite's degrees of freedom for linear mixed models, as lmerTest computes them
+ * (Kuznetsova, Brockhoff & Christensen 2017): the asymptotic covariance A of the variance
+ * parameters varpar = (theta, sigma) is twice the (pseudo-)inverse of the Hessian of the
+ * deviance in varpar (lmerTest's devfun_vp), the gradient of vcov(beta) in varpar is its
+ * numerical Jacobian, and a contrast l has df = 2 (l'Vl)^2 / (g'Ag) with g_i = l' dV/dvarpar_i l.
+ *
+ * Everything here needs only a model-like object (the fitted LinearMixedModel, or one voxel of
+ * the whole-brain engine): its blocked system, theta, sigma, REML, n, p and beta. The varpar
+ * covariance and Jacobian are computed once per object and cached.
+ */
+import type { BlockedSystem, Evaluation } from '../lmm/blocked';
+import { varparDeviance } from '../lmm/objective';
+import { richardsonHessian, richardsonJacobian } from './numderiv';
+import { quadraticForm, symmetricEigen } from './small-dense';
+
+/** What Satterthwaite's method needs from a fitted model. */
+export interface VarparModel {
+  readonly system: BlockedSystem;
+  readonly theta: ArrayLike<number>;
+  readonly sigma: number;
+  readonly REML: boolean;
+  readonly n: number;
+  readonly p: number;
+  readonly beta: ArrayLike<number>;
+}
+
+/** The variance-parameter quantities of lmerTest's lmerModLmerTest class. */
+export interface VarparInference {
+  /** (theta..., sigma) at the optimum */
+  varpar: Float64Array;
+  /** Hessian of the deviance in varpar, k x k column-major */
+  hessian: Float64Array;
+  /** asymptotic covariance of varpar, 2 H^+ (Moore-Penrose inverse over positive eigenvalues) */
+  covariance: Float64Array;
+  /** d vcov(beta) / d varpar_i, one p x p column-major matrix per variance parameter */
+  jacobian: Float64Array[];
+  /** vcov(beta) = sigma^2 (R_X'R_X)^{-1} at the optimum, p x p */
+  vcovBeta: Float64Array;
+  /** lmerTest's warnings about negative or near-zero eigenvalues of the Hessian */
+  warnings: string[];
+}
+
+/** lmerTest's tolerance for classifying the Hessian's eigenvalues */
+const EIGEN_TOLERANCE = 1e-8;
+
+const cache = new WeakMap<object, VarparInference>();
+
+/**
+ * The asymptotic covariance of the variance parameters and the Jacobian of vcov(beta), computed
+ * as lmerTest's as_lmerModLT does (numDeriv's Richardson Hessian and Jacobian), cached per model.
+ * Leaves the model's system factorized at its own theta.
+ */
+export function varparInference(model: VarparModel): VarparInference {
+  let result = cache.get(model);
+  if (!result) {
+    result = computeVarparInference(model);
+    cache.set(model, result);
+  }
+  return result;
+}
+
+function computeVarparInference(model: VarparModel): VarparInference {
+  const { system, n, p, REML } = model;
+  const ntheta = model.theta.length;
+  const varpar = Float64Array.from([...Array.from(model.theta), model.sigma]);
+  // the Hessian's steps revisit each theta with several sigmas: factorize each theta once
+  const evaluations = new Map<string, Evaluation | null>();
+  const evaluateTheta = (theta: Float64Array): Evaluation | null => {
+    const key = theta.join(',');
+    if (!evaluations.has(key)) evaluations.set(key, system.evaluate(theta));
+    return evaluations.get(key)!;
+  };
+  const deviance = (vp: Float64Array): number => {
+    const e = evaluateTheta(vp.subarray(0, ntheta));
+    return e ? varparDeviance(e, n, p, REML, vp[ntheta]) : NaN;
+  };
+  const hessian = richardsonHessian(deviance, varpar, { d: 0.1 });
+  const unscaledAt = (theta: Float64Array): Float64Array => {
+    const e = system.evaluate(theta);
+    return e ? system.unscaledVcov() : new Float64Array(p * p).fill(NaN);
+  };
+  const sigma = model.sigma;
+  // vcov(beta) = sigma^2 U(theta): numerical in theta (numDeriv's steps), and in sigma exactly
+  // 2 sigma U, which is what the central differences of a quadratic give
+  const thetaJacobian = richardsonJacobian((theta) => unscaledAt(theta).map((v) => v * sigma * sigma), model.theta, { d: 1e-4 });
+  const unscaled = unscaledAt(Float64Array.from(model.theta)); // also restores the system to the model's theta
+  const jacobian = [...thetaJacobian, unscaled.map((v) => 2 * sigma * v)];
+  const vcovBeta = unscaled.map((v) => v * sigma * sigma);
+  const { covariance, warnings } = twiceInverseHessian(hessian, varpar.length);
+  return { varpar, hessian, covariance, jacobian, vcovBeta, warnings };
+}
+
+/** 2 H^+ from the eigen-decomposition, with lmerTest's warnings for negative and zero eigenvalues. */
+function twiceInverseHessian(hessian: Float64Array, k: number): { covariance: Float64Array; warnings: string[] } {
+  const { values, vectors } = symmetricEigen(hessian, k);
+  const warnings: string[] = [];
+  const negative = Array.from(values).filter((v) => v < -EIGEN_TOLERANCE);
+  const zero = Array.from(values).filter((v) => Math.abs(v) < EIGEN_TOLERANCE);
+  const list = (vs: number[]) => vs.map((v) => v.toExponential(1)).join(' ');
+  if (negative.length)
+    warnings.push(`Model failed to converge with ${negative.length} negative eigenvalue${negative.length > 1 ? 's' : ''}: ${list(negative)}`);
+  if (zero.length)
+    warnings.push(`Model may not have converged with ${zero.length} eigenvalue${zero.length > 1 ? 's' : ''} close to zero: ${list(zero)}`);
+  const covariance = new Float64Array(k * k);
+  for (let m = 0; m < k; m++) {
+    if (!(values[m] > EIGEN_TOLERANCE)) continue;
+    const w = 2 / values[m];
+    for (let j = 0; j < k; j++)
+      for (let i = 0; i < k; i++) covariance[i + j * k] += w * vectors[i + m * k] * vectors[j + m * k];
+  }
+  return { covariance, warnings };
+}
+
+/** A contrast's estimate, its variance and Satterthwaite's denominator degrees of freedom. */
+export interface SatterthwaiteContrast {
+  estimate: number;
+  variance: number;
+  df: number;
+}
+
+/** lmerTest's contest1D for one contrast vector l (length p): var = l'Vl, df = 2 var^2 / (g'Ag). */
+export function satterthwaite1D(model: VarparModel, l: ArrayLike<number>): SatterthwaiteContrast {
+  const vi = varparInference(model);
+  const p = model.p;
+  let estimate = 0;
+  for (let j = 0; j < p; j++) estimate += l[j] * model.beta[j];
+  const variance = quadraticForm(l, vi.vcovBeta, p);
+  const gradient = vi.jacobian.map((J) => quadraticForm(l, J, p));
+  const df = (2 * variance * variance) / quadraticForm(gradient, vi.covariance, gradient.length);
+  return { estimate, variance, df };
+}
+
+/** Denominator df of every fixed effect (lmerTest's summary column "df"). */
+export function coefficientDf(model: VarparModel): number[] {
+  const vi = varparInference(model);
+  const p = model.p;
+  return Array.from({ length: p }, (_, j) => {
+    const variance = vi.vcovBeta[j + j * p];
+    const gradient = vi.jacobian.map((J) => J[j + j * p]);
+    return (2 * variance * variance) / quadraticForm(gradient, vi.covariance, gradient.length);
+  });
+}

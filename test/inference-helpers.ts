@@ -1,0 +1,53 @@
+/**
+ * Shared pieces of the inference tests: the R reference fits, and a fitted model viewed at
+ * lme4's theta, so that the inference code can be checked against lmerTest tightly even where
+ * lme4's optimizer stopped short of the optimum our engine reaches.
+ */
+import assert from 'node:assert/strict';
+import { readCSV } from '../src/frame/table';
+import { lmer } from '../src/lmm/lmer';
+import type { LinearMixedModel } from '../src/lmm/model';
+import { profiledSigma } from '../src/lmm/objective';
+import { extraReferences, fixture, lme4References, relativeError, type ReferenceFit } from './helpers';
+
+export interface InferenceReference extends ReferenceFit {
+  ranef_condvar?: Record<string, { names: string[]; levels: string[]; postVar: number[][] }[]>;
+  coef?: Record<string, Record<string, number | string>[]>;
+  fitted_head?: number[];
+  residuals_head?: number[];
+  confint_wald?: { term: string[]; level: number; lower: number[]; upper: number[] };
+}
+
+/** The 12 shared references and the 17 extra R fits, InstEval left out (a two-minute fit). */
+export function inferenceReferences(): Record<string, InferenceReference> {
+  const all: Record<string, InferenceReference> = { ...lme4References(), ...extraReferences() };
+  delete all.insteval;
+  return all;
+}
+
+export function fitReference(ref: ReferenceFit): LinearMixedModel {
+  return lmer(ref.formula, readCSV(fixture(`${ref.data}.csv`)), { REML: ref.REML });
+}
+
+/**
+ * The model at lme4's theta: beta, sigma and the system's factorization (hence lambda) there.
+ * Call `restore()` afterwards to put the system back at the model's own optimum.
+ */
+export function atTheta(model: LinearMixedModel, theta: number[]): { view: LinearMixedModel; restore: () => void } {
+  const e = model.system.evaluate(theta);
+  assert.ok(e, 'lme4 theta must give a positive definite system');
+  const sigma = profiledSigma(e, model.n, model.p, model.REML);
+  const beta = model.system.solve().beta;
+  const view = Object.create(model, { theta: { value: theta }, sigma: { value: sigma }, beta: { value: beta } }) as LinearMixedModel;
+  return { view, restore: () => model.system.evaluate(model.theta) };
+}
+
+/** Relative error within `relative`, or absolute error within `absolute`; null in R is NA (NaN here). */
+export function assertNear(actual: number, expected: number | null, relative: number, what: string, absolute = 0): void {
+  if (expected === null) {
+    assert.ok(Number.isNaN(actual), `${what}: expected NA, got ${actual}`);
+    return;
+  }
+  const ok = relativeError(actual, expected) <= relative || Math.abs(actual - expected) <= absolute;
+  assert.ok(ok, `${what}: got ${actual}, expected ${expected} (relative error ${relativeError(actual, expected).toExponential(2)})`);
+}
