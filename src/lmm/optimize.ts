@@ -102,7 +102,8 @@ export function minimizeBounded(
         slope += d[i] * g[i];
       }
     }
-    if (-slope / 2 < ftol) {
+    // rounding in f limits how small a decrease can be resolved, so the tolerance scales with |f|
+    if (-slope / 2 < ftol * (1 + 1e-3 * Math.abs(fx))) {
       converged = true;
       message = 'converged: predicted decrease below tolerance';
       break;
