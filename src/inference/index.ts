@@ -1,0 +1,50 @@
+/**
+ * Inference for fitted models, like R's lmerTest on top of lme4: Satterthwaite t and F tests,
+ * anova tables, likelihood-ratio comparisons, conditional modes and variances, predictions,
+ * confidence intervals and parametric simulation.
+ */
+export {
+  coefficientTests,
+  contrast,
+  ContrastResult,
+  contrastVector,
+  fStatisticDdf,
+  fTest,
+  tTest,
+  type ContrastVector,
+  type FTestResult,
+  type OlsModel,
+  type TestableModel,
+  type TTestResult,
+} from './contrast';
+export { satterthwaite1D, coefficientDf, varparInference, type SatterthwaiteContrast, type VarparInference, type VarparModel } from './satterthwaite';
+export {
+  anova,
+  anovaTable,
+  AnovaTable,
+  likelihoodRatioTable,
+  LikelihoodRatioTable,
+  type AnovaOptions,
+  type AnovaRow,
+  type FittedModel,
+  type LikelihoodRatioOptions,
+  type LikelihoodRatioRow,
+} from './anova';
+export { type1Hypotheses, type3Hypotheses, doolittle, type TermHypothesis } from './anova-contrasts';
+export {
+  coef,
+  conditionalVariances,
+  fitted,
+  predict,
+  ranef,
+  residuals,
+  type ConditionalVarianceBlock,
+  type PredictOptions,
+  type RanefGroup,
+  type ResidualOptions,
+} from './conditional';
+export { confint, ConfintTable, bootPercentile, sdcorParameters, varianceParameterNames, type ConfintOptions } from './confint';
+export { simulate, refit, type SimulateOptions } from './simulate';
+export { RRandom } from './rng';
+export { richardsonHessian, richardsonJacobian } from './numderiv';
+export * from './distributions';
