@@ -113,7 +113,9 @@ export function minimizeBounded(
       break;
     }
     // projected backtracking line search (Armijo)
-    let alpha = 1;
+    // a step may move no variable by more than 1/2: projection onto a bound from far away can
+    // land in a boundary local minimum (theta_ii = 0) that the interior optimum beats
+    let alpha = Math.min(1, 0.5 / Math.max(maxAbs(d), 1e-300));
     let fNew = Infinity;
     let accepted = false;
     for (let tries = 0; tries < 60; tries++) {
