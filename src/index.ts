@@ -12,3 +12,5 @@ export type { Table, ModelFrame } from './frame/types';
 export { modelFrame } from './frame/modelframe';
 export { NeurolmmError, FormulaError, DataError, ModelError } from './errors';
 export { datasets } from './datasets';
+export { residualsVsFitted, qqPlot, caterpillarPlot, subjectPanels, shrinkagePlot, shrinkageEstimates } from './plots';
+export type { CaterpillarOptions, SubjectPanelsOptions, ShrinkageOptions, ShrinkageEstimates } from './plots';
