@@ -13,7 +13,8 @@ import { test } from 'node:test';
 import { ModelError } from '../src/errors';
 import { readCSV } from '../src/frame/table';
 import { anova, type AnovaTable } from '../src/inference/anova';
-import { coefficientTests, contrast, fStatisticDdf, fTest, tTest } from '../src/inference/contrast';
+import { coefmatSpec } from '../src/display/coefmat';
+import { coefficientTests, contrast, fStatisticDdf, fTest, satterthwaiteCoefColumns, tTest } from '../src/inference/contrast';
 import betaln = require('@stdlib/math-base-special-betaln');
 import { richardsonHessian, richardsonJacobian } from '../src/inference/numderiv';
 import { varparInference } from '../src/inference/satterthwaite';
@@ -207,4 +208,13 @@ test('bad contrasts are ModelErrors naming the problem', () => {
   const F = fTest(model, [Float64Array.of(0, 1), Float64Array.of(0, 2)]);
   assert.equal(F.numDF, 1);
   assertNear(F.F, tTest(model, [0, 1]).t ** 2, 1e-10, 'F of a repeated row');
+});
+
+test("lmerTest's summary coefficient columns: df printed with the estimates' decimals", () => {
+  const model = lmer('Reaction ~ Days + (Days | Subject)', readCSV(fixture('sleepstudy.csv')));
+  const spec = coefmatSpec(model.xNames, satterthwaiteCoefColumns(model));
+  // lmerTest: "(Intercept)  251.405      6.825  17.000  36.838  < 2e-16 ***"
+  assert.deepEqual(spec.columns.slice(0, 5), ['Estimate', 'Std. Error', 'df', 't value', 'Pr(>|t|)']);
+  assert.deepEqual(spec.rows[0].map((c) => String(c).trim()), ['251.405', '6.825', '17.000', '36.838', '< 2e-16', '***']);
+  assert.deepEqual(spec.rows[1].map((c) => String(c).trim()), ['10.467', '1.546', '17.000', '6.771', '3.26e-06', '***']);
 });

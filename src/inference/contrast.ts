@@ -3,6 +3,7 @@
  * contestMD (F test, through the eigen-decomposition of Var(L beta) and get_Fstat_ddf), with
  * Satterthwaite's degrees of freedom for mixed models and the exact n - p for lm fits.
  */
+import type { CoefColumn } from '../display/coefmat';
 import { formatColumn } from '../display/format';
 import { htmlTable, textTable, type TableSpec } from '../display/html';
 import type { MimeBundle } from '../display/mime';
@@ -60,6 +61,23 @@ export function coefficientTests(model: TestableModel): { df: number[]; p: numbe
   const df = isMixedModel(model) ? coefficientDf(model) : Array.from({ length: basis.p }, () => basis.df1D([]));
   const p = df.map((d, j) => tTwoSided(basis.beta[j] / Math.sqrt(basis.vcov[j + j * basis.p]), d));
   return { df, p };
+}
+
+/**
+ * The coefficient table columns of lmerTest's summary: Estimate, Std. Error, df, t value,
+ * Pr(>|t|). The df column belongs to printCoefmat's coefficient group (its cs.ind), so it is
+ * printed with the estimates' decimals ("17.000"), as lmerTest prints it.
+ */
+export function satterthwaiteCoefColumns(model: TestableModel & { coefficients(): { estimate: number[]; se: number[]; t: number[] } }): CoefColumn[] {
+  const c = model.coefficients();
+  const { df, p } = coefficientTests(model);
+  return [
+    { name: 'Estimate', kind: 'estimate', values: c.estimate },
+    { name: 'Std. Error', kind: 'se', values: c.se },
+    { name: 'df', kind: 'se', values: df },
+    { name: 't value', kind: 'test', values: c.t },
+    { name: 'Pr(>|t|)', kind: 'p', values: p },
+  ];
 }
 
 /** A contrast as a length-p vector, checked against the model's coefficients. */

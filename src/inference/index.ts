@@ -5,6 +5,7 @@
  */
 export {
   coefficientTests,
+  satterthwaiteCoefColumns,
   contrast,
   ContrastResult,
   contrastVector,
