@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { SurfaceViewer } from '../../src/viewers';
-import { BLMM_DEMO, SKIP_BROWSER, SKIP_DEMO, artifact, launchChromium } from './fixtures';
+import { BLMM_DEMO, SKIP_BROWSER, SKIP_DEMO, artifact, changeControl, launchChromium } from './fixtures';
 
 const CONTRASTS = ['Intercept', 'Sex', 'Cross-sectional age', 'Longitudinal time', 'NIH score'];
 
@@ -23,21 +23,6 @@ function maxAbsOfVolume(design: string, statistic: string, nvol: number, volume:
     for (let i = 0; i < mask.length; i++) if (mask[i] !== 0 && Number.isFinite(values[i * nvol + volume])) max = Math.max(max, Math.abs(values[i * nvol + volume]));
   }
   return max;
-}
-
-async function change(page: Page, selector: string, value: string) {
-  await page.evaluate(
-    ([selector, value]) =>
-      new Promise<void>((resolve) => {
-        const gd = document.querySelector('.neurolmm-plot') as any;
-        gd.once('plotly_afterplot', () => resolve());
-        const el = document.querySelector(selector) as HTMLSelectElement;
-        if (el.value === value) throw new Error(`${selector} is already ${value}: no redraw would follow`);
-        el.value = value;
-        el.dispatchEvent(new Event('change'));
-      }),
-    [selector, value],
-  );
 }
 
 const colorbar = (page: Page) => page.evaluate(() => (document.querySelector('.neurolmm-plot') as any).data.find((t: any) => t.marker?.showscale).marker.cmax as number);
@@ -80,14 +65,14 @@ describe('BLMM demo in the SurfaceViewer', { skip: SKIP_BROWSER || SKIP_DEMO }, 
   });
 
   it('switching design, statistic and volume rescales the colorbar to the data', async () => {
-    await change(page, 'select[name=design]', 'des2');
-    await change(page, 'select[name=statistic]', 'D');
-    await change(page, 'select[name=volume]', '1');
+    await changeControl(page, 'select[name=design]', 'des2');
+    await changeControl(page, 'select[name=statistic]', 'D');
+    await changeControl(page, 'select[name=volume]', '1');
     assert.equal(await colorbar(page), Math.fround(maxAbsOfVolume('des2', 'D', 3, 1)));
     const label = await page.locator('.neurolmm-status').textContent();
     assert.match(label ?? '', /^D \[D21\], range/);
-    await change(page, 'select[name=statistic]', 'conTlp');
-    await change(page, 'select[name=volume]', '4');
+    await changeControl(page, 'select[name=statistic]', 'conTlp');
+    await changeControl(page, 'select[name=volume]', '4');
     assert.equal(await colorbar(page), Math.fround(maxAbsOfVolume('des2', 'conTlp', 5, 4)));
     await page.evaluate(() => (document.querySelector('button[data-camera=dorsal]') as HTMLButtonElement).click());
     await page.waitForTimeout(500);

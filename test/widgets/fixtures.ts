@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
+import type { Page } from 'playwright-core';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
 export const ARTIFACTS = path.join(REPO, 'test-artifacts', 'widgets');
@@ -142,4 +143,20 @@ export async function launchChromium() {
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
   });
+}
+
+/** Sets a SurfaceViewer control as a person would (value + change event) and waits for Plotly's redraw. */
+export async function changeControl(page: Page, selector: string, value: string): Promise<void> {
+  await page.evaluate(
+    ([selector, value]) =>
+      new Promise<void>((resolve, reject) => {
+        const gd = document.querySelector('.neurolmm-plot') as any;
+        const el = document.querySelector(selector) as HTMLInputElement | HTMLSelectElement;
+        if (el.value === value) return reject(new Error(`${selector} is already ${value}: no redraw would follow`));
+        gd.once('plotly_afterplot', () => resolve());
+        el.value = value;
+        el.dispatchEvent(new Event('change'));
+      }),
+    [selector, value],
+  );
 }

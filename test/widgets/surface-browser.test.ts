@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { SurfaceViewer } from '../../src/viewers';
-import { SKIP_BROWSER, artifact, colourCensus, decodePng, launchChromium, syntheticBrain, vertexMap } from './fixtures';
+import { SKIP_BROWSER, artifact, changeControl, colourCensus, decodePng, launchChromium, syntheticBrain, vertexMap } from './fixtures';
 
 const brain = syntheticBrain();
 const LH_CENTRE = [-55, 0, 0];
@@ -46,21 +46,6 @@ async function plotState(page: Page): Promise<PlotState> {
     for (const s of Array.from(document.querySelectorAll('.neurolmm-controls select')) as HTMLSelectElement[]) selects[s.name] = s.value;
     return { meshes, colorbar: { cmin: bar.marker.cmin, cmax: bar.marker.cmax, ticks }, status: document.querySelector('.neurolmm-status')!.textContent!, selects };
   });
-}
-
-/** Waits for Plotly to finish redrawing after a control change. */
-async function change(page: Page, selector: string, value: string) {
-  await page.evaluate(
-    ([selector, value]) =>
-      new Promise<void>((resolve) => {
-        const gd = document.querySelector('.neurolmm-plot') as any;
-        gd.once('plotly_afterplot', () => resolve());
-        const el = document.querySelector(selector) as HTMLInputElement | HTMLSelectElement;
-        el.value = value;
-        el.dispatchEvent(new Event('change'));
-      }),
-    [selector, value],
-  );
 }
 
 const GREYS = new Set(['rgb(128,128,128)', 'rgb(190,190,190)', 'rgb(160,160,160)']);
@@ -125,7 +110,7 @@ describe('SurfaceViewer in a browser (saved widget state)', { skip: SKIP_BROWSER
 
   it('changing the volume recolours the mesh (volume 1 mirrors volume 0)', async () => {
     const before = await plotState(page);
-    await change(page, 'select[name=volume]', '1');
+    await changeControl(page, 'select[name=volume]', '1');
     const after = await plotState(page);
     assert.equal(after.selects.volume, '1');
     assert.match(after.status, /conT \[Age\]/);
@@ -140,8 +125,8 @@ describe('SurfaceViewer in a browser (saved widget state)', { skip: SKIP_BROWSER
   });
 
   it('changing the statistic recolours the mesh and rescales the colorbar', async () => {
-    await change(page, 'select[name=statistic]', 'beta');
-    await change(page, 'input[name=threshold]', '0');
+    await changeControl(page, 'select[name=statistic]', 'beta');
+    await changeControl(page, 'input[name=threshold]', '0');
     const state = await plotState(page);
     assert.equal(state.selects.statistic, 'beta');
     const expected = Math.max(maxAbs(maps.beta.lh), maxAbs(maps.beta.rh));
@@ -152,7 +137,7 @@ describe('SurfaceViewer in a browser (saved widget state)', { skip: SKIP_BROWSER
   });
 
   it('hemisphere and camera controls redraw: right hemisphere alone, medial view', async () => {
-    await change(page, 'select[name=hemisphere]', 'right');
+    await changeControl(page, 'select[name=hemisphere]', 'right');
     let state = await plotState(page);
     assert.deepEqual(state.meshes.map((m) => m.hemi), ['rh']);
     const eye = await page.evaluate(() => new Promise<any>((resolve) => {
@@ -163,13 +148,13 @@ describe('SurfaceViewer in a browser (saved widget state)', { skip: SKIP_BROWSER
     // The right hemisphere's medial side faces -x.
     assert.ok(eye.x < -1 && Math.abs(eye.y) < 1e-9 && Math.abs(eye.z) < 1e-9, JSON.stringify(eye));
     await page.screenshot({ path: artifact('surface-rh-medial.png') });
-    await change(page, 'select[name=hemisphere]', 'both');
+    await changeControl(page, 'select[name=hemisphere]', 'both');
     state = await plotState(page);
     assert.equal(state.meshes.length, 2);
   });
 
   it('hovering shows the vertex value and clicking selects a vertex', async () => {
-    await change(page, 'select[name=statistic]', 'conT');
+    await changeControl(page, 'select[name=statistic]', 'conT');
     await page.evaluate(() => new Promise<void>((resolve) => {
       const gd = document.querySelector('.neurolmm-plot') as any;
       gd.once('plotly_afterplot', () => resolve());

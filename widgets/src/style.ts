@@ -9,6 +9,7 @@ const CSS = `
 .neurolmm-cameras { display: inline-flex; gap: 2px; }
 .neurolmm-cameras button { font: inherit; padding: 1px 6px; cursor: pointer; }
 .neurolmm-cameras button.active { font-weight: 600; background: #dde6f3; }
+.neurolmm-title { font-weight: 600; padding-bottom: 2px; }
 .neurolmm-status { min-height: 1.4em; color: #444; font-variant-numeric: tabular-nums; }
 .neurolmm-slices { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-end; background: #000; padding: 6px; }
 .neurolmm-slices canvas { cursor: crosshair; display: block; }

@@ -131,7 +131,10 @@ export class VolumeView extends DOMWidgetView {
     bar.append(this.colorbarLabels[0], this.colorbar, this.colorbarLabels[1]);
     this.info = document.createElement('div');
     this.info.className = 'neurolmm-status';
-    this.el.append(controls, slices, bar, this.info);
+    const title = document.createElement('div');
+    title.className = 'neurolmm-title';
+    title.textContent = this.model.get('title');
+    this.el.append(...(title.textContent ? [title] : []), controls, slices, bar, this.info);
     this.listenTo(this.model, 'change:background', () => (this.window = null));
     this.listenTo(this.model, 'change', () => this.draw());
     this.draw();
