@@ -4,13 +4,16 @@
  * stack trace) and exit 1; usage errors print the usage and exit 2.
  */
 import { NeurolmmError } from '../errors';
-import { UsageError } from './args';
+import { runAnova } from './anova';
+import { parseArgs, required, UsageError } from './args';
 import { runFit } from './fit';
 import { runKernelCommand } from './kernel-command';
 
 const USAGE = `neurolmm: linear mixed models with lme4's numbers
 
   neurolmm fit --data FILE.csv --formula "y ~ x + (1 | g)" [--ml] [--json]
+  neurolmm anova --data FILE.csv --formula A --formula B [...] [--ml] [--boundary] [--json]
+  neurolmm anova --data FILE.csv --formula A [--type 1|3] [--json]
   neurolmm kernel install [--user | --prefix DIR]
 `;
 
@@ -19,6 +22,8 @@ async function main(argv: string[]): Promise<string | undefined> {
   switch (command) {
     case 'fit':
       return runFit(rest);
+    case 'anova':
+      return anovaCommand(rest);
     case 'kernel':
       return runKernelCommand(rest);
     case undefined:
@@ -28,6 +33,21 @@ async function main(argv: string[]): Promise<string | undefined> {
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
+}
+
+/** likelihood-ratio table for several formulas, lmerTest's F table for one */
+function anovaCommand(argv: string[]): string {
+  const args = parseArgs(argv, ['data', 'formula', 'type'], ['ml', 'json', 'boundary']);
+  const type = args.options.get('type')?.[0];
+  if (type !== undefined && type !== '1' && type !== '3') throw new UsageError(`--type must be 1 or 3, not '${type}'`);
+  return runAnova({
+    data: required(args, 'data'),
+    formulas: args.options.get('formula') ?? [],
+    json: args.flags.has('json'),
+    ml: args.flags.has('ml'),
+    boundary: args.flags.has('boundary'),
+    type: type === undefined ? undefined : (Number(type) as 1 | 3),
+  });
 }
 
 main(process.argv.slice(2)).then(

@@ -28,7 +28,10 @@ export function coefmatSpec(rowNames: string[], columns: CoefColumn[], digits = 
     const nonzero = all.map(Math.abs).filter((v) => Number.isFinite(v) && v !== 0);
     const digmin = nonzero.length ? 1 + Math.floor(Math.log10(Math.min(...nonzero))) : 1;
     const decimals = Math.max(1, digits - digmin);
+    // R formats the estimate/SE group as one matrix: common decimals and a common width
     coefSeFormatted = formatColumn(all.map((v) => roundTo(v, decimals)), digits);
+    const width = Math.max(...coefSeFormatted.map((c) => c.length));
+    coefSeFormatted = coefSeFormatted.map((c) => c.padStart(width));
   }
   let stars = false;
   const starCells: string[] = [];

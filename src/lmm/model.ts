@@ -1,6 +1,6 @@
-import type { CoefColumn } from '../display/coefmat';
 import type { MimeBundle } from '../display/mime';
 import type { ModelFrame } from '../frame/types';
+import { coefficientTests, satterthwaiteCoefColumns } from '../inference/contrast';
 import { BlockedSystem, Evaluation } from './blocked';
 import { profiledDeviance, profiledSigma } from './objective';
 import { orderByLevels, ReTerm } from './reterm';
@@ -223,22 +223,12 @@ export class LinearMixedModel {
     return f.map((v, i) => y[i] - v);
   }
 
-  /** lme4's coefficient table columns for the printed summary */
-  protected coefficientColumns(): CoefColumn[] {
-    const c = this.coefficients();
-    return [
-      { name: 'Estimate', kind: 'estimate', values: c.estimate },
-      { name: 'Std. Error', kind: 'se', values: c.se },
-      { name: 't value', kind: 'test', values: c.t },
-    ];
-  }
-
   private summaryParts() {
-    const title = `Linear mixed model fit by ${this.REML ? 'REML' : 'maximum likelihood'} ['lmerMod']`;
-    return summaryParts(this, this.coefficientColumns(), title, this.dataName);
+    const title = `Linear mixed model fit by ${this.REML ? 'REML' : 'maximum likelihood'}. t-tests use Satterthwaite's method ['lmerModLmerTest']`;
+    return summaryParts(this, satterthwaiteCoefColumns(this), title, this.dataName);
   }
 
-  /** lme4's print(summary(fit)) */
+  /** lmerTest's print(summary(fit)): lme4's layout with Satterthwaite df and p-values */
   summary(): string {
     return summaryText(this.summaryParts());
   }
@@ -254,7 +244,7 @@ export class LinearMixedModel {
 
   /** The fit in the layout of lme4-fits.json (the CLI's `fit --json`). */
   toJSON(): FitReport {
-    const c = this.coefficients();
+    const c = { ...this.coefficients(), ...coefficientTests(this) };
     return {
       formula: this.formula,
       REML: this.REML,
