@@ -61,6 +61,8 @@ export class ChunkProducts {
   yty: Float64Array;
   groupY: Float64Array;
   zy: Float64Array;
+  /** one response row in double precision */
+  row: Float64Array;
   constructor(
     readonly capacity: number,
     p: number,
@@ -71,6 +73,7 @@ export class ChunkProducts {
     this.yty = new Float64Array(capacity);
     this.groupY = new Float64Array(groupEntries * capacity);
     this.zy = new Float64Array(k * capacity);
+    this.row = new Float64Array(capacity);
   }
 }
 
@@ -90,6 +93,9 @@ export class BrainDesign {
   /** the system whose response is swapped (single-term models) */
   readonly system?: BlockedSystem;
   readonly grouped?: GroupedStructure;
+  /** lme4's lower bounds and starting value of theta */
+  readonly lower: number[];
+  readonly initialTheta: number[];
   /** why this design cannot be fitted (rank, identifiability), if so */
   readonly problem?: string;
   /** rows ordered by level of the single term, and each level's range in that order */
@@ -106,6 +112,8 @@ export class BrainDesign {
     const reTerms = formulaTerms.map((t) => new ReTerm(t));
     this.terms = orderByLevels(reTerms);
     this.formulaIndex = this.terms.map((t) => reTerms.indexOf(t));
+    this.lower = this.terms.flatMap((t) => t.thetaLowerBounds());
+    this.initialTheta = this.terms.flatMap((t) => t.initialTheta());
     this.problem = this.findProblem(formulaTerms);
     if (this.problem || this.terms.length !== 1) return;
 
@@ -139,17 +147,18 @@ export class BrainDesign {
   }
 
   /**
-   * The cross-products of V responses held row-major in `Y` (row r, design row order, at r*V):
-   * X'y, y'y and each group's S_c y rows, in one pass over Y in level order.
+   * The cross-products of V responses: design row r's values are Y[rowStart[r] .. rowStart[r] + V).
+   * X'y, y'y and each group's S_c y rows, in one pass over the rows in level order (each row is
+   * converted to double once, then used by every product).
    */
-  products(Y: Float64Array, V: number, out: ChunkProducts): void {
+  products(Y: Float32Array, rowStart: Int32Array, V: number, out: ChunkProducts): void {
     const { n, p, X } = this;
     const { k, P, groupOf, levelCross: W } = this.grouped!;
     const order = this.levelOrder!;
     const start = this.levelStart!;
     const term = this.terms[0];
     const z = term.z;
-    const { xty, yty, groupY, zy } = out;
+    const { xty, yty, groupY, zy, row } = out;
     xty.fill(0, 0, p * V);
     yty.fill(0, 0, V);
     groupY.fill(0, 0, this.groupEntries * V);
@@ -157,19 +166,23 @@ export class BrainDesign {
       zy.fill(0, 0, k * V);
       for (let q = start[l]; q < start[l + 1]; q++) {
         const r = order[q];
-        const ro = r * V;
-        for (let v = 0; v < V; v++) yty[v] += Y[ro + v] * Y[ro + v];
+        const ro = rowStart[r];
+        for (let v = 0; v < V; v++) {
+          const y = Y[ro + v];
+          row[v] = y;
+          yty[v] += y * y;
+        }
         for (let j = 0; j < p; j++) {
           const x = X[r + j * n];
           if (x === 0) continue;
           const o = j * V;
-          for (let v = 0; v < V; v++) xty[o + v] += x * Y[ro + v];
+          for (let v = 0; v < V; v++) xty[o + v] += x * row[v];
         }
         for (let a = 0; a < k; a++) {
           const za = z[r + a * n];
           if (za === 0) continue;
           const o = a * V;
-          for (let v = 0; v < V; v++) zy[o + v] += za * Y[ro + v];
+          for (let v = 0; v < V; v++) zy[o + v] += za * row[v];
         }
       }
       const c = groupOf[l];

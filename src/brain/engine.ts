@@ -160,29 +160,38 @@ export class ChunkFitter {
     const imageOf = rows ? Int32Array.from(rows, (r) => this.rowImage[r]) : this.rowImage;
     const block = Math.min(BLOCK, columns.length);
     if (block === 0) return;
-    const Yc = new Float64Array(m * block);
     const products = design.system ? design.newProducts(block) : undefined;
+    const rowStart = new Int32Array(m);
+    let gathered: Float32Array | undefined;
     for (let b0 = 0; b0 < columns.length; b0 += block) {
       const V = Math.min(block, columns.length - b0);
-      for (let r = 0; r < m; r++) {
-        const src = imageOf[r] * width;
-        const dst = r * V;
-        for (let v = 0; v < V; v++) Yc[dst + v] = Y[src + columns[b0 + v]];
+      // contiguous columns are read in place; others are gathered into rows of V values
+      let source = Y;
+      if (columns[b0 + V - 1] - columns[b0] === V - 1) {
+        for (let r = 0; r < m; r++) rowStart[r] = imageOf[r] * width + columns[b0];
+      } else {
+        gathered ??= new Float32Array(m * block);
+        for (let r = 0; r < m; r++) {
+          const src = imageOf[r] * width;
+          const dst = r * V;
+          rowStart[r] = dst;
+          for (let v = 0; v < V; v++) gathered[dst + v] = Y[src + columns[b0 + v]];
+        }
+        source = gathered;
       }
-      if (products) design.products(Yc, V, products);
+      if (products) design.products(source, rowStart, V, products);
       for (let v = 0; v < V; v++) {
         const c = columns[b0 + v];
         let system = design.system;
         if (products) design.setResponse(products, V, v);
         else {
           const y = new Float64Array(m);
-          for (let r = 0; r < m; r++) y[r] = Yc[r * V + v];
+          for (let r = 0; r < m; r++) y[r] = source[rowStart[r] + v];
           system = design.systemFor(y);
         }
-        const start = this.lastTheta.get(design) ?? design.terms.flatMap((t) => t.initialTheta());
         let estimate: VoxelEstimate | null = null;
         try {
-          estimate = fitSystem(system!, design.terms, this.settings.REML, start);
+          estimate = fitSystem(system!, design.lower, this.settings.REML, this.lastTheta.get(design) ?? design.initialTheta);
         } catch {
           estimate = null;
         }
@@ -191,7 +200,7 @@ export class ChunkFitter {
           continue;
         }
         this.evaluations += estimate.evaluations;
-        this.lastTheta.set(design, warmStart(estimate.theta, design));
+        this.lastTheta.set(design, warmStart(estimate.theta, design.lower));
         this.writeRecord(design, estimate, records, c * this.layout.size);
         status[c] = VoxelStatus.fitted;
       }
@@ -217,8 +226,7 @@ export class ChunkFitter {
 }
 
 /** The previous voxel's theta as the next start, diagonal entries kept off the bound. */
-function warmStart(theta: number[], design: BrainDesign): number[] {
-  const lower = design.terms.flatMap((t) => t.thetaLowerBounds());
+function warmStart(theta: number[], lower: number[]): number[] {
   return theta.map((v, i) => (lower[i] === 0 ? Math.max(v, 0.01) : v));
 }
 

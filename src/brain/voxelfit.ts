@@ -7,7 +7,6 @@
 import type { BlockedSystem } from '../lmm/blocked';
 import { profiledDeviance, profiledSigma } from '../lmm/objective';
 import { minimizeBounded } from '../lmm/optimize';
-import type { ReTerm } from '../lmm/reterm';
 
 /** The model-like view of a voxel's fit that the inference functions take. */
 export interface VoxelModel {
@@ -29,6 +28,8 @@ export interface VoxelEstimate extends VoxelModel {
 }
 
 const GOLDEN = 0.3819660112501051;
+/** diagonal theta entries below this after the gradient search are retried from 0.5 */
+const NEAR_BOUND = 0.05;
 
 /**
  * Brent's minimisation (R's optimize / fmin) of f on [a, b], with x0 inside and f(x0) = f0
@@ -161,7 +162,7 @@ export function minimizeNonNegative(f: (x: number) => number, x0: number): { x: 
  * then sigma, beta and the unscaled covariance of beta at the optimum. Null when the deviance is
  * not finite there (a degenerate response).
  */
-export function fitSystem(system: BlockedSystem, terms: ReTerm[], REML: boolean, start: number[]): VoxelEstimate | null {
+export function fitSystem(system: BlockedSystem, lower: number[], REML: boolean, start: number[]): VoxelEstimate | null {
   const { n, p } = system;
   let evaluations = 0;
   const objective = (theta: ArrayLike<number>): number => {
@@ -181,8 +182,14 @@ export function fitSystem(system: BlockedSystem, terms: ReTerm[], REML: boolean,
       }, start[0]).x,
     ];
   } else {
-    const lower = terms.flatMap((t) => t.thetaLowerBounds());
-    const opt = minimizeBounded(objective, start, lower);
+    let opt = minimizeBounded(objective, start, lower);
+    // the deviance is even in each diagonal theta, so 0 is a stationary point where a gradient
+    // search can stall at or near the bound: restart such entries off it and keep the better optimum
+    const atBound = opt.x.map((v, i) => lower[i] === 0 && v < NEAR_BOUND);
+    if (atBound.some(Boolean)) {
+      const restart = minimizeBounded(objective, opt.x.map((v, i) => (atBound[i] ? 0.5 : v)), lower);
+      if (restart.fx < opt.fx) opt = restart;
+    }
     theta = opt.x.map((v, i) => (lower[i] === 0 && v < 0 ? 0 : v));
   }
   const e = system.evaluate(theta);

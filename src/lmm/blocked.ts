@@ -1,4 +1,4 @@
-import { choleskyInverse, choleskyLower, solveLower, solveLowerTransposed, symmetrizeFromLower } from '../linalg/dense';
+import { choleskyLower, solveLower, solveLowerTransposed, symmetrizeFromLower } from '../linalg/dense';
 import { ReTerm } from './reterm';
 
 /**
@@ -197,13 +197,37 @@ export class BlockedSystem {
     return { beta, u };
   }
 
-  /** After `evaluate`: (R_X' R_X)^{-1}, the unscaled covariance of the fixed effects (p x p). */
+  /**
+   * After `evaluate`: (R_X' R_X)^{-1}, the unscaled covariance of the fixed effects (p x p), as
+   * W'W with W = L_X^{-1} (forward substitution on unit vectors, contiguous columns).
+   */
   unscaledVcov(): Float64Array {
     const p = this.p;
     const m = this.tailSize;
-    const rx = new Float64Array(p * p);
-    for (let j = 0; j < p; j++) for (let i = j; i < p; i++) rx[i + j * p] = this.tail[this.tailRe + i + (this.tailRe + j) * m];
-    return choleskyInverse(rx, p);
+    const r0 = this.tailRe;
+    const t = this.tail;
+    const W = new Float64Array(p * p);
+    for (let j = 0; j < p; j++) {
+      const cw = j * p;
+      W[cw + j] = 1;
+      for (let c = j; c < p; c++) {
+        const cl = r0 + (r0 + c) * m;
+        const x = (W[cw + c] /= t[cl + c]);
+        if (x === 0) continue;
+        for (let i = c + 1; i < p; i++) W[cw + i] -= t[cl + i] * x;
+      }
+    }
+    const V = new Float64Array(p * p);
+    for (let j = 0; j < p; j++)
+      for (let i = j; i < p; i++) {
+        const ci = i * p;
+        const cj = j * p;
+        let s = 0;
+        for (let k = i; k < p; k++) s += W[ci + k] * W[cj + k];
+        V[i + j * p] = s;
+        V[j + i * p] = s;
+      }
+    return V;
   }
 
   /** Lambda' A22 Lambda on the tail: each level block of each term 2..m, rows then columns. */
@@ -408,16 +432,20 @@ class GroupedFirstBlock implements FirstBlock {
     if (zty) for (let r = 0; r < this.term.nlevels * k; r++) this.W[r * P + y] = zty[r];
   }
 
-  /** K = lambda H^{-1} lambda' from the Cholesky factor of H held in this.h */
+  /** K = lambda H^{-1} lambda' = G'G with G = L^{-1} lambda', L the Cholesky factor of H held in this.h */
   private levelK(): Float64Array {
     const { k, h, K, work } = this;
     const lam = this.term.lambda;
-    choleskyInverse(h, k, work);
-    for (let i = 0; i < k; i++)
-      for (let j = 0; j < k; j++) {
+    for (let j = 0; j < k; j++) {
+      for (let i = 0; i < k; i++) work[i + j * k] = lam[j + i * k];
+      solveLower(h, k, work, 0, j * k);
+    }
+    for (let j = 0; j < k; j++)
+      for (let i = j; i < k; i++) {
         let s = 0;
-        for (let a = 0; a <= i; a++) for (let b = 0; b <= j; b++) s += lam[i + a * k] * work[a + b * k] * lam[j + b * k];
+        for (let a = 0; a < k; a++) s += work[a + i * k] * work[a + j * k];
         K[i + j * k] = s;
+        K[j + i * k] = s;
       }
     return K;
   }
