@@ -8,7 +8,7 @@ import { DataInput, toTable } from '../frame/table';
 import type { ModelFrame } from '../frame/types';
 import { fUpper, tTwoSided } from '../inference/distributions';
 import { BlockedSystem } from './blocked';
-import type { CoefficientTable } from './model';
+import { CoefficientTable, FixedEffectsFit } from './fixed';
 import { profiledDeviance } from './objective';
 import { residualQuantilesSpec } from './summary';
 
@@ -21,40 +21,38 @@ export interface LmCoefficientTable extends CoefficientTable {
  * Ordinary least squares, R's `lm(formula, data)`: the mixed-model system with no random
  * effects, so its log-likelihood is the same objective lmer's likelihood-ratio tests use.
  */
-export class LinearModel {
+export class LinearModel extends FixedEffectsFit {
   readonly formula: string;
   readonly beta: Float64Array;
   readonly sigma: number;
-  readonly n: number;
-  readonly p: number;
   /** residual sum of squares */
   readonly rss: number;
   /** -2 log-likelihood (ML) */
-  readonly deviance: number;
+  readonly objective: number;
   readonly warnings: string[];
   readonly REML = false;
-  private readonly unscaledCov: Float64Array;
+  protected readonly unscaledCov: Float64Array;
 
   constructor(readonly frame: ModelFrame, readonly dataName?: string) {
+    super();
     if (!frame.y) throw new ModelError('lm needs a response');
     if (frame.reTerms.length) throw new ModelError('lm() takes no random-effects terms; use lmer()');
     this.formula = frame.formula;
-    this.n = frame.n;
-    this.p = frame.xNames.length;
     if (this.n <= this.p) throw new ModelError(`${this.n} observations are too few for ${this.p} coefficients`);
     const system = new BlockedSystem([], frame.X, frame.y, this.p);
     const e = system.evaluate([]);
     if (!e) throw new ModelError('the fixed-effects model matrix is not of full rank');
     this.rss = e.pwrss;
-    this.deviance = profiledDeviance(e, this.n, this.p, false);
+    this.objective = profiledDeviance(e, this.n, this.p, false);
     this.beta = system.solve().beta;
     this.unscaledCov = system.unscaledVcov();
     this.sigma = Math.sqrt(this.rss / (this.n - this.p));
     this.warnings = [...frame.warnings];
   }
 
-  get nobs(): number {
-    return this.n;
+  /** -2 log-likelihood */
+  get deviance(): number {
+    return this.objective;
   }
 
   /** coefficients and the residual variance */
@@ -62,49 +60,15 @@ export class LinearModel {
     return this.p + 1;
   }
 
-  get xNames(): string[] {
-    return this.frame.xNames;
-  }
-
-  fixef(): Record<string, number> {
-    return Object.fromEntries(this.xNames.map((name, i) => [name, this.beta[i]]));
-  }
-
-  vcovMatrix(): Float64Array {
-    const s2 = this.sigma * this.sigma;
-    return this.unscaledCov.map((v) => v * s2);
-  }
-
-  coefficients(): LmCoefficientTable {
-    const v = this.vcovMatrix();
-    const estimate = Array.from(this.beta);
-    const se = estimate.map((_, i) => Math.sqrt(v[i + i * this.p]));
-    const t = estimate.map((b, i) => b / se[i]);
-    const df = estimate.map(() => this.n - this.p);
-    return { term: [...this.xNames], estimate, se, t, df, p: t.map((x, i) => tTwoSided(x, df[i])) };
-  }
-
-  logLik(): number {
-    return -this.deviance / 2;
-  }
-
-  AIC(): number {
-    return this.deviance + 2 * this.dof;
-  }
-
-  BIC(): number {
-    return this.deviance + this.dof * Math.log(this.n);
+  /** t tests on n - p degrees of freedom, as summary.lm */
+  override coefficients(): LmCoefficientTable {
+    const c = super.coefficients();
+    const df = c.t.map(() => this.n - this.p);
+    return { ...c, df, p: c.t.map((x, i) => tTwoSided(x, df[i])) };
   }
 
   fitted(): Float64Array {
-    const out = new Float64Array(this.n);
-    for (let j = 0; j < this.p; j++) for (let r = 0; r < this.n; r++) out[r] += this.frame.X[r + j * this.n] * this.beta[j];
-    return out;
-  }
-
-  residuals(): Float64Array {
-    const f = this.fitted();
-    return f.map((v, i) => this.frame.y![i] - v);
+    return this.fixedPart();
   }
 
   /** R-squared, adjusted R-squared and the overall F test, as summary.lm reports them */

@@ -2,6 +2,7 @@ import type { MimeBundle } from '../display/mime';
 import type { ModelFrame } from '../frame/types';
 import { coefficientTests, satterthwaiteCoefColumns } from '../inference/contrast';
 import { BlockedSystem, Evaluation } from './blocked';
+import { CoefficientTable, FixedEffectsFit } from './fixed';
 import { profiledDeviance, profiledSigma } from './objective';
 import { orderByLevels, ReTerm } from './reterm';
 import { minimizeBounded } from './optimize';
@@ -14,14 +15,6 @@ export interface VarCorrRow {
   var2: string | null;
   vcov: number;
   sdcor: number;
-}
-
-/** The fixed-effects coefficient table (lme4's summary columns). */
-export interface CoefficientTable {
-  term: string[];
-  estimate: number[];
-  se: number[];
-  t: number[];
 }
 
 export interface OptimizerInfo {
@@ -47,7 +40,9 @@ export interface FitOptions {
  * A fitted linear mixed model (MixedModels.jl's LinearMixedModel; lme4's merMod): the model
  * frame, the blocked system at the optimum and every result derived from them.
  */
-export class LinearMixedModel {
+export type { CoefficientTable };
+
+export class LinearMixedModel extends FixedEffectsFit {
   readonly formula: string;
   readonly REML: boolean;
   /** random-effects terms in lme4's order (decreasing number of levels) */
@@ -62,18 +57,15 @@ export class LinearMixedModel {
   readonly warnings: string[];
   /** conditional modes b = Lambda u, per term (level-major) */
   readonly b: Float64Array[];
-  readonly n: number;
-  readonly p: number;
   readonly dataName?: string;
-  private readonly unscaledCov: Float64Array;
+  protected readonly unscaledCov: Float64Array;
 
   constructor(readonly frame: ModelFrame, options: FitOptions = {}) {
+    super();
     if (!frame.y) throw new Error('lmer needs a response');
     this.formula = frame.formula;
     this.REML = options.REML ?? true;
     this.dataName = options.dataName;
-    this.n = frame.n;
-    this.p = frame.xNames.length;
     this.terms = orderByLevels(frame.reTerms.map((t) => new ReTerm(t)));
     this.system = new BlockedSystem(this.terms, frame.X, frame.y, this.p);
     const start = options.start ?? momentStart(this.terms, frame.X, frame.y, this.p);
@@ -105,52 +97,9 @@ export class LinearMixedModel {
     return e ? profiledDeviance(e, this.n, this.p, this.REML) : Infinity;
   }
 
-  get nobs(): number {
-    return this.n;
-  }
-
   /** number of parameters: fixed effects, theta and sigma */
   get dof(): number {
     return this.p + this.theta.length + 1;
-  }
-
-  get xNames(): string[] {
-    return this.frame.xNames;
-  }
-
-  fixef(): Record<string, number> {
-    return Object.fromEntries(this.xNames.map((name, i) => [name, this.beta[i]]));
-  }
-
-  /** covariance matrix of the fixed effects, p x p column-major */
-  vcovMatrix(): Float64Array {
-    const s2 = this.sigma * this.sigma;
-    return this.unscaledCov.map((v) => v * s2);
-  }
-
-  vcov(): number[][] {
-    const v = this.vcovMatrix();
-    return this.xNames.map((_, i) => this.xNames.map((__, j) => v[i + j * this.p]));
-  }
-
-  coefficients(): CoefficientTable {
-    const v = this.vcovMatrix();
-    const se = this.xNames.map((_, i) => Math.sqrt(v[i + i * this.p]));
-    const estimate = Array.from(this.beta);
-    return { term: [...this.xNames], estimate, se, t: estimate.map((b, i) => b / se[i]) };
-  }
-
-  logLik(): number {
-    return -this.objective / 2;
-  }
-
-  /** -2 log-likelihood; for REML fits lme4's deviance() is the ML deviance at the REML estimates, use `objective` for REMLcrit */
-  AIC(): number {
-    return this.objective + 2 * this.dof;
-  }
-
-  BIC(): number {
-    return this.objective + this.dof * Math.log(this.n);
   }
 
   isSingular(tol = 1e-4): boolean {
@@ -199,14 +148,10 @@ export class LinearMixedModel {
     return out;
   }
 
+  /** X beta + Z b */
   fitted(): Float64Array {
-    const { n, p } = this;
-    const X = this.frame.X;
-    const out = new Float64Array(n);
-    for (let j = 0; j < p; j++) {
-      const bj = this.beta[j];
-      for (let r = 0; r < n; r++) out[r] += X[r + j * n] * bj;
-    }
+    const n = this.n;
+    const out = this.fixedPart();
     this.terms.forEach((term, ti) => {
       const b = this.b[ti];
       for (let r = 0; r < n; r++) {
@@ -215,12 +160,6 @@ export class LinearMixedModel {
       }
     });
     return out;
-  }
-
-  residuals(): Float64Array {
-    const f = this.fitted();
-    const y = this.frame.y!;
-    return f.map((v, i) => y[i] - v);
   }
 
   private summaryParts() {
@@ -233,7 +172,7 @@ export class LinearMixedModel {
     return summaryText(this.summaryParts());
   }
 
-  toString(): string {
+  override toString(): string {
     return this.summary();
   }
 
