@@ -230,15 +230,32 @@ export class BlockedSystem {
     return V;
   }
 
-  /** Lambda' A22 Lambda on the tail: each level block of each term 2..m, rows then columns. */
+  /**
+   * Lambda' A22 Lambda on the tail. Scalar terms scale rows and columns by theta in one
+   * contiguous pass; vector terms transform each level block, rows then columns.
+   */
   private scaleTail(t: Float64Array): void {
     const m = this.tailSize;
-    const tmp = new Float64Array(8);
+    const scale = new Float64Array(m).fill(1);
+    let anyScalar = false;
+    for (let ti = 1; ti < this.terms.length; ti++) {
+      const term = this.terms[ti];
+      if (term.k !== 1) continue;
+      anyScalar = true;
+      scale.fill(term.lambda[0], this.tailOffsets[ti], this.tailOffsets[ti] + term.nlevels);
+    }
+    if (anyScalar)
+      for (let j = 0; j < m; j++) {
+        const cj = j * m;
+        const sj = scale[j];
+        for (let i = 0; i < m; i++) t[cj + i] *= scale[i] * sj;
+      }
+    const buf = new Float64Array(Math.max(1, ...this.terms.map((term) => term.k)));
     for (let ti = 1; ti < this.terms.length; ti++) {
       const term = this.terms[ti];
       const k = term.k;
+      if (k === 1) continue;
       const lam = term.lambda;
-      const buf = k <= 8 ? tmp : new Float64Array(k);
       for (let lev = 0; lev < term.nlevels; lev++) {
         const r0 = this.tailOffsets[ti] + lev * k;
         // rows: T[r0+a, j] = sum_{a' >= a} lam[a', a] T[r0+a', j]
@@ -513,6 +530,9 @@ class SparseFirstBlock implements FirstBlock {
   /** CSR-like: level l touches tail rows idx[start[l] .. start[l+1]) */
   private readonly start: Int32Array;
   private readonly idx: Int32Array;
+  private readonly colStart: Int32Array;
+  private readonly colQ: Int32Array;
+  private readonly colEnd: Int32Array;
   /** values of A21, k per touched row; after a recording elimination, L21 */
   private readonly vals: Float64Array;
   private readonly l21: Float64Array;
@@ -565,6 +585,19 @@ class SparseFirstBlock implements FirstBlock {
     this.idx = Int32Array.from(allIdx);
     this.vals = new Float64Array(this.idx.length * k);
     this.l21 = new Float64Array(this.idx.length * k);
+    // the same touched rows by tail column: entry e is position colQ[e] of a level whose rows end at colEnd[e]
+    this.colStart = new Int32Array(m + 1);
+    for (const r of this.idx) this.colStart[r + 1]++;
+    for (let r = 0; r < m; r++) this.colStart[r + 1] += this.colStart[r];
+    this.colQ = new Int32Array(this.idx.length);
+    this.colEnd = new Int32Array(this.idx.length);
+    const next = this.colStart.slice(0, m);
+    for (let l = 0; l < nlevels; l++)
+      for (let q = this.start[l]; q < this.start[l + 1]; q++) {
+        const e = next[this.idx[q]]++;
+        this.colQ[e] = q;
+        this.colEnd[e] = this.start[l + 1];
+      }
     this.factors = new Float64Array(nlevels * k * k);
     const pos = new Int32Array(m);
     for (let l = 0; l < nlevels; l++) {
@@ -640,16 +673,35 @@ class SparseFirstBlock implements FirstBlock {
         solveLower(this.h, k, rowBuf);
         for (let b = 0; b < k; b++) w[q * k + b] = rowBuf[b];
       }
-      for (let qs = q0; qs < q1; qs++) {
-        const cs = this.idx[qs] * m;
-        for (let qr = qs; qr < q1; qr++) {
-          let s = 0;
-          for (let b = 0; b < k; b++) s += w[qr * k + b] * w[qs * k + b];
-          tail[this.idx[qr] + cs] -= s;
-        }
+    }
+    this.subtractOuterProducts(tail, m);
+    return logdet;
+  }
+
+  /**
+   * tail -= sum_l L21_l L21_l', column by column of the tail (CSC order of the touched rows),
+   * so that the scattered updates of one level land in one cache-resident column at a time.
+   */
+  private subtractOuterProducts(tail: Float64Array, m: number): void {
+    const k = this.k;
+    const w = this.l21;
+    const idx = this.idx;
+    for (let j = 0; j < m; j++) {
+      const cj = j * m;
+      for (let e = this.colStart[j]; e < this.colStart[j + 1]; e++) {
+        const qs = this.colQ[e];
+        const end = this.colEnd[e];
+        if (k === 1) {
+          const ws = w[qs];
+          for (let qr = qs; qr < end; qr++) tail[idx[qr] + cj] -= w[qr] * ws;
+        } else
+          for (let qr = qs; qr < end; qr++) {
+            let s = 0;
+            for (let b = 0; b < k; b++) s += w[qr * k + b] * w[qs * k + b];
+            tail[idx[qr] + cj] -= s;
+          }
       }
     }
-    return logdet;
   }
 
   solve(tail: Float64Array, m: number, v: Float64Array): Float64Array {
