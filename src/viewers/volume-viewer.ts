@@ -121,7 +121,7 @@ export class VolumeViewer extends WidgetViewer<VolumeControls, VoxelClick> {
   static fromNifti(statPath: string, options: Omit<VolumeViewerOptions, 'stat' | 'background'> & { background?: string } = {}): VolumeViewer {
     const stat = readNifti(statPath);
     const background = options.background ? readNifti(options.background) : undefined;
-    return new VolumeViewer({ ...options, stat: { ...stat, nvol: stat.nvol }, background, title: options.title ?? statPath });
+    return new VolumeViewer({ ...options, stat, background, title: options.title ?? statPath });
   }
 
   override spec(): WidgetSpec {

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataError } from '../../src/errors';
+import { writeNifti } from '../../src/io/nifti';
 import { Widget, setWidgetHost } from '../../src/display/widget-host';
 import { SurfaceViewer, VolumeViewer, blmmVolumeNames, installLabExtension, meshCurvature, resampleToGrid } from '../../src/viewers';
 import { BLMM_DEMO, REPO, SKIP_DEMO, artifact, icosphere, syntheticBrain } from './fixtures';
@@ -249,6 +250,22 @@ describe('VolumeViewer input checks and resampling', () => {
     // Outside the background: 0.
     const shifted = resampleToGrid({ dims: bgDims, data, affine: bgAffine }, [4, 1, 1], [[10, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]);
     assert.deepEqual(Array.from(shifted), [0, 10, 0, 0]);
+  });
+
+  it('fromNifti reads a 4D stat map and a background on another grid', () => {
+    const dir = tmp();
+    const data = new Float32Array(240).map((_, n) => n);
+    writeNifti(path.join(dir, 'stat.nii.gz'), { dims: [4, 5, 6, 2], data, affine });
+    writeNifti(path.join(dir, 'anat.nii'), { dims: [5, 10, 12], data: new Float32Array(600).fill(3), affine: [[1, 0, 0, -10], [0, 1, 0, -10], [0, 0, 1, -10], [0, 0, 0, 1]] });
+    const viewer = VolumeViewer.fromNifti(path.join(dir, 'stat.nii.gz'), { background: path.join(dir, 'anat.nii'), names: ['a', 'b'], threshold: 2 });
+    const spec = viewer.spec();
+    assert.deepEqual([(spec.state as any).dims, (spec.state as any).nvol, (spec.state as any).volume_names, (spec.state as any).threshold], [[4, 5, 6], 2, ['a', 'b'], 2]);
+    assert.deepEqual(Array.from(spec.buffers![0].data as Float32Array), Array.from(data));
+    // Stat voxels i = 0..3 sit at x = -10, -8, -6, -4 mm; the 1 mm background covers x = -10..-6 only.
+    const background = spec.buffers![1].data as Float32Array;
+    assert.deepEqual([0, 1, 2, 3, 4 * 5 * 6 - 2, 4 * 5 * 6 - 1].map((n) => background[n]), [3, 3, 3, 0, 3, 0]);
+    assert.equal((spec.state as any).title, path.join(dir, 'stat.nii.gz'));
+    assert.throws(() => VolumeViewer.fromNifti(path.join(dir, 'missing.nii')), DataError);
   });
 
   it('the widget state holds the stat map and background as buffers and the affine row-major', () => {
