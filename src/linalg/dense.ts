@@ -12,7 +12,7 @@ const PANEL = 48;
  * pivot is not positive (the matrix is not numerically positive definite).
  *
  * Left-looking by panels: each panel is first updated with all earlier columns, four at a time
- * (one pass over the panel per four columns instead of one per column), then factorized.
+ * and two panel columns per pass (fewer loads per multiply-add), then factorized.
  */
 export function choleskyLower(a: Float64Array, n: number, offset = 0): boolean {
   for (let j0 = 0; j0 < n; j0 += PANEL) {
@@ -23,12 +23,34 @@ export function choleskyLower(a: Float64Array, n: number, offset = 0): boolean {
       const c1 = c0 + n;
       const c2 = c1 + n;
       const c3 = c2 + n;
-      for (let j = j0; j < j1; j++) {
+      let j = j0;
+      // two panel columns per pass share the loads of the four L columns
+      for (; j + 2 <= j1; j += 2) {
         const l0 = a[c0 + j];
         const l1 = a[c1 + j];
         const l2 = a[c2 + j];
         const l3 = a[c3 + j];
-        if (l0 === 0 && l1 === 0 && l2 === 0 && l3 === 0) continue;
+        const m0 = a[c0 + j + 1];
+        const m1 = a[c1 + j + 1];
+        const m2 = a[c2 + j + 1];
+        const m3 = a[c3 + j + 1];
+        const cj = offset + j * n;
+        const cj1 = cj + n;
+        a[cj + j] -= a[c0 + j] * l0 + a[c1 + j] * l1 + a[c2 + j] * l2 + a[c3 + j] * l3;
+        for (let i = j + 1; i < n; i++) {
+          const x0 = a[c0 + i];
+          const x1 = a[c1 + i];
+          const x2 = a[c2 + i];
+          const x3 = a[c3 + i];
+          a[cj + i] -= x0 * l0 + x1 * l1 + x2 * l2 + x3 * l3;
+          a[cj1 + i] -= x0 * m0 + x1 * m1 + x2 * m2 + x3 * m3;
+        }
+      }
+      for (; j < j1; j++) {
+        const l0 = a[c0 + j];
+        const l1 = a[c1 + j];
+        const l2 = a[c2 + j];
+        const l3 = a[c3 + j];
         const cj = offset + j * n;
         for (let i = j; i < n; i++) a[cj + i] -= a[c0 + i] * l0 + a[c1 + i] * l1 + a[c2 + i] * l2 + a[c3 + i] * l3;
       }
