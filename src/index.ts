@@ -14,3 +14,5 @@ export { NeurolmmError, FormulaError, DataError, ModelError } from './errors';
 export { datasets } from './datasets';
 export { residualsVsFitted, qqPlot, caterpillarPlot, subjectPanels, shrinkagePlot, shrinkageEstimates } from './plots';
 export type { CaterpillarOptions, SubjectPanelsOptions, ShrinkageOptions, ShrinkageEstimates } from './plots';
+// inference on fitted models: anova, contrast, ranef with condVar, coef, predict, confint, simulate, RRandom
+export * from './inference';
