@@ -9,5 +9,5 @@ export function runKernelCommand(argv: string[]): string {
   const prefix = args.options.get('prefix')?.[0];
   if (prefix && args.flags.has('user')) throw new UsageError('give either --user or --prefix, not both');
   const dir = installKernel({ user: args.flags.has('user'), prefix, name: args.options.get('name')?.[0] });
-  return `installed kernelspec "neurolmm (TypeScript)" in ${dir}`;
+  return `installed kernelspec "neurolmm (TypeScript)" in ${dir}, with the neurolmm-widgets JupyterLab extension beside it`;
 }

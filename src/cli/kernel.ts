@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NeurolmmError } from '../errors';
+import { installLabExtension } from '../viewers/labextension';
 
 export interface KernelInstallOptions {
   user?: boolean;
@@ -34,7 +35,10 @@ export function kernelLauncherPath(): string {
   return path.resolve(__dirname, '..', '..', 'kernel-ext', 'main.js');
 }
 
-/** Installs (or replaces) the kernelspec and returns its directory. */
+/**
+ * Installs (or replaces) the kernelspec, and the widgets' JupyterLab extension beside it in the
+ * same Jupyter data directory; returns the kernelspec's directory.
+ */
 export function installKernel(opts: KernelInstallOptions = {}): string {
   const name = opts.name ?? 'neurolmm';
   if (!/^[a-zA-Z0-9._-]+$/.test(name)) {
@@ -47,9 +51,8 @@ export function installKernel(opts: KernelInstallOptions = {}): string {
   if (!existsSync(launcher)) {
     throw new NeurolmmError(`kernel launcher ${launcher} is missing; build neurolmm first (npm run build)`);
   }
-  const kernelsDir =
-    opts.prefix !== undefined ? path.join(path.resolve(opts.prefix), 'share', 'jupyter', 'kernels') : path.join(userJupyterDataDir(), 'kernels');
-  const dir = path.join(kernelsDir, name);
+  const dataDir = opts.prefix !== undefined ? path.join(path.resolve(opts.prefix), 'share', 'jupyter') : userJupyterDataDir();
+  const dir = path.join(dataDir, 'kernels', name);
   const spec = {
     argv: [process.execPath, launcher, '--connection-file', '{connection_file}'],
     display_name: 'neurolmm (TypeScript)',
@@ -59,5 +62,6 @@ export function installKernel(opts: KernelInstallOptions = {}): string {
   };
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'kernel.json'), `${JSON.stringify(spec, null, 2)}\n`);
+  installLabExtension(dataDir);
   return dir;
 }

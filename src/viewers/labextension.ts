@@ -9,16 +9,14 @@ import { DataError } from '../errors';
 import { builtWidgetFile, widgetModule } from './assets';
 
 /**
- * `prefixOrUserDir` is either an environment prefix (sys.prefix: the extension goes to
- * <prefix>/share/jupyter/labextensions/neurolmm-widgets) or a Jupyter data directory such as
- * ~/.local/share/jupyter (one whose last component is `jupyter`: <dir>/labextensions/neurolmm-widgets).
- * Replaces an older copy. Returns the extension's folder.
+ * Installs into a Jupyter data directory (the one holding `kernels/`: ~/.local/share/jupyter, or
+ * <prefix>/share/jupyter for an environment prefix) as <dataDir>/labextensions/neurolmm-widgets,
+ * replacing an older copy. Returns the extension's folder.
  */
-export function installLabExtension(prefixOrUserDir: string): string {
+export function installLabExtension(jupyterDataDir: string): string {
   const source = path.dirname(builtWidgetFile(path.join('labextension', 'package.json')));
   const { name } = widgetModule();
-  const root = path.resolve(prefixOrUserDir);
-  const labextensions = path.basename(root) === 'jupyter' ? path.join(root, 'labextensions') : path.join(root, 'share', 'jupyter', 'labextensions');
+  const labextensions = path.join(path.resolve(jupyterDataDir), 'labextensions');
   const target = path.join(labextensions, name);
   try {
     fs.rmSync(target, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { DataError } from '../../src/errors';
 import { writeNifti } from '../../src/io/nifti';
 import { Widget, setWidgetHost } from '../../src/display/widget-host';
+import { installKernel } from '../../src/cli/kernel';
 import { SurfaceViewer, VolumeViewer, blmmVolumeNames, installLabExtension, meshCurvature, resampleToGrid } from '../../src/viewers';
 import { BLMM_DEMO, REPO, SKIP_DEMO, artifact, icosphere, syntheticBrain } from './fixtures';
 
@@ -299,16 +300,18 @@ describe('widgets package and JupyterLab extension', () => {
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(lab, 'install.json'), 'utf8')).packageName, 'neurolmm');
   });
 
-  it('installLabExtension copies it under <prefix>/share/jupyter/labextensions or <datadir>/labextensions', () => {
-    const prefix = tmp();
-    const target = installLabExtension(prefix);
-    assert.equal(target, path.join(prefix, 'share', 'jupyter', 'labextensions', 'neurolmm-widgets'));
-    assert.deepEqual(fs.readdirSync(target).sort(), fs.readdirSync(lab).sort());
+  it('installLabExtension copies it under <jupyter data dir>/labextensions, and kernel install puts it beside the kernelspec', () => {
     const dataDir = path.join(tmp(), '.local', 'share', 'jupyter');
-    assert.equal(installLabExtension(dataDir), path.join(dataDir, 'labextensions', 'neurolmm-widgets'));
+    const target = installLabExtension(dataDir);
+    assert.equal(target, path.join(dataDir, 'labextensions', 'neurolmm-widgets'));
+    assert.deepEqual(fs.readdirSync(target).sort(), fs.readdirSync(lab).sort());
+    const prefix = tmp();
+    installKernel({ prefix });
+    assert.ok(fs.existsSync(path.join(prefix, 'share', 'jupyter', 'labextensions', 'neurolmm-widgets', 'package.json')));
+    assert.ok(fs.existsSync(path.join(prefix, 'share', 'jupyter', 'kernels', 'neurolmm', 'kernel.json')));
     // Reinstalling replaces the old copy.
     fs.writeFileSync(path.join(target, 'stale.js'), '');
-    installLabExtension(prefix);
+    installLabExtension(dataDir);
     assert.equal(fs.existsSync(path.join(target, 'stale.js')), false);
   });
 
