@@ -48,7 +48,8 @@ function coefficientCombination(name: string, text: string, xNames: string[]): n
   for (const part of parts) {
     const sign = part.startsWith('-') ? -1 : 1;
     const coef = part.replace(/^[+-]/, '');
-    const j = xNames.indexOf(coef);
+    // "Intercept" is accepted for R's "(Intercept)"
+    const j = coef === 'Intercept' && !xNames.includes(coef) ? xNames.indexOf('(Intercept)') : xNames.indexOf(coef);
     if (j < 0) throw new ModelError(`contrast '${name}': '${coef}' is not a fixed effect (${xNames.join(', ')})`);
     row[j] += sign;
   }

@@ -100,7 +100,8 @@ export class ChunkFitter {
     const partial = new Map<string, { rows: Int32Array; columns: number[] }>();
     for (let c = 0; c < width; c++) {
       if (analysis && !analysis[c]) continue;
-      if (count[c] < this.settings.minN || count[c] === 0) status[c] = VoxelStatus.tooFewObservations;
+      if (count[c] === 0) status[c] = VoxelStatus.noData;
+      else if (count[c] < this.settings.minN) status[c] = VoxelStatus.tooFewObservations;
       else if (infinite[c]) status[c] = VoxelStatus.nonFinite;
       else if (!varies[c]) status[c] = VoxelStatus.constant;
       else if (count[c] === n) fullColumns.push(c);

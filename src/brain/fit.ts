@@ -163,13 +163,18 @@ export class BrainFit extends BrainMaps {
     this.data = init.data;
   }
 
-  /** Number of voxels per status reason, and the fitted count. */
+  /**
+   * Voxels in the analysis (inside the analysis mask, with at least one image observed), fitted,
+   * and the others in the analysis by reason.
+   */
   counts(): { inMask: number; fitted: number; failures: Record<string, number> } {
     const byCode = new Map<number, number>();
     for (const s of this.status) byCode.set(s, (byCode.get(s) ?? 0) + 1);
+    const outside = [VoxelStatus.fitted, VoxelStatus.outsideMask, VoxelStatus.noData] as number[];
     const failures: Record<string, number> = {};
-    for (const [code, count] of byCode) if (code !== VoxelStatus.fitted && code !== VoxelStatus.outsideMask) failures[STATUS_REASONS[code]] = count;
-    return { inMask: this.nvox - (byCode.get(VoxelStatus.outsideMask) ?? 0), fitted: byCode.get(VoxelStatus.fitted) ?? 0, failures };
+    for (const [code, count] of byCode) if (!outside.includes(code)) failures[STATUS_REASONS[code]] = count;
+    const excluded = (byCode.get(VoxelStatus.outsideMask) ?? 0) + (byCode.get(VoxelStatus.noData) ?? 0);
+    return { inMask: this.nvox - excluded, fitted: byCode.get(VoxelStatus.fitted) ?? 0, failures };
   }
 
   report(): BrainReport {
@@ -209,6 +214,7 @@ export class BrainFit extends BrainMaps {
       `Whole-brain linear mixed model fit by ${this.REML ? 'REML' : 'maximum likelihood'}`,
       `Formula: ${this.formula}`,
       `Images: ${r.images}   Voxels: ${r.voxels}   In mask: ${r.inMask}   Fitted: ${r.fitted}   Failed: ${r.inMask - r.fitted}`,
+      '(in mask: inside the analysis mask with at least one image observed)',
       `Time: ${r.seconds.toFixed(1)} s   Deviance evaluations per voxel: ${r.evaluationsPerVoxel.toFixed(1)}`,
     ];
     const failureRows = Object.entries(r.failures).map(([reason, count]) => [reason, count]);

@@ -22,6 +22,8 @@ export const VoxelStatus = {
   rankDeficient: 5,
   unidentifiable: 6,
   fitFailed: 7,
+  /** every image missing here (outside the brain): not part of the analysis, like BLMM's mask */
+  noData: 8,
 } as const;
 
 export const STATUS_REASONS: Record<number, string> = {
@@ -32,6 +34,7 @@ export const STATUS_REASONS: Record<number, string> = {
   [VoxelStatus.rankDeficient]: 'fixed-effects design rank deficient at the observed images',
   [VoxelStatus.unidentifiable]: 'too few observations for the random effects at the observed images',
   [VoxelStatus.fitFailed]: 'fit failed (not positive definite or no convergence)',
+  [VoxelStatus.noData]: 'no data (every image missing)',
 };
 
 /** Names of the D volumes: vech of each term's covariance (column-major lower triangle), terms in formula order. */
