@@ -16,3 +16,9 @@ export { residualsVsFitted, qqPlot, caterpillarPlot, subjectPanels, shrinkagePlo
 export type { CaterpillarOptions, SubjectPanelsOptions, ShrinkageOptions, ShrinkageEstimates } from './plots';
 // inference on fitted models: anova, contrast, ranef with condVar, coef, predict, confint, simulate, RRandom
 export * from './inference';
+// brain viewers (Jupyter widgets, or self-contained HTML outside the kernel)
+export * from './viewers';
+// neuroimaging files: NIfTI, GIfTI, FreeSurfer surfaces/curv/MGH, BLMM .dat folders
+export * from './io';
+export { display } from './display/mime';
+export { PlotlyFigure } from './display/plotly';
