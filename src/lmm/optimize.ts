@@ -43,6 +43,8 @@ export function minimizeBounded(
   if (!Number.isFinite(fx)) throw new Error('the objective is not finite at the starting values');
 
   const probe = new Float64Array(n);
+  /** second differences from the last central-difference gradient: a free diagonal Hessian */
+  const curvature = new Float64Array(n);
   const gradient = (at: Float64Array, fat: number): Float64Array => {
     const g = new Float64Array(n);
     for (let i = 0; i < n; i++) {
@@ -54,6 +56,7 @@ export function minimizeBounded(
         probe[i] = at[i] - h;
         const fm = evaluate(probe);
         g[i] = (fp - fm) / (2 * h);
+        curvature[i] = (fp + fm - 2 * fat) / (h * h);
       } else {
         // one-sided second-order difference at or near the bound
         probe[i] = at[i] + h;
@@ -68,11 +71,14 @@ export function minimizeBounded(
 
   let g = gradient(x, fx);
   const H = new Float64Array(n * n);
-  const resetH = (scale: number) => {
+  // the inverse Hessian starts as the inverse of the measured diagonal curvature, so the first
+  // step is a diagonal Newton step rather than a blind gradient step; restarts are scaled steps
+  const resetH = (fromCurvature: boolean) => {
     H.fill(0);
-    for (let i = 0; i < n; i++) H[i * n + i] = scale;
+    const fallback = 1 / Math.max(1, maxAbs(g));
+    for (let i = 0; i < n; i++) H[i * n + i] = fromCurvature && curvature[i] > 0 ? 1 / curvature[i] : fallback;
   };
-  resetH(1 / Math.max(1, maxAbs(g)));
+  resetH(true);
   const active = new Uint8Array(n);
   const d = new Float64Array(n);
   const xNew = new Float64Array(n);
@@ -86,7 +92,7 @@ export function minimizeBounded(
       if (a !== active[i]) activeChanged = true;
       active[i] = a;
     }
-    if (activeChanged) resetH(Math.min(H[0] || 1, 1));
+    if (activeChanged) resetH(false);
     let slope = 0;
     for (let i = 0; i < n; i++) {
       let s = 0;
@@ -95,7 +101,7 @@ export function minimizeBounded(
       slope += s * g[i];
     }
     if (slope >= 0) {
-      resetH(1 / Math.max(1, maxAbs(g)));
+      resetH(false);
       slope = 0;
       for (let i = 0; i < n; i++) {
         d[i] = active[i] ? 0 : -H[i * n + i] * g[i];
