@@ -75,6 +75,14 @@ class NeurolmmHandler extends JupyterHandlerImpl {
     private readonly session: Session,
   ) {
     super(executor, false);
+    // tslab never announces a cell on IOPub; the spec's execute_input carries the code and the
+    // count the cell runs as (tslab increments it just before calling the executor)
+    const execute = executor.execute.bind(executor);
+    executor.execute = (code: string) => {
+      const content = requestContext.getStore()?.request?.content as { silent?: boolean } | undefined;
+      if (!content?.silent) this.session.publish('execute_input', { code, execution_count: this.executionCount });
+      return execute(code);
+    };
     // After an error tslab aborts every execute request arriving within 200 ms (ones still in
     // flight from "run all"). A request sent with stop_on_error=false (nbclient's allow_errors)
     // must not abort the next one.

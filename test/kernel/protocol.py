@@ -126,6 +126,9 @@ def execute_result_of_last_value(fe):
     expect(result["parent_header"]["msg_id"] == msg_id, "execute_result parent is not the request")
     expect(iopub[0]["content"] == {"execution_state": "busy"} and iopub[-1]["content"] == {"execution_state": "idle"},
            "not wrapped in busy/idle")
+    announced = single(iopub, "execute_input")
+    expect(announced["content"] == {"code": "1+1", "execution_count": reply["content"]["execution_count"]}, announced["content"])
+    expect(iopub.index(announced) < iopub.index(result), "execute_input after the result")
 
 
 @check
