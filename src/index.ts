@@ -16,6 +16,13 @@ export { residualsVsFitted, qqPlot, caterpillarPlot, subjectPanels, shrinkagePlo
 export type { CaterpillarOptions, SubjectPanelsOptions, ShrinkageOptions, ShrinkageEstimates } from './plots';
 // inference on fitted models: anova, contrast, ranef with condVar, coef, predict, confint, simulate, RRandom
 export * from './inference';
+// whole-brain fits: lmer() at every voxel or vertex with BLMM's maps, their comparison, ABCD-like synthetic data
+export { lmerBrain, lmerBrainSync } from './brain/lmerbrain';
+export type { BrainOptions, BrainProgress } from './brain/lmerbrain';
+export { BrainFit, BrainMaps, compareFits } from './brain/fit';
+export type { BrainMap, BrainReport, MapRange } from './brain/fit';
+export { SyntheticDataset } from './brain/synthetic';
+export type { SyntheticOptions } from './brain/synthetic';
 // brain viewers (Jupyter widgets, or self-contained HTML outside the kernel)
 export * from './viewers';
 // neuroimaging files: NIfTI, GIfTI, FreeSurfer surfaces/curv/MGH, BLMM .dat folders
