@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { choleskyInverse, choleskyLower, solveLower, solveLowerTransposed } from '../src/linalg/dense';
+import { ParallelCholesky } from '../src/linalg/parallel-cholesky';
 
 /** a random symmetric positive definite matrix B B' + n I (column-major) from a seeded generator */
 function spd(n: number, seed: number): Float64Array {
@@ -56,5 +57,26 @@ test('triangular solves and the Cholesky inverse agree with A x = b', () => {
     let v = 0;
     for (let k = 0; k < n; k++) v += a[i + k * n] * inv[k + 3 * n];
     assert.ok(Math.abs(v - (i === 3 ? 1 : 0)) < 1e-12);
+  }
+});
+
+test('parallel Cholesky (worker threads on shared memory) equals the single-thread factor', () => {
+  const n = 520; // above PARALLEL_MIN_SIZE, not a multiple of the panel width
+  const a = spd(n, 11);
+  const shared = new Float64Array(new SharedArrayBuffer(n * n * 8));
+  shared.set(a);
+  const pool = ParallelCholesky.forMatrix(shared, n);
+  if (!pool) return; // a single-core machine has nothing to split
+  try {
+    assert.ok(pool.factor(n));
+    const single = a.slice();
+    assert.ok(choleskyLower(single, n));
+    for (let i = 0; i < n * n; i++) assert.equal(shared[i], single[i]);
+    // a second factorization reuses the threads
+    shared.set(a);
+    assert.ok(pool.factor(n));
+    assert.equal(shared[n * n - 1], single[n * n - 1]);
+  } finally {
+    pool.close();
   }
 });

@@ -3,75 +3,85 @@
  * Written for the hot loops of the mixed-model objective: no allocation, contiguous inner loops.
  */
 
-/** columns per panel of the blocked Cholesky: a panel and four columns of L stay in cache */
-const PANEL = 48;
+/** columns per panel of the blocked Cholesky (a multiple of 4): a panel and four columns of L stay in cache */
+export const PANEL = 48;
 
 /**
  * In-place lower Cholesky factor of the symmetric positive definite n x n matrix `a` (only the
  * lower triangle is read; the strict upper triangle is left untouched). Returns false if a
  * pivot is not positive (the matrix is not numerically positive definite).
  *
- * Left-looking by panels: each panel is first updated with all earlier columns, four at a time
- * and two panel columns per pass (fewer loads per multiply-add), then factorized.
+ * Left-looking by panels of PANEL columns: each panel is first updated with all earlier columns
+ * (`updatePanelColumns`, which `ParallelCholesky` splits across threads), then factorized.
  */
 export function choleskyLower(a: Float64Array, n: number, offset = 0): boolean {
   for (let j0 = 0; j0 < n; j0 += PANEL) {
     const j1 = Math.min(n, j0 + PANEL);
-    let k = 0;
-    for (; k + 4 <= j0; k += 4) {
-      const c0 = offset + k * n;
-      const c1 = c0 + n;
-      const c2 = c1 + n;
-      const c3 = c2 + n;
-      let j = j0;
-      // two panel columns per pass share the loads of the four L columns
-      for (; j + 2 <= j1; j += 2) {
-        const l0 = a[c0 + j];
-        const l1 = a[c1 + j];
-        const l2 = a[c2 + j];
-        const l3 = a[c3 + j];
-        const m0 = a[c0 + j + 1];
-        const m1 = a[c1 + j + 1];
-        const m2 = a[c2 + j + 1];
-        const m3 = a[c3 + j + 1];
-        const cj = offset + j * n;
-        const cj1 = cj + n;
-        a[cj + j] -= a[c0 + j] * l0 + a[c1 + j] * l1 + a[c2 + j] * l2 + a[c3 + j] * l3;
-        for (let i = j + 1; i < n; i++) {
-          const x0 = a[c0 + i];
-          const x1 = a[c1 + i];
-          const x2 = a[c2 + i];
-          const x3 = a[c3 + i];
-          a[cj + i] -= x0 * l0 + x1 * l1 + x2 * l2 + x3 * l3;
-          a[cj1 + i] -= x0 * m0 + x1 * m1 + x2 * m2 + x3 * m3;
-        }
-      }
-      for (; j < j1; j++) {
-        const l0 = a[c0 + j];
-        const l1 = a[c1 + j];
-        const l2 = a[c2 + j];
-        const l3 = a[c3 + j];
-        const cj = offset + j * n;
-        for (let i = j; i < n; i++) a[cj + i] -= a[c0 + i] * l0 + a[c1 + i] * l1 + a[c2 + i] * l2 + a[c3 + i] * l3;
+    updatePanelColumns(a, n, offset, j0, j0, j1);
+    if (!factorPanel(a, n, offset, j0, j1)) return false;
+  }
+  return true;
+}
+
+/**
+ * Subtracts from panel columns [jStart, jEnd) of the panel starting at j0 (a multiple of 4) their
+ * products with all columns before the panel: four L columns at a time and two panel columns per
+ * pass, so each load of L serves eight multiply-adds.
+ */
+export function updatePanelColumns(a: Float64Array, n: number, offset: number, j0: number, jStart: number, jEnd: number): void {
+  for (let k = 0; k < j0; k += 4) {
+    const c0 = offset + k * n;
+    const c1 = c0 + n;
+    const c2 = c1 + n;
+    const c3 = c2 + n;
+    let j = jStart;
+    for (; j + 2 <= jEnd; j += 2) {
+      const l0 = a[c0 + j];
+      const l1 = a[c1 + j];
+      const l2 = a[c2 + j];
+      const l3 = a[c3 + j];
+      const m0 = a[c0 + j + 1];
+      const m1 = a[c1 + j + 1];
+      const m2 = a[c2 + j + 1];
+      const m3 = a[c3 + j + 1];
+      const cj = offset + j * n;
+      const cj1 = cj + n;
+      a[cj + j] -= a[c0 + j] * l0 + a[c1 + j] * l1 + a[c2 + j] * l2 + a[c3 + j] * l3;
+      for (let i = j + 1; i < n; i++) {
+        const x0 = a[c0 + i];
+        const x1 = a[c1 + i];
+        const x2 = a[c2 + i];
+        const x3 = a[c3 + i];
+        a[cj + i] -= x0 * l0 + x1 * l1 + x2 * l2 + x3 * l3;
+        a[cj1 + i] -= x0 * m0 + x1 * m1 + x2 * m2 + x3 * m3;
       }
     }
-    for (; k < j1; k++) {
-      const ck = offset + k * n;
-      // columns before the panel update every panel column; columns inside it only later ones
-      if (k >= j0) {
-        const d = a[ck + k];
-        if (!(d > 0)) return false;
-        const r = Math.sqrt(d);
-        a[ck + k] = r;
-        const inv = 1 / r;
-        for (let i = k + 1; i < n; i++) a[ck + i] *= inv;
-      }
-      for (let j = Math.max(j0, k + 1); j < j1; j++) {
-        const ljk = a[ck + j];
-        if (ljk === 0) continue;
-        const cj = offset + j * n;
-        for (let i = j; i < n; i++) a[cj + i] -= a[ck + i] * ljk;
-      }
+    for (; j < jEnd; j++) {
+      const l0 = a[c0 + j];
+      const l1 = a[c1 + j];
+      const l2 = a[c2 + j];
+      const l3 = a[c3 + j];
+      const cj = offset + j * n;
+      for (let i = j; i < n; i++) a[cj + i] -= a[c0 + i] * l0 + a[c1 + i] * l1 + a[c2 + i] * l2 + a[c3 + i] * l3;
+    }
+  }
+}
+
+/** Factorizes the panel [j0, j1) once it holds no contributions from earlier columns. */
+export function factorPanel(a: Float64Array, n: number, offset: number, j0: number, j1: number): boolean {
+  for (let k = j0; k < j1; k++) {
+    const ck = offset + k * n;
+    const d = a[ck + k];
+    if (!(d > 0)) return false;
+    const r = Math.sqrt(d);
+    a[ck + k] = r;
+    const inv = 1 / r;
+    for (let i = k + 1; i < n; i++) a[ck + i] *= inv;
+    for (let j = k + 1; j < j1; j++) {
+      const ljk = a[ck + j];
+      if (ljk === 0) continue;
+      const cj = offset + j * n;
+      for (let i = j; i < n; i++) a[cj + i] -= a[ck + i] * ljk;
     }
   }
   return true;

@@ -1,5 +1,9 @@
 import { choleskyLower, solveLower, solveLowerTransposed, symmetrizeFromLower } from '../linalg/dense';
+import { ParallelCholesky, PARALLEL_MIN_SIZE } from '../linalg/parallel-cholesky';
 import { ReTerm } from './reterm';
+
+/** worker threads of a system's parallel Cholesky end with the system */
+const closeWhenCollected = new FinalizationRegistry<ParallelCholesky>((pool) => pool.close());
 
 /**
  * The blocked penalized least-squares system of a linear mixed model (Bates et al. 2015;
@@ -74,7 +78,10 @@ export class BlockedSystem {
   private readonly a22: Float64Array;
   /** tail work matrix; after `evaluate` its lower triangle holds the tail's Cholesky factor */
   readonly tail: Float64Array;
+  private readonly parallel: ParallelCholesky | null;
   private readonly first: FirstBlock;
+  /** scratch for L_X^{-1} in unscaledVcov */
+  private inverseWork?: Float64Array;
   private readonly thetaOffsets: number[];
 
   constructor(terms: ReTerm[], X: Float64Array, y: Float64Array, p: number) {
@@ -101,7 +108,12 @@ export class BlockedSystem {
     xy.set(X.subarray(0, n * p));
     xy.set(y, n * p);
     this.a22 = this.buildTailCrossproduct(xy);
-    this.tail = new Float64Array(this.tailSize * this.tailSize);
+    // a wide tail (crossed factors with many levels) is factorized on all cores, in shared memory
+    const wide = this.tailSize >= PARALLEL_MIN_SIZE;
+    const size = this.tailSize * this.tailSize;
+    this.tail = wide ? new Float64Array(new SharedArrayBuffer(size * 8)) : new Float64Array(size);
+    this.parallel = wide ? ParallelCholesky.forMatrix(this.tail, this.tailSize) : null;
+    if (this.parallel) closeWhenCollected.register(this, this.parallel);
     this.first =
       terms.length === 0 ? noFirstBlock : terms.length === 1 ? new GroupedFirstBlock(terms[0], xy, p + 1) : new SparseFirstBlock(this, xy);
   }
@@ -130,7 +142,7 @@ export class BlockedSystem {
     for (let i = 0; i < this.tailRe; i++) t[i + i * m] += 1;
     const logdetFirst = this.first.eliminate(t, m, false);
     if (!Number.isFinite(logdetFirst)) return null;
-    if (!choleskyLower(t, m)) return null;
+    if (!(this.parallel ? this.parallel.factor(m) : choleskyLower(t, m))) return null;
     let logdetZ = logdetFirst;
     for (let i = 0; i < this.tailRe; i++) logdetZ += 2 * Math.log(t[i + i * m]);
     let logdetX = 0;
@@ -206,7 +218,8 @@ export class BlockedSystem {
     const m = this.tailSize;
     const r0 = this.tailRe;
     const t = this.tail;
-    const W = new Float64Array(p * p);
+    const W = (this.inverseWork ??= new Float64Array(p * p));
+    W.fill(0);
     for (let j = 0; j < p; j++) {
       const cw = j * p;
       W[cw + j] = 1;
@@ -235,6 +248,8 @@ export class BlockedSystem {
    * contiguous pass; vector terms transform each level block, rows then columns.
    */
   private scaleTail(t: Float64Array): void {
+    // single-term systems (every whole-brain voxel) have no random effects in the tail
+    if (this.terms.length <= 1) return;
     const m = this.tailSize;
     const scale = new Float64Array(m).fill(1);
     let anyScalar = false;
