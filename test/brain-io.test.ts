@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { lmerBrainSync } from '../src/brain/lmerbrain';
+import { lmerBrain, lmerBrainSync } from '../src/brain/lmerbrain';
 import { SyntheticDataset } from '../src/brain/synthetic';
 import { runBrain } from '../src/cli/brain';
 import { DataError } from '../src/errors';
@@ -200,6 +200,21 @@ test('brain files: bad inputs fail before fitting with a message naming the file
   assert.equal(readCSV(table).nrows, images.length);
   // a GIfTI of the wrong length among .dat images is named too
   assert.throws(() => lmerBrainSync(FORMULA, { ...data.table, file: images.map((f, i) => (i === 7 ? path.join(dir, 'short.dat') : f)) }, { images: 'file' }), /short\.dat/);
+});
+
+test('brain files: voxel(i) of a fit on image files is lmer() on that voxel, also after the files are closed', async () => {
+  const data = new SyntheticDataset({ visits: VISITS, vertices: 20, seed: 2, missing: 0.03 });
+  const dir = path.join(tmp, 'voxel');
+  const { images } = data.writeFiles(dir);
+  const fit = await lmerBrain(FORMULA, { ...data.table, file: images }, { images: 'file', workers: 2, chunkSize: 5 });
+  const inMemory = lmerBrainSync(FORMULA, data.table, { images: data.matrix() });
+  for (const i of [0, 7, 19]) {
+    const a = fit.voxel(i);
+    const b = inMemory.voxel(i);
+    assert.equal(a.n, b.n);
+    assert.equal(a.logLik(), b.logLik());
+  }
+  close(fit.map('beta', 'time'), inMemory.map('beta', 'time'), 'beta time');
 });
 
 test('brain files: maps of an in-memory surface are written as GIfTI, one named data array per volume', () => {

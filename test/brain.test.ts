@@ -127,6 +127,16 @@ for (const missing of [0, 0.04]) {
   }
 }
 
+test('brain parity: maximum likelihood fits', () => {
+  const data = new SyntheticDataset({ visits: VISITS, vertices: 8, seed: 13, missing: 0.02 });
+  const fit = lmerBrainSync(INTERCEPT, data.table, { images: data.matrix(), REML: false, contrasts: { time: 'time' } });
+  assert.equal(fit.REML, false);
+  for (let i = 0; i < 8; i += 3) {
+    assert.equal(fit.voxel(i).REML, false);
+    checkVoxel(fit, i);
+  }
+});
+
 test('brain: D is vech of VarCorr / sigma^2 in formula order, beta volumes are the coefficients', () => {
   const data = new SyntheticDataset({ visits: VISITS, vertices: 3, seed: 2 });
   const fit = lmerBrainSync(SLOPE, data.table, { images: data.matrix() });

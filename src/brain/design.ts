@@ -63,6 +63,8 @@ export class ChunkProducts {
   zy: Float64Array;
   /** one response row in double precision */
   row: Float64Array;
+  /** one voxel's products, gathered for the system (which copies them) */
+  voxel: { xty: Float64Array; groupY: Float64Array };
   constructor(
     readonly capacity: number,
     p: number,
@@ -74,6 +76,7 @@ export class ChunkProducts {
     this.groupY = new Float64Array(groupEntries * capacity);
     this.zy = new Float64Array(k * capacity);
     this.row = new Float64Array(capacity);
+    this.voxel = { xty: new Float64Array(p), groupY: new Float64Array(groupEntries) };
   }
 }
 
@@ -207,9 +210,8 @@ export class BrainDesign {
   /** Sets voxel v of `products` (computed for V voxels) as the system's response. */
   setResponse(products: ChunkProducts, V: number, v: number): void {
     const { p } = this;
-    const xty = new Float64Array(p);
+    const { xty, groupY } = products.voxel;
     for (let j = 0; j < p; j++) xty[j] = products.xty[j * V + v];
-    const groupY = new Float64Array(this.groupEntries);
     for (let e = 0; e < this.groupEntries; e++) groupY[e] = products.groupY[e * V + v];
     this.system!.setResponse({ xty, yty: products.yty[v], groupY });
   }

@@ -60,8 +60,11 @@ export interface BrainOptions {
   cacheDir?: string;
 }
 
-/** Bytes of images per chunk: bounds memory whatever the number of images. */
-const CHUNK_BYTES = 32 * 1024 * 1024;
+/**
+ * Bytes of images per chunk: bounds memory whatever the number of images (at most three chunks
+ * per worker are alive), while keeping the reads per image file few.
+ */
+const CHUNK_BYTES = 64 * 1024 * 1024;
 
 /** Everything checked and set up before the fitting loop. */
 interface Prepared {

@@ -18,9 +18,11 @@ export function contrastStatistics(e: VoxelEstimate, layout: RecordLayout, recor
     records[off('conSE') + i] = se;
     records[off('conT') + i] = t;
     records[off('conT_swedf') + i] = df;
-    // BLMM's conTlp is the upper one-sided -log10 p
-    records[off('conTlp') + i] = negLog10FromLn(logTUpper(t, df));
-    records[off('conTlnp') + i] = logTTwoSided(t, df);
+    // BLMM's conTlp is the upper one-sided -log10 p: half the two-sided tail for t >= 0 (one
+    // incomplete beta serves both maps), logTUpper's own complement otherwise
+    const lnTwoSided = logTTwoSided(t, df);
+    records[off('conTlp') + i] = negLog10FromLn(t >= 0 ? lnTwoSided - Math.LN2 : logTUpper(t, df));
+    records[off('conTlnp') + i] = lnTwoSided;
   });
   layout.fContrasts.forEach((c, i) => {
     const f = fTest(e, c.rows.map((r) => Float64Array.from(r)));

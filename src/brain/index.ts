@@ -1,0 +1,11 @@
+/** The whole-brain engine's public API. */
+export { lmerBrain, lmerBrainSync, defaultWorkers } from './lmerbrain';
+export type { BrainOptions, BrainProgress } from './lmerbrain';
+export { BrainFit, BrainMaps, compareFits } from './fit';
+export type { BrainMap, BrainReport, MapRange } from './fit';
+export { VoxelStatus, STATUS_REASONS } from './layout';
+export type { ContrastInput } from './contrasts';
+export { SyntheticDataset, ABCD_VISITS, FSAVERAGE5_BOTH_HEMISPHERES } from './synthetic';
+export type { SyntheticOptions } from './synthetic';
+export { readBlmmConfig } from './blmmconfig';
+export type { BlmmConfig } from './blmmconfig';
