@@ -137,6 +137,56 @@ test('brain parity: maximum likelihood fits', () => {
   }
 });
 
+test('brain parity: several random-effects terms (the system is rebuilt per voxel)', () => {
+  const data = new SyntheticDataset({ visits: VISITS, vertices: 6, seed: 14, missing: 0.02 });
+  const formula = 'y ~ sex + age + time + nih + (1 | subject) + (1 | site)';
+  const fit = lmerBrainSync(formula, data.table, { images: data.matrix(), contrasts: { time: 'time' } });
+  assert.deepEqual(fit.mapInfo('D').volumes, ['subject: var((Intercept))', 'site: var((Intercept))']);
+  for (let i = 0; i < 6; i += 2) {
+    const model = fit.voxel(i);
+    assert.ok(Math.abs(fit.llh[i] - model.logLik()) < 1e-6, `voxel ${i} llh`);
+    // D in formula order: subject then site, whatever lme4's internal term order
+    const bySubject = model.terms.find((t) => t.group === 'subject')!.covariance(1)[0];
+    const bySite = model.terms.find((t) => t.group === 'site')!.covariance(1)[0];
+    assert.ok(Math.abs(fit.map('D', 0)[i] - bySubject) <= 1e-4 * bySubject);
+    assert.ok(Math.abs(fit.map('D', 1)[i] - bySite) <= 1e-4 * Math.max(bySite, bySubject));
+    const s = satterthwaite1D(model, fit.contrasts[0].rows[0]);
+    assert.ok(Math.abs(fit.map('conT_swedf')[i] - s.df) <= 1e-3 * s.df);
+  }
+});
+
+test('synthetic ABCD-shaped data: counts, discrete visit times, seeded and chunk-independent', () => {
+  const abcd = new SyntheticDataset({ vertices: 4, seed: 1 });
+  assert.equal(abcd.nsubjects, 5179);
+  assert.equal(abcd.nimages, 9835);
+  const visits = new Map<string, number>();
+  for (const s of abcd.table.subject) visits.set(s, (visits.get(s) ?? 0) + 1);
+  const byCount = [1, 2, 3].map((k) => [...visits.values()].filter((v) => v === k).length);
+  assert.deepEqual(byCount, [1389, 2924, 866]);
+  assert.deepEqual([...new Set(abcd.table.time)].sort(), [0, 2, 4]);
+  assert.equal(new Set(abcd.table.site).size, 19);
+
+  const a = new SyntheticDataset({ visits: VISITS, vertices: 150, seed: 5, missing: 0.1 });
+  const b = new SyntheticDataset({ visits: VISITS, vertices: 150, seed: 5, missing: 0.1 });
+  const whole = a.matrix();
+  assert.deepEqual(b.matrix(), whole);
+  // any chunk is the same slice of the whole, whatever the block boundaries
+  const chunk = a.chunk(70, 131);
+  for (let i = 0; i < a.nimages; i++) for (let v = 0; v < 61; v++) assert.ok(Object.is(chunk[i * 61 + v], whole[i * 150 + 70 + v]));
+  const missing = whole.filter(Number.isNaN).length / whole.length;
+  assert.ok(missing > 0.08 && missing < 0.12);
+  assert.notDeepEqual(new SyntheticDataset({ visits: VISITS, vertices: 150, seed: 6 }).matrix(), whole);
+  // a volume: zeros outside the ellipsoid in every image
+  const vol = new SyntheticDataset({ visits: VISITS, volume: [5, 4, 3], seed: 1 });
+  const m = vol.matrix();
+  const corner = 0;
+  const centre = 2 + 5 * (2 + 4 * 1);
+  for (const i of [0, vol.nimages - 1]) {
+    assert.equal(m[i * 60 + corner], 0);
+    assert.notEqual(m[i * 60 + centre], 0);
+  }
+});
+
 test('brain: D is vech of VarCorr / sigma^2 in formula order, beta volumes are the coefficients', () => {
   const data = new SyntheticDataset({ visits: VISITS, vertices: 3, seed: 2 });
   const fit = lmerBrainSync(SLOPE, data.table, { images: data.matrix() });
