@@ -104,7 +104,7 @@ function brent(f: (x: number) => number, a: number, b: number, x0: number, f0: n
 /** Minimum of f over [0, inf): a bracket grown from x0 by golden steps, then Brent; the bound 0 is kept when it is best. */
 export function minimizeNonNegative(f: (x: number) => number, x0: number): { x: number; fx: number } {
   const start = Math.max(x0, 1e-3);
-  const h = 0.2 * Math.max(start, 0.1);
+  const h = 0.05 * Math.max(start, 0.1);
   const f0 = f(start);
   const right = start + h;
   const fRight = f(right);
