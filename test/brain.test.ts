@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { lmerBrain, lmerBrainSync } from '../src/brain/lmerbrain';
-import { compareFits, type BrainFit } from '../src/brain/fit';
+import { BrainFit, compareFits } from '../src/brain/fit';
 import { VoxelStatus } from '../src/brain/layout';
 import { SyntheticDataset } from '../src/brain/synthetic';
 import { DataError, ModelError } from '../src/errors';
@@ -279,7 +279,32 @@ test('brain: compare() gives the boundary-mixture likelihood-ratio maps', () => 
     assert.ok(Math.abs(cmp.map('Chi2lp')[i] - lp) < 1e-4 * Math.max(1, lp));
   }
   assert.throws(() => compareFits(full, reduced), ModelError);
+  // far beyond double precision's p-values the log-space tail keeps Chi2lp exact
+  const far = (llh: number, fit: BrainFit) => new BrainFit({ ...fitInit(fit), llh: Float64Array.of(llh) });
+  const huge = compareFits(far(-5000, reduced), far(-3000, full));
+  assert.equal(huge.map('Chi2')[0], 4000);
+  const expected = negLog10FromLn(logChisqMixtureUpper(4000, [1, 2], [0.5, 0.5]));
+  assert.ok(expected > 800 && Math.abs(huge.map('Chi2lp')[0] - expected) < 1e-3 * expected);
 });
+
+/** A one-voxel copy of a fit's description, for comparisons of given log-likelihoods. */
+function fitInit(fit: BrainFit) {
+  const n = Float32Array.of(fit.map('n')[0]);
+  return {
+    formula: fit.formula,
+    REML: fit.REML,
+    xNames: fit.xNames,
+    ntheta: fit.ntheta,
+    nimages: fit.nimages,
+    nvox: 1,
+    geometry: { ...fit.geometry, nvox: 1, dims: [1] },
+    contrasts: [],
+    maps: [{ name: 'n', nvol: 1, volumes: ['n'], data: n }],
+    status: Uint8Array.of(VoxelStatus.fitted),
+    seconds: 0,
+    evaluations: 0,
+  };
+}
 
 test('brain: input errors are reported before any fitting', () => {
   const data = new SyntheticDataset({ visits: VISITS, vertices: 4, seed: 1 });
