@@ -6,6 +6,7 @@
 import { NeurolmmError } from '../errors';
 import { runAnova } from './anova';
 import { parseArgs, required, UsageError } from './args';
+import { runBrain } from './brain';
 import { runFit } from './fit';
 import { runKernelCommand } from './kernel-command';
 
@@ -14,6 +15,9 @@ const USAGE = `neurolmm: linear mixed models with lme4's numbers
   neurolmm fit --data FILE.csv --formula "y ~ x + (1 | g)" [--ml] [--json]
   neurolmm anova --data FILE.csv --formula A --formula B [...] [--ml] [--boundary] [--json]
   neurolmm anova --data FILE.csv --formula A [--type 1|3] [--json]
+  neurolmm brain --data table.csv --formula "y ~ x + (1 | subject)" --image-column InputFile --out DIR
+                 [--mask M] [--contrast name=vector ...] [--min-percent F] [--min-n N] [--ml] [--workers N]
+  neurolmm brain --config blmm_inputs.yml [--out DIR]
   neurolmm kernel install [--user | --prefix DIR]
 `;
 
@@ -24,6 +28,9 @@ async function main(argv: string[]): Promise<string | undefined> {
       return runFit(rest);
     case 'anova':
       return anovaCommand(rest);
+    case 'brain':
+      await runBrain(rest);
+      return undefined;
     case 'kernel':
       return runKernelCommand(rest);
     case undefined:

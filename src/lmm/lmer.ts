@@ -1,3 +1,5 @@
+import type { BrainFit } from '../brain/fit';
+import { lmerBrain, type BrainOptions } from '../brain/lmerbrain';
 import { ModelError } from '../errors';
 import { modelFrame } from '../frame/modelframe';
 import { DataInput, toTable } from '../frame/table';
@@ -12,8 +14,17 @@ export interface LmerOptions extends FitOptions {
 /**
  * Fits a linear mixed model, lme4's `lmer(formula, data, REML = TRUE)`.
  * `data` is a danfojs DataFrame, an array of records, an object of columns or a table from `readCSV`.
+ * With `options.images` (one image per row) the same model is fitted at every voxel or vertex:
+ * the whole-brain fit, resolved when all cores are done (see `lmerBrain`).
  */
-export function lmer(formula: string, data: DataInput, options: LmerOptions = {}): LinearMixedModel {
+export function lmer(formula: string, data: DataInput, options: BrainOptions): Promise<BrainFit>;
+export function lmer(formula: string, data: DataInput, options?: LmerOptions): LinearMixedModel;
+export function lmer(formula: string, data: DataInput, options: LmerOptions | BrainOptions = {}): LinearMixedModel | Promise<BrainFit> {
+  if ('images' in options && options.images !== undefined) return lmerBrain(formula, data, options);
+  return fitRoi(formula, data, options as LmerOptions);
+}
+
+function fitRoi(formula: string, data: DataInput, options: LmerOptions): LinearMixedModel {
   const table = toTable(data);
   const frame = modelFrame(formula, table);
   if (frame.reTerms.length === 0) throw new ModelError('no random effects terms specified in formula');
