@@ -4,78 +4,34 @@
  * "neurolmm" from a directory outside the package, and show lme4's and R's numbers.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { lme4References, relativeError } from './helpers';
 import { findJupyterPython, installTestKernel, missingPythonMessage, REPO_DIR, TestKernel } from './kernel/jupyter';
+import { executeNotebook, joined, Notebook, NOTEBOOK_DIR, NOTEBOOK_MODULES, outputOf, problems, readNotebook } from './notebook-run';
 
-const MODULES = ['jupyter_client', 'nbclient', 'nbconvert'];
-const NOTEBOOK_DIR = path.join(REPO_DIR, 'notebooks');
 const NOTEBOOKS = ['sleepstudy', 'pixel', 'machines', 'group-analysis'];
+/** Executed in blmm-notebook.test.ts, once per data path. */
+const BLMM_NOTEBOOK = 'blmm-demo';
 
-interface Output {
-  output_type: string;
-  name?: string;
-  text?: string | string[];
-  data?: Record<string, unknown>;
-}
-interface Cell {
-  cell_type: 'code' | 'markdown';
-  source: string | string[];
-  outputs?: Output[];
-}
-interface Notebook {
-  metadata: { kernelspec: { name: string } };
-  cells: Cell[];
-}
-
-const joined = (value: unknown): string => (Array.isArray(value) ? value.join('') : String(value ?? ''));
-const readNotebook = (file: string): Notebook => JSON.parse(readFileSync(file, 'utf8'));
-
-const python = findJupyterPython(MODULES);
-const skip = python ? false : missingPythonMessage(MODULES);
+const python = findJupyterPython(NOTEBOOK_MODULES);
+const skip = python ? false : missingPythonMessage(NOTEBOOK_MODULES);
 let kernel: TestKernel | undefined;
 /** Executed notebooks by name, run in parallel (one kernel each) before the tests. */
 const executed = new Map<string, Promise<Notebook>>();
-
-/** `jupyter nbconvert --to notebook --execute` (no --allow-errors: a failing cell fails the run). */
-function execute(name: string): Promise<Notebook> {
-  const input = path.join(kernel!.workDir, `${name}.ipynb`);
-  copyFileSync(path.join(NOTEBOOK_DIR, `${name}.ipynb`), input);
-  const output = `${name}.executed.ipynb`;
-  const args = ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.timeout=120', '--output', output, input];
-  return new Promise((resolve, reject) => {
-    const run = spawn(python!, args, { cwd: kernel!.workDir, env: kernel!.env });
-    let stderr = '';
-    run.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    run.on('error', reject);
-    run.on('close', (status) => {
-      if (status !== 0) reject(new Error(`${name}.ipynb failed (nbconvert exit ${status}):\n${stderr.length > 8000 ? `${stderr.slice(0, 4000)}\n...\n${stderr.slice(-4000)}` : stderr}`));
-      else resolve(readNotebook(path.join(kernel!.workDir, output)));
-    });
-  });
-}
 
 before(() => {
   if (skip) return;
   kernel = installTestKernel();
   for (const name of NOTEBOOKS) {
-    const run = execute(name);
+    const run = executeNotebook(python!, kernel, name);
     run.catch(() => undefined); // reported by the test that awaits it
     executed.set(name, run);
   }
 });
 
 after(() => kernel?.remove());
-
-/** The text output of the code cell whose source matches `source` (execute_result or stdout). */
-function outputOf(notebook: Notebook, source: RegExp): string {
-  const cell = notebook.cells.find((c) => c.cell_type === 'code' && source.test(joined(c.source)));
-  assert.ok(cell, `no code cell matching ${source}`);
-  return cell.outputs!.map((o) => joined(o.data?.['text/plain'] ?? o.text)).join('\n');
-}
 
 interface Printed {
   value: number;
@@ -128,8 +84,8 @@ function assertVariances(summary: string, fit: string, tolerance: number): void 
 
 test('the notebooks are committed without outputs, for the neurolmm kernel', () => {
   const files = readdirSync(NOTEBOOK_DIR).filter((f) => f.endsWith('.ipynb'));
-  assert.deepEqual(files.sort(), NOTEBOOKS.map((n) => `${n}.ipynb`).sort());
-  for (const name of NOTEBOOKS) {
+  assert.deepEqual(files.sort(), [...NOTEBOOKS, BLMM_NOTEBOOK].map((n) => `${n}.ipynb`).sort());
+  for (const name of [...NOTEBOOKS, BLMM_NOTEBOOK]) {
     const notebook = readNotebook(path.join(NOTEBOOK_DIR, `${name}.ipynb`));
     assert.equal(notebook.metadata.kernelspec.name, 'neurolmm');
     assert.ok(notebook.cells.every((c) => (c.outputs ?? []).length === 0), `${name}.ipynb has outputs`);
@@ -140,10 +96,7 @@ test('the notebooks are committed without outputs, for the neurolmm kernel', () 
 
 for (const name of NOTEBOOKS) {
   test(`${name}.ipynb runs without errors or warnings`, { skip }, async () => {
-    const notebook = await executed.get(name)!;
-    const code = notebook.cells.filter((c) => c.cell_type === 'code');
-    const stderr = code.flatMap((c) => c.outputs!).filter((o) => o.output_type === 'error' || o.name === 'stderr');
-    assert.deepEqual(stderr, []);
+    assert.deepEqual(problems(await executed.get(name)!), []);
   });
 }
 
