@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as nodePath from 'path';
 import { Worker } from 'worker_threads';
-import { ModelError } from '../errors';
+import { DataError, ModelError } from '../errors';
 import { expandFormula } from '../formula/terms';
 import { modelFrame } from '../frame/modelframe';
 import { toTable, type DataInput } from '../frame/table';
@@ -118,7 +118,7 @@ function prepare(formula: string, data: DataInput, options: BrainOptions): Prepa
   const what = fullTable.source ? `'${fullTable.source}'` : 'the data';
   let source: ImageSource;
   if (options.images instanceof Float32Array) source = matrixSource(options.images, fullTable.nrows, options.geometry);
-  else source = fileSource(imagePaths(fullTable, options.images, options.imageDir ?? process.cwd()), frame.rows, what, options.cacheDir);
+  else source = openFiles(fullTable, options.images, frame.rows, what, options);
   try {
     const rowImage = Int32Array.from(frame.rows, (r) => source.tableRowImage[r]);
     const mask = options.mask === undefined ? undefined : analysisMask(options.mask, source.nvox);
@@ -144,6 +144,19 @@ function prepare(formula: string, data: DataInput, options: BrainOptions): Prepa
     return { formula, REML, spec, rowImage, settings, contrasts, layout, source, mask, data: voxelData, ntheta };
   } catch (err) {
     source.close();
+    throw err;
+  }
+}
+
+/** The image files of the used rows; a missing file's message says where relative names were looked for. */
+function openFiles(table: Table, images: string | string[], rows: Int32Array, what: string, options: BrainOptions): ImageSource {
+  const baseDir = options.imageDir ?? process.cwd();
+  try {
+    return fileSource(imagePaths(table, images, baseDir), rows, what, options.cacheDir);
+  } catch (err) {
+    if (err instanceof DataError && err.message.startsWith('file not found')) {
+      throw new DataError(`${err.message} (relative image names are resolved against ${baseDir}; set imageDir, or --image-dir on the command line)`);
+    }
     throw err;
   }
 }
