@@ -189,8 +189,12 @@ export class SurfaceView extends DOMWidgetView {
   private cameraRevision = 0;
   private split = new WeakMap<Float32Array | Int32Array, [Float32Array | Int32Array, Float32Array | Int32Array, Float32Array | Int32Array]>();
   private plotted = false;
-  /** gl3d emits plotly_click on every frame the button is held: one click per press is kept. */
-  private lastClick = { key: '', time: 0 };
+  /**
+   * gl3d emits plotly_click on every frame the button is held (and, on a slow machine, again
+   * after release): one click per mouse press is kept, counted by presses, not by time.
+   */
+  private presses = 0;
+  private clickedPress = -1;
 
   override render(): void {
     injectStyle();
@@ -375,6 +379,7 @@ export class SurfaceView extends DOMWidgetView {
     void Plotly.react(this.plot, traces as any, layout as any, config as any).then(() => {
       if (this.plotted) return;
       this.plotted = true;
+      this.plot.addEventListener('mousedown', () => this.presses++, true);
       (this.plot as any).on('plotly_click', (event: { points: Array<{ curveNumber: number; pointNumber: number }> }) => this.onClick(event));
     });
   }
@@ -392,10 +397,8 @@ export class SurfaceView extends DOMWidgetView {
     const hemi: Hemi | undefined = trace?.meta?.hemi;
     if (!point || !hemi) return;
     const vertex = point.pointNumber;
-    const key = `${hemi}:${vertex}`;
-    const now = Date.now();
-    if (key === this.lastClick.key && now - this.lastClick.time < 600) return;
-    this.lastClick = { key, time: now };
+    if (this.clickedPress === this.presses) return;
+    this.clickedPress = this.presses;
     const sel = resolveSelection(this.model);
     const value = sel.maps[hemi]?.[vertex];
     this.model.set('selected', { hemi, vertex });
