@@ -117,7 +117,8 @@ function assertBrainFitSection(notebook: Notebook): void {
   assert.deepEqual(model.state.maps![index].names, CONTRASTS);
   const buffer = model.buffers!.find((b) => b.path.join('/') === `maps/${index}/values`)!;
   const bytes = Buffer.from(buffer.data, 'base64');
-  const time = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4).subarray(3 * FSAVERAGE5, 4 * FSAVERAGE5);
+  // copied: a small decoded Buffer may sit at an offset that is not a multiple of 4
+  const time = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)).subarray(3 * FSAVERAGE5, 4 * FSAVERAGE5);
   let peak = -1, fitted = 0;
   time.forEach((x, i) => {
     if (Number.isNaN(x)) return;
