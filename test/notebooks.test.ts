@@ -148,7 +148,10 @@ test('pixel.ipynb and machines.ipynb: lme4 fits of the nested models and their t
   assert.match(outputOf(machines, /anova\(workers, workerMachine/), /^worker\/machine +6 237\.27 249\.20 -112\.63 +225\.27 68\.434  1  < 2\.2e-16 \*\*\*$/m);
   // B - C = 60.32 - 66.27 on 10 df (the split-plot error stratum)
   const difference = tableRow(outputOf(machines, /contrast\(workerMachine/), '1');
-  assert.deepEqual(difference.slice(0, 4).map((c) => c.value), [-5.95, 2.176975, 10, -2.73315]);
+  // lmerTest: estimate -5.95, SE 2.176975, df 10, t -2.73315; df and SE depend on theta, which
+  // the optimizer reaches to ~1e-6, so they are compared to the 1e-3 the inference tests use
+  const expected = [-5.95, 2.176975, 10, -2.73315];
+  difference.slice(0, 4).forEach((c, i) => assert.ok(Math.abs(c.value - expected[i]) <= 1e-3 * Math.abs(expected[i]), `${c.value} vs ${expected[i]}`));
 });
 
 test('group-analysis.ipynb: every linear-model coding reproduces its classical t statistic', { skip }, async () => {
