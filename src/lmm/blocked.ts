@@ -265,34 +265,9 @@ export class BlockedSystem {
         const sj = scale[j];
         for (let i = 0; i < m; i++) t[cj + i] *= scale[i] * sj;
       }
-    const buf = new Float64Array(Math.max(1, ...this.terms.map((term) => term.k)));
     for (let ti = 1; ti < this.terms.length; ti++) {
       const term = this.terms[ti];
-      const k = term.k;
-      if (k === 1) continue;
-      const lam = term.lambda;
-      for (let lev = 0; lev < term.nlevels; lev++) {
-        const r0 = this.tailOffsets[ti] + lev * k;
-        // rows: T[r0+a, j] = sum_{a' >= a} lam[a', a] T[r0+a', j]
-        for (let j = 0; j < m; j++) {
-          const cj = j * m;
-          for (let a = 0; a < k; a++) {
-            let s = 0;
-            for (let b = a; b < k; b++) s += lam[b + a * k] * t[r0 + b + cj];
-            buf[a] = s;
-          }
-          for (let a = 0; a < k; a++) t[r0 + a + cj] = buf[a];
-        }
-        // columns: T[i, r0+a] = sum_{a' >= a} T[i, r0+a'] lam[a', a]
-        for (let i = 0; i < m; i++) {
-          for (let a = 0; a < k; a++) {
-            let s = 0;
-            for (let b = a; b < k; b++) s += t[i + (r0 + b) * m] * lam[b + a * k];
-            buf[a] = s;
-          }
-          for (let a = 0; a < k; a++) t[i + (r0 + a) * m] = buf[a];
-        }
-      }
+      if (term.k > 1) transformLevelBlocks(t, m, term.lambda, term.k, this.tailOffsets[ti], term.nlevels);
     }
   }
 
@@ -326,6 +301,32 @@ export class BlockedSystem {
     symmetrizeFromLower(a, m);
     return a;
   }
+}
+
+/**
+ * T <- Lambda' T Lambda for the level blocks [first + l k, first + (l+1) k) of one vector term,
+ * in place: output a only needs inputs b >= a, so ascending a never reads an overwritten value.
+ */
+function transformLevelBlocks(t: Float64Array, m: number, lam: Float64Array, k: number, first: number, nlevels: number): void {
+  const last = first + nlevels * k;
+  for (let j = 0; j < m; j++) {
+    const cj = j * m;
+    for (let r0 = first; r0 < last; r0 += k)
+      for (let a = 0; a < k; a++) {
+        let v = 0;
+        for (let b = a; b < k; b++) v += lam[b + a * k] * t[r0 + b + cj];
+        t[r0 + a + cj] = v;
+      }
+  }
+  for (let r0 = first; r0 < last; r0 += k)
+    for (let a = 0; a < k; a++) {
+      const ca = (r0 + a) * m;
+      for (let i = 0; i < m; i++) {
+        let v = 0;
+        for (let b = a; b < k; b++) v += t[i + (r0 + b) * m] * lam[b + a * k];
+        t[ca + i] = v;
+      }
+    }
 }
 
 /** Elimination of the first term's block-diagonal Z'Z block into the tail. */
