@@ -107,13 +107,6 @@ export function solveLowerTransposed(l: Float64Array, n: number, b: Float64Array
   }
 }
 
-/** Sum of log of the diagonal of the leading `count` diagonal entries starting at `start`. */
-export function sumLogDiagonal(l: Float64Array, n: number, start = 0, count = n - start): number {
-  let s = 0;
-  for (let i = start; i < start + count; i++) s += Math.log(l[i + i * n]);
-  return s;
-}
-
 /**
  * Inverse of A = L L' from its lower Cholesky factor (n x n), written into `out` as a full
  * symmetric matrix (R's chol2inv).

@@ -118,12 +118,6 @@ export class BlockedSystem {
       terms.length === 0 ? noFirstBlock : terms.length === 1 ? new GroupedFirstBlock(terms[0], xy, p + 1) : new SparseFirstBlock(this, xy);
   }
 
-  /** For each tail row: its term index (>= 1) or -1 for X and y rows, and its level-block start. */
-  tailRowTerm(row: number): number {
-    for (let i = this.terms.length - 1; i >= 1; i--) if (row >= this.tailOffsets[i]) return row < this.tailRe ? i : -1;
-    return -1;
-  }
-
   tailOffset(term: number): number {
     return this.tailOffsets[term];
   }
