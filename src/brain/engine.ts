@@ -43,8 +43,9 @@ export interface ChunkResult {
 
 /** Voxels fitted together against one design: the batched products work on blocks of this many. */
 const BLOCK = 256;
-/** designs kept for missingness patterns */
+/** designs kept for missingness patterns: at most 32, and at most about 256 MB of them */
 const PATTERN_CACHE = 32;
+const PATTERN_CACHE_BYTES = 256 * 1024 * 1024;
 
 export class ChunkFitter {
   readonly layout: RecordLayout;
@@ -53,6 +54,7 @@ export class ChunkFitter {
   private readonly lastTheta = new Map<BrainDesign, number[]>();
   private readonly dOffsets: number[];
   private evaluations = 0;
+  private readonly patternCacheSize: number;
 
   constructor(
     private readonly spec: DesignSpec,
@@ -63,6 +65,9 @@ export class ChunkFitter {
     this.full = new BrainDesign(spec);
     if (this.full.problem) throw new ModelError(`the model cannot be fitted: ${this.full.problem}`);
     this.layout = new RecordLayout(spec.xNames, settings.dNames, settings.contrasts);
+    // a design holds its rows of X and Z and their level products, in doubles
+    const designBytes = 8 * spec.n * (spec.p + 2 * spec.terms.reduce((s, t) => s + t.names.length, 1));
+    this.patternCacheSize = Math.max(2, Math.min(PATTERN_CACHE, Math.floor(PATTERN_CACHE_BYTES / designBytes)));
     this.dOffsets = [];
     let off = this.layout.field('D').offset;
     for (const t of spec.terms) {
@@ -145,7 +150,7 @@ export class ChunkFitter {
       this.patterns.delete(key);
     } else {
       design = new BrainDesign(this.spec, rows);
-      if (this.patterns.size >= PATTERN_CACHE) {
+      if (this.patterns.size >= this.patternCacheSize) {
         const oldest = this.patterns.keys().next().value as string;
         this.lastTheta.delete(this.patterns.get(oldest)!);
         this.patterns.delete(oldest);
