@@ -17,13 +17,53 @@ export interface OptimizeResult {
   evaluations: number;
   converged: boolean;
   message: string;
-  /** projected gradient at x */
-  gradient: number[];
-  /** inverse-Hessian approximation at x (n x n, row-major) */
-  inverseHessian: number[];
 }
 
+/**
+ * Minimises f over x >= lower. The deviance is even in each diagonal element of lambda, so a
+ * diagonal theta at its bound 0 is a stationary point where a gradient search can stall while
+ * the optimum lies inside; such coordinates are probed inside and the search restarted from a
+ * lower point (a genuinely singular fit keeps its zero).
+ */
 export function minimizeBounded(
+  f: (x: Float64Array) => number,
+  x0: ArrayLike<number>,
+  lower: ArrayLike<number>,
+  options: OptimizeOptions = {},
+): OptimizeResult {
+  let result = projectedBfgs(f, x0, lower, options);
+  for (let restart = 0; restart < x0.length; restart++) {
+    const probe = Float64Array.from(result.x);
+    let best: Float64Array | null = null;
+    let bestValue = result.fx - 1e-9 * (1 + Math.abs(result.fx));
+    let probes = 0;
+    result.x.forEach((xi, i) => {
+      if (!(lower[i] > -Infinity) || xi - lower[i] > 1e-3) return;
+      for (const inside of [0.1, 0.5]) {
+        probe.set(result.x);
+        probe[i] = lower[i] + inside;
+        const value = f(probe);
+        probes++;
+        if (value < bestValue) {
+          bestValue = value;
+          best = probe.slice();
+        }
+      }
+    });
+    result.evaluations += probes;
+    if (!best) break;
+    const next = projectedBfgs(f, best, lower, options);
+    next.evaluations += result.evaluations;
+    if (!(next.fx < result.fx)) {
+      result.evaluations = next.evaluations;
+      break;
+    }
+    result = next;
+  }
+  return result;
+}
+
+function projectedBfgs(
   f: (x: Float64Array) => number,
   x0: ArrayLike<number>,
   lower: ArrayLike<number>,
@@ -165,8 +205,7 @@ export function minimizeBounded(
       break;
     }
   }
-  const pg = Array.from(g, (v, i) => (x[i] <= lower[i] && v > 0 ? 0 : v));
-  return { x: Array.from(x), fx, evaluations, converged, message, gradient: pg, inverseHessian: Array.from(H) };
+  return { x: Array.from(x), fx, evaluations, converged, message };
 }
 
 /** H <- (I - rho s y') H (I - rho y s') + rho s s', rho = 1 / s'y */
