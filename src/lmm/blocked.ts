@@ -1,6 +1,9 @@
-import { choleskyLower, solveLower, solveLowerTransposed, symmetrizeFromLower } from '../linalg/dense';
+import { choleskyInverse, choleskyLower, solveLower, solveLowerTransposed, symmetrizeFromLower } from '../linalg/dense';
 import { ParallelCholesky, PARALLEL_MIN_SIZE } from '../linalg/parallel-cholesky';
 import { ReTerm } from './reterm';
+
+/** Beyond this tail width the gradient's dense inverse of the tail costs more than 2n evaluations. */
+const ANALYTIC_GRADIENT_MAX_TAIL = 300;
 
 /** worker threads of a system's parallel Cholesky end with the system */
 const closeWhenCollected = new FinalizationRegistry<ParallelCholesky>((pool) => pool.close());
@@ -204,6 +207,55 @@ export class BlockedSystem {
   }
 
   /**
+   * After `evaluate(theta)`: the gradient in theta of the profiled deviance (REML criterion or
+   * -2 log L). With G the inverse of the system without y (of Lambda'Z'Z Lambda + I alone for
+   * ML), d log|.| = 2 tr(Lambda^-1 dLambda (I - G_ZZ)) and, as Lambda'Z'e = u at the optimum
+   * in (u, beta), d r^2 = -2 u' Lambda^-1 dLambda u. Per term this is
+   * 2 [lambda^-T (sum_l (I - G_ll) - nu/r^2 sum_l u_l u_l')]_ab for theta at (a, b) of lambda.
+   * Null where a diagonal of lambda is 0 (lambda singular) or the tail is too wide for its dense
+   * inverse to pay (InstEval): differentiate numerically there.
+   */
+  gradient(reml: boolean): Float64Array | null {
+    if (this.terms.some((t) => !(Math.min(...Array.from({ length: t.k }, (_, i) => t.lambda[i + i * t.k])) > 1e-8))) return null;
+    const m = this.tailSize;
+    if (m > ANALYTIC_GRADIENT_MAX_TAIL) return null;
+    const r2 = this.tail[m * m - 1] ** 2;
+    const nu = reml ? this.n - this.p : this.n;
+    const { u } = this.solve();
+    const include = reml ? m - 1 : this.tailRe;
+    const g22 = new Float64Array(include * include);
+    if (include > 0) {
+      for (let j = 0; j < include; j++) for (let i = j; i < include; i++) g22[i + j * include] = this.tail[i + j * m];
+      choleskyInverse(g22.slice(), include, g22);
+    }
+    const out = new Float64Array(this.ntheta);
+    this.terms.forEach((term, ti) => {
+      const k = term.k;
+      const S = new Float64Array(k * k);
+      if (ti === 0) this.first.addInverseDiagonal(g22, include, S);
+      else
+        for (let l = 0; l < term.nlevels; l++) {
+          const r0 = this.tailOffsets[ti] + l * k;
+          for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) S[a + b * k] += (a === b ? 1 : 0) - g22[r0 + a + (r0 + b) * include];
+        }
+      const ut = u[ti];
+      for (let l = 0; l < term.nlevels; l++)
+        for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) S[a + b * k] -= (nu / r2) * ut[l * k + a] * ut[l * k + b];
+      // lambda^-T S: solve lambda' X = S column by column (lambda' is upper triangular)
+      const lam = term.lambda;
+      for (let c = 0; c < k; c++)
+        for (let a = k - 1; a >= 0; a--) {
+          let v = S[a + c * k];
+          for (let r = a + 1; r < k; r++) v -= lam[r + a * k] * S[r + c * k];
+          S[a + c * k] = v / lam[a + a * k];
+        }
+      let t = this.thetaOffsets[ti];
+      for (let b = 0; b < k; b++) for (let a = b; a < k; a++) out[t++] = 2 * S[a + b * k];
+    });
+    return out;
+  }
+
+  /**
    * After `evaluate`: (R_X' R_X)^{-1}, the unscaled covariance of the fixed effects (p x p), as
    * W'W with W = L_X^{-1} (forward substitution on unit vectors, contiguous columns).
    */
@@ -329,10 +381,16 @@ interface FirstBlock {
   eliminate(tail: Float64Array, m: number, record: boolean): number;
   /** u for the first term, given the tail solution v (tail unknowns in tail order). */
   solve(tail: Float64Array, m: number, v: Float64Array, system: BlockedSystem): Float64Array;
+  /**
+   * After `solve`: adds sum_l (I - G_ll) over the first term's levels to `out` (k x k), G the
+   * inverse of the system without y, restricted to its first `include` tail rows, whose
+   * inverse `g22` (include x include) is given.
+   */
+  addInverseDiagonal(g22: Float64Array, include: number, out: Float64Array): void;
 }
 
 /** A linear model (no random effects) is the system reduced to its tail [X y]. */
-const noFirstBlock: FirstBlock = { eliminate: () => 0, solve: () => new Float64Array(0) };
+const noFirstBlock: FirstBlock = { eliminate: () => 0, solve: () => new Float64Array(0), addInverseDiagonal: () => undefined };
 
 /** Per level l: H_l = lambda' M_l lambda + I, its Cholesky factor in `h` (k x k); log|H_l| returned. */
 function factorLevelBlock(lam: Float64Array, M: Float64Array, mOff: number, k: number, h: Float64Array, work: Float64Array): number {
@@ -496,6 +554,45 @@ class GroupedFirstBlock implements FirstBlock {
         }
     }
     return logdet;
+  }
+
+  /**
+   * I - G_ll = I - H_l^{-1} - H_l^{-1} B_l T^{-1} B_l' H_l^{-1}, B_l = lambda' Z_l'X and T^{-1}
+   * the inverse of the X block (REML; ML has no tail rows and groups share H_l).
+   */
+  addInverseDiagonal(g22: Float64Array, include: number, out: Float64Array): void {
+    const { k, P } = this;
+    const lam = this.term.lambda;
+    const hinv = new Float64Array(k * k);
+    const B = new Float64Array(k * include);
+    const HB = new Float64Array(k * include);
+    const addLevel = (mOffset: number, count: number, level: number) => {
+      factorLevelBlock(lam, this.M, mOffset, k, this.h, this.work);
+      choleskyInverse(this.h, k, hinv);
+      for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) out[a + b * k] += count * ((a === b ? 1 : 0) - hinv[a + b * k]);
+      if (include === 0) return;
+      // B = lambda' Z_l'X (k x p), HB = H^{-1} B
+      for (let j = 0; j < include; j++)
+        for (let a = 0; a < k; a++) {
+          let v = 0;
+          for (let c = a; c < k; c++) v += lam[c + a * k] * this.W[(level * k + c) * P + j];
+          B[a + j * k] = v;
+        }
+      for (let j = 0; j < include; j++)
+        for (let a = 0; a < k; a++) {
+          let v = 0;
+          for (let c = 0; c < k; c++) v += hinv[a + c * k] * B[c + j * k];
+          HB[a + j * k] = v;
+        }
+      for (let b = 0; b < k; b++)
+        for (let a = 0; a < k; a++) {
+          let v = 0;
+          for (let i = 0; i < include; i++) for (let j = 0; j < include; j++) v += HB[a + i * k] * g22[i + j * include] * HB[b + j * k];
+          out[a + b * k] -= v;
+        }
+    };
+    if (include === 0) this.groupSize.forEach((count, g) => addLevel(g * k * k, count, -1));
+    else for (let l = 0; l < this.term.nlevels; l++) addLevel(this.groupOf[l] * k * k, 1, l);
   }
 
   /** b_l = K_l Z_l'(y - X beta); returned as u_l = lambda^{-1} b_l, i.e. H_l^{-1} lambda' Z_l'(y - X beta) */
@@ -711,6 +808,36 @@ class SparseFirstBlock implements FirstBlock {
             tail[idx[qr] + cj] -= s;
           }
       }
+    }
+  }
+
+  /** G_ll = L_l^{-T} (I + W_l' G22 W_l) L_l^{-1}, W_l the level's rows of L21 among the included rows */
+  addInverseDiagonal(g22: Float64Array, include: number, out: Float64Array): void {
+    const k = this.k;
+    const w = this.l21;
+    const Q = new Float64Array(k * k);
+    const Li = new Float64Array(k * k);
+    for (let l = 0; l < this.system.terms[0].nlevels; l++) {
+      Q.fill(0);
+      for (let a = 0; a < k; a++) Q[a + a * k] = 1;
+      const q1 = this.start[l + 1];
+      for (let q = this.start[l]; q < q1 && this.idx[q] < include; q++)
+        for (let q2 = this.start[l]; q2 < q1 && this.idx[q2] < include; q2++) {
+          const gv = g22[this.idx[q] + this.idx[q2] * include];
+          for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) Q[a + b * k] += w[q * k + a] * gv * w[q2 * k + b];
+        }
+      // Li = L_l^{-1}; G = Li' Q Li
+      Li.fill(0);
+      for (let c = 0; c < k; c++) {
+        Li[c + c * k] = 1;
+        solveLower(this.factors, k, Li, l * k * k, c * k);
+      }
+      for (let b = 0; b < k; b++)
+        for (let a = 0; a < k; a++) {
+          let v = 0;
+          for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) v += Li[i + a * k] * Q[i + j * k] * Li[j + b * k];
+          out[a + b * k] += (a === b ? 1 : 0) - v;
+        }
     }
   }
 

@@ -70,7 +70,11 @@ export class LinearMixedModel extends FixedEffectsFit {
     this.system = new BlockedSystem(this.terms, frame.X, frame.y, this.p);
     const start = options.start ?? momentStart(this.terms, frame.X, frame.y, this.p);
     const lower = this.terms.flatMap((t) => t.thetaLowerBounds());
-    const opt = minimizeBounded((theta) => this.objectiveAt(theta), start, lower, { maxEvaluations: options.maxEvaluations });
+    const opt = minimizeBounded((theta) => this.objectiveAt(theta), start, lower, {
+      maxEvaluations: options.maxEvaluations,
+      // the analytic gradient from the factorization just computed at theta
+      gradient: () => this.system.gradient(this.REML),
+    });
     this.theta = opt.x.map((v, i) => (lower[i] === 0 && v < 0 ? 0 : v));
     this.optimizer = { evaluations: opt.evaluations, converged: opt.converged, message: opt.message };
     const e = this.evaluateAt(this.theta);

@@ -7,6 +7,11 @@
  */
 export interface OptimizeOptions {
   maxEvaluations?: number;
+  /**
+   * The gradient at x, called right after f(x); null where it is not available (the search
+   * then differentiates numerically).
+   */
+  gradient?: (x: Float64Array) => ArrayLike<number> | null;
   /** stop when the predicted further decrease of f is below this (absolute) */
   ftol?: number;
 }
@@ -86,6 +91,8 @@ function projectedBfgs(
   /** second differences from the last central-difference gradient: a free diagonal Hessian */
   const curvature = new Float64Array(n);
   const gradient = (at: Float64Array, fat: number): Float64Array => {
+    const analytic = options.gradient?.(at);
+    if (analytic) return Float64Array.from(analytic);
     const g = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const h = 1e-5 * Math.max(1, Math.abs(at[i]));

@@ -1,0 +1,39 @@
+/**
+ * The analytic gradient of the profiled deviance (BlockedSystem.gradient) against central
+ * differences, REML and ML, one to four terms, scalar and vector terms, away from the optimum.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { readCSV } from '../src/frame/table';
+import { lmer } from '../src/lmm/lmer';
+import { extraReferences, fixture, lme4References } from './helpers';
+
+const references = { ...lme4References(), ...extraReferences() };
+const cases = ['sleepstudy_full', 'sleepstudy_full_ml', 'sleepstudy_uncorr', 'pixel_nested', 'penicillin', 'machines_cov3', 'oats_nested', 'orthodont_slopes_ml'];
+
+for (const id of cases) {
+  test(`gradient of the profiled deviance: ${id}`, () => {
+    const ref = references[id];
+    const model = lmer(ref.formula, readCSV(fixture(`${ref.data}.csv`)), { REML: ref.REML });
+    const theta = model.theta.map((v, i) => v + 0.05 * (i + 1) * (v >= 0 ? 1 : -1) + 0.02);
+    assert.ok(model.system.evaluate(theta));
+    const analytic = model.system.gradient(ref.REML);
+    assert.ok(analytic, 'gradient available');
+    theta.forEach((_, i) => {
+      const h = 1e-4; // f carries rounding noise of ~1e-10: smaller steps measure noise
+      const up = theta.slice();
+      const down = theta.slice();
+      up[i] += h;
+      down[i] -= h;
+      const numeric = (model.objectiveAt(up) - model.objectiveAt(down)) / (2 * h);
+      assert.ok(Math.abs(analytic![i] - numeric) <= 1e-4 * Math.max(1, Math.abs(numeric)), `theta[${i}]: ${analytic![i]} vs ${numeric}`);
+    });
+  });
+}
+
+test('no analytic gradient where lambda is singular (a zero diagonal)', () => {
+  const ref = references.sleepstudy_full;
+  const model = lmer(ref.formula, readCSV(fixture('sleepstudy.csv')));
+  model.system.evaluate([0, 0.1, 0.2]);
+  assert.equal(model.system.gradient(true), null);
+});
