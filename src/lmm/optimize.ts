@@ -1,9 +1,9 @@
 /**
  * Bound-constrained minimisation of a smooth function of a few variables (the profiled
  * deviance in theta): projected quasi-Newton (BFGS on the free variables, an active set at
- * the lower bounds) with central-difference gradients. The deviance is smooth and cheap
- * next to the cost of a poor optimum, so gradients are taken to ~1e-8 and convergence is
- * declared when the quadratic model predicts less than `ftol` further decrease.
+ * the lower bounds) with the caller's analytic gradient where it has one, central differences
+ * (~1e-8, their second differences seeding the inverse Hessian) where it has not. Convergence
+ * is declared when the quadratic model predicts less than `ftol` further decrease.
  */
 export interface OptimizeOptions {
   maxEvaluations?: number;
