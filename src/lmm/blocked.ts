@@ -137,7 +137,7 @@ export class BlockedSystem {
     t.set(this.a22);
     this.scaleTail(t);
     for (let i = 0; i < this.tailRe; i++) t[i + i * m] += 1;
-    const logdetFirst = this.first.eliminate(t, m, false);
+    const logdetFirst = this.first.eliminate(t, m);
     if (!Number.isFinite(logdetFirst)) return null;
     if (!(this.parallel ? this.parallel.factor(m) : choleskyLower(t, m))) return null;
     let logdetZ = logdetFirst;
@@ -216,7 +216,7 @@ export class BlockedSystem {
    * inverse to pay (InstEval): differentiate numerically there.
    */
   gradient(reml: boolean): Float64Array | null {
-    if (this.terms.some((t) => !(Math.min(...Array.from({ length: t.k }, (_, i) => t.lambda[i + i * t.k])) > 1e-8))) return null;
+    for (const t of this.terms) for (let i = 0; i < t.k; i++) if (!(t.lambda[i + i * t.k] > 1e-8)) return null;
     const m = this.tailSize;
     if (m > ANALYTIC_GRADIENT_MAX_TAIL) return null;
     const r2 = this.tail[m * m - 1] ** 2;
@@ -377,8 +377,11 @@ function transformLevelBlocks(t: Float64Array, m: number, lam: Float64Array, k: 
 
 /** Elimination of the first term's block-diagonal Z'Z block into the tail. */
 interface FirstBlock {
-  /** Subtracts L21 L21' from the tail (lower triangle) and returns log|L11|^2 (Infinity if not PD). */
-  eliminate(tail: Float64Array, m: number, record: boolean): number;
+  /**
+   * Subtracts L21 L21' from the tail (lower triangle) and returns log|L11|^2 (Infinity if not
+   * PD); keeps what `solve` needs of L11 and L21.
+   */
+  eliminate(tail: Float64Array, m: number): number;
   /** u for the first term, given the tail solution v (tail unknowns in tail order). */
   solve(tail: Float64Array, m: number, v: Float64Array, system: BlockedSystem): Float64Array;
   /**
@@ -640,7 +643,7 @@ class SparseFirstBlock implements FirstBlock {
   private readonly colStart: Int32Array;
   private readonly colQ: Int32Array;
   private readonly colEnd: Int32Array;
-  /** values of A21, k per touched row; after a recording elimination, L21 */
+  /** values of A21, k per touched row */
   private readonly vals: Float64Array;
   private readonly l21: Float64Array;
   private readonly factors: Float64Array;
@@ -737,7 +740,7 @@ class SparseFirstBlock implements FirstBlock {
     this.work = new Float64Array(Math.max(k * k, 64));
   }
 
-  eliminate(tail: Float64Array, m: number, record: boolean): number {
+  eliminate(tail: Float64Array, m: number): number {
     const k = this.k;
     const term0 = this.system.terms[0];
     const lam = term0.lambda;
@@ -749,7 +752,7 @@ class SparseFirstBlock implements FirstBlock {
       const ld = factorLevelBlock(lam, this.M, l * k * k, k, this.h, this.work);
       if (!Number.isFinite(ld)) return Infinity;
       logdet += ld;
-      if (record) this.factors.set(this.h, l * k * k);
+      this.factors.set(this.h, l * k * k);
       const q0 = this.start[l];
       const q1 = this.start[l + 1];
       // Lambda_tail' applied to the rows of each touched level block of terms 2..m
@@ -771,6 +774,12 @@ class SparseFirstBlock implements FirstBlock {
           }
       }
       // times lambda on the right, then L_l^{-1} on each row: w_row <- L_l^{-1} (lambda' w_row')
+      if (k === 1) {
+        // a scalar first term (crossed designs): one multiplier for the level's rows
+        const scale = lam[0] / this.h[0];
+        for (let q = q0; q < q1; q++) w[q] *= scale;
+        continue;
+      }
       for (let q = q0; q < q1; q++) {
         for (let b = 0; b < k; b++) {
           let s = 0;
@@ -841,10 +850,10 @@ class SparseFirstBlock implements FirstBlock {
     }
   }
 
-  solve(tail: Float64Array, m: number, v: Float64Array): Float64Array {
+  solve(_tail: Float64Array, m: number, v: Float64Array): Float64Array {
     const k = this.k;
     const term0 = this.system.terms[0];
-    this.eliminate(tail.slice(), m, true);
+    // L11 and L21 are those of the last evaluation
     const u = new Float64Array(term0.nlevels * k);
     const rhs = new Float64Array(k);
     const yRow = m - 1;
