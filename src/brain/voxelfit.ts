@@ -28,8 +28,6 @@ export interface VoxelEstimate extends VoxelModel {
 }
 
 const GOLDEN = 0.3819660112501051;
-/** diagonal theta entries below this after the gradient search are retried from 0.5 */
-const NEAR_BOUND = 0.05;
 
 /**
  * Brent's minimisation (R's optimize / fmin) of f on [a, b], with x0 inside and f(x0) = f0
@@ -182,14 +180,9 @@ export function fitSystem(system: BlockedSystem, lower: number[], REML: boolean,
       }, start[0]).x,
     ];
   } else {
-    let opt = minimizeBounded(objective, start, lower);
-    // the deviance is even in each diagonal theta, so 0 is a stationary point where a gradient
-    // search can stall at or near the bound: restart such entries off it and keep the better optimum
-    const atBound = opt.x.map((v, i) => lower[i] === 0 && v < NEAR_BOUND);
-    if (atBound.some(Boolean)) {
-      const restart = minimizeBounded(objective, opt.x.map((v, i) => (atBound[i] ? 0.5 : v)), lower);
-      if (restart.fx < opt.fx) opt = restart;
-    }
+    // the analytic gradient of the grouped system (minimizeBounded also escapes a diagonal
+    // theta stalled at the bound 0, a stationary point of the deviance)
+    const opt = minimizeBounded(objective, start, lower, { gradient: () => system.gradient(REML) });
     theta = opt.x.map((v, i) => (lower[i] === 0 && v < 0 ? 0 : v));
   }
   const e = system.evaluate(theta);

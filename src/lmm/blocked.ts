@@ -190,6 +190,16 @@ export class BlockedSystem {
    * model's term order, each term level-major), from back-substitution in L'.
    */
   solve(): { beta: Float64Array; u: Float64Array[] } {
+    const v = this.tailSolution();
+    const q = this.tailSize - 1;
+    const beta = v.slice(this.tailRe, q);
+    const u: Float64Array[] = this.terms.length ? [this.first.solve(this.tail, this.tailSize, v, this)] : [];
+    for (let i = 1; i < this.terms.length; i++) u.push(this.tailModes(v, i));
+    return { beta, u };
+  }
+
+  /** The tail unknowns (u of terms 2..m, then beta): back-substitution in the tail's L'. */
+  private tailSolution(): Float64Array {
     const m = this.tailSize;
     const q = m - 1;
     const lead = new Float64Array(q * q);
@@ -197,13 +207,12 @@ export class BlockedSystem {
     const v = new Float64Array(q);
     for (let j = 0; j < q; j++) v[j] = this.tail[q + j * m];
     solveLowerTransposed(lead, q, v);
-    const beta = v.slice(this.tailRe, q);
-    const u: Float64Array[] = this.terms.length ? [this.first.solve(this.tail, m, v, this)] : [];
-    for (let i = 1; i < this.terms.length; i++) {
-      const o = this.tailOffsets[i];
-      u.push(v.slice(o, o + this.terms[i].nlevels * this.terms[i].k));
-    }
-    return { beta, u };
+    return v;
+  }
+
+  private tailModes(v: Float64Array, term: number): Float64Array {
+    const o = this.tailOffsets[term];
+    return v.slice(o, o + this.terms[term].nlevels * this.terms[term].k);
   }
 
   /**
@@ -221,7 +230,7 @@ export class BlockedSystem {
     if (m > ANALYTIC_GRADIENT_MAX_TAIL) return null;
     const r2 = this.tail[m * m - 1] ** 2;
     const nu = reml ? this.n - this.p : this.n;
-    const { u } = this.solve();
+    const v = this.tailSolution();
     const include = reml ? m - 1 : this.tailRe;
     const g22 = new Float64Array(include * include);
     if (include > 0) {
@@ -232,15 +241,20 @@ export class BlockedSystem {
     this.terms.forEach((term, ti) => {
       const k = term.k;
       const S = new Float64Array(k * k);
-      if (ti === 0) this.first.addInverseDiagonal(g22, include, S);
-      else
+      const U = new Float64Array(k * k);
+      if (ti === 0) this.first.addGradientTerms(g22, include, v, S, U);
+      else {
+        const ut = this.tailModes(v, ti);
         for (let l = 0; l < term.nlevels; l++) {
           const r0 = this.tailOffsets[ti] + l * k;
-          for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) S[a + b * k] += (a === b ? 1 : 0) - g22[r0 + a + (r0 + b) * include];
+          for (let b = 0; b < k; b++)
+            for (let a = 0; a < k; a++) {
+              S[a + b * k] += (a === b ? 1 : 0) - g22[r0 + a + (r0 + b) * include];
+              U[a + b * k] += ut[l * k + a] * ut[l * k + b];
+            }
         }
-      const ut = u[ti];
-      for (let l = 0; l < term.nlevels; l++)
-        for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) S[a + b * k] -= (nu / r2) * ut[l * k + a] * ut[l * k + b];
+      }
+      for (let i = 0; i < k * k; i++) S[i] -= (nu / r2) * U[i];
       // lambda^-T S: solve lambda' X = S column by column (lambda' is upper triangular)
       const lam = term.lambda;
       for (let c = 0; c < k; c++)
@@ -385,15 +399,34 @@ interface FirstBlock {
   /** u for the first term, given the tail solution v (tail unknowns in tail order). */
   solve(tail: Float64Array, m: number, v: Float64Array, system: BlockedSystem): Float64Array;
   /**
-   * After `solve`: adds sum_l (I - G_ll) over the first term's levels to `out` (k x k), G the
-   * inverse of the system without y, restricted to its first `include` tail rows, whose
-   * inverse `g22` (include x include) is given.
+   * After `evaluate`, for the gradient: adds sum_l (I - G_ll) over the first term's levels to
+   * `S` and sum_l u_l u_l' to `U` (k x k), G the inverse of the system without y restricted to
+   * its first `include` tail rows, whose inverse `g22` (include x include) is given, and v the
+   * tail unknowns.
    */
-  addInverseDiagonal(g22: Float64Array, include: number, out: Float64Array): void;
+  addGradientTerms(g22: Float64Array, include: number, v: Float64Array, S: Float64Array, U: Float64Array): void;
 }
 
 /** A linear model (no random effects) is the system reduced to its tail [X y]. */
-const noFirstBlock: FirstBlock = { eliminate: () => 0, solve: () => new Float64Array(0), addInverseDiagonal: () => undefined };
+const noFirstBlock: FirstBlock = { eliminate: () => 0, solve: () => new Float64Array(0), addGradientTerms: () => undefined };
+
+/** out += sign * Hinv lambda' C lambda Hinv (all k x k, column-major; Hinv and C symmetric) */
+function addSandwich(hinv: Float64Array, lam: Float64Array, C: Float64Array, k: number, sign: number, out: Float64Array): void {
+  // A = lambda Hinv (k x k); out += sign * A' C A
+  const A = new Float64Array(k * k);
+  for (let j = 0; j < k; j++)
+    for (let i = 0; i < k; i++) {
+      let v = 0;
+      for (let c = 0; c <= i; c++) v += lam[i + c * k] * hinv[c + j * k];
+      A[i + j * k] = v;
+    }
+  for (let b = 0; b < k; b++)
+    for (let a = 0; a < k; a++) {
+      let v = 0;
+      for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) v += A[i + a * k] * C[i + j * k] * A[j + b * k];
+      out[a + b * k] += sign * v;
+    }
+}
 
 /** Per level l: H_l = lambda' M_l lambda + I, its Cholesky factor in `h` (k x k); log|H_l| returned. */
 function factorLevelBlock(lam: Float64Array, M: Float64Array, mOff: number, k: number, h: Float64Array, work: Float64Array): number {
@@ -560,42 +593,38 @@ class GroupedFirstBlock implements FirstBlock {
   }
 
   /**
-   * I - G_ll = I - H_l^{-1} - H_l^{-1} B_l T^{-1} B_l' H_l^{-1}, B_l = lambda' Z_l'X and T^{-1}
-   * the inverse of the X block (REML; ML has no tail rows and groups share H_l).
+   * Grouped, so a voxel's gradient costs nothing in n: with H_c the factor shared by group c,
+   * I - G_ll sums to n_c (I - H_c^{-1}) - H_c^{-1} lambda' C_c lambda H_c^{-1} (REML: C_c[a,b] =
+   * tr(T^{-1} S_c[a][b]) over X, T the X block) and u_l u_l' to H_c^{-1} lambda' R_c lambda
+   * H_c^{-1} with R_c[a,b] = r' S_c[a][b] r, r = (-beta, 1).
    */
-  addInverseDiagonal(g22: Float64Array, include: number, out: Float64Array): void {
+  addGradientTerms(g22: Float64Array, include: number, v: Float64Array, S: Float64Array, U: Float64Array): void {
     const { k, P } = this;
+    const PP = P * P;
     const lam = this.term.lambda;
     const hinv = new Float64Array(k * k);
-    const B = new Float64Array(k * include);
-    const HB = new Float64Array(k * include);
-    const addLevel = (mOffset: number, count: number, level: number) => {
-      factorLevelBlock(lam, this.M, mOffset, k, this.h, this.work);
+    const C = new Float64Array(k * k);
+    const R = new Float64Array(k * k);
+    const r = new Float64Array(P);
+    for (let j = 0; j < P - 1; j++) r[j] = -v[v.length - (P - 1) + j];
+    r[P - 1] = 1;
+    this.groupSize.forEach((count, g) => {
+      factorLevelBlock(lam, this.M, g * k * k, k, this.h, this.work);
       choleskyInverse(this.h, k, hinv);
-      for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) out[a + b * k] += count * ((a === b ? 1 : 0) - hinv[a + b * k]);
-      if (include === 0) return;
-      // B = lambda' Z_l'X (k x p), HB = H^{-1} B
-      for (let j = 0; j < include; j++)
-        for (let a = 0; a < k; a++) {
-          let v = 0;
-          for (let c = a; c < k; c++) v += lam[c + a * k] * this.W[(level * k + c) * P + j];
-          B[a + j * k] = v;
+      for (let a = 0; a < k; a++)
+        for (let b = 0; b < k; b++) {
+          const base = ((g * k + a) * k + b) * PP;
+          let c = 0;
+          for (let j = 0; j < include; j++) for (let i = 0; i < include; i++) c += g22[i + j * include] * this.S[base + i + j * P];
+          let q = 0;
+          for (let j = 0; j < P; j++) for (let i = 0; i < P; i++) q += r[i] * this.S[base + i + j * P] * r[j];
+          C[a + b * k] = c;
+          R[a + b * k] = q;
         }
-      for (let j = 0; j < include; j++)
-        for (let a = 0; a < k; a++) {
-          let v = 0;
-          for (let c = 0; c < k; c++) v += hinv[a + c * k] * B[c + j * k];
-          HB[a + j * k] = v;
-        }
-      for (let b = 0; b < k; b++)
-        for (let a = 0; a < k; a++) {
-          let v = 0;
-          for (let i = 0; i < include; i++) for (let j = 0; j < include; j++) v += HB[a + i * k] * g22[i + j * include] * HB[b + j * k];
-          out[a + b * k] -= v;
-        }
-    };
-    if (include === 0) this.groupSize.forEach((count, g) => addLevel(g * k * k, count, -1));
-    else for (let l = 0; l < this.term.nlevels; l++) addLevel(this.groupOf[l] * k * k, 1, l);
+      for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) S[a + b * k] += count * ((a === b ? 1 : 0) - hinv[a + b * k]);
+      addSandwich(hinv, lam, C, k, -1, S);
+      addSandwich(hinv, lam, R, k, 1, U);
+    });
   }
 
   /** b_l = K_l Z_l'(y - X beta); returned as u_l = lambda^{-1} b_l, i.e. H_l^{-1} lambda' Z_l'(y - X beta) */
@@ -821,8 +850,11 @@ class SparseFirstBlock implements FirstBlock {
   }
 
   /** G_ll = L_l^{-T} (I + W_l' G22 W_l) L_l^{-1}, W_l the level's rows of L21 among the included rows */
-  addInverseDiagonal(g22: Float64Array, include: number, out: Float64Array): void {
+  addGradientTerms(g22: Float64Array, include: number, v: Float64Array, out: Float64Array, U: Float64Array): void {
     const k = this.k;
+    const u = this.solve(this.system.tail, this.system.tailSize, v);
+    for (let l = 0; l < this.system.terms[0].nlevels; l++)
+      for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) U[a + b * k] += u[l * k + a] * u[l * k + b];
     const w = this.l21;
     const Q = new Float64Array(k * k);
     const Li = new Float64Array(k * k);

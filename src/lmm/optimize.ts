@@ -43,8 +43,9 @@ export function minimizeBounded(
     let bestValue = result.fx - 1e-9 * (1 + Math.abs(result.fx));
     let probes = 0;
     result.x.forEach((xi, i) => {
-      if (!(lower[i] > -Infinity) || xi - lower[i] > 1e-3) return;
-      for (const inside of [0.1, 0.5]) {
+      // at or near the bound: searches were seen to stall up to 0.05 above it
+      if (!(lower[i] > -Infinity) || xi - lower[i] > 0.05) return;
+      for (const inside of [0.02, 0.1, 0.5]) {
         probe.set(result.x);
         probe[i] = lower[i] + inside;
         const value = f(probe);
