@@ -9,18 +9,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import type { Output } from '../notebook-run';
 import { DIST_DIR, findJupyterPython, installTestKernel, missingPythonMessage } from './jupyter';
 
 const MODULES = ['jupyter_client', 'nbclient', 'nbconvert'];
 
-interface Output {
-  output_type: string;
-  name?: string;
-  text?: string | string[];
-  data?: Record<string, unknown>;
-  ename?: string;
-  evalue?: string;
-}
 
 const display = (file: string) => JSON.stringify(path.join(DIST_DIR, 'src', 'display', file));
 
