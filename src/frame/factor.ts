@@ -42,6 +42,28 @@ export function sortLevels(labels: string[]): string[] {
   return [...labels].sort(compareCodePoints);
 }
 
+/** Codes cells by first appearance (-1 for missing), each distinct value labelled once. */
+function codeByFirstAppearance<T>(values: ArrayLike<T>, missing: (v: T) => boolean, label: (v: T) => string): { codes: Int32Array; labels: string[] } {
+  const codes = new Int32Array(values.length);
+  const labels: string[] = [];
+  const index = new Map<T, number>();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (missing(v)) {
+      codes[i] = -1;
+      continue;
+    }
+    let c = index.get(v);
+    if (c === undefined) {
+      c = labels.length;
+      index.set(v, c);
+      labels.push(label(v));
+    }
+    codes[i] = c;
+  }
+  return { codes, labels };
+}
+
 /** keyed by the values array, so a column coded once is not coded again (voxel-wise fits reuse one table) */
 const codeCache = new WeakMap<object, LabelCodes>();
 
@@ -49,42 +71,10 @@ const codeCache = new WeakMap<object, LabelCodes>();
 export function labelCodes(column: Column): LabelCodes {
   const cached = codeCache.get(column.values);
   if (cached) return cached;
-  const n = column.values.length;
-  const codes = new Int32Array(n);
-  const labels: string[] = [];
-  if (column.kind === 'numeric') {
-    const index = new Map<number, number>();
-    for (let i = 0; i < n; i++) {
-      const v = column.values[i];
-      if (Number.isNaN(v)) {
-        codes[i] = -1;
-        continue;
-      }
-      let c = index.get(v);
-      if (c === undefined) {
-        c = labels.length;
-        index.set(v, c);
-        labels.push(formatNumber(v));
-      }
-      codes[i] = c;
-    }
-  } else {
-    const index = new Map<string, number>();
-    for (let i = 0; i < n; i++) {
-      const v = column.values[i];
-      if (v === null) {
-        codes[i] = -1;
-        continue;
-      }
-      let c = index.get(v);
-      if (c === undefined) {
-        c = labels.length;
-        index.set(v, c);
-        labels.push(v);
-      }
-      codes[i] = c;
-    }
-  }
+  const { codes, labels } =
+    column.kind === 'numeric'
+      ? codeByFirstAppearance(column.values, (v) => Number.isNaN(v), formatNumber)
+      : codeByFirstAppearance(column.values, (v): v is null => v === null, (v) => v as string);
   const result = { codes, labels, boolean: column.kind === 'label' && column.boolean === true };
   codeCache.set(column.values, result);
   return result;
