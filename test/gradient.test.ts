@@ -37,3 +37,22 @@ test('no analytic gradient where lambda is singular (a zero diagonal)', () => {
   model.system.evaluate([0, 0.1, 0.2]);
   assert.equal(model.system.gradient(true), null);
 });
+
+test('gradient on a wide crossed tail (InstEval: sparse factor, selected inverse, threads), REML and ML', () => {
+  const table = readCSV(fixture('InstEval.csv'));
+  for (const REML of [true, false]) {
+    const model = lmer('y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept:service)', table, { REML, maxEvaluations: 1 });
+    const theta = [0.3, 0.4, 0.12];
+    assert.ok(model.system.evaluate(theta));
+    const analytic = model.system.gradient(REML)!;
+    theta.forEach((_, i) => {
+      const h = 1e-5;
+      const up = theta.slice();
+      const down = theta.slice();
+      up[i] += h;
+      down[i] -= h;
+      const numeric = (model.objectiveAt(up) - model.objectiveAt(down)) / (2 * h);
+      assert.ok(Math.abs(analytic[i] - numeric) <= 1e-5 * Math.max(1, Math.abs(numeric)), `theta[${i}]: ${analytic[i]} vs ${numeric}`);
+    });
+  }
+});

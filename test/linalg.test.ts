@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { choleskyInverse, choleskyLower, solveLower, solveLowerTransposed } from '../src/linalg/dense';
-import { ParallelCholesky } from '../src/linalg/parallel-cholesky';
+import { minimumDegree } from '../src/linalg/ordering';
+import { SupernodalCholesky } from '../src/linalg/supernodal';
+import { supernodalPool } from '../src/linalg/supernodal-pool';
 
 /** a random symmetric positive definite matrix B B' + n I (column-major) from a seeded generator */
 function spd(n: number, seed: number): Float64Array {
@@ -60,23 +62,116 @@ test('triangular solves and the Cholesky inverse agree with A x = b', () => {
   }
 });
 
-test('parallel Cholesky (worker threads on shared memory) equals the single-thread factor', () => {
-  const n = 520; // above PARALLEL_MIN_SIZE, not a multiple of the panel width
-  const a = spd(n, 11);
-  const shared = new Float64Array(new SharedArrayBuffer(n * n * 8));
-  shared.set(a);
-  const pool = ParallelCholesky.forMatrix(shared, n);
+/**
+ * A sparse SPD matrix with the pattern of crossed factors: sum over random cliques of v v'
+ * (v random on the clique) plus the identity; the last `dense` nodes join every clique (X, y).
+ */
+function crossedSpd(nodes: number, cliques: number, dense: number, seed: number): { a: Float64Array; cliques: Int32Array[] } {
+  let s = seed;
+  const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647;
+  const n = nodes + dense;
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) a[i + i * n] = 1;
+  const list: Int32Array[] = [];
+  for (let c = 0; c < cliques; c++) {
+    const size = 2 + Math.floor(rnd() * 10);
+    const members = new Set<number>();
+    while (members.size < size) members.add(Math.floor(rnd() * nodes));
+    for (let d = 0; d < dense; d++) members.add(nodes + d);
+    const clique = Int32Array.from(members);
+    const v = Array.from(clique, () => rnd() - 0.5);
+    clique.forEach((i, p) => clique.forEach((j, q) => (a[i + j * n] += v[p] * v[q])));
+    list.push(clique);
+  }
+  return { a, cliques: list };
+}
+
+/** the symmetric permutation P A P' with order[j] the row of A that becomes row j */
+function permute(a: Float64Array, n: number, order: Int32Array): Float64Array {
+  const out = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) out[i + j * n] = a[order[i] + order[j] * n];
+  return out;
+}
+
+test('minimum degree eliminates leaves before their hub, and its structure is the fill of the elimination', () => {
+  // a star: the hub (node 0) joined to five leaves; eliminating leaves first adds no fill
+  const star = minimumDegree(6, [1, 2, 3, 4, 5].map((leaf) => Int32Array.from([0, leaf])));
+  assert.ok(star.order.indexOf(0) >= 4);
+  for (const rows of star.structure) assert.ok(rows.length <= 1);
+  // a path 0-1-2-3 ordered from an end creates no fill: every column has at most one row below
+  const path = minimumDegree(4, [Int32Array.from([0, 1]), Int32Array.from([1, 2]), Int32Array.from([2, 3])]);
+  for (const rows of path.structure) assert.ok(rows.length <= 1);
+  assert.deepEqual([...path.order].sort(), [0, 1, 2, 3]);
+});
+
+test('supernodal Cholesky in a minimum-degree order equals the dense factor, entry by entry', () => {
+  for (const [nodes, cliques, dense] of [
+    [40, 30, 2],
+    [300, 500, 3],
+  ]) {
+    const n = nodes + dense;
+    const { a, cliques: list } = crossedSpd(nodes, cliques, dense, nodes);
+    const { order, structure } = minimumDegree(n, list);
+    const ap = permute(a, n, order);
+    const chol = new SupernodalCholesky(n, structure);
+    assert.ok(chol.flops < n ** 3 / 6, 'the sparse factorization does less work than the dense one');
+    const l = ap.slice();
+    assert.ok(chol.factor(l, chol.work()));
+    const dense0 = ap.slice();
+    assert.ok(choleskyLower(dense0, n));
+    for (let j = 0; j < n; j++) for (let i = j; i < n; i++) assert.ok(Math.abs(l[i + j * n] - dense0[i + j * n]) < 1e-12 * n, `L[${i}, ${j}]`);
+    // the selected inverse is the inverse on the structure, for the whole matrix and a leading block
+    for (const include of [n, n - 1, n - dense]) {
+      const z = new Float64Array(n * n);
+      chol.selectedInverse(l, z, include, chol.work());
+      const lead = new Float64Array(include * include);
+      for (let j = 0; j < include; j++) for (let i = j; i < include; i++) lead[i + j * include] = dense0[i + j * n];
+      const inv = choleskyInverse(lead, include);
+      for (let j = 0; j < include; j++) {
+        assert.ok(Math.abs(z[j + j * n] - inv[j + j * include]) < 1e-12, `Z[${j}, ${j}]`);
+        for (const i of structure[j])
+          if (i < include) {
+            assert.ok(Math.abs(z[i + j * n] - inv[i + j * include]) < 1e-12, `Z[${i}, ${j}]`);
+            assert.equal(z[j + i * n], z[i + j * n]);
+          }
+      }
+    }
+  }
+});
+
+test('the supernodal kernels on worker threads give the single thread\'s numbers exactly', () => {
+  const nodes = 500;
+  const n = nodes + 3;
+  const { a, cliques } = crossedSpd(nodes, 1500, 3, 3);
+  const { order, structure } = minimumDegree(n, cliques);
+  const ap = permute(a, n, order);
+  const chol = new SupernodalCholesky(n, structure);
+  const shared = () => new Float64Array(new SharedArrayBuffer(n * n * 8));
+  const l = shared();
+  const z = shared();
+  const pool = supernodalPool();
   if (!pool) return; // a single-core machine has nothing to split
-  try {
-    assert.ok(pool.factor(n));
-    const single = a.slice();
-    assert.ok(choleskyLower(single, n));
-    for (let i = 0; i < n * n; i++) assert.equal(shared[i], single[i]);
-    // a second factorization reuses the threads
-    shared.set(a);
-    assert.ok(pool.factor(n));
-    assert.equal(shared[n * n - 1], single[n * n - 1]);
-  } finally {
-    pool.close();
+  const single = ap.slice();
+  const zSingle = new Float64Array(n * n);
+  assert.ok(chol.factor(single, chol.work()));
+  chol.selectedInverse(single, zSingle, n, chol.work());
+  // two systems take turns on the one pool: each hands its buffers over when its turn comes
+  const other = crossedSpd(200, 600, 2, 5);
+  const otherOrder = minimumDegree(202, other.cliques);
+  const otherChol = new SupernodalCholesky(202, otherOrder.structure);
+  const otherMatrix = new Float64Array(new SharedArrayBuffer(202 * 202 * 8));
+  const otherSingle = permute(other.a, 202, otherOrder.order);
+  assert.ok(otherChol.factor(otherSingle, otherChol.work()));
+  const work = pool.work(chol, l, z);
+  const otherWork = pool.work(otherChol, otherMatrix, shared());
+  for (let round = 0; round < 2; round++) {
+    l.set(ap);
+    assert.ok(chol.factor(l, work));
+    chol.selectedInverse(l, z, n, work);
+    for (let i = 0; i < n * n; i++) assert.equal(l[i], single[i]);
+    for (let i = 0; i < n * n; i++) assert.equal(z[i], zSingle[i]);
+    otherMatrix.set(permute(other.a, 202, otherOrder.order));
+    assert.ok(otherChol.factor(otherMatrix, otherWork));
+    for (let i = 0; i < 202 * 202; i++) assert.equal(otherMatrix[i], otherSingle[i]);
   }
 });

@@ -1,12 +1,11 @@
 import { choleskyInverse, choleskyLower, solveLower, solveLowerTransposed, symmetrizeFromLower } from '../linalg/dense';
-import { ParallelCholesky, PARALLEL_MIN_SIZE } from '../linalg/parallel-cholesky';
+import { minimumDegree, range } from '../linalg/ordering';
+import { SupernodalCholesky, SupernodeWork } from '../linalg/supernodal';
+import { supernodalPool } from '../linalg/supernodal-pool';
 import { ReTerm } from './reterm';
 
-/** Beyond this tail width the gradient's dense inverse of the tail costs more than 2n evaluations. */
-const ANALYTIC_GRADIENT_MAX_TAIL = 300;
-
-/** worker threads of a system's parallel Cholesky end with the system */
-const closeWhenCollected = new FinalizationRegistry<ParallelCholesky>((pool) => pool.close());
+/** Tails whose factorization takes fewer multiply-adds than this run on one thread. */
+const PARALLEL_MIN_FLOPS = 5e6;
 
 /**
  * The blocked penalized least-squares system of a linear mixed model (Bates et al. 2015;
@@ -21,7 +20,9 @@ const closeWhenCollected = new FinalizationRegistry<ParallelCholesky>((pool) => 
  * residual sum of squares (the square of L's last diagonal element).
  *
  * Structure: the first term (most levels) has a block-diagonal Z'Z block (k x k per level); it
- * is eliminated level by level into a dense "tail" holding the other terms, X and y. When the
+ * is eliminated level by level into a "tail" holding the other terms, X and y. The tail is
+ * held densely but factorized sparsely (`SupernodalCholesky`), its levels in a minimum-degree
+ * order so that crossed factors (InstEval) fill in as little as possible. When the
  * model has a single term, levels with identical Z_l'Z_l share one k x k factorisation
  * (sleepstudy: all 18 subjects; a random intercept: one group per visit count), which is what
  * makes per-voxel fits cheap: the cost per evaluation no longer depends on n or on the number
@@ -71,20 +72,24 @@ export class BlockedSystem {
   readonly n: number;
   readonly p: number;
   readonly ntheta: number;
-  /** dimension of the dense tail: random effects of terms 2..m, then X, then y */
+  /** dimension of the tail: random effects of terms 2..m, then X, then y */
   readonly tailSize: number;
   /** random-effects rows in the tail */
   readonly tailRe: number;
-  /** start of each term's rows in the tail (terms 2..m; entry 0 unused) */
-  private readonly tailOffsets: number[];
+  /** per term (2..m; entry 0 empty), the tail row of each level's first row */
+  private readonly levelRows: Int32Array[];
+  private readonly factorization: SupernodalCholesky;
   /** theta-independent tail block [Z2..Zm X y]'[Z2..Zm X y], full symmetric, column-major */
   private readonly a22: Float64Array;
   /** tail work matrix; after `evaluate` its lower triangle holds the tail's Cholesky factor */
   readonly tail: Float64Array;
-  private readonly parallel: ParallelCholesky | null;
+  /** the factorization's buffers, and threads for a wide tail */
+  private readonly work: SupernodeWork;
   private readonly first: FirstBlock;
   /** scratch for L_X^{-1} in unscaledVcov */
   private inverseWork?: Float64Array;
+  /** the gradient's selected inverse of the tail (m x m, on the factor's structure) */
+  private tailInverse?: Float64Array;
   private readonly thetaOffsets: number[];
 
   constructor(terms: ReTerm[], X: Float64Array, y: Float64Array, p: number) {
@@ -99,30 +104,29 @@ export class BlockedSystem {
       nt += t.ntheta;
     }
     this.ntheta = nt;
-    this.tailOffsets = [0];
-    let off = 0;
-    for (let i = 1; i < terms.length; i++) {
-      this.tailOffsets.push(off);
-      off += terms[i].nlevels * terms[i].k;
-    }
-    this.tailRe = off;
-    this.tailSize = off + p + 1;
+    const tail = orderTail(terms, p);
+    this.levelRows = tail.levelRows;
+    this.tailRe = tail.tailRe;
+    this.tailSize = tail.tailRe + p + 1;
+    this.factorization = new SupernodalCholesky(this.tailSize, tail.structure);
     const xy = new Float64Array(n * (p + 1));
     xy.set(X.subarray(0, n * p));
     xy.set(y, n * p);
     this.a22 = this.buildTailCrossproduct(xy);
-    // a wide tail (crossed factors with many levels) is factorized on all cores, in shared memory
-    const wide = this.tailSize >= PARALLEL_MIN_SIZE;
+    // a big tail (crossed factors with many levels) is factorized on all cores, in shared memory
+    const wide = this.factorization.flops >= PARALLEL_MIN_FLOPS;
     const size = this.tailSize * this.tailSize;
-    this.tail = wide ? new Float64Array(new SharedArrayBuffer(size * 8)) : new Float64Array(size);
-    this.parallel = wide ? ParallelCholesky.forMatrix(this.tail, this.tailSize) : null;
-    if (this.parallel) closeWhenCollected.register(this, this.parallel);
+    const alloc = () => (wide ? new Float64Array(new SharedArrayBuffer(size * 8)) : new Float64Array(size));
+    this.tail = alloc();
+    const pool = wide ? supernodalPool() : null;
+    this.work = pool ? pool.work(this.factorization, this.tail, (this.tailInverse = alloc())) : this.factorization.work();
     this.first =
       terms.length === 0 ? noFirstBlock : terms.length === 1 ? new GroupedFirstBlock(terms[0], xy, p + 1) : new SparseFirstBlock(this, xy);
   }
 
-  tailOffset(term: number): number {
-    return this.tailOffsets[term];
+  /** the tail row of the first row of `level` of term `term` (>= 1) */
+  tailRow(term: number, level: number): number {
+    return this.levelRows[term][level];
   }
 
   setTheta(theta: ArrayLike<number>): void {
@@ -139,7 +143,7 @@ export class BlockedSystem {
     for (let i = 0; i < this.tailRe; i++) t[i + i * m] += 1;
     const logdetFirst = this.first.eliminate(t, m);
     if (!Number.isFinite(logdetFirst)) return null;
-    if (!(this.parallel ? this.parallel.factor(m) : choleskyLower(t, m))) return null;
+    if (!this.factorization.factor(t, this.work)) return null;
     let logdetZ = logdetFirst;
     for (let i = 0; i < this.tailRe; i++) logdetZ += 2 * Math.log(t[i + i * m]);
     let logdetX = 0;
@@ -211,8 +215,10 @@ export class BlockedSystem {
   }
 
   private tailModes(v: Float64Array, term: number): Float64Array {
-    const o = this.tailOffsets[term];
-    return v.slice(o, o + this.terms[term].nlevels * this.terms[term].k);
+    const { k, nlevels } = this.terms[term];
+    const u = new Float64Array(nlevels * k);
+    for (let l = 0; l < nlevels; l++) u.set(v.subarray(this.levelRows[term][l], this.levelRows[term][l] + k), l * k);
+    return u;
   }
 
   /**
@@ -221,35 +227,32 @@ export class BlockedSystem {
    * ML), d log|.| = 2 tr(Lambda^-1 dLambda (I - G_ZZ)) and, as Lambda'Z'e = u at the optimum
    * in (u, beta), d r^2 = -2 u' Lambda^-1 dLambda u. Per term this is
    * 2 [lambda^-T (sum_l (I - G_ll) - nu/r^2 sum_l u_l u_l')]_ab for theta at (a, b) of lambda.
-   * Null where a diagonal of lambda is 0 (lambda singular) or the tail is too wide for its dense
-   * inverse to pay (InstEval): differentiate numerically there.
+   * G is needed only on the tail factor's structure, which its selected inversion gives at about
+   * twice the cost of the factorization. Null where a diagonal of lambda is 0 (lambda singular):
+   * differentiate numerically there.
    */
   gradient(reml: boolean): Float64Array | null {
     for (const t of this.terms) for (let i = 0; i < t.k; i++) if (!(t.lambda[i + i * t.k] > 1e-8)) return null;
     const m = this.tailSize;
-    if (m > ANALYTIC_GRADIENT_MAX_TAIL) return null;
     const r2 = this.tail[m * m - 1] ** 2;
     const nu = reml ? this.n - this.p : this.n;
     const v = this.tailSolution();
     const include = reml ? m - 1 : this.tailRe;
-    const g22 = new Float64Array(include * include);
-    if (include > 0) {
-      for (let j = 0; j < include; j++) for (let i = j; i < include; i++) g22[i + j * include] = this.tail[i + j * m];
-      choleskyInverse(g22.slice(), include, g22);
-    }
+    const g22 = (this.tailInverse ??= new Float64Array(m * m));
+    this.factorization.selectedInverse(this.tail, g22, include, this.work);
     const out = new Float64Array(this.ntheta);
     this.terms.forEach((term, ti) => {
       const k = term.k;
       const S = new Float64Array(k * k);
       const U = new Float64Array(k * k);
-      if (ti === 0) this.first.addGradientTerms(g22, include, v, S, U);
+      if (ti === 0) this.first.addGradientTerms(g22, m, include, v, S, U);
       else {
         const ut = this.tailModes(v, ti);
         for (let l = 0; l < term.nlevels; l++) {
-          const r0 = this.tailOffsets[ti] + l * k;
+          const r0 = this.levelRows[ti][l];
           for (let b = 0; b < k; b++)
             for (let a = 0; a < k; a++) {
-              S[a + b * k] += (a === b ? 1 : 0) - g22[r0 + a + (r0 + b) * include];
+              S[a + b * k] += (a === b ? 1 : 0) - g22[r0 + a + (r0 + b) * m];
               U[a + b * k] += ut[l * k + a] * ut[l * k + b];
             }
         }
@@ -317,7 +320,7 @@ export class BlockedSystem {
       const term = this.terms[ti];
       if (term.k !== 1) continue;
       anyScalar = true;
-      scale.fill(term.lambda[0], this.tailOffsets[ti], this.tailOffsets[ti] + term.nlevels);
+      for (const r of this.levelRows[ti]) scale[r] = term.lambda[0];
     }
     if (anyScalar)
       for (let j = 0; j < m; j++) {
@@ -327,7 +330,7 @@ export class BlockedSystem {
       }
     for (let ti = 1; ti < this.terms.length; ti++) {
       const term = this.terms[ti];
-      if (term.k > 1) transformLevelBlocks(t, m, term.lambda, term.k, this.tailOffsets[ti], term.nlevels);
+      if (term.k > 1) transformLevelBlocks(t, m, term.lambda, term.k, this.levelRows[ti]);
     }
   }
 
@@ -341,7 +344,7 @@ export class BlockedSystem {
       let nnz = 0;
       for (let ti = 1; ti < this.terms.length; ti++) {
         const term = this.terms[ti];
-        const base = this.tailOffsets[ti] + term.codes[r] * term.k;
+        const base = this.levelRows[ti][term.codes[r]];
         for (let c = 0; c < term.k; c++) {
           idx[nnz] = base + c;
           val[nnz++] = term.z[r + c * n];
@@ -364,21 +367,20 @@ export class BlockedSystem {
 }
 
 /**
- * T <- Lambda' T Lambda for the level blocks [first + l k, first + (l+1) k) of one vector term,
- * in place: output a only needs inputs b >= a, so ascending a never reads an overwritten value.
+ * T <- Lambda' T Lambda for the level blocks [r0, r0 + k) (r0 in `levelRows`) of one vector
+ * term, in place: output a only needs inputs b >= a, so ascending a never reads an overwritten value.
  */
-function transformLevelBlocks(t: Float64Array, m: number, lam: Float64Array, k: number, first: number, nlevels: number): void {
-  const last = first + nlevels * k;
+function transformLevelBlocks(t: Float64Array, m: number, lam: Float64Array, k: number, levelRows: Int32Array): void {
   for (let j = 0; j < m; j++) {
     const cj = j * m;
-    for (let r0 = first; r0 < last; r0 += k)
+    for (const r0 of levelRows)
       for (let a = 0; a < k; a++) {
         let v = 0;
         for (let b = a; b < k; b++) v += lam[b + a * k] * t[r0 + b + cj];
         t[r0 + a + cj] = v;
       }
   }
-  for (let r0 = first; r0 < last; r0 += k)
+  for (const r0 of levelRows)
     for (let a = 0; a < k; a++) {
       const ca = (r0 + a) * m;
       for (let i = 0; i < m; i++) {
@@ -387,6 +389,82 @@ function transformLevelBlocks(t: Float64Array, m: number, lam: Float64Array, k: 
         t[ca + i] = v;
       }
     }
+}
+
+/**
+ * The tail's layout: the levels of terms 2..m in a minimum-degree order of the graph in which
+ * two levels are joined when a level of the first term (eliminated before them) co-occurs with
+ * both, each level's k rows together; then X and y, which every column reaches. Returns the
+ * first row of each level and the rows of each column of the tail's Cholesky factor.
+ */
+function orderTail(terms: ReTerm[], p: number): { levelRows: Int32Array[]; tailRe: number; structure: Int32Array[] } {
+  const nodeBase = [0];
+  let nodes = 0;
+  for (let ti = 1; ti < terms.length; ti++) {
+    nodeBase.push(nodes);
+    nodes += terms[ti].nlevels;
+  }
+  const nodeRows = new Int32Array(nodes);
+  for (let ti = 1; ti < terms.length; ti++) nodeRows.fill(terms[ti].k, nodeBase[ti], nodeBase[ti] + terms[ti].nlevels);
+  const { order, structure: nodeStructure } = minimumDegree(nodes, firstLevelCliques(terms, nodeBase, nodes));
+  const nodeStart = new Int32Array(nodes);
+  let tailRe = 0;
+  for (const v of order) {
+    nodeStart[v] = tailRe;
+    tailRe += nodeRows[v];
+  }
+  const levelRows = terms.map((t, ti) => (ti === 0 ? new Int32Array(0) : nodeStart.slice(nodeBase[ti], nodeBase[ti] + t.nlevels)));
+  const m = tailRe + p + 1;
+  const structure: Int32Array[] = new Array(m);
+  order.forEach((v, j) => {
+    const neighbours = nodeStructure[j];
+    let below = 0;
+    for (const q of neighbours) below += nodeRows[order[q]];
+    const k = nodeRows[v];
+    const s = nodeStart[v];
+    for (let a = 0; a < k; a++) {
+      // the level's own later rows, its neighbours' rows (ascending with their positions), X and y
+      const rows = new Int32Array(k - a - 1 + below + p + 1);
+      let c = 0;
+      for (let b = a + 1; b < k; b++) rows[c++] = s + b;
+      for (const q of neighbours) for (let b = 0; b < nodeRows[order[q]]; b++) rows[c++] = nodeStart[order[q]] + b;
+      for (let i = tailRe; i < m; i++) rows[c++] = i;
+      structure[s + a] = rows;
+    }
+  });
+  for (let i = tailRe; i < m; i++) structure[i] = range(i + 1, m);
+  return { levelRows, tailRe, structure };
+}
+
+/** Per level of the first term, the tail levels (node ids) its observations touch. */
+function firstLevelCliques(terms: ReTerm[], nodeBase: number[], nodes: number): Int32Array[] {
+  if (terms.length < 2) return [];
+  const first = terms[0];
+  const touched: number[][] = Array.from({ length: first.nlevels }, () => []);
+  const marker = new Int32Array(nodes).fill(-1);
+  // level by level, so the marker needs no reset
+  const { start, rows } = observationsByLevel(first);
+  for (let l = 0; l < first.nlevels; l++)
+    for (let q = start[l]; q < start[l + 1]; q++)
+      for (let ti = 1; ti < terms.length; ti++) {
+        const v = nodeBase[ti] + terms[ti].codes[rows[q]];
+        if (marker[v] !== l) {
+          marker[v] = l;
+          touched[l].push(v);
+        }
+      }
+  return touched.map((t) => Int32Array.from(t));
+}
+
+/** The observations of a term grouped by level (counting sort): level l's are rows[start[l] .. start[l+1]). */
+function observationsByLevel(term: ReTerm): { start: Int32Array; rows: Int32Array } {
+  const start = new Int32Array(term.nlevels + 1);
+  for (const c of term.codes) start[c + 1]++;
+  for (let l = 0; l < term.nlevels; l++) start[l + 1] += start[l];
+  const rows = new Int32Array(term.n);
+  const fill = start.slice(0, term.nlevels);
+  term.codes.forEach((c, r) => (rows[fill[c]++] = r));
+  return { start, rows };
 }
 
 /** Elimination of the first term's block-diagonal Z'Z block into the tail. */
@@ -401,10 +479,10 @@ interface FirstBlock {
   /**
    * After `evaluate`, for the gradient: adds sum_l (I - G_ll) over the first term's levels to
    * `S` and sum_l u_l u_l' to `U` (k x k), G the inverse of the system without y restricted to
-   * its first `include` tail rows, whose inverse `g22` (include x include) is given, and v the
-   * tail unknowns.
+   * its first `include` tail rows, whose inverse `g22` (m x m, on the tail factor's structure) is
+   * given, and v the tail unknowns.
    */
-  addGradientTerms(g22: Float64Array, include: number, v: Float64Array, S: Float64Array, U: Float64Array): void;
+  addGradientTerms(g22: Float64Array, m: number, include: number, v: Float64Array, S: Float64Array, U: Float64Array): void;
 }
 
 /** A linear model (no random effects) is the system reduced to its tail [X y]. */
@@ -598,7 +676,7 @@ class GroupedFirstBlock implements FirstBlock {
    * tr(T^{-1} S_c[a][b]) over X, T the X block) and u_l u_l' to H_c^{-1} lambda' R_c lambda
    * H_c^{-1} with R_c[a,b] = r' S_c[a][b] r, r = (-beta, 1).
    */
-  addGradientTerms(g22: Float64Array, include: number, v: Float64Array, S: Float64Array, U: Float64Array): void {
+  addGradientTerms(g22: Float64Array, m: number, include: number, v: Float64Array, S: Float64Array, U: Float64Array): void {
     const { k, P } = this;
     const PP = P * P;
     const lam = this.term.lambda;
@@ -615,7 +693,7 @@ class GroupedFirstBlock implements FirstBlock {
         for (let b = 0; b < k; b++) {
           const base = ((g * k + a) * k + b) * PP;
           let c = 0;
-          for (let j = 0; j < include; j++) for (let i = 0; i < include; i++) c += g22[i + j * include] * this.S[base + i + j * P];
+          for (let j = 0; j < include; j++) for (let i = 0; i < include; i++) c += g22[i + j * m] * this.S[base + i + j * P];
           let q = 0;
           for (let j = 0; j < P; j++) for (let i = 0; i < P; i++) q += r[i] * this.S[base + i + j * P] * r[j];
           C[a + b * k] = c;
@@ -681,6 +759,8 @@ class SparseFirstBlock implements FirstBlock {
   private readonly rowPos: Int32Array;
   private readonly h: Float64Array;
   private readonly work: Float64Array;
+  /** for the gradient: each row of L21 times its level's L_l^{-T} */
+  private l21Transformed?: Float64Array;
 
   constructor(private readonly system: BlockedSystem, xy: Float64Array) {
     const term = system.terms[0];
@@ -690,13 +770,7 @@ class SparseFirstBlock implements FirstBlock {
     const P = system.p + 1;
     this.k = k;
     this.M = new Float64Array(nlevels * k * k);
-    // rows of each level (counting sort)
-    const count = new Int32Array(nlevels + 1);
-    for (let r = 0; r < n; r++) count[codes[r] + 1]++;
-    for (let l = 0; l < nlevels; l++) count[l + 1] += count[l];
-    const order = new Int32Array(n);
-    const fill = count.slice(0, nlevels);
-    for (let r = 0; r < n; r++) order[fill[codes[r]]++] = r;
+    const { start: count, rows: order } = observationsByLevel(term);
 
     const marker = new Int32Array(m).fill(-1);
     const starts: number[] = [0];
@@ -707,7 +781,7 @@ class SparseFirstBlock implements FirstBlock {
         const r = order[q];
         for (let ti = 1; ti < system.terms.length; ti++) {
           const t = system.terms[ti];
-          const base = system.tailOffset(ti) + t.codes[r] * t.k;
+          const base = system.tailRow(ti, t.codes[r]);
           for (let c = 0; c < t.k; c++)
             if (marker[base + c] !== l) {
               marker[base + c] = l;
@@ -749,7 +823,7 @@ class SparseFirstBlock implements FirstBlock {
           for (let a = 0; a < k; a++) this.M[l * k * k + a + b * k] += z[r + a * n] * zb;
           for (let ti = 1; ti < system.terms.length; ti++) {
             const t = system.terms[ti];
-            const base = system.tailOffset(ti) + t.codes[r] * t.k;
+            const base = system.tailRow(ti, t.codes[r]);
             for (let c = 0; c < t.k; c++) this.vals[pos[base + c] * k + b] += t.z[r + c * n] * zb;
           }
           for (let j = 0; j < P; j++) this.vals[pos[system.tailRe + j] * k + b] += xy[r + j * n] * zb;
@@ -760,10 +834,11 @@ class SparseFirstBlock implements FirstBlock {
     this.rowPos = new Int32Array(m);
     for (let ti = 1; ti < system.terms.length; ti++) {
       const t = system.terms[ti];
-      for (let i = 0; i < t.nlevels * t.k; i++) {
-        this.rowTerm[system.tailOffset(ti) + i] = ti;
-        this.rowPos[system.tailOffset(ti) + i] = i % t.k;
-      }
+      for (let l = 0; l < t.nlevels; l++)
+        for (let c = 0; c < t.k; c++) {
+          this.rowTerm[system.tailRow(ti, l) + c] = ti;
+          this.rowPos[system.tailRow(ti, l) + c] = c;
+        }
     }
     this.h = new Float64Array(k * k);
     this.work = new Float64Array(Math.max(k * k, 64));
@@ -849,25 +924,22 @@ class SparseFirstBlock implements FirstBlock {
     }
   }
 
-  /** G_ll = L_l^{-T} (I + W_l' G22 W_l) L_l^{-1}, W_l the level's rows of L21 among the included rows */
-  addGradientTerms(g22: Float64Array, include: number, v: Float64Array, out: Float64Array, U: Float64Array): void {
+  /**
+   * G_ll = L_l^{-T} (I + W_l' G22 W_l) L_l^{-1}, W_l the level's rows of L21 among the included
+   * rows. With each row w of W_l turned into L_l^{-T} w, the sum over levels is that of
+   * L_l^{-T} L_l^{-1} plus, over pairs of rows a level touches, g22 times their outer products:
+   * accumulated column by column of g22 (the elimination's CSC order), so reads stay in one column.
+   */
+  addGradientTerms(g22: Float64Array, m: number, include: number, v: Float64Array, out: Float64Array, U: Float64Array): void {
     const k = this.k;
+    const nlevels = this.system.terms[0].nlevels;
     const u = this.solve(this.system.tail, this.system.tailSize, v);
-    for (let l = 0; l < this.system.terms[0].nlevels; l++)
+    for (let l = 0; l < nlevels; l++)
       for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) U[a + b * k] += u[l * k + a] * u[l * k + b];
     const w = this.l21;
-    const Q = new Float64Array(k * k);
+    const wt = (this.l21Transformed ??= new Float64Array(w.length));
     const Li = new Float64Array(k * k);
-    for (let l = 0; l < this.system.terms[0].nlevels; l++) {
-      Q.fill(0);
-      for (let a = 0; a < k; a++) Q[a + a * k] = 1;
-      const q1 = this.start[l + 1];
-      for (let q = this.start[l]; q < q1 && this.idx[q] < include; q++)
-        for (let q2 = this.start[l]; q2 < q1 && this.idx[q2] < include; q2++) {
-          const gv = g22[this.idx[q] + this.idx[q2] * include];
-          for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) Q[a + b * k] += w[q * k + a] * gv * w[q2 * k + b];
-        }
-      // Li = L_l^{-1}; G = Li' Q Li
+    for (let l = 0; l < nlevels; l++) {
       Li.fill(0);
       for (let c = 0; c < k; c++) {
         Li[c + c * k] = 1;
@@ -876,9 +948,39 @@ class SparseFirstBlock implements FirstBlock {
       for (let b = 0; b < k; b++)
         for (let a = 0; a < k; a++) {
           let v = 0;
-          for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) v += Li[i + a * k] * Q[i + j * k] * Li[j + b * k];
+          for (let c = 0; c < k; c++) v += Li[c + a * k] * Li[c + b * k];
           out[a + b * k] += (a === b ? 1 : 0) - v;
         }
+      for (let q = this.start[l]; q < this.start[l + 1]; q++)
+        for (let a = 0; a < k; a++) {
+          let v = 0;
+          for (let c = a; c < k; c++) v += Li[c + a * k] * w[q * k + c];
+          wt[q * k + a] = v;
+        }
+    }
+    const idx = this.idx;
+    for (let j = 0; j < include; j++) {
+      const cj = j * m;
+      for (let e = this.colStart[j]; e < this.colStart[j + 1]; e++) {
+        const qs = this.colQ[e];
+        const end = this.colEnd[e];
+        if (k === 1) {
+          // a scalar first term (crossed designs): one product per pair
+          const ws = wt[qs];
+          let sum = g22[j + cj] * ws;
+          for (let qr = qs + 1; qr < end && idx[qr] < include; qr++) sum += 2 * g22[idx[qr] + cj] * wt[qr];
+          out[0] -= sum * ws;
+          continue;
+        }
+        for (let qr = qs; qr < end && idx[qr] < include; qr++) {
+          const gv = g22[idx[qr] + cj];
+          for (let b = 0; b < k; b++)
+            for (let a = 0; a < k; a++) {
+              const pair = wt[qr * k + a] * wt[qs * k + b] + (qr === qs ? 0 : wt[qs * k + a] * wt[qr * k + b]);
+              out[a + b * k] -= gv * pair;
+            }
+        }
+      }
     }
   }
 

@@ -69,6 +69,9 @@ export function minimizeBounded(
   return result;
 }
 
+/** length (largest coordinate) of a scaled gradient step taken without curvature information */
+const FIRST_STEP = 0.1;
+
 function projectedBfgs(
   f: (x: Float64Array) => number,
   x0: ArrayLike<number>,
@@ -120,11 +123,19 @@ function projectedBfgs(
   let g = gradient(x, fx);
   const H = new Float64Array(n * n);
   // the inverse Hessian starts as the inverse of the measured diagonal curvature, so the first
-  // step is a diagonal Newton step rather than a blind gradient step; restarts are scaled steps
+  // step is a diagonal Newton step rather than a blind gradient step; without curvature (an
+  // analytic gradient, or a restart) it is a short scaled gradient step, and the first step's
+  // s'y / y'y then sets the scale (Nocedal & Wright, eq. 6.20)
+  let unscaled = false;
   const resetH = (fromCurvature: boolean) => {
     H.fill(0);
-    const fallback = 1 / Math.max(1, maxAbs(g));
-    for (let i = 0; i < n; i++) H[i * n + i] = fromCurvature && curvature[i] > 0 ? 1 / curvature[i] : fallback;
+    unscaled = false;
+    const fallback = FIRST_STEP / Math.max(1e-8, maxAbs(g));
+    for (let i = 0; i < n; i++) {
+      const measured = fromCurvature && curvature[i] > 0;
+      H[i * n + i] = measured ? 1 / curvature[i] : fallback;
+      if (!measured) unscaled = true;
+    }
   };
   resetH(true);
   const active = new Uint8Array(n);
@@ -206,7 +217,14 @@ function projectedBfgs(
     x.set(xNew);
     fx = fNew;
     g = gNew;
-    if (sy > 1e-14 * Math.sqrt(yy) * norm(s)) bfgsUpdate(H, s, yv, sy, n);
+    if (sy > 1e-14 * Math.sqrt(yy) * norm(s)) {
+      if (unscaled) {
+        H.fill(0);
+        for (let i = 0; i < n; i++) H[i * n + i] = sy / yy;
+        unscaled = false;
+      }
+      bfgsUpdate(H, s, yv, sy, n);
+    }
     if (fOld - fx < ftol * 1e-3 && maxAbs(s) < 1e-12) {
       converged = true;
       message = 'converged: steps below tolerance';

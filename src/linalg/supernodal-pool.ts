@@ -1,0 +1,139 @@
+/**
+ * The big kernels of `SupernodalCholesky` on several cores: each supernode's outer-product
+ * update (split by target columns) and the product of its selected inversion (split by rows)
+ * are shared between this thread and worker threads that see the matrix, its inverse and the
+ * kernels' buffers in shared memory. The threads meet twice per supernode on an Int32Array of
+ * Atomics, which costs microseconds against the milliseconds of the supernodes worth splitting.
+ *
+ * One pool serves the process (as a BLAS thread pool does): its workers start with the first
+ * wide system and idle between fits. A system hands its buffers over when it next runs a kernel
+ * after another system did (a message the workers read synchronously before the kernel).
+ */
+import { availableParallelism } from 'node:os';
+import * as path from 'node:path';
+import { MessageChannel, MessagePort, Worker } from 'node:worker_threads';
+import {
+  multiplyRows,
+  rowShare,
+  SupernodalCholesky,
+  SupernodeBuffers,
+  SupernodeStructure,
+  SupernodeWork,
+  tileSize,
+  triangleShare,
+  updateColumns,
+} from './supernodal';
+
+/** control slots shared with the workers */
+export const enum Slot {
+  /** bumped by the main thread to start a kernel */
+  Generation = 0,
+  /** workers that finished the current kernel */
+  Done = 1,
+  Kernel = 2,
+  Supernode = 3,
+  /** rows of the supernode the kernel covers */
+  Rows = 4,
+  Threads = 5,
+  /** id of the system whose buffers the kernels use */
+  System = 6,
+  Length = 7,
+}
+
+export const enum Kernel {
+  Update = 0,
+  Multiply = 1,
+}
+
+/** A system's factorization as the threads see it. */
+export interface SystemBuffers {
+  id: number;
+  structure: SupernodeStructure;
+  matrix: Float64Array;
+  inverse: Float64Array;
+  buffers: SupernodeBuffers;
+  /** length of a thread's tile scratch */
+  tileLength: number;
+}
+
+/** This thread's or a worker's share (`thread` of the control's Threads) of the kernel named in `control`. */
+export function runShare(control: Int32Array, system: SystemBuffers, thread: number, tile: Float64Array): void {
+  const { structure, matrix, inverse, buffers } = system;
+  const s = control[Slot.Supernode];
+  const r = control[Slot.Rows];
+  const threads = control[Slot.Threads];
+  if (control[Slot.Kernel] === Kernel.Update) {
+    const [from, to] = triangleShare(r, thread, threads);
+    updateColumns(matrix, structure, s, buffers.panel, from, to, tile);
+  } else {
+    const [from, to] = rowShare(r, thread, threads);
+    multiplyRows(inverse, structure, s, r, buffers.y, buffers.x, from, to, tile);
+  }
+}
+
+export class SupernodalPool {
+  private readonly control = new Int32Array(new SharedArrayBuffer(Slot.Length * 4));
+  private readonly ports: MessagePort[] = [];
+  private nextId = 1;
+
+  constructor(threads: number) {
+    this.control[Slot.Threads] = threads;
+    const script = path.join(__dirname, 'supernodal-worker.js');
+    for (let w = 1; w < threads; w++) {
+      const { port1, port2 } = new MessageChannel();
+      const worker = new Worker(script, { workerData: { control: this.control, thread: w, port: port2 }, transferList: [port2] });
+      worker.unref(); // an idle pool must not keep the process alive
+      this.ports.push(port1);
+    }
+  }
+
+  /**
+   * The kernels of one factorization of `matrix`, and of the selected inversion into `inverse`
+   * (both in shared memory), on the pool's threads.
+   */
+  work(factorization: SupernodalCholesky, matrix: Float64Array, inverse: Float64Array): SupernodeWork {
+    const tileLength = tileSize(factorization.sizes.rows);
+    const buffers = factorization.newBuffers(true);
+    const system: SystemBuffers = { id: this.nextId++, structure: factorization.structure, matrix, inverse, buffers, tileLength };
+    const tile = new Float64Array(tileLength);
+    const { rowStart } = factorization.structure;
+    const check = (given: Float64Array, bound: Float64Array) => {
+      if (given !== bound) throw new Error('a supernodal kernel ran on a matrix other than its work was made for');
+    };
+    return {
+      buffers,
+      runner: {
+        update: (a, s) => (check(a, matrix), this.run(system, tile, Kernel.Update, s, rowStart[s + 1] - rowStart[s])),
+        multiply: (z, s, rows) => (check(z, inverse), this.run(system, tile, Kernel.Multiply, s, rows)),
+      },
+    };
+  }
+
+  private run(system: SystemBuffers, tile: Float64Array, kernel: Kernel, s: number, rows: number): void {
+    const c = this.control;
+    if (c[Slot.System] !== system.id) {
+      for (const port of this.ports) port.postMessage(system);
+      c[Slot.System] = system.id;
+    }
+    c[Slot.Kernel] = kernel;
+    c[Slot.Supernode] = s;
+    c[Slot.Rows] = rows;
+    Atomics.store(c, Slot.Done, 0);
+    Atomics.add(c, Slot.Generation, 1);
+    Atomics.notify(c, Slot.Generation);
+    runShare(c, system, 0, tile);
+    const others = this.ports.length;
+    for (let done = Atomics.load(c, Slot.Done); done < others; done = Atomics.load(c, Slot.Done)) Atomics.wait(c, Slot.Done, done);
+  }
+}
+
+let processPool: SupernodalPool | null | undefined;
+
+/** The process's pool, started at first use; null where one thread is all there is. */
+export function supernodalPool(): SupernodalPool | null {
+  if (processPool === undefined) {
+    const threads = Math.min(availableParallelism(), 8);
+    processPool = threads < 2 ? null : new SupernodalPool(threads);
+  }
+  return processPool;
+}
