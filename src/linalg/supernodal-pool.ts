@@ -1,8 +1,8 @@
 /**
  * The big kernels of `SupernodalCholesky` on several cores: each supernode's outer-product
  * update (split by target columns) and the product of its selected inversion (split by rows)
- * are shared between this thread and worker threads that see the matrix, its inverse and the
- * kernels' buffers in shared memory. The threads meet twice per supernode on an Int32Array of
+ * are shared between this thread and worker threads that see the matrix and its inverse in
+ * shared memory, and run the kernels on this thread's kernel memory. The threads meet twice per supernode on an Int32Array of
  * Atomics, which costs microseconds against the milliseconds of the supernodes worth splitting.
  *
  * One pool serves the process (as a BLAS thread pool does): its workers start with the first
@@ -12,17 +12,8 @@
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, MessagePort, Worker } from 'node:worker_threads';
-import {
-  multiplyRows,
-  rowShare,
-  SupernodalCholesky,
-  SupernodeBuffers,
-  SupernodeStructure,
-  SupernodeWork,
-  tileSize,
-  triangleShare,
-  updateColumns,
-} from './supernodal';
+import { KernelMemory, kernelMemory } from './kernels';
+import { KernelLayout, multiplyRows, rowShare, SupernodalCholesky, SupernodeStructure, SupernodeWork, triangleShare, updateColumns } from './supernodal';
 
 /** control slots shared with the workers */
 export const enum Slot {
@@ -51,23 +42,21 @@ export interface SystemBuffers {
   structure: SupernodeStructure;
   matrix: Float64Array;
   inverse: Float64Array;
-  buffers: SupernodeBuffers;
-  /** length of a thread's tile scratch */
-  tileLength: number;
+  layout: KernelLayout;
 }
 
 /** This thread's or a worker's share (`thread` of the control's Threads) of the kernel named in `control`. */
-export function runShare(control: Int32Array, system: SystemBuffers, thread: number, tile: Float64Array): void {
-  const { structure, matrix, inverse, buffers } = system;
+export function runShare(control: Int32Array, system: SystemBuffers, thread: number, memory: KernelMemory): void {
+  const { structure, matrix, inverse, layout } = system;
   const s = control[Slot.Supernode];
   const r = control[Slot.Rows];
   const threads = control[Slot.Threads];
   if (control[Slot.Kernel] === Kernel.Update) {
     const [from, to] = triangleShare(r, thread, threads);
-    updateColumns(matrix, structure, s, buffers.panel, from, to, tile);
+    updateColumns(matrix, structure, s, from, to, memory, layout, thread);
   } else {
     const [from, to] = rowShare(r, thread, threads);
-    multiplyRows(inverse, structure, s, r, buffers.y, buffers.x, from, to, tile);
+    multiplyRows(inverse, structure, s, r, from, to, memory, layout, thread);
   }
 }
 
@@ -75,13 +64,15 @@ export class SupernodalPool {
   private readonly control = new Int32Array(new SharedArrayBuffer(Slot.Length * 4));
   private readonly ports: MessagePort[] = [];
   private nextId = 1;
+  private readonly memory = kernelMemory();
 
-  constructor(threads: number) {
+  constructor(private readonly threads: number) {
     this.control[Slot.Threads] = threads;
     const script = path.join(__dirname, 'supernodal-worker.js');
     for (let w = 1; w < threads; w++) {
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(script, { workerData: { control: this.control, thread: w, port: port2 }, transferList: [port2] });
+      const workerData = { control: this.control, thread: w, port: port2, memory: this.memory.memory };
+      const worker = new Worker(script, { workerData, transferList: [port2] });
       worker.unref(); // an idle pool must not keep the process alive
       this.ports.push(port1);
     }
@@ -92,24 +83,24 @@ export class SupernodalPool {
    * (both in shared memory), on the pool's threads.
    */
   work(factorization: SupernodalCholesky, matrix: Float64Array, inverse: Float64Array): SupernodeWork {
-    const tileLength = tileSize(factorization.sizes.rows);
-    const buffers = factorization.newBuffers(true);
-    const system: SystemBuffers = { id: this.nextId++, structure: factorization.structure, matrix, inverse, buffers, tileLength };
-    const tile = new Float64Array(tileLength);
+    const layout = factorization.layout(this.threads);
+    this.memory.reserve(layout.total);
+    const system: SystemBuffers = { id: this.nextId++, structure: factorization.structure, matrix, inverse, layout };
     const { rowStart } = factorization.structure;
     const check = (given: Float64Array, bound: Float64Array) => {
       if (given !== bound) throw new Error('a supernodal kernel ran on a matrix other than its work was made for');
     };
     return {
-      buffers,
+      memory: this.memory,
+      layout,
       runner: {
-        update: (a, s) => (check(a, matrix), this.run(system, tile, Kernel.Update, s, rowStart[s + 1] - rowStart[s])),
-        multiply: (z, s, rows) => (check(z, inverse), this.run(system, tile, Kernel.Multiply, s, rows)),
+        update: (a, s) => (check(a, matrix), this.run(system, Kernel.Update, s, rowStart[s + 1] - rowStart[s])),
+        multiply: (z, s, rows) => (check(z, inverse), this.run(system, Kernel.Multiply, s, rows)),
       },
     };
   }
 
-  private run(system: SystemBuffers, tile: Float64Array, kernel: Kernel, s: number, rows: number): void {
+  private run(system: SystemBuffers, kernel: Kernel, s: number, rows: number): void {
     const c = this.control;
     if (c[Slot.System] !== system.id) {
       for (const port of this.ports) port.postMessage(system);
@@ -121,11 +112,23 @@ export class SupernodalPool {
     Atomics.store(c, Slot.Done, 0);
     Atomics.add(c, Slot.Generation, 1);
     Atomics.notify(c, Slot.Generation);
-    runShare(c, system, 0, tile);
+    runShare(c, system, 0, this.memory);
     const others = this.ports.length;
-    for (let done = Atomics.load(c, Slot.Done); done < others; done = Atomics.load(c, Slot.Done)) Atomics.wait(c, Slot.Done, done);
+    for (let done = Atomics.load(c, Slot.Done); done < others; done = Atomics.load(c, Slot.Done)) spinThenWait(c, Slot.Done, done);
   }
 }
+
+/**
+ * Waits while control[slot] === value: polls first, since kernels come in quick succession and
+ * a futex wake-up costs tens of microseconds, then sleeps.
+ */
+export function spinThenWait(control: Int32Array, slot: Slot, value: number): void {
+  for (let spin = 0; spin < SPINS; spin++) if (Atomics.load(control, slot) !== value) return;
+  Atomics.wait(control, slot, value);
+}
+
+/** polls before sleeping: about 100 microseconds */
+const SPINS = 20_000;
 
 let processPool: SupernodalPool | null | undefined;
 

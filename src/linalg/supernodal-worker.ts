@@ -1,24 +1,26 @@
 /** Worker thread of `SupernodalPool`: runs its share of a kernel each time the generation moves. */
 import { MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { runShare, Slot, SystemBuffers } from './supernodal-pool';
+import { KernelMemory } from './kernels';
+import { runShare, Slot, spinThenWait, SystemBuffers } from './supernodal-pool';
 
-const { control, thread, port } = workerData as { control: Int32Array; thread: number; port: MessagePort };
+const { control, thread, port, memory } = workerData as { control: Int32Array; thread: number; port: MessagePort; memory: WebAssembly.Memory };
+// the kernels on the main thread's kernel memory, where the panel, X and Y are
+const kernels = new KernelMemory(memory);
 let system: SystemBuffers | undefined;
-let tile = new Float64Array(0);
 
 // the pool starts at generation 0; a bump that came before this thread started is seen at once
 let generation = 0;
 for (;;) {
-  Atomics.wait(control, Slot.Generation, generation);
+  spinThenWait(control, Slot.Generation, generation);
+  if (Atomics.load(control, Slot.Generation) === generation) continue;
   generation = Atomics.load(control, Slot.Generation);
   // a system posted before its first kernel: take the newest
   while (system?.id !== control[Slot.System]) {
     const message = receiveMessageOnPort(port);
     if (!message) throw new Error('supernodal worker: the system of a kernel was not posted');
     system = message.message as SystemBuffers;
-    if (tile.length < system.tileLength) tile = new Float64Array(system.tileLength);
   }
-  runShare(control, system, thread, tile);
+  runShare(control, system, thread, kernels);
   Atomics.add(control, Slot.Done, 1);
   Atomics.notify(control, Slot.Done);
 }

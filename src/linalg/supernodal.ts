@@ -13,11 +13,13 @@
  * j+1); the dense trailing triangle is cut into supernodes PANEL columns wide. Each supernode is
  * gathered into a compact panel, factorized with `factorPanel`, scattered back, and its outer
  * product subtracted from the columns its rows name (right-looking), tile by tile so that the
- * products accumulate in cache and each target entry is written once. The two big kernels,
- * that update and the product of the selected inversion, take ranges of independent output
- * columns or rows, which `SupernodalPool` hands to several threads.
+ * products accumulate in cache and each target entry is written once. The multiply-adds of the
+ * two big kernels, that update and the product of the selected inversion, run in WebAssembly
+ * SIMD (kernels.wat) on compact buffers in the thread's kernel memory; both take ranges of
+ * independent output columns or rows, which `SupernodalPool` hands to several threads.
  */
 import { factorPanel, inverseFromCholesky, PANEL } from './dense';
+import { KernelMemory, kernelMemory } from './kernels';
 import { range } from './ordering';
 
 /** supernodes this narrow are always merged with their parent's */
@@ -39,22 +41,32 @@ export interface SupernodeStructure {
 
 /** Splits the work of one supernode among threads (`SupernodalPool`), on the matrices it was made for. */
 export interface SupernodeRunner {
-  /** a -= P P' on the supernode's rows (see `updateColumns`), the panel in `panel` */
+  /** a -= P P' on the supernode's rows (see `updateColumns`), the panel in the kernel memory */
   update(a: Float64Array, s: number): void;
   /** X = -Z_RR Y on the supernode's first `rows` rows (see `multiplyRows`) */
   multiply(z: Float64Array, s: number, rows: number): void;
 }
 
-/** Scratch shared by the kernels: the gathered panel, the inversion's Y and X. */
-export interface SupernodeBuffers {
-  panel: Float64Array;
-  y: Float64Array;
-  x: Float64Array;
+/**
+ * Where a factorization keeps its buffers in the kernel memory (offsets in doubles): the
+ * gathered panel, the inversion's Y and X (columns padded to an even number of rows, plus a
+ * spare column), then per thread a tile of the update and one of Z.
+ */
+export interface KernelLayout {
+  panel: number;
+  y: number;
+  x: number;
+  tiles: number;
+  /** per thread: the update's tile, then from `tileZ` on, Z's */
+  tileLength: number;
+  tileZ: number;
+  total: number;
 }
 
-/** What the kernels run with: their buffers and, for a wide matrix, the threads that share them. */
+/** What the kernels run with: the thread's kernel memory and, for a wide matrix, threads that share it. */
 export interface SupernodeWork {
-  buffers: SupernodeBuffers;
+  memory: KernelMemory;
+  layout: KernelLayout;
   runner?: SupernodeRunner;
 }
 
@@ -64,9 +76,8 @@ export class SupernodalCholesky {
   readonly denseFrom: number;
   /** number of multiply-adds per factorization */
   readonly flops: number;
-  /** what one supernode's kernels need at most: panel entries, rows x width, rows */
+  /** what one supernode's kernels need at most: panel entries (width padded to 4), padded rows x width, rows, width */
   readonly sizes: { panel: number; rowsByWidth: number; rows: number; width: number };
-  private readonly tile: Float64Array;
   private readonly zcc: Float64Array;
 
   /**
@@ -143,14 +154,13 @@ export class SupernodalCholesky {
       const w = start[s + 1] - start[s];
       const h = w + R.length;
       for (let c = 0; c < w; c++) flops += ((h - c) * (h - c)) / 2;
-      sizes.panel = Math.max(sizes.panel, h * w);
-      sizes.rowsByWidth = Math.max(sizes.rowsByWidth, R.length * w);
+      sizes.panel = Math.max(sizes.panel, h * ((w + 3) & ~3));
+      sizes.rowsByWidth = Math.max(sizes.rowsByWidth, (R.length + 1) * (w + 2));
       sizes.rows = Math.max(sizes.rows, R.length);
       sizes.width = Math.max(sizes.width, w);
     });
     this.flops = flops;
     this.sizes = sizes;
-    this.tile = new Float64Array(tileSize(sizes.rows));
     this.zcc = new Float64Array(sizes.width * sizes.width);
   }
 
@@ -158,15 +168,23 @@ export class SupernodalCholesky {
     return this.structure.start.length - 1;
   }
 
-  /** Buffers for the kernels on this thread alone. */
-  work(): SupernodeWork {
-    return { buffers: this.newBuffers(false) };
+  /** The layout of the kernels' buffers for `threads` threads, from offset 0 of a kernel memory. */
+  layout(threads: number): KernelLayout {
+    const { panel, rowsByWidth, rows } = this.sizes;
+    const tileZ = (rows + 1) * (TILE + 1);
+    const tileLength = tileZ + TILE * TILE;
+    const y = panel + 4;
+    const x = y + rowsByWidth + 4;
+    const tiles = x + rowsByWidth + 4;
+    return { panel: 0, y, x, tiles, tileLength, tileZ, total: tiles + threads * tileLength };
   }
 
-  /** Buffers for the kernels, in shared memory when threads are to use them. */
-  newBuffers(shared: boolean): SupernodeBuffers {
-    const alloc = (length: number) => (shared ? new Float64Array(new SharedArrayBuffer(Math.max(1, length) * 8)) : new Float64Array(length));
-    return { panel: alloc(this.sizes.panel), y: alloc(this.sizes.rowsByWidth), x: alloc(this.sizes.rowsByWidth) };
+  /** The kernels on this thread alone. */
+  work(): SupernodeWork {
+    const memory = kernelMemory();
+    const layout = this.layout(1);
+    memory.reserve(layout.total);
+    return { memory, layout };
   }
 
   /**
@@ -175,33 +193,57 @@ export class SupernodalCholesky {
    */
   factor(a: Float64Array, work: SupernodeWork): boolean {
     const { n, start, rowStart, rowIndex } = this.structure;
-    const { buffers, runner } = work;
-    const B = buffers.panel;
+    const { memory, layout, runner } = work;
+    const B = memory.f64;
+    const b0 = layout.panel;
     for (let s = 0; s + 1 < start.length; s++) {
       const f = start[s];
       const w = start[s + 1] - f;
       const R = rowIndex.subarray(rowStart[s], rowStart[s + 1]);
       const r = R.length;
       const h = w + r;
-      // gather the panel: the diagonal block's lower triangle, then the rows R
+      // gather the panel: the diagonal block's lower triangle, then the rows R; zero columns
+      // pad the width to a multiple of 4 for the update kernel
       for (let c = 0; c < w; c++) {
         const col = (f + c) * n;
-        const bc = c * h;
+        const bc = b0 + c * h;
         for (let i = c; i < w; i++) B[bc + i] = a[col + f + i];
         for (let q = 0; q < r; q++) B[bc + w + q] = a[col + R[q]];
       }
-      if (!factorPanel(B, h, 0, h, 0, w)) return false;
+      B.fill(0, b0 + w * h, b0 + ((w + 3) & ~3) * h + 2);
+      if (!factorPanel(B, h, b0, h, 0, w)) return false;
       for (let c = 0; c < w; c++) {
         const col = (f + c) * n;
-        const bc = c * h;
+        const bc = b0 + c * h;
         for (let i = c; i < w; i++) a[col + f + i] = B[bc + i];
         for (let q = 0; q < r; q++) a[col + R[q]] = B[bc + w + q];
       }
       if (r === 0) continue;
       if (runner && updateWork(w, r) >= PARALLEL_MIN_WORK) runner.update(a, s);
-      else updateColumns(a, this.structure, s, B, 0, r, this.tile);
+      else updateColumns(a, this.structure, s, 0, r, memory, layout, 0);
     }
     return true;
+  }
+
+  /**
+   * After `factor(l)`: solves L_b' x = b in place for the leading `size` rows and columns of L
+   * (L_b, the factor of the leading block), touching only the structure.
+   */
+  solveTransposed(l: Float64Array, b: Float64Array, size: number): void {
+    const { n, start, rowStart, rowIndex } = this.structure;
+    for (let s = start.length - 2; s >= 0; s--) {
+      const f = start[s];
+      if (f >= size) continue;
+      const end = Math.min(start[s + 1], size);
+      const R = rowIndex.subarray(rowStart[s], rowStart[s + 1]);
+      for (let c = end - 1; c >= f; c--) {
+        const col = c * n;
+        let v = b[c];
+        for (let i = c + 1; i < end; i++) v -= l[col + i] * b[i];
+        for (let q = 0; q < R.length && R[q] < size; q++) v -= l[col + R[q]] * b[R[q]];
+        b[c] = v / l[col + c];
+      }
+    }
   }
 
   /**
@@ -214,8 +256,7 @@ export class SupernodalCholesky {
    */
   selectedInverse(l: Float64Array, z: Float64Array, include: number, work: SupernodeWork): void {
     const { n, start, rowStart, rowIndex } = this.structure;
-    const { buffers, runner } = work;
-    const { y: Y, x: X } = buffers;
+    const { memory, layout, runner } = work;
     const zcc = this.zcc;
     for (let s = start.length - 2; s >= 0; s--) {
       const f = start[s];
@@ -224,55 +265,54 @@ export class SupernodalCholesky {
       let r = 0;
       while (r < rowStart[s + 1] - rowStart[s] && rowIndex[rowStart[s] + r] < include) r++;
       const R = rowIndex.subarray(rowStart[s], rowStart[s] + r);
-      // Y = L_RC L_CC^{-1} (r x w, column-major): Y L_CC = L_RC, last column first
+      const rp = r + (r & 1);
+      const M = memory.f64;
+      // Y = L_RC L_CC^{-1} (r x w, columns rp apart): Y L_CC = L_RC, last column first
       for (let c = w - 1; c >= 0; c--) {
         const lc = (f + c) * n;
-        const yc = c * r;
-        for (let q = 0; q < r; q++) Y[yc + q] = l[lc + R[q]];
+        const yc = layout.y + c * rp;
+        for (let q = 0; q < r; q++) M[yc + q] = l[lc + R[q]];
         for (let c2 = c + 1; c2 < w; c2++) {
           const lcc2 = l[lc + f + c2];
           if (lcc2 === 0) continue;
-          const y2 = c2 * r;
-          for (let q = 0; q < r; q++) Y[yc + q] -= Y[y2 + q] * lcc2;
+          const y2 = layout.y + c2 * rp;
+          for (let q = 0; q < r; q++) M[yc + q] -= M[y2 + q] * lcc2;
         }
         const inv = 1 / l[lc + f + c];
-        for (let q = 0; q < r; q++) Y[yc + q] *= inv;
+        for (let q = 0; q < r; q++) M[yc + q] *= inv;
       }
       if (r > 0) {
         if (runner && updateWork(w, r) >= PARALLEL_MIN_WORK) runner.multiply(z, s, r);
-        else multiplyRows(z, this.structure, s, r, Y, X, 0, r, this.tile);
+        else multiplyRows(z, this.structure, s, r, 0, r, memory, layout, 0);
       }
       // Z_CC = (L_CC L_CC')^{-1} - X' Y, and Z_RC = X, into both triangles (the upper one row
       // by row, so that its writes run along columns)
       inverseFromCholesky(l, w, f + f * n, n, zcc, 0, w);
+      const X = layout.x;
+      const Y = layout.y;
       for (let b = 0; b < w; b++) {
         const col = (f + b) * n;
         for (let a = b; a < w; a++) {
           let v = zcc[a + b * w];
-          for (let q = 0; q < r; q++) v -= X[a * r + q] * Y[b * r + q];
+          for (let q = 0; q < r; q++) v -= M[X + a * rp + q] * M[Y + b * rp + q];
           z[col + f + a] = v;
           z[(f + a) * n + f + b] = v;
         }
-        for (let q = 0; q < r; q++) z[col + R[q]] = X[b * r + q];
+        for (let q = 0; q < r; q++) z[col + R[q]] = M[X + b * rp + q];
       }
       for (let q = 0; q < r; q++) {
         const row = R[q] * n + f;
-        for (let b = 0; b < w; b++) z[row + b] = X[b * r + q];
+        for (let b = 0; b < w; b++) z[row + b] = M[X + b * rp + q];
       }
     }
   }
 }
 
 /** Supernodes with less work than this (multiply-adds) are not worth waking threads for. */
-export const PARALLEL_MIN_WORK = 200_000;
+export const PARALLEL_MIN_WORK = 1_000_000;
 
 function updateWork(w: number, r: number): number {
   return (w * r * r) / 2;
-}
-
-/** scratch of one thread's kernels: a TILE-wide column block of the update, or a square tile of Z */
-export function tileSize(rows: number): number {
-  return Math.max(rows * TILE, TILE * TILE);
 }
 
 /**
@@ -284,114 +324,71 @@ export function triangleShare(r: number, part: number, parts: number): [number, 
   return [at(part), at(part + 1)];
 }
 
-/** Splits [0, r) into `parts` ranges of equal length (rows of a full product). */
+/** Splits [0, r) into `parts` ranges of equal length (rows of a full product), at even boundaries. */
 export function rowShare(r: number, part: number, parts: number): [number, number] {
-  return [Math.floor((r * part) / parts), Math.floor((r * (part + 1)) / parts)];
+  const pairs = Math.ceil(r / 2);
+  const at = (t: number) => Math.min(r, 2 * Math.floor((pairs * t) / parts));
+  return [at(part), part + 1 === parts ? r : at(part + 1)];
 }
 
 /**
  * a[R[i], R[j]] -= sum_c P[i, c] P[j, c] for target columns j in [jFrom, jTo) and rows i >= j,
- * with R supernode s's rows and P the rows below the diagonal block of its factorized panel B
- * (h x w, column-major). Per tile of TILE target columns the products accumulate in T (four
- * panel columns and two target columns per pass), then land in `a` with one write per entry.
+ * with R supernode s's rows and P the rows below the diagonal block of its factorized panel
+ * (h x w, column-major, at the layout's panel). Per tile of TILE target columns the products
+ * accumulate in the thread's tile T (the `syrk` kernel), then land in `a` with one write each.
  */
-export function updateColumns(a: Float64Array, st: SupernodeStructure, s: number, B: Float64Array, jFrom: number, jTo: number, T: Float64Array): void {
+export function updateColumns(a: Float64Array, st: SupernodeStructure, s: number, jFrom: number, jTo: number, memory: KernelMemory, layout: KernelLayout, thread: number): void {
   const n = st.n;
   const w = st.start[s + 1] - st.start[s];
   const R = st.rowIndex.subarray(st.rowStart[s], st.rowStart[s + 1]);
   const r = R.length;
-  const h = w + r;
+  const T = layout.tiles + thread * layout.tileLength;
+  const M = memory.f64;
   for (let j0 = jFrom; j0 < jTo; j0 += TILE) {
     const j1 = Math.min(jTo, j0 + TILE);
-    const rr = r - j0;
-    T.fill(0, 0, rr * (j1 - j0));
-    let c = 0;
-    for (; c + 4 <= w; c += 4) {
-      const p0 = c * h + w;
-      const p1 = p0 + h;
-      const p2 = p1 + h;
-      const p3 = p2 + h;
-      for (let j = j0; j < j1; j += 2) {
-        const tc = (j - j0) * rr - j0;
-        const l0 = B[p0 + j];
-        const l1 = B[p1 + j];
-        const l2 = B[p2 + j];
-        const l3 = B[p3 + j];
-        T[tc + j] += l0 * l0 + l1 * l1 + l2 * l2 + l3 * l3;
-        if (j + 1 === j1) {
-          for (let i = j + 1; i < r; i++) T[tc + i] += B[p0 + i] * l0 + B[p1 + i] * l1 + B[p2 + i] * l2 + B[p3 + i] * l3;
-          break;
-        }
-        const tc1 = tc + rr;
-        const m0 = B[p0 + j + 1];
-        const m1 = B[p1 + j + 1];
-        const m2 = B[p2 + j + 1];
-        const m3 = B[p3 + j + 1];
-        for (let i = j + 1; i < r; i++) {
-          const x0 = B[p0 + i];
-          const x1 = B[p1 + i];
-          const x2 = B[p2 + i];
-          const x3 = B[p3 + i];
-          T[tc + i] += x0 * l0 + x1 * l1 + x2 * l2 + x3 * l3;
-          T[tc1 + i] += x0 * m0 + x1 * m1 + x2 * m2 + x3 * m3;
-        }
-      }
-    }
-    for (; c < w; c++) {
-      const p0 = c * h + w;
-      for (let j = j0; j < j1; j++) {
-        const tc = (j - j0) * rr - j0;
-        const l0 = B[p0 + j];
-        if (l0 !== 0) for (let i = j; i < r; i++) T[tc + i] += B[p0 + i] * l0;
-      }
-    }
+    // a spare row per column and an even number of columns: the kernel works on pairs of both
+    const ts = r - j0 + 1;
+    M.fill(0, T, T + ts * (j1 - j0 + 1));
+    memory.syrk(T, ts, layout.panel + w, w + r, (w + 3) & ~3, j0, j1, r);
     for (let j = j0; j < j1; j++) {
       const cj = R[j] * n;
-      const tc = (j - j0) * rr - j0;
-      for (let i = j; i < r; i++) a[cj + R[i]] -= T[tc + i];
+      const tc = T + (j - j0) * ts - j0;
+      for (let i = j; i < r; i++) a[cj + R[i]] -= M[tc + i];
     }
   }
 }
 
 /**
- * X[i, c] = -sum_j Z[R[i], R[j]] Y[j, c] for rows i in [iFrom, iTo) and all w columns, R the
- * first r rows of supernode s (X and Y r x w, column-major; Z holds both triangles on R x R).
- * Z is gathered a TILE x TILE tile at a time into G, which then serves every column of Y.
+ * X[i, c] = -sum_j Z[R[i], R[j]] Y[j, c] for rows i in [iFrom, iTo) (even bounds, or r) and
+ * all w columns, R the first r rows of supernode s; X and Y at the layout's x and y with columns
+ * rp = r rounded up to even apart; Z holds both triangles on R x R. Z is gathered a tile at a
+ * time into the thread's G (rows padded to even, columns to a multiple of 4, with zeros), which
+ * the `gemm` kernel then applies to every column of Y.
  */
-export function multiplyRows(z: Float64Array, st: SupernodeStructure, s: number, r: number, Y: Float64Array, X: Float64Array, iFrom: number, iTo: number, G: Float64Array): void {
+export function multiplyRows(z: Float64Array, st: SupernodeStructure, s: number, r: number, iFrom: number, iTo: number, memory: KernelMemory, layout: KernelLayout, thread: number): void {
   const n = st.n;
   const w = st.start[s + 1] - st.start[s];
   const R = st.rowIndex.subarray(st.rowStart[s], st.rowStart[s] + r);
-  for (let c = 0; c < w; c++) X.fill(0, c * r + iFrom, c * r + iTo);
-  for (let i0 = iFrom; i0 < iTo; i0 += TILE) {
-    const ti = Math.min(iTo, i0 + TILE) - i0;
-    for (let j0 = 0; j0 < r; j0 += TILE) {
-      const tj = Math.min(r, j0 + TILE) - j0;
+  const rp = r + (r & 1);
+  const wEven = w + (w & 1);
+  const G = layout.tiles + thread * layout.tileLength + layout.tileZ;
+  const M = memory.f64;
+  const iEnd = iTo === r ? rp : iTo;
+  for (let c = 0; c < wEven; c++) M.fill(0, layout.x + c * rp + iFrom, layout.x + c * rp + iEnd);
+  // column blocks outside, so that the gathers stream down the columns R[j0..] of Z
+  for (let j0 = 0; j0 < r; j0 += TILE) {
+    const tj = Math.min(r, j0 + TILE) - j0;
+    const tj4 = (tj + 3) & ~3;
+    for (let i0 = iFrom; i0 < iTo; i0 += TILE) {
+      const ti = Math.min(iTo, i0 + TILE) - i0;
+      const tiEven = ti + (ti & 1);
+      if (tiEven > ti || tj4 > tj) M.fill(0, G, G + tiEven * tj4);
       for (let jj = 0; jj < tj; jj++) {
         const zc = R[j0 + jj] * n;
-        for (let ii = 0; ii < ti; ii++) G[ii + jj * ti] = z[zc + R[i0 + ii]];
+        const gc = G + jj * tiEven;
+        for (let ii = 0; ii < ti; ii++) M[gc + ii] = z[zc + R[i0 + ii]];
       }
-      for (let c = 0; c < w; c++) {
-        const yc = c * r + j0;
-        const xc = c * r + i0;
-        let jj = 0;
-        for (; jj + 4 <= tj; jj += 4) {
-          const y0 = Y[yc + jj];
-          const y1 = Y[yc + jj + 1];
-          const y2 = Y[yc + jj + 2];
-          const y3 = Y[yc + jj + 3];
-          const g0 = jj * ti;
-          const g1 = g0 + ti;
-          const g2 = g1 + ti;
-          const g3 = g2 + ti;
-          for (let ii = 0; ii < ti; ii++) X[xc + ii] -= G[g0 + ii] * y0 + G[g1 + ii] * y1 + G[g2 + ii] * y2 + G[g3 + ii] * y3;
-        }
-        for (; jj < tj; jj++) {
-          const y0 = Y[yc + jj];
-          const g0 = jj * ti;
-          for (let ii = 0; ii < ti; ii++) X[xc + ii] -= G[g0 + ii] * y0;
-        }
-      }
+      memory.gemm(layout.x + i0, G, layout.y + j0, rp, tiEven, tj4, wEven);
     }
   }
 }

@@ -206,11 +206,9 @@ export class BlockedSystem {
   private tailSolution(): Float64Array {
     const m = this.tailSize;
     const q = m - 1;
-    const lead = new Float64Array(q * q);
-    for (let j = 0; j < q; j++) for (let i = j; i < q; i++) lead[i + j * q] = this.tail[i + j * m];
     const v = new Float64Array(q);
     for (let j = 0; j < q; j++) v[j] = this.tail[q + j * m];
-    solveLowerTransposed(lead, q, v);
+    this.factorization.solveTransposed(this.tail, v, q);
     return v;
   }
 

@@ -1,0 +1,61 @@
+/**
+ * The WebAssembly SIMD kernels of kernels.wat (compiled by `npm run build` to kernels.wasm) and
+ * the memory they work in: one shared WebAssembly memory per thread, grown on demand, which the
+ * supernodal code fills and reads through a Float64Array view. The pool's worker threads run the
+ * same kernels on the main thread's memory (a shared memory can be handed to a worker).
+ * Offsets and lengths here are in doubles; the kernels take bytes.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+interface Exports {
+  syrk(t: number, tsb: number, p: number, hb: number, wpad: number, j0: number, j1: number, r: number): void;
+  gemm(x: number, g: number, y: number, rb: number, ti: number, tj: number, w: number): void;
+}
+
+/** 64 KiB pages; the memory may grow to 1 GiB */
+const MAX_PAGES = 16384;
+
+let compiled: WebAssembly.Module | undefined;
+
+export class KernelMemory {
+  readonly memory: WebAssembly.Memory;
+  private readonly kernels: Exports;
+  private view: Float64Array;
+
+  constructor(memory?: WebAssembly.Memory) {
+    compiled ??= new WebAssembly.Module(readFileSync(path.join(__dirname, 'kernels.wasm')));
+    this.memory = memory ?? new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    this.kernels = new WebAssembly.Instance(compiled, { env: { memory: this.memory } }).exports as unknown as Exports;
+    this.view = new Float64Array(this.memory.buffer);
+  }
+
+  /** Grows the memory to hold at least `doubles` doubles. */
+  reserve(doubles: number): void {
+    const pages = Math.ceil((doubles * 8) / 65536) - this.memory.buffer.byteLength / 65536;
+    if (pages > 0) this.memory.grow(pages);
+  }
+
+  /** The whole memory (a fresh view once it has grown, here or on another thread). */
+  get f64(): Float64Array {
+    if (this.view.byteLength !== this.memory.buffer.byteLength) this.view = new Float64Array(this.memory.buffer);
+    return this.view;
+  }
+
+  /** see kernels.wat: T's columns have stride ts, P's stride h; j pairs from j0 to j1 */
+  syrk(t: number, ts: number, p: number, h: number, wpad: number, j0: number, j1: number, r: number): void {
+    this.kernels.syrk(t * 8, ts * 8, p * 8, h * 8, wpad, j0, j1, r);
+  }
+
+  /** see kernels.wat: X and Y columns have stride rp; G is ti x tj */
+  gemm(x: number, g: number, y: number, rp: number, ti: number, tj: number, w: number): void {
+    this.kernels.gemm(x * 8, g * 8, y * 8, rp * 8, ti, tj, w);
+  }
+}
+
+let threadMemory: KernelMemory | undefined;
+
+/** This thread's kernel memory. */
+export function kernelMemory(): KernelMemory {
+  return (threadMemory ??= new KernelMemory());
+}
