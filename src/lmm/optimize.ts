@@ -185,10 +185,14 @@ function projectedBfgs(
     let accepted = false;
     for (let tries = 0; tries < 60; tries++) {
       let decrease = 0;
+      let moved = 0;
       for (let i = 0; i < n; i++) {
         xNew[i] = Math.max(lower[i], x[i] + alpha * d[i]);
         decrease += g[i] * (xNew[i] - x[i]);
+        moved = Math.max(moved, Math.abs(xNew[i] - x[i]) / (1 + Math.abs(x[i])));
       }
+      // a step below the resolution of theta cannot change f: the search is over
+      if (moved < 1e-10) break;
       fNew = evaluate(xNew);
       if (fNew <= fx + 1e-4 * decrease) {
         accepted = true;
