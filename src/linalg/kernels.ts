@@ -10,7 +10,10 @@ import * as path from 'node:path';
 
 interface Exports {
   syrk(t: number, tsb: number, p: number, hb: number, wpad: number, j0: number, j1: number, r: number): void;
-  gemm(x: number, g: number, y: number, rb: number, ti: number, tj: number, w: number): void;
+  gemm(x: number, g: number, gsb: number, y: number, rb: number, ti: number, tj: number, w: number): void;
+  panel(b: number, h: number, w: number): number;
+  trsm(y: number, rp: number, l: number, w: number): void;
+  crossprod(c: number, x: number, y: number, rp: number, w: number): void;
 }
 
 /** 64 KiB pages; the memory may grow to 1 GiB */
@@ -47,9 +50,24 @@ export class KernelMemory {
     this.kernels.syrk(t * 8, ts * 8, p * 8, h * 8, wpad, j0, j1, r);
   }
 
-  /** see kernels.wat: X and Y columns have stride rp; G is ti x tj */
-  gemm(x: number, g: number, y: number, rp: number, ti: number, tj: number, w: number): void {
-    this.kernels.gemm(x * 8, g * 8, y * 8, rp * 8, ti, tj, w);
+  /** see kernels.wat: X and Y columns have stride rp, G's gs; G is ti x tj */
+  gemm(x: number, g: number, gs: number, y: number, rp: number, ti: number, tj: number, w: number): void {
+    this.kernels.gemm(x * 8, g * 8, gs * 8, y * 8, rp * 8, ti, tj, w);
+  }
+
+  /** see kernels.wat: the Cholesky factor of the h x w panel at b; false if not positive definite */
+  panel(b: number, h: number, w: number): boolean {
+    return this.kernels.panel(b * 8, h, w) === 1;
+  }
+
+  /** see kernels.wat: Y (rp rows, rp even) times the inverse of the w x w lower triangle at l */
+  trsm(y: number, rp: number, l: number, w: number): void {
+    this.kernels.trsm(y * 8, rp, l * 8, w);
+  }
+
+  /** see kernels.wat: the lower triangle of the w x w C minus X'Y (rp rows, rp even) */
+  crossprod(c: number, x: number, y: number, rp: number, w: number): void {
+    this.kernels.crossprod(c * 8, x * 8, y * 8, rp, w);
   }
 }
 

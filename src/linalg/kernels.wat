@@ -1,6 +1,6 @@
-;; The two multiply-add kernels of the supernodal Cholesky factorization and its selected
-;; inversion (src/linalg/supernodal.ts), in WebAssembly SIMD: two doubles per instruction, about
-;; twice what V8 gets from the same loops in JavaScript. Both work on compact column-major
+;; The dense kernels of the supernodal Cholesky factorization and its selected inversion
+;; (src/linalg/supernodal.ts), in WebAssembly SIMD: two doubles per instruction, about twice
+;; what V8 gets from the same loops in JavaScript. Both work on compact column-major
 ;; buffers in the thread's (shared) kernel memory; addresses and strides are in bytes. The callers
 ;; pad the buffers so that the loops need no remainders: see the conditions at each function.
 (module
@@ -67,9 +67,9 @@
 
   ;; X[i, c] -= sum_jj G[i, jj] Y[jj, c] for rows i < ti (even), jj < tj (a multiple of 4, G
   ;; padded with zero columns) and columns c < w (even, X and Y padded with a column): x and y
-  ;; address X[0, 0] and Y[0, 0], whose columns have stride rb; G's columns have stride 8 ti. Two
+  ;; address X[0, 0] and Y[0, 0], whose columns have stride rb; G's columns have stride gsb. Two
   ;; columns of X and four of G per pass: each load of G serves eight multiply-adds.
-  (func (export "gemm") (param $x i32) (param $g i32) (param $y i32) (param $rb i32)
+  (func (export "gemm") (param $x i32) (param $g i32) (param $gsb i32) (param $y i32) (param $rb i32)
         (param $ti i32) (param $tj i32) (param $w i32)
     (local $c i32) (local $jj i32) (local $off i32) (local $tib i32)
     (local $xc i32) (local $xd i32) (local $yc i32) (local $yd i32) (local $g0 i32)
@@ -96,15 +96,15 @@
             (local.set $v1 (f64x2.splat (f64.load offset=8 (i32.add (local.get $yd) (i32.shl (local.get $jj) (i32.const 3))))))
             (local.set $v2 (f64x2.splat (f64.load offset=16 (i32.add (local.get $yd) (i32.shl (local.get $jj) (i32.const 3))))))
             (local.set $v3 (f64x2.splat (f64.load offset=24 (i32.add (local.get $yd) (i32.shl (local.get $jj) (i32.const 3))))))
-            (local.set $g0 (i32.add (local.get $g) (i32.mul (local.get $jj) (local.get $tib))))
+            (local.set $g0 (i32.add (local.get $g) (i32.mul (local.get $jj) (local.get $gsb))))
             (local.set $off (i32.const 0))
             (block $idone
               (loop $iloop
                 (br_if $idone (i32.ge_s (local.get $off) (local.get $tib)))
                 (local.set $a0 (v128.load (i32.add (local.get $g0) (local.get $off))))
-                (local.set $a1 (v128.load (i32.add (i32.add (local.get $g0) (local.get $tib)) (local.get $off))))
-                (local.set $a2 (v128.load (i32.add (i32.add (local.get $g0) (i32.shl (local.get $tib) (i32.const 1))) (local.get $off))))
-                (local.set $a3 (v128.load (i32.add (i32.add (local.get $g0) (i32.mul (local.get $tib) (i32.const 3))) (local.get $off))))
+                (local.set $a1 (v128.load (i32.add (i32.add (local.get $g0) (local.get $gsb)) (local.get $off))))
+                (local.set $a2 (v128.load (i32.add (i32.add (local.get $g0) (i32.shl (local.get $gsb) (i32.const 1))) (local.get $off))))
+                (local.set $a3 (v128.load (i32.add (i32.add (local.get $g0) (i32.mul (local.get $gsb) (i32.const 3))) (local.get $off))))
                 (v128.store (i32.add (local.get $xc) (local.get $off))
                   (f64x2.sub (v128.load (i32.add (local.get $xc) (local.get $off)))
                     (f64x2.add
@@ -121,4 +121,136 @@
             (br $jloop)))
         (local.set $c (i32.add (local.get $c) (i32.const 2)))
         (br $cloop))))
+  ;; In place, the lower Cholesky factor of the panel at b (h rows, w columns, column stride
+  ;; 8 h): the leading w x w block's factor, then the rows below it times that factor's inverse
+  ;; transposed (dense.ts's factorPanel on a compact panel). Returns 0 if a pivot is not positive.
+  (func (export "panel") (param $b i32) (param $h i32) (param $w i32) (result i32)
+    (local $k i32) (local $j i32) (local $i i32) (local $hb i32) (local $ck i32) (local $cj i32)
+    (local $d f64) (local $inv f64) (local $ljk f64) (local $vinv v128) (local $vl v128)
+    (local.set $hb (i32.shl (local.get $h) (i32.const 3)))
+    (block $kdone
+      (loop $kloop
+        (br_if $kdone (i32.ge_s (local.get $k) (local.get $w)))
+        (local.set $ck (i32.add (local.get $b) (i32.mul (local.get $k) (local.get $hb))))
+        (local.set $d (f64.load (i32.add (local.get $ck) (i32.shl (local.get $k) (i32.const 3)))))
+        (if (i32.eqz (f64.gt (local.get $d) (f64.const 0))) (then (return (i32.const 0))))
+        (local.set $d (f64.sqrt (local.get $d)))
+        (f64.store (i32.add (local.get $ck) (i32.shl (local.get $k) (i32.const 3))) (local.get $d))
+        (local.set $inv (f64.div (f64.const 1) (local.get $d)))
+        (local.set $vinv (f64x2.splat (local.get $inv)))
+        ;; column k below the diagonal times 1/d: pairs, then a last single row
+        (local.set $i (i32.add (local.get $k) (i32.const 1)))
+        (block $sdone
+          (loop $sloop
+            (br_if $sdone (i32.gt_s (i32.add (local.get $i) (i32.const 2)) (local.get $h)))
+            (v128.store (i32.add (local.get $ck) (i32.shl (local.get $i) (i32.const 3)))
+              (f64x2.mul (v128.load (i32.add (local.get $ck) (i32.shl (local.get $i) (i32.const 3)))) (local.get $vinv)))
+            (local.set $i (i32.add (local.get $i) (i32.const 2)))
+            (br $sloop)))
+        (if (i32.lt_s (local.get $i) (local.get $h))
+          (then (f64.store (i32.add (local.get $ck) (i32.shl (local.get $i) (i32.const 3)))
+                  (f64.mul (f64.load (i32.add (local.get $ck) (i32.shl (local.get $i) (i32.const 3)))) (local.get $inv)))))
+        ;; the later columns of the panel minus their multiple of column k, from their diagonal down
+        (local.set $j (i32.add (local.get $k) (i32.const 1)))
+        (block $jdone
+          (loop $jloop
+            (br_if $jdone (i32.ge_s (local.get $j) (local.get $w)))
+            (local.set $ljk (f64.load (i32.add (local.get $ck) (i32.shl (local.get $j) (i32.const 3)))))
+            (if (f64.ne (local.get $ljk) (f64.const 0))
+              (then
+                (local.set $cj (i32.add (local.get $b) (i32.mul (local.get $j) (local.get $hb))))
+                (local.set $vl (f64x2.splat (local.get $ljk)))
+                (local.set $i (local.get $j))
+                (block $udone
+                  (loop $uloop
+                    (br_if $udone (i32.gt_s (i32.add (local.get $i) (i32.const 2)) (local.get $h)))
+                    (v128.store (i32.add (local.get $cj) (i32.shl (local.get $i) (i32.const 3)))
+                      (f64x2.sub (v128.load (i32.add (local.get $cj) (i32.shl (local.get $i) (i32.const 3))))
+                        (f64x2.mul (v128.load (i32.add (local.get $ck) (i32.shl (local.get $i) (i32.const 3)))) (local.get $vl))))
+                    (local.set $i (i32.add (local.get $i) (i32.const 2)))
+                    (br $uloop)))
+                (if (i32.lt_s (local.get $i) (local.get $h))
+                  (then (f64.store (i32.add (local.get $cj) (i32.shl (local.get $i) (i32.const 3)))
+                          (f64.sub (f64.load (i32.add (local.get $cj) (i32.shl (local.get $i) (i32.const 3))))
+                            (f64.mul (f64.load (i32.add (local.get $ck) (i32.shl (local.get $i) (i32.const 3)))) (local.get $ljk))))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $jloop)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $kloop)))
+    (i32.const 1))
+
+  ;; Y <- Y L^{-1} for Y at y (rp rows, rp even, w columns 8 rp apart) and the w x w lower
+  ;; triangular L at l (column stride 8 w): the last column first, pairs of rows.
+  (func (export "trsm") (param $y i32) (param $rp i32) (param $l i32) (param $w i32)
+    (local $c i32) (local $c2 i32) (local $q i32) (local $rb i32) (local $yc i32) (local $y2 i32)
+    (local $t f64) (local $vt v128)
+    (local.set $rb (i32.shl (local.get $rp) (i32.const 3)))
+    (local.set $c (i32.sub (local.get $w) (i32.const 1)))
+    (block $cdone
+      (loop $cloop
+        (br_if $cdone (i32.lt_s (local.get $c) (i32.const 0)))
+        (local.set $yc (i32.add (local.get $y) (i32.mul (local.get $c) (local.get $rb))))
+        (local.set $c2 (i32.add (local.get $c) (i32.const 1)))
+        (block $c2done
+          (loop $c2loop
+            (br_if $c2done (i32.ge_s (local.get $c2) (local.get $w)))
+            ;; L[c2, c]
+            (local.set $t (f64.load (i32.add (local.get $l) (i32.shl (i32.add (local.get $c2) (i32.mul (local.get $c) (local.get $w))) (i32.const 3)))))
+            (if (f64.ne (local.get $t) (f64.const 0))
+              (then
+                (local.set $vt (f64x2.splat (local.get $t)))
+                (local.set $y2 (i32.add (local.get $y) (i32.mul (local.get $c2) (local.get $rb))))
+                (local.set $q (i32.const 0))
+                (block $qdone
+                  (loop $qloop
+                    (br_if $qdone (i32.ge_s (local.get $q) (local.get $rb)))
+                    (v128.store (i32.add (local.get $yc) (local.get $q))
+                      (f64x2.sub (v128.load (i32.add (local.get $yc) (local.get $q)))
+                        (f64x2.mul (v128.load (i32.add (local.get $y2) (local.get $q))) (local.get $vt))))
+                    (local.set $q (i32.add (local.get $q) (i32.const 16)))
+                    (br $qloop)))))
+            (local.set $c2 (i32.add (local.get $c2) (i32.const 1)))
+            (br $c2loop)))
+        (local.set $vt (f64x2.splat (f64.div (f64.const 1)
+          (f64.load (i32.add (local.get $l) (i32.shl (i32.mul (local.get $c) (i32.add (local.get $w) (i32.const 1))) (i32.const 3)))))))
+        (local.set $q (i32.const 0))
+        (block $sdone
+          (loop $sloop
+            (br_if $sdone (i32.ge_s (local.get $q) (local.get $rb)))
+            (v128.store (i32.add (local.get $yc) (local.get $q)) (f64x2.mul (v128.load (i32.add (local.get $yc) (local.get $q))) (local.get $vt)))
+            (local.set $q (i32.add (local.get $q) (i32.const 16)))
+            (br $sloop)))
+        (local.set $c (i32.sub (local.get $c) (i32.const 1)))
+        (br $cloop))))
+
+  ;; C[a, b] -= sum_q X[q, a] Y[q, b] for b <= a < w: C at c (w x w, column stride 8 w), X at x
+  ;; and Y at y (rp rows, rp even, columns 8 rp apart). Dot products down pairs of rows.
+  (func (export "crossprod") (param $c i32) (param $x i32) (param $y i32) (param $rp i32) (param $w i32)
+    (local $a i32) (local $b i32) (local $q i32) (local $rb i32) (local $xa i32) (local $yb i32) (local $acc v128) (local $at i32)
+    (local.set $rb (i32.shl (local.get $rp) (i32.const 3)))
+    (block $bdone
+      (loop $bloop
+        (br_if $bdone (i32.ge_s (local.get $b) (local.get $w)))
+        (local.set $yb (i32.add (local.get $y) (i32.mul (local.get $b) (local.get $rb))))
+        (local.set $a (local.get $b))
+        (block $adone
+          (loop $aloop
+            (br_if $adone (i32.ge_s (local.get $a) (local.get $w)))
+            (local.set $xa (i32.add (local.get $x) (i32.mul (local.get $a) (local.get $rb))))
+            (local.set $acc (f64x2.splat (f64.const 0)))
+            (local.set $q (i32.const 0))
+            (block $qdone
+              (loop $qloop
+                (br_if $qdone (i32.ge_s (local.get $q) (local.get $rb)))
+                (local.set $acc (f64x2.add (local.get $acc)
+                  (f64x2.mul (v128.load (i32.add (local.get $xa) (local.get $q))) (v128.load (i32.add (local.get $yb) (local.get $q))))))
+                (local.set $q (i32.add (local.get $q) (i32.const 16)))
+                (br $qloop)))
+            (local.set $at (i32.add (local.get $c) (i32.shl (i32.add (local.get $a) (i32.mul (local.get $b) (local.get $w))) (i32.const 3))))
+            (f64.store (local.get $at) (f64.sub (f64.load (local.get $at))
+              (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc)))))
+            (local.set $a (i32.add (local.get $a) (i32.const 1)))
+            (br $aloop)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $bloop))))
 )

@@ -56,7 +56,7 @@ export function runShare(control: Int32Array, system: SystemBuffers, thread: num
     updateColumns(matrix, structure, s, from, to, memory, layout, thread);
   } else {
     const [from, to] = rowShare(r, thread, threads);
-    multiplyRows(inverse, structure, s, r, from, to, memory, layout, thread);
+    multiplyRows(inverse, structure, s, r, from, to, memory, layout);
   }
 }
 

@@ -18,7 +18,7 @@
  * SIMD (kernels.wat) on compact buffers in the thread's kernel memory; both take ranges of
  * independent output columns or rows, which `SupernodalPool` hands to several threads.
  */
-import { factorPanel, inverseFromCholesky, PANEL } from './dense';
+import { inverseFromCholesky, PANEL } from './dense';
 import { KernelMemory, kernelMemory } from './kernels';
 import { range } from './ordering';
 
@@ -50,16 +50,20 @@ export interface SupernodeRunner {
 /**
  * Where a factorization keeps its buffers in the kernel memory (offsets in doubles): the
  * gathered panel, the inversion's Y and X (columns padded to an even number of rows, plus a
- * spare column), then per thread a tile of the update and one of Z.
+ * spare column), the diagonal blocks, Z on a supernode's rows, then per thread a tile of the update.
  */
 export interface KernelLayout {
   panel: number;
   y: number;
   x: number;
+  /** a supernode's diagonal block of L, and its block of Z (w x w each) */
+  lcc: number;
+  zcc: number;
+  /** Z on a supernode's rows, gathered for the inversion's product */
+  zRows: number;
+  /** per thread, a tile of the update */
   tiles: number;
-  /** per thread: the update's tile, then from `tileZ` on, Z's */
   tileLength: number;
-  tileZ: number;
   total: number;
 }
 
@@ -78,7 +82,6 @@ export class SupernodalCholesky {
   readonly flops: number;
   /** what one supernode's kernels need at most: panel entries (width padded to 4), padded rows x width, rows, width */
   readonly sizes: { panel: number; rowsByWidth: number; rows: number; width: number };
-  private readonly zcc: Float64Array;
 
   /**
    * `structure[j]`: the rows (> j, ascending) of column j of the factor, which must be closed
@@ -161,7 +164,6 @@ export class SupernodalCholesky {
     });
     this.flops = flops;
     this.sizes = sizes;
-    this.zcc = new Float64Array(sizes.width * sizes.width);
   }
 
   get supernodes(): number {
@@ -171,12 +173,14 @@ export class SupernodalCholesky {
   /** The layout of the kernels' buffers for `threads` threads, from offset 0 of a kernel memory. */
   layout(threads: number): KernelLayout {
     const { panel, rowsByWidth, rows } = this.sizes;
-    const tileZ = (rows + 1) * (TILE + 1);
-    const tileLength = tileZ + TILE * TILE;
+    const tileLength = (rows + 1) * (TILE + 1);
     const y = panel + 4;
     const x = y + rowsByWidth + 4;
-    const tiles = x + rowsByWidth + 4;
-    return { panel: 0, y, x, tiles, tileLength, tileZ, total: tiles + threads * tileLength };
+    const lcc = x + rowsByWidth + 4;
+    const zcc = lcc + this.sizes.width ** 2;
+    const zRows = zcc + this.sizes.width ** 2;
+    const tiles = zRows + (rows + 1) * (rows + 4);
+    return { panel: 0, y, x, lcc, zcc, zRows, tiles, tileLength, total: tiles + threads * tileLength };
   }
 
   /** The kernels on this thread alone. */
@@ -211,7 +215,7 @@ export class SupernodalCholesky {
         for (let q = 0; q < r; q++) B[bc + w + q] = a[col + R[q]];
       }
       B.fill(0, b0 + w * h, b0 + ((w + 3) & ~3) * h + 2);
-      if (!factorPanel(B, h, b0, h, 0, w)) return false;
+      if (!memory.panel(b0, h, w)) return false;
       for (let c = 0; c < w; c++) {
         const col = (f + c) * n;
         const bc = b0 + c * h;
@@ -257,7 +261,6 @@ export class SupernodalCholesky {
   selectedInverse(l: Float64Array, z: Float64Array, include: number, work: SupernodeWork): void {
     const { n, start, rowStart, rowIndex } = this.structure;
     const { memory, layout, runner } = work;
-    const zcc = this.zcc;
     for (let s = start.length - 2; s >= 0; s--) {
       const f = start[s];
       if (f >= include) continue;
@@ -267,34 +270,28 @@ export class SupernodalCholesky {
       const R = rowIndex.subarray(rowStart[s], rowStart[s] + r);
       const rp = r + (r & 1);
       const M = memory.f64;
-      // Y = L_RC L_CC^{-1} (r x w, columns rp apart): Y L_CC = L_RC, last column first
-      for (let c = w - 1; c >= 0; c--) {
+      const { x: X, y: Y, lcc, zcc } = layout;
+      // Y = L_RC L_CC^{-1} (r x w, columns rp apart, a zero pad row): Y L_CC = L_RC
+      for (let c = 0; c < w; c++) {
         const lc = (f + c) * n;
-        const yc = layout.y + c * rp;
+        const yc = Y + c * rp;
         for (let q = 0; q < r; q++) M[yc + q] = l[lc + R[q]];
-        for (let c2 = c + 1; c2 < w; c2++) {
-          const lcc2 = l[lc + f + c2];
-          if (lcc2 === 0) continue;
-          const y2 = layout.y + c2 * rp;
-          for (let q = 0; q < r; q++) M[yc + q] -= M[y2 + q] * lcc2;
-        }
-        const inv = 1 / l[lc + f + c];
-        for (let q = 0; q < r; q++) M[yc + q] *= inv;
+        M[yc + r] = 0;
+        for (let i = c; i < w; i++) M[lcc + i + c * w] = l[lc + f + i];
       }
+      memory.trsm(Y, rp, lcc, w);
       if (r > 0) {
         if (runner && updateWork(w, r) >= PARALLEL_MIN_WORK) runner.multiply(z, s, r);
-        else multiplyRows(z, this.structure, s, r, 0, r, memory, layout, 0);
+        else multiplyRows(z, this.structure, s, r, 0, r, memory, layout);
       }
       // Z_CC = (L_CC L_CC')^{-1} - X' Y, and Z_RC = X, into both triangles (the upper one row
       // by row, so that its writes run along columns)
-      inverseFromCholesky(l, w, f + f * n, n, zcc, 0, w);
-      const X = layout.x;
-      const Y = layout.y;
+      inverseFromCholesky(M, w, lcc, w, M, zcc, w);
+      memory.crossprod(zcc, X, Y, rp, w);
       for (let b = 0; b < w; b++) {
         const col = (f + b) * n;
         for (let a = b; a < w; a++) {
-          let v = zcc[a + b * w];
-          for (let q = 0; q < r; q++) v -= M[X + a * rp + q] * M[Y + b * rp + q];
+          const v = M[zcc + a + b * w];
           z[col + f + a] = v;
           z[(f + a) * n + f + b] = v;
         }
@@ -361,34 +358,50 @@ export function updateColumns(a: Float64Array, st: SupernodeStructure, s: number
 /**
  * X[i, c] = -sum_j Z[R[i], R[j]] Y[j, c] for rows i in [iFrom, iTo) (even bounds, or r) and
  * all w columns, R the first r rows of supernode s; X and Y at the layout's x and y with columns
- * rp = r rounded up to even apart; Z holds both triangles on R x R. Z is gathered a tile at a
- * time into the thread's G (rows padded to even, columns to a multiple of 4, with zeros), which
- * the `gemm` kernel then applies to every column of Y.
+ * rp = r rounded up to even apart; Z holds both triangles on R x R. These rows of Z_RR are first
+ * gathered into the layout's zRows (columns rp apart, zero padding to even rows and to a
+ * multiple of 4 columns), runs of consecutive rows copied whole; the `gemm` kernel then applies
+ * them tile by tile to every column of Y.
  */
-export function multiplyRows(z: Float64Array, st: SupernodeStructure, s: number, r: number, iFrom: number, iTo: number, memory: KernelMemory, layout: KernelLayout, thread: number): void {
+export function multiplyRows(z: Float64Array, st: SupernodeStructure, s: number, r: number, iFrom: number, iTo: number, memory: KernelMemory, layout: KernelLayout): void {
   const n = st.n;
   const w = st.start[s + 1] - st.start[s];
   const R = st.rowIndex.subarray(st.rowStart[s], st.rowStart[s] + r);
   const rp = r + (r & 1);
   const wEven = w + (w & 1);
-  const G = layout.tiles + thread * layout.tileLength + layout.tileZ;
+  const r4 = (r + 3) & ~3;
+  const G = layout.zRows;
   const M = memory.f64;
   const iEnd = iTo === r ? rp : iTo;
   for (let c = 0; c < wEven; c++) M.fill(0, layout.x + c * rp + iFrom, layout.x + c * rp + iEnd);
-  // column blocks outside, so that the gathers stream down the columns R[j0..] of Z
+  // runs of consecutive rows among R[iFrom..iTo)
+  const runs: number[] = [];
+  for (let q = iFrom; q < iTo; ) {
+    let end = q + 1;
+    while (end < iTo && R[end] === R[end - 1] + 1) end++;
+    runs.push(q, end);
+    q = end;
+  }
+  for (let j = 0; j < r; j++) {
+    const zc = R[j] * n;
+    const gc = G + j * rp;
+    for (let k = 0; k < runs.length; k += 2) {
+      const q0 = runs[k];
+      const q1 = runs[k + 1];
+      if (q1 - q0 >= MIN_COPY) M.set(z.subarray(zc + R[q0], zc + R[q0] + q1 - q0), gc + q0);
+      else for (let q = q0; q < q1; q++) M[gc + q] = z[zc + R[q]];
+    }
+    if (iEnd > iTo) M[gc + iTo] = 0;
+  }
+  for (let j = r; j < r4; j++) M.fill(0, G + j * rp + iFrom, G + j * rp + iEnd);
   for (let j0 = 0; j0 < r; j0 += TILE) {
-    const tj = Math.min(r, j0 + TILE) - j0;
-    const tj4 = (tj + 3) & ~3;
-    for (let i0 = iFrom; i0 < iTo; i0 += TILE) {
-      const ti = Math.min(iTo, i0 + TILE) - i0;
-      const tiEven = ti + (ti & 1);
-      if (tiEven > ti || tj4 > tj) M.fill(0, G, G + tiEven * tj4);
-      for (let jj = 0; jj < tj; jj++) {
-        const zc = R[j0 + jj] * n;
-        const gc = G + jj * tiEven;
-        for (let ii = 0; ii < ti; ii++) M[gc + ii] = z[zc + R[i0 + ii]];
-      }
-      memory.gemm(layout.x + i0, G, layout.y + j0, rp, tiEven, tj4, wEven);
+    const tj4 = Math.min(r4, j0 + TILE) - j0;
+    for (let i0 = iFrom; i0 < iEnd; i0 += TILE) {
+      const ti = Math.min(iEnd, i0 + TILE) - i0;
+      memory.gemm(layout.x + i0, G + i0 + j0 * rp, rp, layout.y + j0, rp, ti, tj4, wEven);
     }
   }
 }
+
+/** runs of rows at least this long are gathered with one copy */
+const MIN_COPY = 16;
