@@ -33,15 +33,19 @@ export class KernelMemory {
     this.view = new Float64Array(this.memory.buffer);
   }
 
-  /** Grows the memory to hold at least `doubles` doubles. */
+  /**
+   * Makes `f64` hold at least `doubles` doubles: grows the memory if needed, and renews the view
+   * if the memory grew (here or, for a worker's view of the main thread's memory, there).
+   */
   reserve(doubles: number): void {
+    if (this.view.length >= doubles) return;
     const pages = Math.ceil((doubles * 8) / 65536) - this.memory.buffer.byteLength / 65536;
     if (pages > 0) this.memory.grow(pages);
+    this.view = new Float64Array(this.memory.buffer);
   }
 
-  /** The whole memory (a fresh view once it has grown, here or on another thread). */
+  /** The whole memory, as far as `reserve` asked for. */
   get f64(): Float64Array {
-    if (this.view.byteLength !== this.memory.buffer.byteLength) this.view = new Float64Array(this.memory.buffer);
     return this.view;
   }
 

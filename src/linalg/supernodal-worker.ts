@@ -19,6 +19,7 @@ for (;;) {
     const message = receiveMessageOnPort(port);
     if (!message) throw new Error('supernodal worker: the system of a kernel was not posted');
     system = message.message as SystemBuffers;
+    kernels.reserve(system.layout.total);
   }
   runShare(control, system, thread, kernels);
   Atomics.add(control, Slot.Done, 1);

@@ -371,14 +371,17 @@ export class BlockedSystem {
 function transformLevelBlocks(t: Float64Array, m: number, lam: Float64Array, k: number, levelRows: Int32Array): void {
   for (let j = 0; j < m; j++) {
     const cj = j * m;
-    for (const r0 of levelRows)
+    for (let l = 0; l < levelRows.length; l++) {
+      const r0 = levelRows[l];
       for (let a = 0; a < k; a++) {
         let v = 0;
         for (let b = a; b < k; b++) v += lam[b + a * k] * t[r0 + b + cj];
         t[r0 + a + cj] = v;
       }
+    }
   }
-  for (const r0 of levelRows)
+  for (let l = 0; l < levelRows.length; l++) {
+    const r0 = levelRows[l];
     for (let a = 0; a < k; a++) {
       const ca = (r0 + a) * m;
       for (let i = 0; i < m; i++) {
@@ -387,6 +390,7 @@ function transformLevelBlocks(t: Float64Array, m: number, lam: Float64Array, k: 
         t[ca + i] = v;
       }
     }
+  }
 }
 
 /**
