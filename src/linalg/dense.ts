@@ -157,7 +157,16 @@ export function inverseFromCholesky(l: Float64Array, n: number, lOffset: number,
   }
 }
 
-/** Copies the lower triangle of a square column-major matrix into its upper triangle. */
+/**
+ * Copies the lower triangle of a square column-major matrix into its upper triangle, tile by
+ * tile so that the transposed writes stay in cache.
+ */
 export function symmetrizeFromLower(a: Float64Array, n: number): void {
-  for (let j = 0; j < n; j++) for (let i = j + 1; i < n; i++) a[j + i * n] = a[i + j * n];
+  const tile = 32;
+  for (let j0 = 0; j0 < n; j0 += tile)
+    for (let i0 = j0; i0 < n; i0 += tile) {
+      const i1 = Math.min(n, i0 + tile);
+      const j1 = Math.min(n, j0 + tile);
+      for (let j = j0; j < j1; j++) for (let i = Math.max(i0, j + 1); i < i1; i++) a[j + i * n] = a[i + j * n];
+    }
 }

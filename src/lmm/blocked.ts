@@ -792,8 +792,7 @@ class SparseFirstBlock implements FirstBlock {
         }
       }
       for (let j = 0; j < P; j++) touched.push(system.tailRe + j);
-      touched.sort((a, b) => a - b);
-      allIdx.push(...touched);
+      for (const row of Int32Array.from(touched).sort()) allIdx.push(row);
       starts.push(allIdx.length);
     }
     this.start = Int32Array.from(starts);
