@@ -12,8 +12,8 @@ export const PANEL = 48;
  * triangle is read, the strict upper triangle is left untouched). Returns false if a pivot is
  * not positive (the matrix is not numerically positive definite).
  *
- * Left-looking by panels of PANEL columns: each panel is first updated with all earlier columns
- * (`updatePanelColumns`, which `ParallelCholesky` splits across threads), then factorized.
+ * Left-looking by panels of PANEL columns: each panel is first updated with all earlier columns,
+ * then factorized. (Wide sparse systems go through `SupernodalCholesky` instead.)
  */
 export function choleskyLower(a: Float64Array, n: number, offset = 0, ld = n): boolean {
   for (let j0 = 0; j0 < n; j0 += PANEL) {
@@ -30,7 +30,7 @@ export function choleskyLower(a: Float64Array, n: number, offset = 0, ld = n): b
  * pass, so each load of L serves eight multiply-adds. The matrix has n rows (the panel's
  * columns run to row n - 1), leading dimension ld, and starts at offset.
  */
-export function updatePanelColumns(a: Float64Array, ld: number, offset: number, n: number, j0: number, jStart: number, jEnd: number): void {
+function updatePanelColumns(a: Float64Array, ld: number, offset: number, n: number, j0: number, jStart: number, jEnd: number): void {
   for (let k = 0; k < j0; k += 4) {
     const c0 = offset + k * ld;
     const c1 = c0 + ld;
@@ -73,7 +73,7 @@ export function updatePanelColumns(a: Float64Array, ld: number, offset: number, 
  * Factorizes the panel of columns [j0, j1) (rows to n - 1) once it holds no contributions from
  * earlier columns.
  */
-export function factorPanel(a: Float64Array, ld: number, offset: number, n: number, j0: number, j1: number): boolean {
+function factorPanel(a: Float64Array, ld: number, offset: number, n: number, j0: number, j1: number): boolean {
   for (let k = j0; k < j1; k++) {
     const ck = offset + k * ld;
     const d = a[ck + k];

@@ -11,7 +11,7 @@
  *
  * Supernodes are runs of columns with nested structure (column j's rows are column j+1's plus
  * j+1); the dense trailing triangle is cut into supernodes PANEL columns wide. Each supernode is
- * gathered into a compact panel, factorized with `factorPanel`, scattered back, and its outer
+ * gathered into a compact panel, factorized there (the `panel` kernel), scattered back, and its outer
  * product subtracted from the columns its rows name (right-looking), tile by tile so that the
  * products accumulate in cache and each target entry is written once. The multiply-adds of the
  * two big kernels, that update and the product of the selected inversion, run in WebAssembly
@@ -125,8 +125,8 @@ export class SupernodalCholesky {
       } else s++;
     }
     // the dense triangle is one more supernode; then wide supernodes are cut into panels of at
-    // most PANEL columns (rows: the later columns of the supernode, then its rows), so that
-    // factorPanel's column-by-column work stays small and the rest goes to the tiled update
+    // most PANEL columns (rows: the later columns of the supernode, then its rows), so that the
+    // panel kernel's column-by-column work stays small and the rest goes to the tiled update
     start.pop();
     start.push(denseFrom, n);
     rows.push(new Int32Array(0));
