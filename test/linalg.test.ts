@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { choleskyInverse, choleskyLower, solveLower, solveLowerTransposed } from '../src/linalg/dense';
+import { cliqueColumns, subtractCliqueProducts, subtractCliqueTrace } from '../src/linalg/cliques';
 import { minimumDegree } from '../src/linalg/ordering';
 import { SupernodalCholesky } from '../src/linalg/supernodal';
 import { supernodalPool } from '../src/linalg/supernodal-pool';
@@ -174,4 +175,38 @@ test('the supernodal kernels on worker threads give the single thread\'s numbers
     assert.ok(otherChol.factor(otherMatrix, otherWork));
     for (let i = 0; i < 202 * 202; i++) assert.equal(otherMatrix[i], otherSingle[i]);
   }
+});
+
+test('the rank updates by cliques, split between threads, equal the single-thread loops', () => {
+  const pool = supernodalPool();
+  if (!pool) return;
+  const n = 300;
+  const { cliques } = crossedSpd(n - 3, 800, 3, 17);
+  const { structure } = minimumDegree(n, cliques);
+  const chol = new SupernodalCholesky(n, structure);
+  const shared = (length: number) => new Float64Array(new SharedArrayBuffer(length * 8));
+  // the levels' rows, ascending, and k = 2 values per row
+  const start = new Int32Array(cliques.length + 1);
+  cliques.forEach((c, l) => (start[l + 1] = start[l] + c.length));
+  const idx = new Int32Array(start[cliques.length]);
+  cliques.forEach((c, l) => idx.set(Int32Array.from(c).sort(), start[l]));
+  const k = 2;
+  const w = shared(idx.length * k);
+  const wt = shared(idx.length * k);
+  w.forEach((_, i) => (w[i] = Math.sin(i)));
+  wt.forEach((_, i) => (wt[i] = Math.cos(i)));
+  const columns = cliqueColumns(idx, start, n);
+  const target = shared(n * n);
+  const inverse = shared(n * n);
+  inverse.forEach((_, i) => (inverse[i] = Math.sin(0.37 * i)));
+  const work = pool.work(chol, target, inverse, { columns, w, wt, k });
+  work.cliques!.subtract();
+  const single = new Float64Array(n * n);
+  subtractCliqueProducts(columns, single, n, w, k, 0, n);
+  for (let i = 0; i < n * n; i++) assert.equal(target[i], single[i]);
+  const sums = new Float64Array(k * k);
+  work.cliques!.trace(n - 1, sums);
+  const singleSums = new Float64Array(k * k);
+  subtractCliqueTrace(columns, inverse, n, n - 1, wt, k, 0, n, singleSums);
+  for (let i = 0; i < k * k; i++) assert.ok(Math.abs(sums[i] - singleSums[i]) <= 1e-12 * Math.abs(singleSums[i]));
 });

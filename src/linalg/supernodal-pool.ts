@@ -1,7 +1,8 @@
 /**
  * The big kernels of `SupernodalCholesky` on several cores: each supernode's outer-product
- * update (split by target columns) and the product of its selected inversion (split by rows)
- * are shared between this thread and worker threads that see the matrix and its inverse in
+ * update (split by target columns) and the product of its selected inversion (split by rows),
+ * and the rank updates of a first term's elimination and of its gradient (`cliques.ts`, split
+ * by columns), are shared between this thread and worker threads that see the matrix and its inverse in
  * shared memory, and run the kernels on this thread's kernel memory. The threads meet twice per supernode on an Int32Array of
  * Atomics, which costs microseconds against the milliseconds of the supernodes worth splitting.
  *
@@ -12,6 +13,7 @@
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, MessagePort, Worker } from 'node:worker_threads';
+import { CliqueColumns, cliqueShares, subtractCliqueProducts, subtractCliqueTrace } from './cliques';
 import { KernelMemory, kernelMemory } from './kernels';
 import { KernelLayout, multiplyRows, rowShare, SupernodalCholesky, SupernodeStructure, SupernodeWork, triangleShare, updateColumns } from './supernodal';
 
@@ -34,6 +36,21 @@ export const enum Slot {
 export const enum Kernel {
   Update = 0,
   Multiply = 1,
+  CliqueProducts = 2,
+  CliqueTrace = 3,
+}
+
+/** A first term's rank updates as the threads see them (see `cliques.ts`). */
+export interface CliqueBuffers {
+  columns: CliqueColumns;
+  /** L21 and its transformed rows, k per position, in shared memory */
+  w: Float64Array;
+  wt: Float64Array;
+  k: number;
+  /** column bounds of each thread's share */
+  shares: Int32Array;
+  /** each thread's k x k part of the gradient's sums */
+  partial: Float64Array;
 }
 
 /** A system's factorization as the threads see it. */
@@ -43,6 +60,7 @@ export interface SystemBuffers {
   matrix: Float64Array;
   inverse: Float64Array;
   layout: KernelLayout;
+  cliques?: CliqueBuffers;
 }
 
 /** This thread's or a worker's share (`thread` of the control's Threads) of the kernel named in `control`. */
@@ -51,12 +69,23 @@ export function runShare(control: Int32Array, system: SystemBuffers, thread: num
   const s = control[Slot.Supernode];
   const r = control[Slot.Rows];
   const threads = control[Slot.Threads];
-  if (control[Slot.Kernel] === Kernel.Update) {
+  const kernel = control[Slot.Kernel];
+  if (kernel === Kernel.Update) {
     const [from, to] = triangleShare(r, thread, threads);
     updateColumns(matrix, structure, s, from, to, memory, layout, thread);
-  } else {
+  } else if (kernel === Kernel.Multiply) {
     const [from, to] = rowShare(r, thread, threads);
     multiplyRows(inverse, structure, s, r, from, to, memory, layout);
+  } else {
+    const c = system.cliques!;
+    const [from, to] = [c.shares[thread], c.shares[thread + 1]];
+    if (kernel === Kernel.CliqueProducts) subtractCliqueProducts(c.columns, matrix, structure.n, c.w, c.k, from, to);
+    else {
+      const part = c.partial.subarray(thread * c.k * c.k, (thread + 1) * c.k * c.k);
+      part.fill(0);
+      // the rows included are passed as the kernel's rows
+      subtractCliqueTrace(c.columns, inverse, structure.n, r, c.wt, c.k, from, to, part);
+    }
   }
 }
 
@@ -82,10 +111,22 @@ export class SupernodalPool {
    * The kernels of one factorization of `matrix`, and of the selected inversion into `inverse`
    * (both in shared memory), on the pool's threads.
    */
-  work(factorization: SupernodalCholesky, matrix: Float64Array, inverse: Float64Array): SupernodeWork {
+  work(
+    factorization: SupernodalCholesky,
+    matrix: Float64Array,
+    inverse: Float64Array,
+    cliques?: { columns: CliqueColumns; w: Float64Array; wt: Float64Array; k: number },
+  ): SupernodeWork {
     const layout = factorization.layout(this.threads);
     this.memory.reserve(layout.total);
-    const system: SystemBuffers = { id: this.nextId++, structure: factorization.structure, matrix, inverse, layout };
+    const n = factorization.n;
+    const shared =
+      cliques && {
+        ...cliques,
+        shares: cliqueShares(cliques.columns, n, this.threads),
+        partial: new Float64Array(new SharedArrayBuffer(this.threads * cliques.k * cliques.k * 8)),
+      };
+    const system: SystemBuffers = { id: this.nextId++, structure: factorization.structure, matrix, inverse, layout, cliques: shared };
     const { rowStart } = factorization.structure;
     const check = (given: Float64Array, bound: Float64Array) => {
       if (given !== bound) throw new Error('a supernodal kernel ran on a matrix other than its work was made for');
@@ -96,6 +137,13 @@ export class SupernodalPool {
       runner: {
         update: (a, s) => (check(a, matrix), this.run(system, Kernel.Update, s, rowStart[s + 1] - rowStart[s])),
         multiply: (z, s, rows) => (check(z, inverse), this.run(system, Kernel.Multiply, s, rows)),
+      },
+      cliques: shared && {
+        subtract: () => this.run(system, Kernel.CliqueProducts, 0, 0),
+        trace: (include, out) => {
+          this.run(system, Kernel.CliqueTrace, 0, include);
+          for (let i = 0; i < shared.partial.length; i++) out[i % (shared.k * shared.k)] += shared.partial[i];
+        },
       },
     };
   }

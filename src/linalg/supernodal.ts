@@ -19,6 +19,7 @@
  * independent output columns or rows, which `SupernodalPool` hands to several threads.
  */
 import { inverseFromCholesky, PANEL } from './dense';
+import type { CliqueRunner } from './cliques';
 import { KernelMemory, kernelMemory } from './kernels';
 import { range } from './ordering';
 
@@ -72,6 +73,8 @@ export interface SupernodeWork {
   memory: KernelMemory;
   layout: KernelLayout;
   runner?: SupernodeRunner;
+  /** the same threads for the rank updates that form the matrix (a first term's elimination) */
+  cliques?: CliqueRunner;
 }
 
 export class SupernodalCholesky {

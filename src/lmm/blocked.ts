@@ -1,4 +1,5 @@
 import { choleskyInverse, choleskyLower, solveLower, solveLowerTransposed, symmetrizeFromLower } from '../linalg/dense';
+import { CliqueColumns, cliqueColumns, CliqueRunner, subtractCliqueProducts, subtractCliqueTrace } from '../linalg/cliques';
 import { minimumDegree, range } from '../linalg/ordering';
 import { SupernodalCholesky, SupernodeWork } from '../linalg/supernodal';
 import { supernodalPool } from '../linalg/supernodal-pool';
@@ -119,9 +120,10 @@ export class BlockedSystem {
     const alloc = () => (wide ? new Float64Array(new SharedArrayBuffer(size * 8)) : new Float64Array(size));
     this.tail = alloc();
     const pool = wide ? supernodalPool() : null;
-    this.work = pool ? pool.work(this.factorization, this.tail, (this.tailInverse = alloc())) : this.factorization.work();
-    this.first =
-      terms.length === 0 ? noFirstBlock : terms.length === 1 ? new GroupedFirstBlock(terms[0], xy, p + 1) : new SparseFirstBlock(this, xy);
+    const sparseFirst = terms.length > 1 ? new SparseFirstBlock(this, xy, pool !== null) : null;
+    this.first = sparseFirst ?? (terms.length === 1 ? new GroupedFirstBlock(terms[0], xy, p + 1) : noFirstBlock);
+    this.work = pool ? pool.work(this.factorization, this.tail, (this.tailInverse = alloc()), sparseFirst?.cliqueData()) : this.factorization.work();
+    if (sparseFirst) sparseFirst.runner = this.work.cliques;
   }
 
   /** the tail row of the first row of `level` of term `term` (>= 1) */
@@ -746,15 +748,16 @@ class SparseFirstBlock implements FirstBlock {
   private readonly k: number;
   /** per level, M_l = Z_l'Z_l, k x k column-major */
   private readonly M: Float64Array;
-  /** CSR-like: level l touches tail rows idx[start[l] .. start[l+1]) */
+  /** CSR-like: level l touches tail rows idx[start[l] .. start[l+1]); and their CSC view */
   private readonly start: Int32Array;
   private readonly idx: Int32Array;
-  private readonly colStart: Int32Array;
-  private readonly colQ: Int32Array;
-  private readonly colEnd: Int32Array;
+  private readonly cliques: CliqueColumns;
   /** values of A21, k per touched row */
   private readonly vals: Float64Array;
+  /** L21, k per touched row (in shared memory when threads share the outer products) */
   private readonly l21: Float64Array;
+  /** threads for the outer products and the gradient's sums, on a wide tail */
+  runner?: CliqueRunner;
   private readonly factors: Float64Array;
   /** for each tail row: term index (>= 1) and position within its level block, or -1 */
   private readonly rowTerm: Int32Array;
@@ -762,9 +765,9 @@ class SparseFirstBlock implements FirstBlock {
   private readonly h: Float64Array;
   private readonly work: Float64Array;
   /** for the gradient: each row of L21 times its level's L_l^{-T} */
-  private l21Transformed?: Float64Array;
+  private readonly l21Transformed: Float64Array;
 
-  constructor(private readonly system: BlockedSystem, xy: Float64Array) {
+  constructor(private readonly system: BlockedSystem, xy: Float64Array, shared: boolean) {
     const term = system.terms[0];
     const { k, nlevels, codes, z } = term;
     const n = codes.length;
@@ -798,20 +801,10 @@ class SparseFirstBlock implements FirstBlock {
     this.start = Int32Array.from(starts);
     this.idx = Int32Array.from(allIdx);
     this.vals = new Float64Array(this.idx.length * k);
-    this.l21 = new Float64Array(this.idx.length * k);
-    // the same touched rows by tail column: entry e is position colQ[e] of a level whose rows end at colEnd[e]
-    this.colStart = new Int32Array(m + 1);
-    for (const r of this.idx) this.colStart[r + 1]++;
-    for (let r = 0; r < m; r++) this.colStart[r + 1] += this.colStart[r];
-    this.colQ = new Int32Array(this.idx.length);
-    this.colEnd = new Int32Array(this.idx.length);
-    const next = this.colStart.slice(0, m);
-    for (let l = 0; l < nlevels; l++)
-      for (let q = this.start[l]; q < this.start[l + 1]; q++) {
-        const e = next[this.idx[q]]++;
-        this.colQ[e] = q;
-        this.colEnd[e] = this.start[l + 1];
-      }
+    const alloc = (length: number) => (shared ? new Float64Array(new SharedArrayBuffer(length * 8)) : new Float64Array(length));
+    this.l21 = alloc(this.idx.length * k);
+    this.l21Transformed = alloc(this.idx.length * k);
+    this.cliques = cliqueColumns(this.idx, this.start, m);
     this.factors = new Float64Array(nlevels * k * k);
     const pos = new Int32Array(m);
     for (let l = 0; l < nlevels; l++) {
@@ -895,34 +888,14 @@ class SparseFirstBlock implements FirstBlock {
         for (let b = 0; b < k; b++) w[q * k + b] = rowBuf[b];
       }
     }
-    this.subtractOuterProducts(tail, m);
+    if (this.runner) this.runner.subtract();
+    else subtractCliqueProducts(this.cliques, tail, m, w, k, 0, m);
     return logdet;
   }
 
-  /**
-   * tail -= sum_l L21_l L21_l', column by column of the tail (CSC order of the touched rows),
-   * so that the scattered updates of one level land in one cache-resident column at a time.
-   */
-  private subtractOuterProducts(tail: Float64Array, m: number): void {
-    const k = this.k;
-    const w = this.l21;
-    const idx = this.idx;
-    for (let j = 0; j < m; j++) {
-      const cj = j * m;
-      for (let e = this.colStart[j]; e < this.colStart[j + 1]; e++) {
-        const qs = this.colQ[e];
-        const end = this.colEnd[e];
-        if (k === 1) {
-          const ws = w[qs];
-          for (let qr = qs; qr < end; qr++) tail[idx[qr] + cj] -= w[qr] * ws;
-        } else
-          for (let qr = qs; qr < end; qr++) {
-            let s = 0;
-            for (let b = 0; b < k; b++) s += w[qr * k + b] * w[qs * k + b];
-            tail[idx[qr] + cj] -= s;
-          }
-      }
-    }
+  /** What threads need to share the outer products and the gradient's sums. */
+  cliqueData(): { columns: CliqueColumns; w: Float64Array; wt: Float64Array; k: number } {
+    return { columns: this.cliques, w: this.l21, wt: this.l21Transformed, k: this.k };
   }
 
   /**
@@ -938,7 +911,7 @@ class SparseFirstBlock implements FirstBlock {
     for (let l = 0; l < nlevels; l++)
       for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) U[a + b * k] += u[l * k + a] * u[l * k + b];
     const w = this.l21;
-    const wt = (this.l21Transformed ??= new Float64Array(w.length));
+    const wt = this.l21Transformed;
     const Li = new Float64Array(k * k);
     for (let l = 0; l < nlevels; l++) {
       Li.fill(0);
@@ -959,30 +932,8 @@ class SparseFirstBlock implements FirstBlock {
           wt[q * k + a] = v;
         }
     }
-    const idx = this.idx;
-    for (let j = 0; j < include; j++) {
-      const cj = j * m;
-      for (let e = this.colStart[j]; e < this.colStart[j + 1]; e++) {
-        const qs = this.colQ[e];
-        const end = this.colEnd[e];
-        if (k === 1) {
-          // a scalar first term (crossed designs): one product per pair
-          const ws = wt[qs];
-          let sum = g22[j + cj] * ws;
-          for (let qr = qs + 1; qr < end && idx[qr] < include; qr++) sum += 2 * g22[idx[qr] + cj] * wt[qr];
-          out[0] -= sum * ws;
-          continue;
-        }
-        for (let qr = qs; qr < end && idx[qr] < include; qr++) {
-          const gv = g22[idx[qr] + cj];
-          for (let b = 0; b < k; b++)
-            for (let a = 0; a < k; a++) {
-              const pair = wt[qr * k + a] * wt[qs * k + b] + (qr === qs ? 0 : wt[qs * k + a] * wt[qr * k + b]);
-              out[a + b * k] -= gv * pair;
-            }
-        }
-      }
-    }
+    if (this.runner) this.runner.trace(include, out);
+    else subtractCliqueTrace(this.cliques, g22, m, include, wt, k, 0, m, out);
   }
 
   solve(_tail: Float64Array, m: number, v: Float64Array): Float64Array {
