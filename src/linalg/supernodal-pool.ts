@@ -3,7 +3,8 @@
  * update (split by target columns) and the product of its selected inversion (split by rows),
  * and the rank updates of a first term's elimination and of its gradient (`cliques.ts`, split
  * by columns), are shared between this thread and worker threads that see the matrix and its inverse in
- * shared memory, and run the kernels on this thread's kernel memory. The threads meet twice per supernode on an Int32Array of
+ * shared memory, and run the kernels on this thread's kernel memory. The threads take chunks of
+ * the work from a shared counter until none is left, so none waits for a slower one. The threads meet twice per supernode on an Int32Array of
  * Atomics, which costs microseconds against the milliseconds of the supernodes worth splitting.
  *
  * One pool serves the process (as a BLAS thread pool does): its workers start with the first
@@ -15,7 +16,7 @@ import * as path from 'node:path';
 import { MessageChannel, MessagePort, Worker } from 'node:worker_threads';
 import { CliqueColumns, cliqueShares, subtractCliqueProducts, subtractCliqueTrace } from './cliques';
 import { KernelMemory, kernelMemory } from './kernels';
-import { KernelLayout, multiplyRows, rowShare, SupernodalCholesky, SupernodeStructure, SupernodeWork, triangleShare, updateColumns } from './supernodal';
+import { KernelLayout, multiplyRows, SupernodalCholesky, SupernodeStructure, SupernodeWork, updateColumns } from './supernodal';
 
 /** control slots shared with the workers */
 export const enum Slot {
@@ -30,7 +31,9 @@ export const enum Slot {
   Threads = 5,
   /** id of the system whose buffers the kernels use */
   System = 6,
-  Length = 7,
+  /** the next chunk of the current kernel's work */
+  Next = 7,
+  Length = 8,
 }
 
 export const enum Kernel {
@@ -47,7 +50,7 @@ export interface CliqueBuffers {
   w: Float64Array;
   wt: Float64Array;
   k: number;
-  /** column bounds of each thread's share */
+  /** column bounds of the chunks of work */
   shares: Int32Array;
   /** each thread's k x k part of the gradient's sums */
   partial: Float64Array;
@@ -63,29 +66,29 @@ export interface SystemBuffers {
   cliques?: CliqueBuffers;
 }
 
-/** This thread's or a worker's share (`thread` of the control's Threads) of the kernel named in `control`. */
+/** rows (or target columns) per chunk of a supernode's kernels: a multiple of the kernels' tiles */
+const CHUNK = 64;
+/** chunks of a first term's rank updates per thread */
+const CLIQUE_CHUNKS = 8;
+
+/** This thread's or a worker's part (`thread` of the control's Threads) of the kernel named in `control`. */
 export function runShare(control: Int32Array, system: SystemBuffers, thread: number, memory: KernelMemory): void {
   const { structure, matrix, inverse, layout } = system;
   const s = control[Slot.Supernode];
   const r = control[Slot.Rows];
-  const threads = control[Slot.Threads];
   const kernel = control[Slot.Kernel];
-  if (kernel === Kernel.Update) {
-    const [from, to] = triangleShare(r, thread, threads);
-    updateColumns(matrix, structure, s, from, to, memory, layout, thread);
-  } else if (kernel === Kernel.Multiply) {
-    const [from, to] = rowShare(r, thread, threads);
-    multiplyRows(inverse, structure, s, r, from, to, memory, layout);
-  } else {
-    const c = system.cliques!;
-    const [from, to] = [c.shares[thread], c.shares[thread + 1]];
-    if (kernel === Kernel.CliqueProducts) subtractCliqueProducts(c.columns, matrix, structure.n, c.w, c.k, from, to);
-    else {
-      const part = c.partial.subarray(thread * c.k * c.k, (thread + 1) * c.k * c.k);
-      part.fill(0);
-      // the rows included are passed as the kernel's rows
-      subtractCliqueTrace(c.columns, inverse, structure.n, r, c.wt, c.k, from, to, part);
-    }
+  const c = system.cliques;
+  const chunks = kernel === Kernel.CliqueProducts || kernel === Kernel.CliqueTrace ? c!.shares.length - 1 : Math.ceil(r / CHUNK);
+  const part = c && c.partial.subarray(thread * c.k * c.k, (thread + 1) * c.k * c.k);
+  if (kernel === Kernel.CliqueTrace) part!.fill(0);
+  for (let chunk = Atomics.add(control, Slot.Next, 1); chunk < chunks; chunk = Atomics.add(control, Slot.Next, 1)) {
+    const from = chunk * CHUNK;
+    const to = Math.min(r, from + CHUNK);
+    if (kernel === Kernel.Update) updateColumns(matrix, structure, s, from, to, memory, layout, thread);
+    else if (kernel === Kernel.Multiply) multiplyRows(inverse, structure, s, r, from, to, memory, layout);
+    else if (kernel === Kernel.CliqueProducts) subtractCliqueProducts(c!.columns, matrix, structure.n, c!.w, c!.k, c!.shares[chunk], c!.shares[chunk + 1]);
+    // the trace's included rows come as the kernel's rows
+    else subtractCliqueTrace(c!.columns, inverse, structure.n, r, c!.wt, c!.k, c!.shares[chunk], c!.shares[chunk + 1], part!);
   }
 }
 
@@ -123,7 +126,7 @@ export class SupernodalPool {
     const shared =
       cliques && {
         ...cliques,
-        shares: cliqueShares(cliques.columns, n, this.threads),
+        shares: cliqueShares(cliques.columns, n, CLIQUE_CHUNKS * this.threads),
         partial: new Float64Array(new SharedArrayBuffer(this.threads * cliques.k * cliques.k * 8)),
       };
     const system: SystemBuffers = { id: this.nextId++, structure: factorization.structure, matrix, inverse, layout, cliques: shared };
@@ -157,6 +160,7 @@ export class SupernodalPool {
     c[Slot.Kernel] = kernel;
     c[Slot.Supernode] = s;
     c[Slot.Rows] = rows;
+    c[Slot.Next] = 0;
     Atomics.store(c, Slot.Done, 0);
     Atomics.add(c, Slot.Generation, 1);
     Atomics.notify(c, Slot.Generation);

@@ -316,22 +316,6 @@ function updateWork(w: number, r: number): number {
 }
 
 /**
- * Splits [0, r) into `parts` ranges of about equal work when index i costs (r - i) (the
- * columns of a lower triangle): boundaries at sqrt fractions of the area.
- */
-export function triangleShare(r: number, part: number, parts: number): [number, number] {
-  const at = (t: number) => (t >= parts ? r : Math.round(r - r * Math.sqrt(1 - t / parts)));
-  return [at(part), at(part + 1)];
-}
-
-/** Splits [0, r) into `parts` ranges of equal length (rows of a full product), at even boundaries. */
-export function rowShare(r: number, part: number, parts: number): [number, number] {
-  const pairs = Math.ceil(r / 2);
-  const at = (t: number) => Math.min(r, 2 * Math.floor((pairs * t) / parts));
-  return [at(part), part + 1 === parts ? r : at(part + 1)];
-}
-
-/**
  * a[R[i], R[j]] -= sum_c P[i, c] P[j, c] for target columns j in [jFrom, jTo) and rows i >= j,
  * with R supernode s's rows and P the rows below the diagonal block of its factorized panel
  * (h x w, column-major, at the layout's panel). Per tile of TILE target columns the products
