@@ -140,8 +140,7 @@ export class BlockedSystem {
     this.setTheta(theta);
     const m = this.tailSize;
     const t = this.tail;
-    t.set(this.a22);
-    this.scaleTail(t);
+    this.assembleTail(t);
     for (let i = 0; i < this.tailRe; i++) t[i + i * m] += 1;
     const logdetFirst = this.first.eliminate(t, m);
     if (!Number.isFinite(logdetFirst)) return null;
@@ -307,27 +306,33 @@ export class BlockedSystem {
   }
 
   /**
-   * Lambda' A22 Lambda on the tail. Scalar terms scale rows and columns by theta in one
-   * contiguous pass; vector terms transform each level block, rows then columns.
+   * t = Lambda' A22 Lambda, the tail before the identity is added and the first term eliminated.
+   * Scalar terms scale rows and columns as the copy is made, on the lower triangle only (all that
+   * is read from here on); vector terms transform each level block of a full copy, rows then columns.
    */
-  private scaleTail(t: Float64Array): void {
-    // single-term systems (every whole-brain voxel) have no random effects in the tail
-    if (this.terms.length <= 1) return;
+  private assembleTail(t: Float64Array): void {
     const m = this.tailSize;
+    const a22 = this.a22;
     const scale = new Float64Array(m).fill(1);
-    let anyScalar = false;
+    let vector = false;
     for (let ti = 1; ti < this.terms.length; ti++) {
       const term = this.terms[ti];
-      if (term.k !== 1) continue;
-      anyScalar = true;
-      for (const r of this.levelRows[ti]) scale[r] = term.lambda[0];
+      if (term.k > 1) vector = true;
+      else for (const r of this.levelRows[ti]) scale[r] = term.lambda[0];
     }
-    if (anyScalar)
+    if (!vector) {
       for (let j = 0; j < m; j++) {
         const cj = j * m;
         const sj = scale[j];
-        for (let i = 0; i < m; i++) t[cj + i] *= scale[i] * sj;
+        for (let i = j; i < m; i++) t[cj + i] = a22[cj + i] * scale[i] * sj;
       }
+      return;
+    }
+    for (let j = 0; j < m; j++) {
+      const cj = j * m;
+      const sj = scale[j];
+      for (let i = 0; i < m; i++) t[cj + i] = a22[cj + i] * scale[i] * sj;
+    }
     for (let ti = 1; ti < this.terms.length; ti++) {
       const term = this.terms[ti];
       if (term.k > 1) transformLevelBlocks(t, m, term.lambda, term.k, this.levelRows[ti]);
