@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { choleskyInverse, choleskyLower, solveLower, solveLowerTransposed } from '../src/linalg/dense';
 import { cliqueColumns, subtractCliqueProducts, subtractCliqueTrace } from '../src/linalg/cliques';
+import { KernelMemory } from '../src/linalg/kernels';
 import { minimumDegree } from '../src/linalg/ordering';
 import { SupernodalCholesky } from '../src/linalg/supernodal';
 import { supernodalPool } from '../src/linalg/supernodal-pool';
@@ -209,4 +210,11 @@ test('the rank updates by cliques, split between threads, equal the single-threa
   const singleSums = new Float64Array(k * k);
   subtractCliqueTrace(columns, inverse, n, n - 1, wt, k, 0, n, singleSums);
   for (let i = 0; i < k * k; i++) assert.ok(Math.abs(sums[i] - singleSums[i]) <= 1e-12 * Math.abs(singleSums[i]));
+});
+
+test('a factorization too large for the kernel memory is refused with a message, before any allocation', () => {
+  const memory = new KernelMemory();
+  memory.reserve(1000);
+  assert.ok(memory.f64.length >= 1000);
+  assert.throws(() => memory.reserve(1e9), /too large: its factorization needs 7\.5 GiB of kernel memory/);
 });

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { ModelError } from '../errors';
 
 interface Exports {
   syrk(t: number, tsb: number, p: number, hb: number, wpad: number, j0: number, j1: number, r: number): void;
@@ -16,8 +17,8 @@ interface Exports {
   crossprod(c: number, x: number, y: number, rp: number, w: number): void;
 }
 
-/** 64 KiB pages; the memory may grow to 1 GiB */
-const MAX_PAGES = 16384;
+/** 64 KiB pages; the memory may grow to 4 GiB, WebAssembly's limit */
+const MAX_PAGES = 65536;
 
 let compiled: WebAssembly.Module | undefined;
 
@@ -39,7 +40,9 @@ export class KernelMemory {
    */
   reserve(doubles: number): void {
     if (this.view.length >= doubles) return;
-    const pages = Math.ceil((doubles * 8) / 65536) - this.memory.buffer.byteLength / 65536;
+    const needed = Math.ceil((doubles * 8) / 65536);
+    if (needed > MAX_PAGES) throw new ModelError(`the random-effects structure is too large: its factorization needs ${((doubles * 8) / 2 ** 30).toFixed(1)} GiB of kernel memory (at most 4)`);
+    const pages = needed - this.memory.buffer.byteLength / 65536;
     if (pages > 0) this.memory.grow(pages);
     this.view = new Float64Array(this.memory.buffer);
   }
