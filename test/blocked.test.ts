@@ -1,6 +1,6 @@
 /**
  * BlockedSystem (first-term elimination, minimum-degree tail, supernodal factor, selected
- * inversion) against the penalized least-squares system written out densely: on crossed
+ * inversion, profiled small terms) against the penalized least-squares system written out densely: on crossed
  * designs with a vector term in the tail, the log-determinants and the penalized residual sum of
  * squares must be those of
  *   A = [L'Z'Z L + I, L'Z'X; X'Z L, X'X],  b = [L'Z'y; X'y],  r2 = y'y - b' A^{-1} b
@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { choleskyLower, solveLower } from '../src/linalg/dense';
 import { lmer } from '../src/lmm/lmer';
+import { minimizeBounded } from '../src/lmm/optimize';
 
 /** seeded crossed data: g1 with `levels1` levels, g2 with `levels2`, a covariate x */
 function crossed(n: number, levels1: number, levels2: number, seed: number): Record<string, (number | string)[]> {
@@ -128,3 +129,53 @@ for (const [formula, n, levels1, levels2] of [
     }
   });
 }
+
+/** a wide crossed design (600 x 300 levels) with a small third factor carrying a random slope */
+function wideWithSmallTerm(seed: number): Record<string, (number | string)[]> {
+  let s = seed;
+  const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647;
+  const data: Record<string, (number | string)[]> = { g1: [], g2: [], g3: [], x: [], y: [] };
+  const b3 = Array.from({ length: 10 }, () => [rnd() - 0.5, rnd() - 0.5]);
+  for (let i = 0; i < 3000; i++) {
+    const c = Math.floor(rnd() * 10);
+    const x = rnd() * 2;
+    data.g1.push(`s${Math.floor(rnd() * 600)}`);
+    data.g2.push(`d${Math.floor(rnd() * 300)}`);
+    data.g3.push(`c${c}`);
+    data.x.push(x);
+    data.y.push(1 + x + b3[c][0] + b3[c][1] * x + rnd() - 0.5);
+  }
+  return data;
+}
+
+test('a small term in a wide tail is profiled: its trailing-block evaluation and the finished factorization equal the full ones', () => {
+  const data = wideWithSmallTerm(7);
+  const formula = 'y ~ x + (1 | g1) + (1 | g2) + (1 + x | g3)';
+  for (const REML of [true, false]) {
+    const model = lmer(formula, data, { REML, maxEvaluations: 1 });
+    const system = model.system;
+    assert.deepEqual(system.cheapTerms, [2]);
+    const cheap = system.cheapThetaIndices();
+    for (const theta of [
+      [0.5, 0.8, 1.2, 0.3, 0.6],
+      [0.2, 1.1, 0.4, -0.2, 0.9],
+    ]) {
+      const full = system.evaluate(theta)!;
+      const gradient = Array.from(system.gradient(REML)!);
+      assert.ok(system.profileCheap(theta.map((v, i) => (cheap.includes(i) ? 7 : v))), 'the profile ignores the cheap elements given');
+      const profiled = system.evaluateCheap(cheap.map((i) => theta[i]))!;
+      assert.ok(Math.abs(profiled.logdetZ - full.logdetZ) < 1e-9 * Math.abs(full.logdetZ));
+      assert.ok(Math.abs(profiled.logdetX - full.logdetX) < 1e-9 * Math.abs(full.logdetX));
+      assert.ok(Math.abs(profiled.pwrss - full.pwrss) < 1e-9 * full.pwrss);
+      assert.ok(system.finishCheap(theta));
+      system.gradient(REML)!.forEach((g, i) => assert.ok(Math.abs(g - gradient[i]) < 1e-7 * Math.max(1, Math.abs(gradient[i])), `gradient[${i}]`));
+    }
+    // the profiled search reaches the optimum of the plain one
+    const fitted = lmer(formula, data, { REML });
+    const plain = minimizeBounded((theta) => fitted.objectiveAt(theta), fitted.theta.map((v) => v * 0.8 + 0.05), [0, 0, 0, -Infinity, 0], {
+      gradient: () => fitted.system.gradient(REML),
+    });
+    assert.ok(fitted.objective <= plain.fx + 1e-7, `${fitted.objective} vs ${plain.fx}`);
+    assert.ok(Math.abs(fitted.objective - plain.fx) < 1e-5);
+  }
+});

@@ -88,9 +88,10 @@ export class SupernodalCholesky {
 
   /**
    * `structure[j]`: the rows (> j, ascending) of column j of the factor, which must be closed
-   * under elimination (as `minimumDegree` gives it).
+   * under elimination (as `minimumDegree` gives it). A supernode starts at column `cut` (in the
+   * dense trailing triangle), so that the factorization can stop there (`factor`'s `to`).
    */
-  constructor(readonly n: number, structure: Int32Array[]) {
+  constructor(readonly n: number, structure: Int32Array[], readonly cut = n) {
     let denseFrom = n;
     while (denseFrom > 0 && structure[denseFrom - 1].length === n - denseFrom) denseFrom--;
     this.denseFrom = denseFrom;
@@ -137,13 +138,14 @@ export class SupernodalCholesky {
     const panelRows: Int32Array[] = [];
     rows.forEach((R, s) => {
       const end = start[s + 1];
-      for (let j = start[s]; j < end; j += PANEL) {
-        const to = Math.min(end, j + PANEL);
+      for (let j = start[s]; j < end; ) {
+        const to = Math.min(end, j + PANEL, j < cut ? cut : end);
         panelStart.push(j);
         const panel = new Int32Array(end - to + R.length);
         panel.set(range(to, end));
         panel.set(R, end - to);
         panelRows.push(panel);
+        j = to;
       }
     });
     panelStart.push(n);
@@ -197,14 +199,17 @@ export class SupernodalCholesky {
   /**
    * In place: the lower triangle of `a` (n x n, ld n) becomes the Cholesky factor on the
    * structure (entries outside it must be zero and stay so). False if not positive definite.
+   * With `from` and `to` (0, `cut` or n), only the supernodes starting in [from, to): up to the
+   * cut, the trailing block is left holding its Schur complement.
    */
-  factor(a: Float64Array, work: SupernodeWork): boolean {
+  factor(a: Float64Array, work: SupernodeWork, from = 0, to = this.n): boolean {
     const { n, start, rowStart, rowIndex } = this.structure;
     const { memory, layout, runner } = work;
     const B = memory.f64;
     const b0 = layout.panel;
     for (let s = 0; s + 1 < start.length; s++) {
       const f = start[s];
+      if (f < from || f >= to) continue;
       const w = start[s + 1] - f;
       const R = rowIndex.subarray(rowStart[s], rowStart[s + 1]);
       const r = R.length;

@@ -91,6 +91,16 @@ export class BlockedSystem {
   private inverseWork?: Float64Array;
   /** the gradient's selected inverse of the tail (m x m, on the factor's structure) */
   private tailInverse?: Float64Array;
+  /**
+   * Terms with few rows in a wide tail (see orderTail), whose rows start at tail row cheapFrom:
+   * `profileCheap` lets their theta be searched at the cost of the trailing block alone.
+   */
+  readonly cheapTerms: number[];
+  private readonly cheapFrom: number;
+  /** after `profileCheap`: the trailing block's Schur complement at unit lambda of the cheap terms, minus I on their rows (full symmetric) */
+  private trailing?: Float64Array;
+  private trailingWork?: Float64Array;
+  private leadingLogdet = 0;
   private readonly thetaOffsets: number[];
 
   constructor(terms: ReTerm[], X: Float64Array, y: Float64Array, p: number) {
@@ -109,7 +119,9 @@ export class BlockedSystem {
     this.levelRows = tail.levelRows;
     this.tailRe = tail.tailRe;
     this.tailSize = tail.tailRe + p + 1;
-    this.factorization = new SupernodalCholesky(this.tailSize, tail.structure);
+    this.cheapFrom = tail.cheapFrom;
+    this.cheapTerms = terms.map((_, ti) => ti).filter((ti) => ti > 0 && this.levelRows[ti][0] >= tail.cheapFrom);
+    this.factorization = new SupernodalCholesky(this.tailSize, tail.structure, this.cheapTerms.length ? tail.cheapFrom : this.tailSize);
     const xy = new Float64Array(n * (p + 1));
     xy.set(X.subarray(0, n * p));
     xy.set(y, n * p);
@@ -151,6 +163,100 @@ export class BlockedSystem {
     for (let i = this.tailRe; i < m - 1; i++) logdetX += 2 * Math.log(t[i + i * m]);
     const last = t[m * m - 1];
     return { logdetZ, logdetX, pwrss: last * last };
+  }
+
+  /** Positions in theta of the cheap terms' elements, in order. */
+  cheapThetaIndices(): number[] {
+    return this.cheapTerms.flatMap((ti) => Array.from({ length: this.terms[ti].ntheta }, (_, i) => this.thetaOffsets[ti] + i));
+  }
+
+  /**
+   * Factorizes the system at theta up to the trailing block of the cheap terms, X and y, with
+   * the cheap terms' lambda at the identity: their rows of the tail are then linear in their
+   * lambda, so the trailing block at any theta of theirs is Lambda_c' S Lambda_c + I from the one
+   * kept here. False where not positive definite.
+   */
+  profileCheap(theta: ArrayLike<number>): boolean {
+    const unit = Array.from(theta);
+    for (const ti of this.cheapTerms) this.terms[ti].initialTheta().forEach((v, i) => (unit[this.thetaOffsets[ti] + i] = v));
+    this.setTheta(unit);
+    const m = this.tailSize;
+    const c0 = this.cheapFrom;
+    const t = this.tail;
+    this.assembleTail(t);
+    for (let i = 0; i < this.tailRe; i++) t[i + i * m] += 1;
+    const logdetFirst = this.first.eliminate(t, m);
+    if (!Number.isFinite(logdetFirst) || !this.factorization.factor(t, this.work, 0, c0)) return false;
+    this.leadingLogdet = logdetFirst;
+    for (let i = 0; i < c0; i++) this.leadingLogdet += 2 * Math.log(t[i + i * m]);
+    const tc = m - c0;
+    const S = (this.trailing ??= new Float64Array(tc * tc));
+    this.trailingWork ??= new Float64Array(tc * tc);
+    for (let j = 0; j < tc; j++)
+      for (let i = j; i < tc; i++) {
+        const v = t[c0 + i + (c0 + j) * m] - (i === j && c0 + i < this.tailRe ? 1 : 0);
+        S[i + j * tc] = v;
+        S[j + i * tc] = v;
+      }
+    return true;
+  }
+
+  /**
+   * After `profileCheap`: the evaluation at the cheap terms' theta `thetaCheap` (their elements
+   * in order) with the rest as profiled, from the trailing block alone; null if not positive
+   * definite. Leaves the cheap terms' lambda at thetaCheap.
+   */
+  evaluateCheap(thetaCheap: ArrayLike<number>): Evaluation | null {
+    const c0 = this.cheapFrom;
+    const tc = this.tailSize - c0;
+    const T = (this.trailingWork ??= new Float64Array(tc * tc));
+    this.trailingBlock(thetaCheap, T, tc, 0, tc);
+    if (!choleskyLower(T, tc)) return null;
+    let logdetZ = this.leadingLogdet;
+    for (let i = 0; i < this.tailRe - c0; i++) logdetZ += 2 * Math.log(T[i + i * tc]);
+    let logdetX = 0;
+    for (let i = this.tailRe - c0; i < tc - 1; i++) logdetX += 2 * Math.log(T[i + i * tc]);
+    const last = T[tc * tc - 1];
+    return { logdetZ, logdetX, pwrss: last * last };
+  }
+
+  /**
+   * After `profileCheap`: completes the factorization at theta (whose cheap elements are the
+   * ones to finish with), as `evaluate(theta)` would leave it for `gradient` and `solve`.
+   */
+  finishCheap(theta: ArrayLike<number>): boolean {
+    const thetaCheap = this.cheapThetaIndices().map((i) => theta[i]);
+    this.setTheta(theta);
+    // the first term's L21 and the leading columns of the factor at the cheap rows were made at
+    // their unit lambda, and are linear in it
+    if (this.first instanceof SparseFirstBlock) this.first.refreshL21(this.cheapFrom);
+    const m = this.tailSize;
+    for (const ti of this.cheapTerms) transformLevelRows(this.tail, m, this.terms[ti].lambda, this.terms[ti].k, this.levelRows[ti], this.cheapFrom);
+    this.trailingBlock(thetaCheap, this.tail, m, this.cheapFrom, m - this.cheapFrom);
+    return this.factorization.factor(this.tail, this.work, this.cheapFrom, m);
+  }
+
+  /** Lambda_c' S Lambda_c + I on the cheap rows, into `out` (leading dimension ld) at (at, at) */
+  private trailingBlock(thetaCheap: ArrayLike<number>, out: Float64Array, ld: number, at: number, tc: number): void {
+    const c0 = this.cheapFrom;
+    const S = this.trailing!;
+    const scale = new Float64Array(tc).fill(1);
+    let offset = 0;
+    for (const ti of this.cheapTerms) {
+      const term = this.terms[ti];
+      term.setTheta(thetaCheap, offset);
+      offset += term.ntheta;
+    }
+    const T = this.trailingWork!;
+    T.set(S);
+    for (const ti of this.cheapTerms) {
+      const term = this.terms[ti];
+      const rows = Int32Array.from(this.levelRows[ti], (r) => r - c0);
+      if (term.k === 1) for (const r of rows) scale[r] = term.lambda[0];
+      else transformLevelBlocks(T, tc, term.lambda, term.k, rows);
+    }
+    for (let j = 0; j < tc; j++)
+      for (let i = j; i < tc; i++) out[at + i + (at + j) * ld] = T[i + j * tc] * scale[i] * scale[j] + (i === j && c0 + i < this.tailRe ? 1 : 0);
   }
 
   /** The structure a swapped response enters through; undefined unless the model has exactly one term. */
@@ -376,17 +482,7 @@ export class BlockedSystem {
  * term, in place: output a only needs inputs b >= a, so ascending a never reads an overwritten value.
  */
 function transformLevelBlocks(t: Float64Array, m: number, lam: Float64Array, k: number, levelRows: Int32Array): void {
-  for (let j = 0; j < m; j++) {
-    const cj = j * m;
-    for (let l = 0; l < levelRows.length; l++) {
-      const r0 = levelRows[l];
-      for (let a = 0; a < k; a++) {
-        let v = 0;
-        for (let b = a; b < k; b++) v += lam[b + a * k] * t[r0 + b + cj];
-        t[r0 + a + cj] = v;
-      }
-    }
-  }
+  transformLevelRows(t, m, lam, k, levelRows, m);
   for (let l = 0; l < levelRows.length; l++) {
     const r0 = levelRows[l];
     for (let a = 0; a < k; a++) {
@@ -400,29 +496,65 @@ function transformLevelBlocks(t: Float64Array, m: number, lam: Float64Array, k: 
   }
 }
 
+/** The rows half of transformLevelBlocks, on the first `columns` columns: T <- Lambda' T. */
+function transformLevelRows(t: Float64Array, m: number, lam: Float64Array, k: number, levelRows: Int32Array, columns: number): void {
+  for (let j = 0; j < columns; j++) {
+    const cj = j * m;
+    for (let l = 0; l < levelRows.length; l++) {
+      const r0 = levelRows[l];
+      for (let a = 0; a < k; a++) {
+        let v = 0;
+        for (let b = a; b < k; b++) v += lam[b + a * k] * t[r0 + b + cj];
+        t[r0 + a + cj] = v;
+      }
+    }
+  }
+}
+
+/** Tail terms with at most this many rows are cheap: profiled out where the rest of the tail is wide. */
+const CHEAP_ROWS = 64;
+/** ... wide meaning at least this many rows of other terms */
+const PROFILE_MIN_ROWS = 256;
+
 /**
  * The tail's layout: the levels of terms 2..m in a minimum-degree order of the graph in which
  * two levels are joined when a level of the first term (eliminated before them) co-occurs with
- * both, each level's k rows together; then X and y, which every column reaches. Returns the
- * first row of each level and the rows of each column of the tail's Cholesky factor.
+ * both, each level's k rows together; then X and y, which every column reaches. Where the tail
+ * is wide, terms with few rows (cheap: InstEval's 28 dept:service) come last, before X and y and
+ * like them reached by every column, so that their theta only rescales the trailing block
+ * (`profileCheap`). Returns the first row of each level, where the cheap rows start (tailRe if
+ * none), and the rows of each column of the tail's Cholesky factor.
  */
-function orderTail(terms: ReTerm[], p: number): { levelRows: Int32Array[]; tailRe: number; structure: Int32Array[] } {
-  const nodeBase = [0];
+function orderTail(terms: ReTerm[], p: number): { levelRows: Int32Array[]; tailRe: number; cheapFrom: number; structure: Int32Array[] } {
+  const rowsOf = (ti: number) => terms[ti].nlevels * terms[ti].k;
+  const tailTerms = terms.map((_, ti) => ti).slice(1);
+  const small = tailTerms.filter((ti) => rowsOf(ti) <= CHEAP_ROWS);
+  const wide = tailTerms.filter((ti) => rowsOf(ti) > CHEAP_ROWS).reduce((sum, ti) => sum + rowsOf(ti), 0) >= PROFILE_MIN_ROWS;
+  const cheap = new Set(wide ? small : []);
+  const nodeBase = terms.map(() => -1);
   let nodes = 0;
-  for (let ti = 1; ti < terms.length; ti++) {
-    nodeBase.push(nodes);
-    nodes += terms[ti].nlevels;
-  }
+  for (const ti of tailTerms)
+    if (!cheap.has(ti)) {
+      nodeBase[ti] = nodes;
+      nodes += terms[ti].nlevels;
+    }
   const nodeRows = new Int32Array(nodes);
-  for (let ti = 1; ti < terms.length; ti++) nodeRows.fill(terms[ti].k, nodeBase[ti], nodeBase[ti] + terms[ti].nlevels);
+  for (const ti of tailTerms) if (!cheap.has(ti)) nodeRows.fill(terms[ti].k, nodeBase[ti], nodeBase[ti] + terms[ti].nlevels);
   const { order, structure: nodeStructure } = minimumDegree(nodes, firstLevelCliques(terms, nodeBase, nodes));
   const nodeStart = new Int32Array(nodes);
-  let tailRe = 0;
+  let row = 0;
   for (const v of order) {
-    nodeStart[v] = tailRe;
-    tailRe += nodeRows[v];
+    nodeStart[v] = row;
+    row += nodeRows[v];
   }
-  const levelRows = terms.map((t, ti) => (ti === 0 ? new Int32Array(0) : nodeStart.slice(nodeBase[ti], nodeBase[ti] + t.nlevels)));
+  const cheapFrom = row;
+  const levelRows: Int32Array[] = terms.map(() => new Int32Array(0));
+  for (const ti of tailTerms)
+    if (cheap.has(ti)) {
+      levelRows[ti] = Int32Array.from({ length: terms[ti].nlevels }, (_, l) => row + l * terms[ti].k);
+      row += rowsOf(ti);
+    } else levelRows[ti] = nodeStart.slice(nodeBase[ti], nodeBase[ti] + terms[ti].nlevels);
+  const tailRe = row;
   const m = tailRe + p + 1;
   const structure: Int32Array[] = new Array(m);
   order.forEach((v, j) => {
@@ -432,20 +564,21 @@ function orderTail(terms: ReTerm[], p: number): { levelRows: Int32Array[]; tailR
     const k = nodeRows[v];
     const s = nodeStart[v];
     for (let a = 0; a < k; a++) {
-      // the level's own later rows, its neighbours' rows (ascending with their positions), X and y
-      const rows = new Int32Array(k - a - 1 + below + p + 1);
+      // the level's own later rows, its neighbours' rows (ascending with their positions), then
+      // the cheap terms' rows, X and y
+      const rows = new Int32Array(k - a - 1 + below + m - cheapFrom);
       let c = 0;
       for (let b = a + 1; b < k; b++) rows[c++] = s + b;
       for (const q of neighbours) for (let b = 0; b < nodeRows[order[q]]; b++) rows[c++] = nodeStart[order[q]] + b;
-      for (let i = tailRe; i < m; i++) rows[c++] = i;
+      for (let i = cheapFrom; i < m; i++) rows[c++] = i;
       structure[s + a] = rows;
     }
   });
-  for (let i = tailRe; i < m; i++) structure[i] = range(i + 1, m);
-  return { levelRows, tailRe, structure };
+  for (let i = cheapFrom; i < m; i++) structure[i] = range(i + 1, m);
+  return { levelRows, tailRe, cheapFrom, structure };
 }
 
-/** Per level of the first term, the tail levels (node ids) its observations touch. */
+/** Per level of the first term, the tail levels (node ids; terms without a node base left out) its observations touch. */
 function firstLevelCliques(terms: ReTerm[], nodeBase: number[], nodes: number): Int32Array[] {
   if (terms.length < 2) return [];
   const first = terms[0];
@@ -456,6 +589,7 @@ function firstLevelCliques(terms: ReTerm[], nodeBase: number[], nodes: number): 
   for (let l = 0; l < first.nlevels; l++)
     for (let q = start[l]; q < start[l + 1]; q++)
       for (let ti = 1; ti < terms.length; ti++) {
+        if (nodeBase[ti] < 0) continue;
         const v = nodeBase[ti] + terms[ti].codes[rows[q]];
         if (marker[v] !== l) {
           marker[v] = l;
@@ -847,55 +981,72 @@ class SparseFirstBlock implements FirstBlock {
     const k = this.k;
     const term0 = this.system.terms[0];
     const lam = term0.lambda;
-    const terms = this.system.terms;
-    const w = this.l21;
-    const rowBuf = this.work;
     let logdet = 0;
     for (let l = 0; l < term0.nlevels; l++) {
       const ld = factorLevelBlock(lam, this.M, l * k * k, k, this.h, this.work);
       if (!Number.isFinite(ld)) return Infinity;
       logdet += ld;
       this.factors.set(this.h, l * k * k);
-      const q0 = this.start[l];
-      const q1 = this.start[l + 1];
-      // Lambda_tail' applied to the rows of each touched level block of terms 2..m
-      for (let q = q0; q < q1; q++) {
-        const ti = this.rowTerm[this.idx[q]];
-        if (ti < 0) {
-          for (let b = 0; b < k; b++) w[q * k + b] = this.vals[q * k + b];
-          continue;
-        }
-        if (this.rowPos[this.idx[q]] !== 0) continue;
-        const t = terms[ti];
-        const kt = t.k;
-        const tl = t.lambda;
-        for (let a = 0; a < kt; a++)
-          for (let b = 0; b < k; b++) {
-            let s = 0;
-            for (let c = a; c < kt; c++) s += tl[c + a * kt] * this.vals[(q + c) * k + b];
-            w[(q + a) * k + b] = s;
-          }
-      }
-      // times lambda on the right, then L_l^{-1} on each row: w_row <- L_l^{-1} (lambda' w_row')
-      if (k === 1) {
-        // a scalar first term (crossed designs): one multiplier for the level's rows
-        const scale = lam[0] / this.h[0];
-        for (let q = q0; q < q1; q++) w[q] *= scale;
-        continue;
-      }
-      for (let q = q0; q < q1; q++) {
-        for (let b = 0; b < k; b++) {
-          let s = 0;
-          for (let a = b; a < k; a++) s += w[q * k + a] * lam[a + b * k];
-          rowBuf[b] = s;
-        }
-        solveLower(this.h, k, rowBuf);
-        for (let b = 0; b < k; b++) w[q * k + b] = rowBuf[b];
-      }
+      this.levelL21(l, this.start[l]);
     }
     if (this.runner) this.runner.subtract();
-    else subtractCliqueProducts(this.cliques, tail, m, w, k, 0, m);
+    else subtractCliqueProducts(this.cliques, tail, m, this.l21, k, 0, m);
     return logdet;
+  }
+
+  /**
+   * L21 at the tail rows the level touches from position qFrom on: Lambda_tail' on the rows of
+   * each touched level block of terms 2..m, lambda on the right, then L_l^{-1} on each row.
+   */
+  private levelL21(l: number, qFrom: number): void {
+    const k = this.k;
+    const terms = this.system.terms;
+    const lam = terms[0].lambda;
+    const w = this.l21;
+    const q1 = this.start[l + 1];
+    const factor = this.factors.subarray(l * k * k, (l + 1) * k * k);
+    for (let q = qFrom; q < q1; q++) {
+      const ti = this.rowTerm[this.idx[q]];
+      if (ti < 0) {
+        for (let b = 0; b < k; b++) w[q * k + b] = this.vals[q * k + b];
+        continue;
+      }
+      if (this.rowPos[this.idx[q]] !== 0) continue;
+      const t = terms[ti];
+      const kt = t.k;
+      const tl = t.lambda;
+      for (let a = 0; a < kt; a++)
+        for (let b = 0; b < k; b++) {
+          let s = 0;
+          for (let c = a; c < kt; c++) s += tl[c + a * kt] * this.vals[(q + c) * k + b];
+          w[(q + a) * k + b] = s;
+        }
+    }
+    if (k === 1) {
+      // a scalar first term (crossed designs): one multiplier for the level's rows
+      const scale = lam[0] / factor[0];
+      for (let q = qFrom; q < q1; q++) w[q] *= scale;
+      return;
+    }
+    const row = this.work;
+    for (let q = qFrom; q < q1; q++) {
+      for (let b = 0; b < k; b++) {
+        let s = 0;
+        for (let a = b; a < k; a++) s += w[q * k + a] * lam[a + b * k];
+        row[b] = s;
+      }
+      solveLower(factor, k, row);
+      for (let b = 0; b < k; b++) w[q * k + b] = row[b];
+    }
+  }
+
+  /** L21 anew at the tail rows from `row` on (the cheap terms' lambda changed; the tail is not touched). */
+  refreshL21(row: number): void {
+    for (let l = 0; l + 1 < this.start.length; l++) {
+      let q = this.start[l];
+      while (q < this.start[l + 1] && this.idx[q] < row) q++;
+      this.levelL21(l, q);
+    }
   }
 
   /** What threads need to share the outer products and the gradient's sums. */

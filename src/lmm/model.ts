@@ -70,7 +70,7 @@ export class LinearMixedModel extends FixedEffectsFit {
     this.system = new BlockedSystem(this.terms, frame.X, frame.y, this.p);
     const start = options.start ?? momentStart(this.terms, frame.X, frame.y, this.p);
     const lower = this.terms.flatMap((t) => t.thetaLowerBounds());
-    const opt = minimizeBounded((theta) => this.objectiveAt(theta), start, lower, {
+    const opt = this.system.cheapTerms.length ? this.optimizeProfilingCheap(start, lower, options) : minimizeBounded((theta) => this.objectiveAt(theta), start, lower, {
       maxEvaluations: options.maxEvaluations,
       // the analytic gradient from the factorization just computed at theta
       gradient: () => this.system.gradient(this.REML),
@@ -88,6 +88,47 @@ export class LinearMixedModel extends FixedEffectsFit {
     this.warnings = [...frame.warnings];
     if (!opt.converged) this.warnings.push(`convergence failure: ${opt.message}`);
     if (this.isSingular()) this.warnings.push("boundary (singular) fit: see help('isSingular')");
+  }
+
+  /**
+   * The search over theta with the cheap terms' elements profiled out (see
+   * BlockedSystem.profileCheap): the outer search moves the others, each of its evaluations
+   * minimizing over the cheap ones from the trailing block alone; its gradient is the full
+   * gradient's other elements at that minimum (an envelope).
+   */
+  private optimizeProfilingCheap(start: ArrayLike<number>, lower: number[], options: FitOptions): { x: number[]; evaluations: number; converged: boolean; message: string } {
+    const cheap = this.system.cheapThetaIndices();
+    const outer = lower.map((_, i) => i).filter((i) => !cheap.includes(i));
+    const theta = Array.from(start);
+    const merged = (x: ArrayLike<number>) => {
+      outer.forEach((i, j) => (theta[i] = x[j]));
+      return theta;
+    };
+    let innerConverged = true;
+    const objective = (x: ArrayLike<number>): number => {
+      if (!this.system.profileCheap(merged(x))) return Infinity;
+      const inner = minimizeBounded(
+        (c) => {
+          const e = this.system.evaluateCheap(c);
+          return e ? profiledDeviance(e, this.n, this.p, this.REML) : Infinity;
+        },
+        cheap.map((i) => theta[i]),
+        cheap.map((i) => lower[i]),
+      );
+      innerConverged &&= inner.converged;
+      cheap.forEach((i, j) => (theta[i] = inner.x[j]));
+      return inner.fx;
+    };
+    const opt = minimizeBounded(objective, outer.map((i) => start[i]), outer.map((i) => lower[i]), {
+      maxEvaluations: options.maxEvaluations,
+      gradient: () => {
+        if (!this.system.finishCheap(theta)) return null;
+        const g = this.system.gradient(this.REML);
+        return g && outer.map((i) => g[i]);
+      },
+    });
+    objective(opt.x);
+    return { x: theta.slice(), evaluations: opt.evaluations, converged: opt.converged && innerConverged, message: opt.message };
   }
 
   /** Factorizes the system at theta (null if not positive definite). */
