@@ -216,11 +216,12 @@ export class SupernodalCholesky {
       const h = w + r;
       // gather the panel: the diagonal block's lower triangle, then the rows R; zero columns
       // pad the width to a multiple of 4 for the update kernel
+      const runs = rowRuns(R, 0, r);
       for (let c = 0; c < w; c++) {
         const col = (f + c) * n;
         const bc = b0 + c * h;
         for (let i = c; i < w; i++) B[bc + i] = a[col + f + i];
-        for (let q = 0; q < r; q++) B[bc + w + q] = a[col + R[q]];
+        gatherRows(a, col, R, runs, B, bc + w);
       }
       B.fill(0, b0 + w * h, b0 + ((w + 3) & ~3) * h + 2);
       if (!memory.panel(b0, h, w)) return false;
@@ -228,7 +229,7 @@ export class SupernodalCholesky {
         const col = (f + c) * n;
         const bc = b0 + c * h;
         for (let i = c; i < w; i++) a[col + f + i] = B[bc + i];
-        for (let q = 0; q < r; q++) a[col + R[q]] = B[bc + w + q];
+        scatterRows(B, bc + w, R, runs, a, col);
       }
       if (r === 0) continue;
       if (runner && updateWork(w, r) >= PARALLEL_MIN_WORK) runner.update(a, s);
@@ -280,10 +281,11 @@ export class SupernodalCholesky {
       const M = memory.f64;
       const { x: X, y: Y, lcc, zcc } = layout;
       // Y = L_RC L_CC^{-1} (r x w, columns rp apart, a zero pad row): Y L_CC = L_RC
+      const runs = rowRuns(R, 0, r);
       for (let c = 0; c < w; c++) {
         const lc = (f + c) * n;
         const yc = Y + c * rp;
-        for (let q = 0; q < r; q++) M[yc + q] = l[lc + R[q]];
+        gatherRows(l, lc, R, runs, M, yc);
         M[yc + r] = 0;
         for (let i = c; i < w; i++) M[lcc + i + c * w] = l[lc + f + i];
       }
@@ -303,7 +305,7 @@ export class SupernodalCholesky {
           z[col + f + a] = v;
           z[(f + a) * n + f + b] = v;
         }
-        for (let q = 0; q < r; q++) z[col + R[q]] = M[X + b * rp + q];
+        scatterRows(M, X + b * rp, R, runs, z, col);
       }
       for (let q = 0; q < r; q++) {
         const row = R[q] * n + f;
@@ -366,23 +368,10 @@ export function multiplyRows(z: Float64Array, st: SupernodeStructure, s: number,
   const M = memory.f64;
   const iEnd = iTo === r ? rp : iTo;
   for (let c = 0; c < wEven; c++) M.fill(0, layout.x + c * rp + iFrom, layout.x + c * rp + iEnd);
-  // runs of consecutive rows among R[iFrom..iTo)
-  const runs: number[] = [];
-  for (let q = iFrom; q < iTo; ) {
-    let end = q + 1;
-    while (end < iTo && R[end] === R[end - 1] + 1) end++;
-    runs.push(q, end);
-    q = end;
-  }
+  const runs = rowRuns(R, iFrom, iTo);
   for (let j = 0; j < r; j++) {
-    const zc = R[j] * n;
     const gc = G + j * rp;
-    for (let k = 0; k < runs.length; k += 2) {
-      const q0 = runs[k];
-      const q1 = runs[k + 1];
-      if (q1 - q0 >= MIN_COPY) M.set(z.subarray(zc + R[q0], zc + R[q0] + q1 - q0), gc + q0);
-      else for (let q = q0; q < q1; q++) M[gc + q] = z[zc + R[q]];
-    }
+    gatherRows(z, R[j] * n, R, runs, M, gc);
     if (iEnd > iTo) M[gc + iTo] = 0;
   }
   for (let j = r; j < r4; j++) M.fill(0, G + j * rp + iFrom, G + j * rp + iEnd);
@@ -395,5 +384,37 @@ export function multiplyRows(z: Float64Array, st: SupernodeStructure, s: number,
   }
 }
 
-/** runs of rows at least this long are gathered with one copy */
+/** runs of rows at least this long are copied whole */
 const MIN_COPY = 16;
+
+/** Runs of consecutive rows among R[from..to): their bounds in R, [q0, q1, q0', q1', ...]. */
+function rowRuns(R: Int32Array, from: number, to: number): number[] {
+  const runs: number[] = [];
+  for (let q = from; q < to; ) {
+    let end = q + 1;
+    while (end < to && R[end] === R[end - 1] + 1) end++;
+    runs.push(q, end);
+    q = end;
+  }
+  return runs;
+}
+
+/** dst[d + q] = src[s + R[q]] over the runs (long ones copied whole) */
+function gatherRows(src: Float64Array, s: number, R: Int32Array, runs: number[], dst: Float64Array, d: number): void {
+  for (let k = 0; k < runs.length; k += 2) {
+    const q0 = runs[k];
+    const q1 = runs[k + 1];
+    if (q1 - q0 >= MIN_COPY) dst.set(src.subarray(s + R[q0], s + R[q0] + q1 - q0), d + q0);
+    else for (let q = q0; q < q1; q++) dst[d + q] = src[s + R[q]];
+  }
+}
+
+/** dst[s + R[q]] = src[d + q] over the runs (long ones copied whole) */
+function scatterRows(src: Float64Array, d: number, R: Int32Array, runs: number[], dst: Float64Array, s: number): void {
+  for (let k = 0; k < runs.length; k += 2) {
+    const q0 = runs[k];
+    const q1 = runs[k + 1];
+    if (q1 - q0 >= MIN_COPY) dst.set(src.subarray(d + q0, d + q1), s + R[q0]);
+    else for (let q = q0; q < q1; q++) dst[s + R[q]] = src[d + q];
+  }
+}
