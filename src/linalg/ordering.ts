@@ -115,13 +115,18 @@ function postorder(order: Int32Array, structure: Int32Array[]): Elimination {
   return { order: newOrder, structure: newStructure };
 }
 
+/** bits set in each 16-bit number */
+const BITS16 = (() => {
+  const table = new Uint8Array(65536);
+  for (let i = 1; i < 65536; i++) table[i] = table[i >>> 1] + (i & 1);
+  return table;
+})();
+
 function popcount(set: Uint32Array, start: number, words: number): number {
   let count = 0;
   for (let w = start; w < start + words; w++) {
-    let x = set[w];
-    x -= (x >>> 1) & 0x55555555;
-    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-    count += (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+    const x = set[w];
+    count += BITS16[x & 0xffff] + BITS16[x >>> 16];
   }
   return count;
 }
