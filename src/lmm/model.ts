@@ -105,6 +105,8 @@ export class LinearMixedModel extends FixedEffectsFit {
       return theta;
     };
     let innerConverged = true;
+    // the lowest point so far and its cheap elements, so that the optimum needs no re-evaluation
+    let best = { fx: Infinity, x: [] as number[], cheap: [] as number[] };
     const objective = (x: ArrayLike<number>): number => {
       if (!this.system.profileCheap(merged(x))) return Infinity;
       const inner = minimizeBounded(
@@ -117,6 +119,7 @@ export class LinearMixedModel extends FixedEffectsFit {
       );
       innerConverged &&= inner.converged;
       cheap.forEach((i, j) => (theta[i] = inner.x[j]));
+      if (inner.fx < best.fx) best = { fx: inner.fx, x: Array.from(x), cheap: inner.x };
       return inner.fx;
     };
     const opt = minimizeBounded(objective, outer.map((i) => start[i]), outer.map((i) => lower[i]), {
@@ -127,7 +130,9 @@ export class LinearMixedModel extends FixedEffectsFit {
         return g && outer.map((i) => g[i]);
       },
     });
-    objective(opt.x);
+    if (opt.x.every((v, j) => v === best.x[j])) cheap.forEach((i, j) => (theta[i] = best.cheap[j]));
+    else objective(opt.x);
+    merged(opt.x);
     return { x: theta.slice(), evaluations: opt.evaluations, converged: opt.converged && innerConverged, message: opt.message };
   }
 
