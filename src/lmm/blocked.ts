@@ -143,6 +143,11 @@ export class BlockedSystem {
     return this.levelRows[term][level];
   }
 
+  /** the tail rows of the first rows of term `term`'s levels (>= 1) */
+  levelRowsOf(term: number): Int32Array {
+    return this.levelRows[term];
+  }
+
   setTheta(theta: ArrayLike<number>): void {
     this.terms.forEach((t, i) => t.setTheta(theta, this.thetaOffsets[i]));
   }
@@ -905,6 +910,9 @@ class SparseFirstBlock implements FirstBlock {
   private readonly work: Float64Array;
   /** for the gradient: each row of L21 times its level's L_l^{-T} */
   private readonly l21Transformed: Float64Array;
+  /** whether every term of the tail is scalar, and then each tail row's lambda */
+  private readonly scalarTail: boolean;
+  private readonly rowScale: Float64Array;
 
   constructor(private readonly system: BlockedSystem, xy: Float64Array, shared: boolean) {
     const term = system.terms[0];
@@ -944,6 +952,8 @@ class SparseFirstBlock implements FirstBlock {
     this.l21 = alloc(this.idx.length * k);
     this.l21Transformed = alloc(this.idx.length * k);
     this.cliques = cliqueColumns(this.idx, this.start, m);
+    this.scalarTail = system.terms.every((t, ti) => ti === 0 || t.k === 1);
+    this.rowScale = new Float64Array(m).fill(1);
     this.factors = new Float64Array(nlevels * k * k);
     const pos = new Int32Array(m);
     for (let l = 0; l < nlevels; l++) {
@@ -981,6 +991,7 @@ class SparseFirstBlock implements FirstBlock {
     const k = this.k;
     const term0 = this.system.terms[0];
     const lam = term0.lambda;
+    this.updateRowScale();
     let logdet = 0;
     for (let l = 0; l < term0.nlevels; l++) {
       const ld = factorLevelBlock(lam, this.M, l * k * k, k, this.h, this.work);
@@ -1004,6 +1015,12 @@ class SparseFirstBlock implements FirstBlock {
     const lam = terms[0].lambda;
     const w = this.l21;
     const q1 = this.start[l + 1];
+    if (k === 1 && this.scalarTail) {
+      // scalars throughout (crossed random intercepts): each row's lambda times the level's multiplier
+      const scale = lam[0] / this.factors[l];
+      for (let q = qFrom; q < q1; q++) w[q] = this.rowScale[this.idx[q]] * this.vals[q] * scale;
+      return;
+    }
     const factor = this.factors.subarray(l * k * k, (l + 1) * k * k);
     for (let q = qFrom; q < q1; q++) {
       const ti = this.rowTerm[this.idx[q]];
@@ -1040,8 +1057,17 @@ class SparseFirstBlock implements FirstBlock {
     }
   }
 
+  /** With scalar tail terms: each tail row's lambda (1 for X and y). */
+  private updateRowScale(): void {
+    if (!this.scalarTail) return;
+    this.system.terms.forEach((t, ti) => {
+      if (ti > 0) for (const r of this.system.levelRowsOf(ti)) this.rowScale[r] = t.lambda[0];
+    });
+  }
+
   /** L21 anew at the tail rows from `row` on (the cheap terms' lambda changed; the tail is not touched). */
   refreshL21(row: number): void {
+    this.updateRowScale();
     for (let l = 0; l + 1 < this.start.length; l++) {
       let q = this.start[l];
       while (q < this.start[l + 1] && this.idx[q] < row) q++;
@@ -1068,8 +1094,16 @@ class SparseFirstBlock implements FirstBlock {
       for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) U[a + b * k] += u[l * k + a] * u[l * k + b];
     const w = this.l21;
     const wt = this.l21Transformed;
+    if (k === 1) {
+      // a scalar first term: L_l is the number factors[l]
+      for (let l = 0; l < nlevels; l++) {
+        const inv = 1 / this.factors[l];
+        out[0] += 1 - inv * inv;
+        for (let q = this.start[l]; q < this.start[l + 1]; q++) wt[q] = w[q] * inv;
+      }
+    }
     const Li = new Float64Array(k * k);
-    for (let l = 0; l < nlevels; l++) {
+    for (let l = 0; k > 1 && l < nlevels; l++) {
       Li.fill(0);
       for (let c = 0; c < k; c++) {
         Li[c + c * k] = 1;
@@ -1099,6 +1133,17 @@ class SparseFirstBlock implements FirstBlock {
     const u = new Float64Array(term0.nlevels * k);
     const rhs = new Float64Array(k);
     const yRow = m - 1;
+    if (k === 1) {
+      for (let l = 0; l < term0.nlevels; l++) {
+        let s = 0;
+        for (let q = this.start[l]; q < this.start[l + 1]; q++) {
+          const r = this.idx[q];
+          s += (r === yRow ? 1 : -v[r]) * this.l21[q];
+        }
+        u[l] = s / this.factors[l];
+      }
+      return u;
+    }
     for (let l = 0; l < term0.nlevels; l++) {
       rhs.fill(0);
       for (let q = this.start[l]; q < this.start[l + 1]; q++) {
