@@ -1,5 +1,7 @@
+import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { LinearMixedModel } from '../src/lmm/model';
 
 /** The repository root (tests run from dist/test). */
 export const repoRoot = path.resolve(__dirname, '..', '..');
@@ -39,4 +41,22 @@ export function relativeError(actual: number, expected: number): number {
 /** R references for data the engine was not built on (test/reference/make-references.R). */
 export function extraReferences(): Record<string, ReferenceFit> {
   return JSON.parse(fs.readFileSync(fixture('extra-fits.json'), 'utf8'));
+}
+
+/**
+ * Asserts that the model's analytic gradient at theta (REML criterion or deviance) matches
+ * central differences of its objective with step h, to `tolerance` relative (absolute below 1).
+ */
+export function assertGradientMatchesDifferences(model: LinearMixedModel, theta: number[], REML: boolean, h: number, tolerance: number): void {
+  assert.ok(model.system.evaluate(theta));
+  const analytic = model.system.gradient(REML);
+  assert.ok(analytic, 'gradient available');
+  theta.forEach((_, i) => {
+    const up = theta.slice();
+    const down = theta.slice();
+    up[i] += h;
+    down[i] -= h;
+    const numeric = (model.objectiveAt(up) - model.objectiveAt(down)) / (2 * h);
+    assert.ok(Math.abs(analytic![i] - numeric) <= tolerance * Math.max(1, Math.abs(numeric)), `theta[${i}]: ${analytic![i]} vs ${numeric}`);
+  });
 }
