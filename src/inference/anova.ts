@@ -37,11 +37,12 @@ function anovaHtml(heading: string[], spec: TableSpec): string {
 }
 
 /**
- * print.anova's columns: test statistics rounded to 4 decimals, other columns zapsmall()ed and
- * formatted alone, NA cells blank.
+ * print.anova's columns, each [name, kind, the row field it shows]: test statistics rounded to
+ * 4 decimals, other columns zapsmall()ed and formatted alone, NA cells blank.
  */
-function anovaSpec(rowNames: string[], columns: CoefColumn[]): TableSpec & { stars: boolean } {
+function anovaSpec<R>(rows: R[], rowNames: string[], fields: [string, CoefColumn['kind'], keyof R][]): TableSpec & { stars: boolean } {
   const digits = 5;
+  const columns: CoefColumn[] = fields.map(([name, kind, key]) => ({ name, kind, values: rows.map((r) => r[key] as number) }));
   const prepared = columns.map((c) => (c.kind === 'other' ? { ...c, values: zapsmallFinite(Array.from(c.values), digits) } : c));
   const spec = coefmatSpec(rowNames, prepared, digits);
   spec.rows = spec.rows.map((row, i) => row.map((cell, j) => (j < columns.length && Number.isNaN(columns[j].values[i]) ? '' : cell)));
@@ -69,16 +70,16 @@ export class AnovaTable {
   }
 
   private spec(): TableSpec & { stars: boolean } {
-    const col = (name: string, kind: CoefColumn['kind'], key: keyof FTestResult): CoefColumn => ({ name, kind, values: this.rows.map((r) => r[key] as number) });
     return anovaSpec(
+      this.rows,
       this.rows.map((r) => r.term),
       [
-        col('Sum Sq', 'other', 'sumSq'),
-        col('Mean Sq', 'other', 'meanSq'),
-        col('NumDF', 'other', 'numDF'),
-        col('DenDF', 'other', 'denDF'),
-        col('F value', 'test', 'F'),
-        col('Pr(>F)', 'p', 'p'),
+        ['Sum Sq', 'other', 'sumSq'],
+        ['Mean Sq', 'other', 'meanSq'],
+        ['NumDF', 'other', 'numDF'],
+        ['DenDF', 'other', 'denDF'],
+        ['F value', 'test', 'F'],
+        ['Pr(>F)', 'p', 'p'],
       ],
     );
   }
@@ -143,22 +144,18 @@ export class LikelihoodRatioTable {
   }
 
   private spec(): TableSpec & { stars: boolean } {
-    const col = (name: string, kind: CoefColumn['kind'], key: keyof LikelihoodRatioRow): CoefColumn => ({
-      name,
-      kind,
-      values: this.rows.map((r) => r[key] as number),
-    });
     return anovaSpec(
+      this.rows,
       this.rows.map((r) => r.model),
       [
-        col('npar', 'other', 'npar'),
-        col('AIC', 'other', 'AIC'),
-        col('BIC', 'other', 'BIC'),
-        col('logLik', 'other', 'logLik'),
-        col('deviance', 'other', 'deviance'),
-        col('Chisq', 'test', 'Chisq'),
-        col('Df', 'other', 'Df'),
-        col('Pr(>Chisq)', 'p', 'p'),
+        ['npar', 'other', 'npar'],
+        ['AIC', 'other', 'AIC'],
+        ['BIC', 'other', 'BIC'],
+        ['logLik', 'other', 'logLik'],
+        ['deviance', 'other', 'deviance'],
+        ['Chisq', 'test', 'Chisq'],
+        ['Df', 'other', 'Df'],
+        ['Pr(>Chisq)', 'p', 'p'],
       ],
     );
   }

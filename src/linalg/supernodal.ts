@@ -79,8 +79,6 @@ export interface SupernodeWork {
 
 export class SupernodalCholesky {
   readonly structure: SupernodeStructure;
-  /** the columns from here on form a dense trailing triangle */
-  readonly denseFrom: number;
   /** number of multiply-adds per factorization */
   readonly flops: number;
   /** what one supernode's kernels need at most: panel entries (width padded to 4), padded rows x width, rows, width */
@@ -91,10 +89,10 @@ export class SupernodalCholesky {
    * under elimination (as `minimumDegree` gives it). A supernode starts at column `cut` (in the
    * dense trailing triangle), so that the factorization can stop there (`factor`'s `to`).
    */
-  constructor(readonly n: number, structure: Int32Array[], readonly cut = n) {
+  constructor(readonly n: number, structure: Int32Array[], cut = n) {
+    // the dense trailing triangle: columns whose rows are all the later ones
     let denseFrom = n;
     while (denseFrom > 0 && structure[denseFrom - 1].length === n - denseFrom) denseFrom--;
-    this.denseFrom = denseFrom;
     const start: number[] = [];
     const rows: Int32Array[] = [];
     // fundamental supernodes: column end joins when its rows are the previous column's minus itself
@@ -169,10 +167,6 @@ export class SupernodalCholesky {
     });
     this.flops = flops;
     this.sizes = sizes;
-  }
-
-  get supernodes(): number {
-    return this.structure.start.length - 1;
   }
 
   /** The layout of the kernels' buffers for `threads` threads, from offset 0 of a kernel memory. */
@@ -316,7 +310,7 @@ export class SupernodalCholesky {
 }
 
 /** Supernodes with less work than this (multiply-adds) are not worth waking threads for. */
-export const PARALLEL_MIN_WORK = 1_000_000;
+const PARALLEL_MIN_WORK = 1_000_000;
 
 function updateWork(w: number, r: number): number {
   return (w * r * r) / 2;

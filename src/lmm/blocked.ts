@@ -100,7 +100,12 @@ export class BlockedSystem {
   /** after `profileCheap`: the trailing block's Schur complement at unit lambda of the cheap terms, minus I on their rows (full symmetric) */
   private trailing?: Float64Array;
   private trailingWork?: Float64Array;
+  private trailingScale?: Float64Array;
+  /** per cheap term, its levels' first rows within the trailing block */
+  private readonly cheapLevelRows: Int32Array[];
   private leadingLogdet = 0;
+  /** per tail row, the lambda of its scalar term (1 for vector terms, X and y) */
+  private tailScale?: Float64Array;
   private readonly thetaOffsets: number[];
 
   constructor(terms: ReTerm[], X: Float64Array, y: Float64Array, p: number) {
@@ -121,6 +126,7 @@ export class BlockedSystem {
     this.tailSize = tail.tailRe + p + 1;
     this.cheapFrom = tail.cheapFrom;
     this.cheapTerms = terms.map((_, ti) => ti).filter((ti) => ti > 0 && this.levelRows[ti][0] >= tail.cheapFrom);
+    this.cheapLevelRows = this.cheapTerms.map((ti) => this.levelRows[ti].map((r) => r - tail.cheapFrom));
     this.factorization = new SupernodalCholesky(this.tailSize, tail.structure, this.cheapTerms.length ? tail.cheapFrom : this.tailSize);
     const xy = new Float64Array(n * (p + 1));
     xy.set(X.subarray(0, n * p));
@@ -141,11 +147,6 @@ export class BlockedSystem {
   /** the tail row of the first row of `level` of term `term` (>= 1) */
   tailRow(term: number, level: number): number {
     return this.levelRows[term][level];
-  }
-
-  /** the tail rows of the first rows of term `term`'s levels (>= 1) */
-  levelRowsOf(term: number): Int32Array {
-    return this.levelRows[term];
   }
 
   setTheta(theta: ArrayLike<number>): void {
@@ -214,8 +215,8 @@ export class BlockedSystem {
   evaluateCheap(thetaCheap: ArrayLike<number>): Evaluation | null {
     const c0 = this.cheapFrom;
     const tc = this.tailSize - c0;
-    const T = (this.trailingWork ??= new Float64Array(tc * tc));
-    this.trailingBlock(thetaCheap, T, tc, 0, tc);
+    const T = this.trailingWork!;
+    this.trailingBlock(thetaCheap, T, tc, 0);
     if (!choleskyLower(T, tc)) return null;
     let logdetZ = this.leadingLogdet;
     for (let i = 0; i < this.tailRe - c0; i++) logdetZ += 2 * Math.log(T[i + i * tc]);
@@ -237,15 +238,16 @@ export class BlockedSystem {
     if (this.first instanceof SparseFirstBlock) this.first.refreshL21(this.cheapFrom);
     const m = this.tailSize;
     for (const ti of this.cheapTerms) transformLevelRows(this.tail, m, this.terms[ti].lambda, this.terms[ti].k, this.levelRows[ti], this.cheapFrom);
-    this.trailingBlock(thetaCheap, this.tail, m, this.cheapFrom, m - this.cheapFrom);
+    this.trailingBlock(thetaCheap, this.tail, m, this.cheapFrom);
     return this.factorization.factor(this.tail, this.work, this.cheapFrom, m);
   }
 
   /** Lambda_c' S Lambda_c + I on the cheap rows, into `out` (leading dimension ld) at (at, at) */
-  private trailingBlock(thetaCheap: ArrayLike<number>, out: Float64Array, ld: number, at: number, tc: number): void {
+  private trailingBlock(thetaCheap: ArrayLike<number>, out: Float64Array, ld: number, at: number): void {
     const c0 = this.cheapFrom;
+    const tc = this.tailSize - c0;
     const S = this.trailing!;
-    const scale = new Float64Array(tc).fill(1);
+    const scale = (this.trailingScale ??= new Float64Array(tc).fill(1));
     let offset = 0;
     for (const ti of this.cheapTerms) {
       const term = this.terms[ti];
@@ -254,12 +256,12 @@ export class BlockedSystem {
     }
     const T = this.trailingWork!;
     T.set(S);
-    for (const ti of this.cheapTerms) {
+    this.cheapTerms.forEach((ti, c) => {
       const term = this.terms[ti];
-      const rows = Int32Array.from(this.levelRows[ti], (r) => r - c0);
+      const rows = this.cheapLevelRows[c];
       if (term.k === 1) for (const r of rows) scale[r] = term.lambda[0];
       else transformLevelBlocks(T, tc, term.lambda, term.k, rows);
-    }
+    });
     for (let j = 0; j < tc; j++)
       for (let i = j; i < tc; i++) out[at + i + (at + j) * ld] = T[i + j * tc] * scale[i] * scale[j] + (i === j && c0 + i < this.tailRe ? 1 : 0);
   }
@@ -424,7 +426,7 @@ export class BlockedSystem {
   private assembleTail(t: Float64Array): void {
     const m = this.tailSize;
     const a22 = this.a22;
-    const scale = new Float64Array(m).fill(1);
+    const scale = (this.tailScale ??= new Float64Array(m).fill(1));
     let vector = false;
     for (let ti = 1; ti < this.terms.length; ti++) {
       const term = this.terms[ti];
@@ -1061,7 +1063,7 @@ class SparseFirstBlock implements FirstBlock {
   private updateRowScale(): void {
     if (!this.scalarTail) return;
     this.system.terms.forEach((t, ti) => {
-      if (ti > 0) for (const r of this.system.levelRowsOf(ti)) this.rowScale[r] = t.lambda[0];
+      for (let l = 0; ti > 0 && l < t.nlevels; l++) this.rowScale[this.system.tailRow(ti, l)] = t.lambda[0];
     });
   }
 

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { TestContext } from 'node:test';
 import { installKernel } from '../../src/cli/kernel';
 
 export const APT_PACKAGES = 'python3-jupyter-client jupyter-nbconvert python3-nbclient';
@@ -40,6 +41,24 @@ export function installTestKernel(): TestKernel {
     env: { ...process.env, JUPYTER_PATH: jupyterPath, JUPYTER_RUNTIME_DIR: path.join(root, 'runtime') },
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Runs `body` with a Python that imports `modules` and a test kernel installed (removed
+ * afterwards); skips the test, saying what is missing, where there is no such Python.
+ */
+export async function withTestKernel(t: TestContext, modules: string[], body: (python: string, kernel: TestKernel) => void | Promise<void>): Promise<void> {
+  const python = findJupyterPython(modules);
+  if (!python) {
+    t.skip(missingPythonMessage(modules));
+    return;
+  }
+  const kernel = installTestKernel();
+  try {
+    await body(python, kernel);
+  } finally {
+    kernel.remove();
+  }
 }
 
 /** Absolute paths for imports in notebook cells, which run in a temp dir outside the repo. */

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Output } from '../notebook-run';
-import { DIST_DIR, findJupyterPython, installTestKernel, missingPythonMessage } from './jupyter';
+import { DIST_DIR, withTestKernel } from './jupyter';
 
 const MODULES = ['jupyter_client', 'nbclient', 'nbconvert'];
 
@@ -33,14 +33,8 @@ const CELLS = [
   '"still running"',
 ];
 
-test('notebook executed with nbconvert on the neurolmm kernel', async (t) => {
-  const python = findJupyterPython(MODULES);
-  if (!python) {
-    t.skip(missingPythonMessage(MODULES));
-    return;
-  }
-  const kernel = installTestKernel();
-  try {
+test('notebook executed with nbconvert on the neurolmm kernel', (t) =>
+  withTestKernel(t, MODULES, async (python, kernel) => {
     const input = path.join(kernel.workDir, 'smoke.ipynb');
     const notebook = {
       nbformat: 4,
@@ -93,7 +87,4 @@ test('notebook executed with nbconvert on the neurolmm kernel', async (t) => {
     const error = only(5, 'error');
     assert.deepEqual([error.ename, error.evalue], ['Error', 'expected failure']);
     assert.equal(text(only(6, 'execute_result').data?.['text/plain']), "'still running'");
-  } finally {
-    kernel.remove();
-  }
-});
+  }));

@@ -7,18 +7,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
-import { TEST_SOURCE_DIR, findJupyterPython, installTestKernel, missingPythonMessage } from './jupyter';
+import { TEST_SOURCE_DIR, withTestKernel } from './jupyter';
 
 const MODULES = ['jupyter_client'];
 
-test('kernel protocol with jupyter_client', async (t) => {
-  const python = findJupyterPython(MODULES);
-  if (!python) {
-    t.skip(missingPythonMessage(MODULES));
-    return;
-  }
-  const kernel = installTestKernel();
-  try {
+test('kernel protocol with jupyter_client', (t) =>
+  withTestKernel(t, MODULES, async (python, kernel) => {
     const run = spawnSync(python, [path.join(TEST_SOURCE_DIR, 'protocol.py'), 'neurolmm'], {
       cwd: kernel.workDir,
       env: kernel.env,
@@ -35,7 +29,4 @@ test('kernel protocol with jupyter_client', async (t) => {
     // The last check runs in `finally`: without it the script died before finishing.
     assert.equal(checks.at(-1)?.check, 'shutdown', `protocol.py did not finish:\n${run.stderr}`);
     assert.equal(run.status, 0, run.stderr);
-  } finally {
-    kernel.remove();
-  }
-});
+  }));

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { SurfaceViewer } from '../../src/viewers';
-import { BLMM_DEMO, SKIP_BROWSER, SKIP_DEMO, artifact, changeControl, launchChromium } from './fixtures';
+import { BLMM_DEMO, SKIP_BROWSER, SKIP_DEMO, artifact, changeControl, openWidgetPage } from './fixtures';
 
 const CONTRASTS = ['Intercept', 'Sex', 'Cross-sectional age', 'Longitudinal time', 'NIH score'];
 
@@ -35,12 +35,7 @@ describe('BLMM demo in the SurfaceViewer', { skip: SKIP_BROWSER || SKIP_DEMO }, 
   before(async () => {
     const viewer = SurfaceViewer.fromBlmm(BLMM_DEMO, { design: ['des1', 'des2'], contrasts: CONTRASTS, threshold: 3, volume: 2 });
     const html = viewer.toHTML(artifact('blmm-demo.html'));
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1100, height: 750 } });
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`file://${html}`);
-    await page.evaluate(() => (window as any).neurolmmWidgets.rendered);
-    await page.waitForFunction(() => (document.querySelector('.neurolmm-plot') as any)?._fullLayout !== undefined);
+    ({ browser, page } = await openWidgetPage(html, { width: 1100, height: 750 }, errors, { plot: true }));
   });
 
   after(async () => {

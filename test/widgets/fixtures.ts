@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
 export const ARTIFACTS = path.join(REPO, 'test-artifacts', 'widgets');
@@ -143,6 +143,33 @@ export async function launchChromium() {
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
   });
+}
+
+/**
+ * Opens a saved-widget HTML file in a new headless Chromium, recording page errors (and, when
+ * given, every request) before it loads, and waits until the widgets rendered and, with `plot`,
+ * until Plotly laid out the first figure.
+ */
+export async function openWidgetPage(
+  html: string,
+  viewport: { width: number; height: number },
+  errors: string[],
+  options: { requests?: string[]; plot?: boolean } = {},
+): Promise<{ browser: Browser; page: Page }> {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    if (options.requests) page.on('request', (r) => options.requests!.push(r.url()));
+    await page.goto(`file://${html}`);
+    await page.evaluate(() => (window as any).neurolmmWidgets.rendered);
+    if (options.plot) await page.waitForFunction(() => (document.querySelector('.neurolmm-plot') as any)?._fullLayout !== undefined);
+    return { browser, page };
+  } catch (error) {
+    // the caller never sees this browser, so it would outlive the test
+    await browser.close();
+    throw error;
+  }
 }
 
 /** Sets a SurfaceViewer control as a person would (value + change event) and waits for Plotly's redraw. */

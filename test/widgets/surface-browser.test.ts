@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { SurfaceViewer } from '../../src/viewers';
-import { SKIP_BROWSER, artifact, changeControl, colourCensus, decodePng, launchChromium, syntheticBrain, vertexMap } from './fixtures';
+import { SKIP_BROWSER, artifact, changeControl, colourCensus, decodePng, openWidgetPage, syntheticBrain, vertexMap } from './fixtures';
 
 const brain = syntheticBrain();
 const LH_CENTRE = [-55, 0, 0];
@@ -59,13 +59,7 @@ describe('SurfaceViewer in a browser (saved widget state)', { skip: SKIP_BROWSER
   before(async () => {
     const viewer = new SurfaceViewer({ surface: brain, maps, statistic: 'conT', threshold: 2, title: 'synthetic' });
     const html = viewer.toHTML(artifact('surface.html'));
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('request', (r) => requests.push(r.url()));
-    await page.goto(`file://${html}`);
-    await page.evaluate(() => (window as any).neurolmmWidgets.rendered);
-    await page.waitForFunction(() => (document.querySelector('.neurolmm-plot') as any)?._fullLayout !== undefined);
+    ({ browser, page } = await openWidgetPage(html, { width: 1000, height: 700 }, errors, { requests, plot: true }));
   });
 
   after(async () => {

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { VolumeViewer } from '../../src/viewers';
-import { SKIP_BROWSER, artifact, launchChromium } from './fixtures';
+import { SKIP_BROWSER, artifact, openWidgetPage } from './fixtures';
 
 // Stat grid: 40 x 48 x 36 voxels of 3 mm, x running right-to-left (a negative affine diagonal, as
 // in LAS images), centred on world 0. Background: 2 mm grid, RAS.
@@ -97,11 +97,7 @@ describe('VolumeViewer in a browser (saved widget state)', { skip: SKIP_BROWSER 
       cursor: POSITIVE as [number, number, number],
     });
     const html = viewer.toHTML(artifact('volume.html'));
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1000, height: 600 } });
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`file://${html}`);
-    await page.evaluate(() => (window as any).neurolmmWidgets.rendered);
+    ({ browser, page } = await openWidgetPage(html, { width: 1000, height: 600 }, errors));
   });
 
   after(async () => {
