@@ -223,34 +223,62 @@
         (local.set $c (i32.sub (local.get $c) (i32.const 1)))
         (br $cloop))))
 
-  ;; C[a, b] -= sum_q X[q, a] Y[q, b] for b <= a < w: C at c (w x w, column stride 8 w), X at x
-  ;; and Y at y (rp rows, rp even, columns 8 rp apart). Dot products down pairs of rows.
+;; C[a, b] -= sum_q X[q, a] Y[q, b] for b <= a < w: C at c (w x w, column stride 8 w), X at x
+  ;; and Y at y (rp rows, rp even, columns 8 rp apart, each with a spare column w that is read
+  ;; but never lands in C). Two columns of X by two of Y per pass: four independent dot products
+  ;; down pairs of rows, each load serving two multiply-adds.
   (func (export "crossprod") (param $c i32) (param $x i32) (param $y i32) (param $rp i32) (param $w i32)
-    (local $a i32) (local $b i32) (local $q i32) (local $rb i32) (local $xa i32) (local $yb i32) (local $acc v128) (local $at i32)
+    (local $a i32) (local $b i32) (local $q i32) (local $rb i32) (local $xa i32) (local $xe i32) (local $yb i32) (local $yc i32) (local $at i32)
+    (local $x0 v128) (local $x1 v128) (local $y0 v128) (local $y1 v128)
+    (local $s00 v128) (local $s10 v128) (local $s01 v128) (local $s11 v128)
     (local.set $rb (i32.shl (local.get $rp) (i32.const 3)))
     (block $bdone
       (loop $bloop
         (br_if $bdone (i32.ge_s (local.get $b) (local.get $w)))
         (local.set $yb (i32.add (local.get $y) (i32.mul (local.get $b) (local.get $rb))))
+        (local.set $yc (i32.add (local.get $yb) (local.get $rb)))
         (local.set $a (local.get $b))
         (block $adone
           (loop $aloop
             (br_if $adone (i32.ge_s (local.get $a) (local.get $w)))
             (local.set $xa (i32.add (local.get $x) (i32.mul (local.get $a) (local.get $rb))))
-            (local.set $acc (f64x2.splat (f64.const 0)))
+            (local.set $xe (i32.add (local.get $xa) (local.get $rb)))
+            (local.set $s00 (v128.const i64x2 0 0))
+            (local.set $s10 (v128.const i64x2 0 0))
+            (local.set $s01 (v128.const i64x2 0 0))
+            (local.set $s11 (v128.const i64x2 0 0))
             (local.set $q (i32.const 0))
             (block $qdone
               (loop $qloop
                 (br_if $qdone (i32.ge_s (local.get $q) (local.get $rb)))
-                (local.set $acc (f64x2.add (local.get $acc)
-                  (f64x2.mul (v128.load (i32.add (local.get $xa) (local.get $q))) (v128.load (i32.add (local.get $yb) (local.get $q))))))
+                (local.set $x0 (v128.load (i32.add (local.get $xa) (local.get $q))))
+                (local.set $x1 (v128.load (i32.add (local.get $xe) (local.get $q))))
+                (local.set $y0 (v128.load (i32.add (local.get $yb) (local.get $q))))
+                (local.set $y1 (v128.load (i32.add (local.get $yc) (local.get $q))))
+                (local.set $s00 (f64x2.add (local.get $s00) (f64x2.mul (local.get $x0) (local.get $y0))))
+                (local.set $s10 (f64x2.add (local.get $s10) (f64x2.mul (local.get $x1) (local.get $y0))))
+                (local.set $s01 (f64x2.add (local.get $s01) (f64x2.mul (local.get $x0) (local.get $y1))))
+                (local.set $s11 (f64x2.add (local.get $s11) (f64x2.mul (local.get $x1) (local.get $y1))))
                 (local.set $q (i32.add (local.get $q) (i32.const 16)))
                 (br $qloop)))
+            ;; C[a, b], then C[a + 1, b], C[a, b + 1] and C[a + 1, b + 1] where in the lower triangle of C
             (local.set $at (i32.add (local.get $c) (i32.shl (i32.add (local.get $a) (i32.mul (local.get $b) (local.get $w))) (i32.const 3))))
             (f64.store (local.get $at) (f64.sub (f64.load (local.get $at))
-              (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc)))))
-            (local.set $a (i32.add (local.get $a) (i32.const 1)))
+              (f64.add (f64x2.extract_lane 0 (local.get $s00)) (f64x2.extract_lane 1 (local.get $s00)))))
+            (if (i32.lt_s (i32.add (local.get $a) (i32.const 1)) (local.get $w))
+              (then (f64.store offset=8 (local.get $at) (f64.sub (f64.load offset=8 (local.get $at))
+                (f64.add (f64x2.extract_lane 0 (local.get $s10)) (f64x2.extract_lane 1 (local.get $s10)))))))
+            (if (i32.lt_s (i32.add (local.get $b) (i32.const 1)) (local.get $w))
+              (then
+                (local.set $at (i32.add (local.get $at) (i32.shl (local.get $w) (i32.const 3))))
+                (if (i32.gt_s (local.get $a) (local.get $b))
+                  (then (f64.store (local.get $at) (f64.sub (f64.load (local.get $at))
+                    (f64.add (f64x2.extract_lane 0 (local.get $s01)) (f64x2.extract_lane 1 (local.get $s01)))))))
+                (if (i32.lt_s (i32.add (local.get $a) (i32.const 1)) (local.get $w))
+                  (then (f64.store offset=8 (local.get $at) (f64.sub (f64.load offset=8 (local.get $at))
+                    (f64.add (f64x2.extract_lane 0 (local.get $s11)) (f64x2.extract_lane 1 (local.get $s11)))))))))
+            (local.set $a (i32.add (local.get $a) (i32.const 2)))
             (br $aloop)))
-        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (local.set $b (i32.add (local.get $b) (i32.const 2)))
         (br $bloop))))
 )
