@@ -117,15 +117,18 @@ test('supernodal Cholesky in a minimum-degree order equals the dense factor, ent
     const ap = permute(a, n, order);
     const chol = new SupernodalCholesky(n, structure);
     assert.ok(chol.flops < n ** 3 / 6, 'the sparse factorization does less work than the dense one');
-    const l = ap.slice();
-    assert.ok(chol.factor(l, chol.work()));
+    const work = chol.work();
+    work.matrix.set(ap);
+    assert.ok(chol.factor(work));
+    const l = work.matrix;
     const dense0 = ap.slice();
     assert.ok(choleskyLower(dense0, n));
     for (let j = 0; j < n; j++) for (let i = j; i < n; i++) assert.ok(Math.abs(l[i + j * n] - dense0[i + j * n]) < 1e-12 * n, `L[${i}, ${j}]`);
     // the selected inverse is the inverse on the structure, for the whole matrix and a leading block
     for (const include of [n, n - 1, n - dense]) {
-      const z = new Float64Array(n * n);
-      chol.selectedInverse(l, z, include, chol.work());
+      work.inverse.fill(0);
+      chol.selectedInverse(work, include);
+      const z = work.inverse;
       const lead = new Float64Array(include * include);
       for (let j = 0; j < include; j++) for (let i = j; i < include; i++) lead[i + j * include] = dense0[i + j * n];
       const inv = choleskyInverse(lead, include);
@@ -148,33 +151,31 @@ test('the supernodal kernels on worker threads give the single thread\'s numbers
   const { order, structure } = minimumDegree(n, cliques);
   const ap = permute(a, n, order);
   const chol = new SupernodalCholesky(n, structure);
-  const shared = () => new Float64Array(new SharedArrayBuffer(n * n * 8));
-  const l = shared();
-  const z = shared();
   const pool = supernodalPool();
   if (!pool) return; // a single-core machine has nothing to split
-  const single = ap.slice();
-  const zSingle = new Float64Array(n * n);
-  assert.ok(chol.factor(single, chol.work()));
-  chol.selectedInverse(single, zSingle, n, chol.work());
+  const single = chol.work();
+  single.matrix.set(ap);
+  assert.ok(chol.factor(single));
+  chol.selectedInverse(single, n);
   // two systems take turns on the one pool: each hands its buffers over when its turn comes
   const other = crossedSpd(200, 600, 2, 5);
   const otherOrder = minimumDegree(202, other.cliques);
   const otherChol = new SupernodalCholesky(202, otherOrder.structure);
-  const otherMatrix = new Float64Array(new SharedArrayBuffer(202 * 202 * 8));
-  const otherSingle = permute(other.a, 202, otherOrder.order);
-  assert.ok(otherChol.factor(otherSingle, otherChol.work()));
-  const work = pool.work(chol, l, z);
-  const otherWork = pool.work(otherChol, otherMatrix, shared());
+  const otherAp = permute(other.a, 202, otherOrder.order);
+  const otherSingle = otherChol.work();
+  otherSingle.matrix.set(otherAp);
+  assert.ok(otherChol.factor(otherSingle));
+  const work = pool.work(chol);
+  const otherWork = pool.work(otherChol);
   for (let round = 0; round < 2; round++) {
-    l.set(ap);
-    assert.ok(chol.factor(l, work));
-    chol.selectedInverse(l, z, n, work);
-    for (let i = 0; i < n * n; i++) assert.equal(l[i], single[i]);
-    for (let i = 0; i < n * n; i++) assert.equal(z[i], zSingle[i]);
-    otherMatrix.set(permute(other.a, 202, otherOrder.order));
-    assert.ok(otherChol.factor(otherMatrix, otherWork));
-    for (let i = 0; i < 202 * 202; i++) assert.equal(otherMatrix[i], otherSingle[i]);
+    work.matrix.set(ap);
+    assert.ok(chol.factor(work));
+    chol.selectedInverse(work, n);
+    for (let i = 0; i < n * n; i++) assert.equal(work.matrix[i], single.matrix[i]);
+    for (let i = 0; i < n * n; i++) assert.equal(work.inverse[i], single.inverse[i]);
+    otherWork.matrix.set(otherAp);
+    assert.ok(otherChol.factor(otherWork));
+    for (let i = 0; i < 202 * 202; i++) assert.equal(otherWork.matrix[i], otherSingle.matrix[i]);
   }
 });
 
@@ -197,10 +198,9 @@ test('the rank updates by cliques, split between threads, equal the single-threa
   w.forEach((_, i) => (w[i] = Math.sin(i)));
   wt.forEach((_, i) => (wt[i] = Math.cos(i)));
   const columns = cliqueColumns(idx, start, n);
-  const target = shared(n * n);
-  const inverse = shared(n * n);
+  const work = pool.work(chol, { columns, w, wt, k });
+  const { matrix: target, inverse } = work;
   inverse.forEach((_, i) => (inverse[i] = Math.sin(0.37 * i)));
-  const work = pool.work(chol, target, inverse, { columns, w, wt, k });
   work.cliques!.subtract();
   const single = new Float64Array(n * n);
   subtractCliqueProducts(columns, single, n, w, k, 0, n);
@@ -213,8 +213,8 @@ test('the rank updates by cliques, split between threads, equal the single-threa
 });
 
 test('a factorization too large for the kernel memory is refused with a message, before any allocation', () => {
-  const memory = new KernelMemory();
-  memory.reserve(1000);
-  assert.ok(memory.f64.length >= 1000);
-  assert.throws(() => memory.reserve(1e9), /too large: its factorization needs 7\.5 GiB of kernel memory/);
+  assert.ok(KernelMemory.allocate(1000).f64.length >= 1000);
+  assert.throws(() => KernelMemory.allocate(1e9), /too large: its factorization needs 7\.5 GiB of kernel memory/);
+  // the tail of a model that wide: its matrix and inverse alone are 2 n^2 doubles
+  assert.throws(() => new SupernodalCholesky(17000, Array.from({ length: 17000 }, () => new Int32Array(0))).work(), /too large/);
 });

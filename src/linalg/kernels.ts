@@ -1,9 +1,11 @@
 /**
  * The WebAssembly SIMD kernels of kernels.wat (compiled by `npm run build` to kernels.wasm) and
- * the memory they work in: one shared WebAssembly memory per thread, grown on demand, which the
- * supernodal code fills and reads through a Float64Array view. The pool's worker threads run the
- * same kernels on the main thread's memory (a shared memory can be handed to a worker).
- * Offsets and lengths here are in doubles; the kernels take bytes.
+ * the memory they work in: one shared WebAssembly memory per factorization, which holds its
+ * matrix, the selected inverse, the rows of its supernodes and the kernels' buffers, so that the
+ * kernels gather from and scatter to the matrices directly. The supernodal code reads and writes
+ * it through Float64Array views; the pool's worker threads run the same kernels on it (a shared
+ * memory can be handed to a worker). Offsets and lengths here are in doubles (index lists: in
+ * int32s); the kernels take bytes.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -15,41 +17,37 @@ interface Exports {
   panel(b: number, h: number, w: number): number;
   trsm(y: number, rp: number, l: number, w: number): void;
   crossprod(c: number, x: number, y: number, rp: number, w: number): void;
+  gather(buf: number, col: number, idx: number, count: number): void;
+  scatter(col: number, buf: number, idx: number, count: number): void;
+  scatterSubtract(col: number, buf: number, idx: number, count: number): void;
+  scatterTransposed(m: number, ldb: number, buf: number, rp: number, idx: number, count: number, w: number): void;
 }
 
-/** 64 KiB pages; the memory may grow to 4 GiB, WebAssembly's limit */
+/** 64 KiB pages: 4 GiB, WebAssembly's limit */
 const MAX_PAGES = 65536;
 
 let compiled: WebAssembly.Module | undefined;
 
 export class KernelMemory {
-  readonly memory: WebAssembly.Memory;
   private readonly kernels: Exports;
-  private view: Float64Array;
+  /** the whole memory as doubles, and as int32s for the index lists */
+  readonly f64: Float64Array;
+  readonly i32: Int32Array;
 
-  constructor(memory?: WebAssembly.Memory) {
+  /** The kernels on `memory` (a worker's view of a factorization's memory). */
+  constructor(readonly memory: WebAssembly.Memory) {
     compiled ??= new WebAssembly.Module(readFileSync(path.join(__dirname, 'kernels.wasm')));
-    this.memory = memory ?? new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-    this.kernels = new WebAssembly.Instance(compiled, { env: { memory: this.memory } }).exports as unknown as Exports;
-    this.view = new Float64Array(this.memory.buffer);
+    this.kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Exports;
+    this.f64 = new Float64Array(memory.buffer);
+    this.i32 = new Int32Array(memory.buffer);
   }
 
-  /**
-   * Makes `f64` hold at least `doubles` doubles: grows the memory if needed, and renews the view
-   * if the memory grew (here or, for a worker's view of the main thread's memory, there).
-   */
-  reserve(doubles: number): void {
-    if (this.view.length >= doubles) return;
-    const needed = Math.ceil((doubles * 8) / 65536);
-    if (needed > MAX_PAGES) throw new ModelError(`the random-effects structure is too large: its factorization needs ${((doubles * 8) / 2 ** 30).toFixed(1)} GiB of kernel memory (at most 4)`);
-    const pages = needed - this.memory.buffer.byteLength / 65536;
-    if (pages > 0) this.memory.grow(pages);
-    this.view = new Float64Array(this.memory.buffer);
-  }
-
-  /** The whole memory, as far as `reserve` asked for. */
-  get f64(): Float64Array {
-    return this.view;
+  /** A memory of at least `doubles` doubles; a ModelError beyond WebAssembly's 4 GiB. */
+  static allocate(doubles: number): KernelMemory {
+    const pages = Math.max(1, Math.ceil((doubles * 8) / 65536));
+    if (pages > MAX_PAGES) throw new ModelError(`the random-effects structure is too large: its factorization needs ${((doubles * 8) / 2 ** 30).toFixed(1)} GiB of kernel memory (at most 4)`);
+    // a fixed size: the views stay whole, and no address space is reserved for growth
+    return new KernelMemory(new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }));
   }
 
   /** see kernels.wat: T's columns have stride ts, P's stride h; j pairs from j0 to j1 */
@@ -76,11 +74,24 @@ export class KernelMemory {
   crossprod(c: number, x: number, y: number, rp: number, w: number): void {
     this.kernels.crossprod(c * 8, x * 8, y * 8, rp, w);
   }
-}
 
-let threadMemory: KernelMemory | undefined;
+  /** buf[q] = col[idx[q]] for q < count (idx: an offset in int32s) */
+  gather(buf: number, col: number, idx: number, count: number): void {
+    this.kernels.gather(buf * 8, col * 8, idx * 4, count);
+  }
 
-/** This thread's kernel memory. */
-export function kernelMemory(): KernelMemory {
-  return (threadMemory ??= new KernelMemory());
+  /** col[idx[q]] = buf[q] for q < count */
+  scatter(col: number, buf: number, idx: number, count: number): void {
+    this.kernels.scatter(col * 8, buf * 8, idx * 4, count);
+  }
+
+  /** col[idx[q]] -= buf[q] for q < count */
+  scatterSubtract(col: number, buf: number, idx: number, count: number): void {
+    this.kernels.scatterSubtract(col * 8, buf * 8, idx * 4, count);
+  }
+
+  /** m[b + idx[q] ld] = buf[q + b rp] for q < count, b < w: compact columns into a matrix's columns idx, as rows */
+  scatterTransposed(m: number, ld: number, buf: number, rp: number, idx: number, count: number, w: number): void {
+    this.kernels.scatterTransposed(m * 8, ld * 8, buf * 8, rp, idx * 4, count, w);
+  }
 }

@@ -2,8 +2,8 @@
  * The big kernels of `SupernodalCholesky` on several cores: each supernode's outer-product
  * update (split by target columns) and the product of its selected inversion (split by rows),
  * and the rank updates of a first term's elimination and of its gradient (`cliques.ts`, split
- * by columns), are shared between this thread and worker threads that see the matrix and its inverse in
- * shared memory, and run the kernels on this thread's kernel memory. The threads take chunks of
+ * by columns), are shared between this thread and worker threads that run the kernels on the
+ * factorization's kernel memory (shared), where the matrix, its inverse and the buffers are. The threads take chunks of
  * the work from a shared counter until none is left, so none waits for a slower one. The threads meet twice per supernode on an Int32Array of
  * Atomics, which costs microseconds against the milliseconds of the supernodes worth splitting.
  *
@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, MessagePort, Worker } from 'node:worker_threads';
 import { CliqueColumns, cliqueShares, subtractCliqueProducts, subtractCliqueTrace } from './cliques';
-import { KernelMemory, kernelMemory } from './kernels';
+import { KernelMemory } from './kernels';
 import { KernelLayout, multiplyRows, SupernodalCholesky, SupernodeStructure, SupernodeWork, updateColumns } from './supernodal';
 
 /** control slots shared with the workers */
@@ -60,6 +60,8 @@ export interface CliqueBuffers {
 export interface SystemBuffers {
   id: number;
   structure: SupernodeStructure;
+  /** the kernel memory, and the matrix and inverse in it */
+  memory: WebAssembly.Memory;
   matrix: Float64Array;
   inverse: Float64Array;
   layout: KernelLayout;
@@ -84,8 +86,8 @@ export function runShare(control: Int32Array, system: SystemBuffers, thread: num
   for (let chunk = Atomics.add(control, Slot.Next, 1); chunk < chunks; chunk = Atomics.add(control, Slot.Next, 1)) {
     const from = chunk * CHUNK;
     const to = Math.min(r, from + CHUNK);
-    if (kernel === Kernel.Update) updateColumns(matrix, structure, s, from, to, memory, layout, thread);
-    else if (kernel === Kernel.Multiply) multiplyRows(inverse, structure, s, r, from, to, memory, layout);
+    if (kernel === Kernel.Update) updateColumns(structure, s, from, to, memory, layout, thread);
+    else if (kernel === Kernel.Multiply) multiplyRows(structure, s, r, from, to, memory, layout);
     else if (kernel === Kernel.CliqueProducts) subtractCliqueProducts(c!.columns, matrix, structure.n, c!.w, c!.k, c!.shares[chunk], c!.shares[chunk + 1]);
     // the trace's included rows come as the kernel's rows
     else subtractCliqueTrace(c!.columns, inverse, structure.n, r, c!.wt, c!.k, c!.shares[chunk], c!.shares[chunk + 1], part!);
@@ -96,32 +98,23 @@ export class SupernodalPool {
   private readonly control = new Int32Array(new SharedArrayBuffer(Slot.Length * 4));
   private readonly ports: MessagePort[] = [];
   private nextId = 1;
-  private readonly memory = kernelMemory();
 
   constructor(private readonly threads: number) {
     this.control[Slot.Threads] = threads;
     const script = path.join(__dirname, 'supernodal-worker.js');
     for (let w = 1; w < threads; w++) {
       const { port1, port2 } = new MessageChannel();
-      const workerData = { control: this.control, thread: w, port: port2, memory: this.memory.memory };
+      const workerData = { control: this.control, thread: w, port: port2 };
       const worker = new Worker(script, { workerData, transferList: [port2] });
       worker.unref(); // an idle pool must not keep the process alive
       this.ports.push(port1);
     }
   }
 
-  /**
-   * The kernels of one factorization of `matrix`, and of the selected inversion into `inverse`
-   * (both in shared memory), on the pool's threads.
-   */
-  work(
-    factorization: SupernodalCholesky,
-    matrix: Float64Array,
-    inverse: Float64Array,
-    cliques?: { columns: CliqueColumns; w: Float64Array; wt: Float64Array; k: number },
-  ): SupernodeWork {
-    const layout = factorization.layout(this.threads);
-    this.memory.reserve(layout.total);
+  /** The kernel memory of a factorization whose kernels run on the pool's threads. */
+  work(factorization: SupernodalCholesky, cliques?: { columns: CliqueColumns; w: Float64Array; wt: Float64Array; k: number }): SupernodeWork {
+    const work = factorization.work(this.threads);
+    const { memory, matrix, inverse, layout } = work;
     const n = factorization.n;
     const shared =
       cliques && {
@@ -129,29 +122,25 @@ export class SupernodalPool {
         shares: cliqueShares(cliques.columns, n, CLIQUE_CHUNKS * this.threads),
         partial: new Float64Array(new SharedArrayBuffer(this.threads * cliques.k * cliques.k * 8)),
       };
-    const system: SystemBuffers = { id: this.nextId++, structure: factorization.structure, matrix, inverse, layout, cliques: shared };
+    const system: SystemBuffers = { id: this.nextId++, structure: factorization.structure, memory: memory.memory, matrix, inverse, layout, cliques: shared };
     const { rowStart } = factorization.structure;
-    const check = (given: Float64Array, bound: Float64Array) => {
-      if (given !== bound) throw new Error('a supernodal kernel ran on a matrix other than its work was made for');
-    };
     return {
-      memory: this.memory,
-      layout,
+      ...work,
       runner: {
-        update: (a, s) => (check(a, matrix), this.run(system, Kernel.Update, s, rowStart[s + 1] - rowStart[s])),
-        multiply: (z, s, rows) => (check(z, inverse), this.run(system, Kernel.Multiply, s, rows)),
+        update: (s) => this.run(system, memory, Kernel.Update, s, rowStart[s + 1] - rowStart[s]),
+        multiply: (s, rows) => this.run(system, memory, Kernel.Multiply, s, rows),
       },
       cliques: shared && {
-        subtract: () => this.run(system, Kernel.CliqueProducts, 0, 0),
+        subtract: () => this.run(system, memory, Kernel.CliqueProducts, 0, 0),
         trace: (include, out) => {
-          this.run(system, Kernel.CliqueTrace, 0, include);
+          this.run(system, memory, Kernel.CliqueTrace, 0, include);
           for (let i = 0; i < shared.partial.length; i++) out[i % (shared.k * shared.k)] += shared.partial[i];
         },
       },
     };
   }
 
-  private run(system: SystemBuffers, kernel: Kernel, s: number, rows: number): void {
+  private run(system: SystemBuffers, memory: KernelMemory, kernel: Kernel, s: number, rows: number): void {
     const c = this.control;
     if (c[Slot.System] !== system.id) {
       for (const port of this.ports) port.postMessage(system);
@@ -164,7 +153,7 @@ export class SupernodalPool {
     Atomics.store(c, Slot.Done, 0);
     Atomics.add(c, Slot.Generation, 1);
     Atomics.notify(c, Slot.Generation);
-    runShare(c, system, 0, this.memory);
+    runShare(c, system, 0, memory);
     const others = this.ports.length;
     for (let done = Atomics.load(c, Slot.Done); done < others; done = Atomics.load(c, Slot.Done)) spinThenWait(c, Slot.Done, done);
   }

@@ -3,10 +3,10 @@ import { MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threa
 import { KernelMemory } from './kernels';
 import { runShare, Slot, spinThenWait, SystemBuffers } from './supernodal-pool';
 
-const { control, thread, port, memory } = workerData as { control: Int32Array; thread: number; port: MessagePort; memory: WebAssembly.Memory };
-// the kernels on the main thread's kernel memory, where the panel, X and Y are
-const kernels = new KernelMemory(memory);
+const { control, thread, port } = workerData as { control: Int32Array; thread: number; port: MessagePort };
 let system: SystemBuffers | undefined;
+// the kernels on the system's kernel memory, where its matrices, panel, X and Y are
+let kernels: KernelMemory | undefined;
 
 // the pool starts at generation 0; a bump that came before this thread started is seen at once
 let generation = 0;
@@ -19,9 +19,9 @@ for (;;) {
     const message = receiveMessageOnPort(port);
     if (!message) throw new Error('supernodal worker: the system of a kernel was not posted');
     system = message.message as SystemBuffers;
-    kernels.reserve(system.layout.total);
+    kernels = new KernelMemory(system.memory);
   }
-  runShare(control, system, thread, kernels);
+  runShare(control, system, thread, kernels!);
   Atomics.add(control, Slot.Done, 1);
   Atomics.notify(control, Slot.Done);
 }

@@ -13,14 +13,15 @@
  * j+1); the dense trailing triangle is cut into supernodes PANEL columns wide. Each supernode is
  * gathered into a compact panel, factorized there (the `panel` kernel), scattered back, and its outer
  * product subtracted from the columns its rows name (right-looking), tile by tile so that the
- * products accumulate in cache and each target entry is written once. The multiply-adds of the
- * two big kernels, that update and the product of the selected inversion, run in WebAssembly
- * SIMD (kernels.wat) on compact buffers in the thread's kernel memory; both take ranges of
+ * products accumulate in cache and each target entry is written once. The matrix, its selected
+ * inverse and the compact buffers share one WebAssembly memory (`KernelMemory`): the kernels
+ * (kernels.wat, SIMD) gather, multiply and scatter there without a copy through JavaScript. The
+ * two big kernels, the update and the product of the selected inversion, take ranges of
  * independent output columns or rows, which `SupernodalPool` hands to several threads.
  */
 import { inverseFromCholesky, PANEL } from './dense';
 import type { CliqueRunner } from './cliques';
-import { KernelMemory, kernelMemory } from './kernels';
+import { KernelMemory } from './kernels';
 import { range } from './ordering';
 
 /** supernodes this narrow are always merged with their parent's */
@@ -42,16 +43,17 @@ export interface SupernodeStructure {
 
 /** Splits the work of one supernode among threads (`SupernodalPool`), on the matrices it was made for. */
 export interface SupernodeRunner {
-  /** a -= P P' on the supernode's rows (see `updateColumns`), the panel in the kernel memory */
-  update(a: Float64Array, s: number): void;
+  /** A -= P P' on the supernode's rows (see `updateColumns`) */
+  update(s: number): void;
   /** X = -Z_RR Y on the supernode's first `rows` rows (see `multiplyRows`) */
-  multiply(z: Float64Array, s: number, rows: number): void;
+  multiply(s: number, rows: number): void;
 }
 
 /**
- * Where a factorization keeps its buffers in the kernel memory (offsets in doubles): the
+ * Where a factorization keeps its buffers in its kernel memory (offsets in doubles): the
  * gathered panel, the inversion's Y and X (columns padded to an even number of rows, plus a
- * spare column), the diagonal blocks, Z on a supernode's rows, then per thread a tile of the update.
+ * spare column), the diagonal blocks, Z on a supernode's rows, per thread a tile of the update,
+ * the supernodes' rows (as int32s), then the matrix and its selected inverse (n x n each).
  */
 export interface KernelLayout {
   panel: number;
@@ -65,13 +67,23 @@ export interface KernelLayout {
   /** per thread, a tile of the update */
   tiles: number;
   tileLength: number;
+  /** the structure's rowIndex, at int32 offset 2 rowIndex */
+  rowIndex: number;
+  matrix: number;
+  inverse: number;
   total: number;
 }
 
-/** What the kernels run with: the thread's kernel memory and, for a wide matrix, threads that share it. */
+/** What the kernels run with: the factorization's kernel memory and, for a wide matrix, threads that share it. */
 export interface SupernodeWork {
   memory: KernelMemory;
   layout: KernelLayout;
+  /**
+   * The matrix to factorize (n x n, column-major; `factor` leaves its Cholesky factor in the
+   * lower triangle) and the selected inverse, both views of the kernel memory.
+   */
+  matrix: Float64Array;
+  inverse: Float64Array;
   runner?: SupernodeRunner;
   /** the same threads for the rank updates that form the matrix (a first term's elimination) */
   cliques?: CliqueRunner;
@@ -169,7 +181,7 @@ export class SupernodalCholesky {
     this.sizes = sizes;
   }
 
-  /** The layout of the kernels' buffers for `threads` threads, from offset 0 of a kernel memory. */
+  /** The layout of a kernel memory for `threads` threads. */
   layout(threads: number): KernelLayout {
     const { panel, rowsByWidth, rows } = this.sizes;
     const tileLength = (rows + 1) * (TILE + 1);
@@ -179,62 +191,65 @@ export class SupernodalCholesky {
     const zcc = lcc + this.sizes.width ** 2;
     const zRows = zcc + this.sizes.width ** 2;
     const tiles = zRows + (rows + 1) * (rows + 4);
-    return { panel: 0, y, x, lcc, zcc, zRows, tiles, tileLength, total: tiles + threads * tileLength };
+    const rowIndex = tiles + threads * tileLength;
+    const matrix = rowIndex + Math.ceil(this.structure.rowIndex.length / 2);
+    const inverse = matrix + this.n * this.n;
+    return { panel: 0, y, x, lcc, zcc, zRows, tiles, tileLength, rowIndex, matrix, inverse, total: inverse + this.n * this.n };
   }
 
-  /** The kernels on this thread alone. */
-  work(): SupernodeWork {
-    const memory = kernelMemory();
-    const layout = this.layout(1);
-    memory.reserve(layout.total);
-    return { memory, layout };
+  /** A kernel memory for `threads` threads (1: this one alone), holding the matrix and the supernodes' rows. */
+  work(threads = 1): SupernodeWork {
+    const layout = this.layout(threads);
+    const memory = KernelMemory.allocate(layout.total);
+    memory.i32.set(this.structure.rowIndex, 2 * layout.rowIndex);
+    const n2 = this.n * this.n;
+    return { memory, layout, matrix: memory.f64.subarray(layout.matrix, layout.matrix + n2), inverse: memory.f64.subarray(layout.inverse, layout.inverse + n2) };
   }
 
   /**
-   * In place: the lower triangle of `a` (n x n, ld n) becomes the Cholesky factor on the
+   * In place: the lower triangle of the work's matrix becomes the Cholesky factor on the
    * structure (entries outside it must be zero and stay so). False if not positive definite.
    * With `from` and `to` (0, `cut` or n), only the supernodes starting in [from, to): up to the
    * cut, the trailing block is left holding its Schur complement.
    */
-  factor(a: Float64Array, work: SupernodeWork, from = 0, to = this.n): boolean {
-    const { n, start, rowStart, rowIndex } = this.structure;
+  factor(work: SupernodeWork, from = 0, to = this.n): boolean {
+    const { n, start, rowStart } = this.structure;
     const { memory, layout, runner } = work;
-    const B = memory.f64;
+    const M = memory.f64;
     const b0 = layout.panel;
     for (let s = 0; s + 1 < start.length; s++) {
       const f = start[s];
       if (f < from || f >= to) continue;
       const w = start[s + 1] - f;
-      const R = rowIndex.subarray(rowStart[s], rowStart[s + 1]);
-      const r = R.length;
+      const r = rowStart[s + 1] - rowStart[s];
+      const idx = 2 * layout.rowIndex + rowStart[s];
       const h = w + r;
       // gather the panel: the diagonal block's lower triangle, then the rows R; zero columns
       // pad the width to a multiple of 4 for the update kernel
-      const runs = rowRuns(R, 0, r);
       for (let c = 0; c < w; c++) {
-        const col = (f + c) * n;
+        const col = layout.matrix + (f + c) * n;
         const bc = b0 + c * h;
-        for (let i = c; i < w; i++) B[bc + i] = a[col + f + i];
-        gatherRows(a, col, R, runs, B, bc + w);
+        for (let i = c; i < w; i++) M[bc + i] = M[col + f + i];
+        memory.gather(bc + w, col, idx, r);
       }
-      B.fill(0, b0 + w * h, b0 + ((w + 3) & ~3) * h + 2);
+      M.fill(0, b0 + w * h, b0 + ((w + 3) & ~3) * h + 2);
       if (!memory.panel(b0, h, w)) return false;
       for (let c = 0; c < w; c++) {
-        const col = (f + c) * n;
+        const col = layout.matrix + (f + c) * n;
         const bc = b0 + c * h;
-        for (let i = c; i < w; i++) a[col + f + i] = B[bc + i];
-        scatterRows(B, bc + w, R, runs, a, col);
+        for (let i = c; i < w; i++) M[col + f + i] = M[bc + i];
+        memory.scatter(col, bc + w, idx, r);
       }
       if (r === 0) continue;
-      if (runner && updateWork(w, r) >= PARALLEL_MIN_WORK) runner.update(a, s);
-      else updateColumns(a, this.structure, s, 0, r, memory, layout, 0);
+      if (runner && updateWork(w, r) >= PARALLEL_MIN_WORK) runner.update(s);
+      else updateColumns(this.structure, s, 0, r, memory, layout, 0);
     }
     return true;
   }
 
   /**
-   * After `factor(l)`: solves L_b' x = b in place for the leading `size` rows and columns of L
-   * (L_b, the factor of the leading block), touching only the structure.
+   * After `factor`: solves L_b' x = b in place for the leading `size` rows and columns of L
+   * (the work's matrix; L_b, the factor of the leading block), touching only the structure.
    */
   solveTransposed(l: Float64Array, b: Float64Array, size: number): void {
     const { n, start, rowStart, rowIndex } = this.structure;
@@ -254,57 +269,53 @@ export class SupernodalCholesky {
   }
 
   /**
-   * After `factor(l)`: the entries of Z = A^{-1} on the factor's structure (both triangles)
+   * After `factor`: into the work's inverse, the entries of Z = A^{-1} on the factor's structure (both triangles)
    * for A's leading `include` rows and columns (the Cholesky factor of a leading block is the
    * leading block of L), by the Takahashi recurrences supernode by supernode from the last:
    * with C a supernode's columns and R its rows below, Z_RC = -Z_RR L_RC L_CC^{-1} and
    * Z_CC = (L_CC L_CC')^{-1} - Z_RC' L_RC L_CC^{-1}. Z_RR lies in the structure because R is a
    * clique of the filled graph.
    */
-  selectedInverse(l: Float64Array, z: Float64Array, include: number, work: SupernodeWork): void {
+  selectedInverse(work: SupernodeWork, include: number): void {
     const { n, start, rowStart, rowIndex } = this.structure;
     const { memory, layout, runner } = work;
+    const M = memory.f64;
+    const { x: X, y: Y, lcc, zcc, matrix: L, inverse: Z } = layout;
     for (let s = start.length - 2; s >= 0; s--) {
       const f = start[s];
       if (f >= include) continue;
       const w = Math.min(start[s + 1], include) - f;
       let r = 0;
       while (r < rowStart[s + 1] - rowStart[s] && rowIndex[rowStart[s] + r] < include) r++;
-      const R = rowIndex.subarray(rowStart[s], rowStart[s] + r);
+      const idx = 2 * layout.rowIndex + rowStart[s];
       const rp = r + (r & 1);
-      const M = memory.f64;
-      const { x: X, y: Y, lcc, zcc } = layout;
       // Y = L_RC L_CC^{-1} (r x w, columns rp apart, a zero pad row): Y L_CC = L_RC
-      const runs = rowRuns(R, 0, r);
       for (let c = 0; c < w; c++) {
-        const lc = (f + c) * n;
+        const lc = L + (f + c) * n;
         const yc = Y + c * rp;
-        gatherRows(l, lc, R, runs, M, yc);
+        memory.gather(yc, lc, idx, r);
         M[yc + r] = 0;
-        for (let i = c; i < w; i++) M[lcc + i + c * w] = l[lc + f + i];
+        for (let i = c; i < w; i++) M[lcc + i + c * w] = M[lc + f + i];
       }
       memory.trsm(Y, rp, lcc, w);
       if (r > 0) {
-        if (runner && updateWork(w, r) >= PARALLEL_MIN_WORK) runner.multiply(z, s, r);
-        else multiplyRows(z, this.structure, s, r, 0, r, memory, layout);
+        if (runner && updateWork(w, r) >= PARALLEL_MIN_WORK) runner.multiply(s, r);
+        else multiplyRows(this.structure, s, r, 0, r, memory, layout);
       }
-      // Z_CC = (L_CC L_CC')^{-1} - X' Y, and Z_RC = X, into both triangles (the upper one row
-      // by row, so that its writes run along columns)
+      // Z_CC = (L_CC L_CC')^{-1} - X' Y, and Z_RC = X, into both triangles (the upper one
+      // column R[q] by column, rows f .. f + w)
       inverseFromCholesky(M, w, lcc, w, M, zcc, w);
       memory.crossprod(zcc, X, Y, rp, w);
       for (let b = 0; b < w; b++) {
-        const col = (f + b) * n;
+        const col = Z + (f + b) * n;
         for (let a = b; a < w; a++) {
           const v = M[zcc + a + b * w];
-          z[col + f + a] = v;
-          z[(f + a) * n + f + b] = v;
+          M[col + f + a] = v;
+          M[Z + (f + a) * n + f + b] = v;
         }
-        scatterRows(M, X + b * rp, R, runs, z, col);
+        memory.scatter(col, X + b * rp, idx, r);
       }
-      for (let q = 0; q < r; q++) {
-        const row = R[q] * n + f;
-        for (let b = 0; b < w; b++) z[row + b] = M[X + b * rp + q];
-      }
+      memory.scatterTransposed(Z + f, n, X, rp, idx, r, w);
     }
   }
 }
@@ -317,16 +328,18 @@ function updateWork(w: number, r: number): number {
 }
 
 /**
- * a[R[i], R[j]] -= sum_c P[i, c] P[j, c] for target columns j in [jFrom, jTo) and rows i >= j,
- * with R supernode s's rows and P the rows below the diagonal block of its factorized panel
- * (h x w, column-major, at the layout's panel). Per tile of TILE target columns the products
- * accumulate in the thread's tile T (the `syrk` kernel), then land in `a` with one write each.
+ * A[R[i], R[j]] -= sum_c P[i, c] P[j, c] for target columns j in [jFrom, jTo) and rows i >= j,
+ * with A the layout's matrix, R supernode s's rows and P the rows below the diagonal block of
+ * its factorized panel (h x w, column-major, at the layout's panel). Per tile of TILE target
+ * columns the products accumulate in the thread's tile T (the `syrk` kernel), then land in A
+ * with one write each.
  */
-export function updateColumns(a: Float64Array, st: SupernodeStructure, s: number, jFrom: number, jTo: number, memory: KernelMemory, layout: KernelLayout, thread: number): void {
+export function updateColumns(st: SupernodeStructure, s: number, jFrom: number, jTo: number, memory: KernelMemory, layout: KernelLayout, thread: number): void {
   const n = st.n;
   const w = st.start[s + 1] - st.start[s];
   const R = st.rowIndex.subarray(st.rowStart[s], st.rowStart[s + 1]);
   const r = R.length;
+  const idx = 2 * layout.rowIndex + st.rowStart[s];
   const T = layout.tiles + thread * layout.tileLength;
   const M = memory.f64;
   for (let j0 = jFrom; j0 < jTo; j0 += TILE) {
@@ -335,26 +348,23 @@ export function updateColumns(a: Float64Array, st: SupernodeStructure, s: number
     const ts = r - j0 + 1;
     M.fill(0, T, T + ts * (j1 - j0 + 1));
     memory.syrk(T, ts, layout.panel + w, w + r, (w + 3) & ~3, j0, j1, r);
-    for (let j = j0; j < j1; j++) {
-      const cj = R[j] * n;
-      const tc = T + (j - j0) * ts - j0;
-      for (let i = j; i < r; i++) a[cj + R[i]] -= M[tc + i];
-    }
+    for (let j = j0; j < j1; j++) memory.scatterSubtract(layout.matrix + R[j] * n, T + (j - j0) * (ts + 1), idx + j, r - j);
   }
 }
 
 /**
  * X[i, c] = -sum_j Z[R[i], R[j]] Y[j, c] for rows i in [iFrom, iTo) (even bounds, or r) and
  * all w columns, R the first r rows of supernode s; X and Y at the layout's x and y with columns
- * rp = r rounded up to even apart; Z holds both triangles on R x R. These rows of Z_RR are first
- * gathered into the layout's zRows (columns rp apart, zero padding to even rows and to a
- * multiple of 4 columns), runs of consecutive rows copied whole; the `gemm` kernel then applies
- * them tile by tile to every column of Y.
+ * rp = r rounded up to even apart; Z, the layout's inverse, holds both triangles on R x R. These
+ * rows of Z_RR are first gathered into the layout's zRows (columns rp apart, zero padding to
+ * even rows and to a multiple of 4 columns); the `gemm` kernel then applies them tile by tile
+ * to every column of Y.
  */
-export function multiplyRows(z: Float64Array, st: SupernodeStructure, s: number, r: number, iFrom: number, iTo: number, memory: KernelMemory, layout: KernelLayout): void {
+export function multiplyRows(st: SupernodeStructure, s: number, r: number, iFrom: number, iTo: number, memory: KernelMemory, layout: KernelLayout): void {
   const n = st.n;
   const w = st.start[s + 1] - st.start[s];
   const R = st.rowIndex.subarray(st.rowStart[s], st.rowStart[s] + r);
+  const idx = 2 * layout.rowIndex + st.rowStart[s];
   const rp = r + (r & 1);
   const wEven = w + (w & 1);
   const r4 = (r + 3) & ~3;
@@ -362,10 +372,9 @@ export function multiplyRows(z: Float64Array, st: SupernodeStructure, s: number,
   const M = memory.f64;
   const iEnd = iTo === r ? rp : iTo;
   for (let c = 0; c < wEven; c++) M.fill(0, layout.x + c * rp + iFrom, layout.x + c * rp + iEnd);
-  const runs = rowRuns(R, iFrom, iTo);
   for (let j = 0; j < r; j++) {
     const gc = G + j * rp;
-    gatherRows(z, R[j] * n, R, runs, M, gc);
+    memory.gather(gc + iFrom, layout.inverse + R[j] * n, idx + iFrom, iTo - iFrom);
     if (iEnd > iTo) M[gc + iTo] = 0;
   }
   for (let j = r; j < r4; j++) M.fill(0, G + j * rp + iFrom, G + j * rp + iEnd);
@@ -375,40 +384,5 @@ export function multiplyRows(z: Float64Array, st: SupernodeStructure, s: number,
       const ti = Math.min(iEnd, i0 + TILE) - i0;
       memory.gemm(layout.x + i0, G + i0 + j0 * rp, rp, layout.y + j0, rp, ti, tj4, wEven);
     }
-  }
-}
-
-/** runs of rows at least this long are copied whole */
-const MIN_COPY = 16;
-
-/** Runs of consecutive rows among R[from..to): their bounds in R, [q0, q1, q0', q1', ...]. */
-function rowRuns(R: Int32Array, from: number, to: number): number[] {
-  const runs: number[] = [];
-  for (let q = from; q < to; ) {
-    let end = q + 1;
-    while (end < to && R[end] === R[end - 1] + 1) end++;
-    runs.push(q, end);
-    q = end;
-  }
-  return runs;
-}
-
-/** dst[d + q] = src[s + R[q]] over the runs (long ones copied whole) */
-function gatherRows(src: Float64Array, s: number, R: Int32Array, runs: number[], dst: Float64Array, d: number): void {
-  for (let k = 0; k < runs.length; k += 2) {
-    const q0 = runs[k];
-    const q1 = runs[k + 1];
-    if (q1 - q0 >= MIN_COPY) dst.set(src.subarray(s + R[q0], s + R[q0] + q1 - q0), d + q0);
-    else for (let q = q0; q < q1; q++) dst[d + q] = src[s + R[q]];
-  }
-}
-
-/** dst[s + R[q]] = src[d + q] over the runs (long ones copied whole) */
-function scatterRows(src: Float64Array, d: number, R: Int32Array, runs: number[], dst: Float64Array, s: number): void {
-  for (let k = 0; k < runs.length; k += 2) {
-    const q0 = runs[k];
-    const q1 = runs[k + 1];
-    if (q1 - q0 >= MIN_COPY) dst.set(src.subarray(d + q0, d + q1), s + R[q0]);
-    else for (let q = q0; q < q1; q++) dst[s + R[q]] = src[d + q];
   }
 }

@@ -89,8 +89,6 @@ export class BlockedSystem {
   private readonly first: FirstBlock;
   /** scratch for L_X^{-1} in unscaledVcov */
   private inverseWork?: Float64Array;
-  /** the gradient's selected inverse of the tail (m x m, on the factor's structure) */
-  private tailInverse?: Float64Array;
   /**
    * Terms with few rows in a wide tail (see orderTail), whose rows start at tail row cheapFrom:
    * `profileCheap` lets their theta be searched at the cost of the trailing block alone.
@@ -133,14 +131,11 @@ export class BlockedSystem {
     xy.set(y, n * p);
     this.a22 = this.buildTailCrossproduct(xy);
     // a big tail (crossed factors with many levels) is factorized on all cores, in shared memory
-    const wide = this.factorization.flops >= PARALLEL_MIN_FLOPS;
-    const size = this.tailSize * this.tailSize;
-    const alloc = () => (wide ? new Float64Array(new SharedArrayBuffer(size * 8)) : new Float64Array(size));
-    this.tail = alloc();
-    const pool = wide ? supernodalPool() : null;
+    const pool = this.factorization.flops >= PARALLEL_MIN_FLOPS ? supernodalPool() : null;
     const sparseFirst = terms.length > 1 ? new SparseFirstBlock(this, xy, pool !== null) : null;
     this.first = sparseFirst ?? (terms.length === 1 ? new GroupedFirstBlock(terms[0], xy, p + 1) : noFirstBlock);
-    this.work = pool ? pool.work(this.factorization, this.tail, (this.tailInverse = alloc()), sparseFirst?.cliqueData()) : this.factorization.work();
+    this.work = pool ? pool.work(this.factorization, sparseFirst?.cliqueData()) : this.factorization.work();
+    this.tail = this.work.matrix;
     if (sparseFirst) sparseFirst.runner = this.work.cliques;
   }
 
@@ -162,7 +157,7 @@ export class BlockedSystem {
     for (let i = 0; i < this.tailRe; i++) t[i + i * m] += 1;
     const logdetFirst = this.first.eliminate(t, m);
     if (!Number.isFinite(logdetFirst)) return null;
-    if (!this.factorization.factor(t, this.work)) return null;
+    if (!this.factorization.factor(this.work)) return null;
     let logdetZ = logdetFirst;
     for (let i = 0; i < this.tailRe; i++) logdetZ += 2 * Math.log(t[i + i * m]);
     let logdetX = 0;
@@ -192,7 +187,7 @@ export class BlockedSystem {
     this.assembleTail(t);
     for (let i = 0; i < this.tailRe; i++) t[i + i * m] += 1;
     const logdetFirst = this.first.eliminate(t, m);
-    if (!Number.isFinite(logdetFirst) || !this.factorization.factor(t, this.work, 0, c0)) return false;
+    if (!Number.isFinite(logdetFirst) || !this.factorization.factor(this.work, 0, c0)) return false;
     this.leadingLogdet = logdetFirst;
     for (let i = 0; i < c0; i++) this.leadingLogdet += 2 * Math.log(t[i + i * m]);
     const tc = m - c0;
@@ -239,7 +234,7 @@ export class BlockedSystem {
     const m = this.tailSize;
     for (const ti of this.cheapTerms) transformLevelRows(this.tail, m, this.terms[ti].lambda, this.terms[ti].k, this.levelRows[ti], this.cheapFrom);
     this.trailingBlock(thetaCheap, this.tail, m, this.cheapFrom);
-    return this.factorization.factor(this.tail, this.work, this.cheapFrom, m);
+    return this.factorization.factor(this.work, this.cheapFrom, m);
   }
 
   /** Lambda_c' S Lambda_c + I on the cheap rows, into `out` (leading dimension ld) at (at, at) */
@@ -350,8 +345,8 @@ export class BlockedSystem {
     const nu = reml ? this.n - this.p : this.n;
     const v = this.tailSolution();
     const include = reml ? m - 1 : this.tailRe;
-    const g22 = (this.tailInverse ??= new Float64Array(m * m));
-    this.factorization.selectedInverse(this.tail, g22, include, this.work);
+    this.factorization.selectedInverse(this.work, include);
+    const g22 = this.work.inverse;
     const out = new Float64Array(this.ntheta);
     this.terms.forEach((term, ti) => {
       const k = term.k;
