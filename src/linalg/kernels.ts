@@ -1,8 +1,9 @@
 /**
  * The WebAssembly SIMD kernels of kernels.wat (compiled by `npm run build` to kernels.wasm) and
- * the memory they work in: one shared WebAssembly memory per factorization, which holds its
- * matrix, the selected inverse, the rows of its supernodes and the kernels' buffers, so that the
- * kernels gather from and scatter to the matrices directly. The supernodal code reads and writes
+ * the memory they work in: a shared WebAssembly memory that holds a factorization's matrix, its
+ * selected inverse, the rows of its supernodes and the kernels' buffers, so that the kernels
+ * gather from and scatter to the matrices directly. A wide factorization has a memory of its
+ * own; small ones take turns on the thread's (see `SupernodalCholesky.work`). The supernodal code reads and writes
  * it through Float64Array views; the pool's worker threads run the same kernels on it (a shared
  * memory can be handed to a worker). Offsets and lengths here are in doubles (index lists: in
  * int32s); the kernels take bytes.
@@ -28,26 +29,50 @@ const MAX_PAGES = 65536;
 
 let compiled: WebAssembly.Module | undefined;
 
+/** the pages for `doubles` doubles; a ModelError beyond WebAssembly's 4 GiB */
+function pagesFor(doubles: number): number {
+  const pages = Math.max(1, Math.ceil((doubles * 8) / 65536));
+  if (pages > MAX_PAGES) throw new ModelError(`the random-effects structure is too large: its factorization needs ${((doubles * 8) / 2 ** 30).toFixed(1)} GiB of kernel memory (at most 4)`);
+  return pages;
+}
+
 export class KernelMemory {
   private readonly kernels: Exports;
-  /** the whole memory as doubles, and as int32s for the index lists */
-  readonly f64: Float64Array;
-  readonly i32: Int32Array;
+  private doubles: Float64Array;
+  private ints: Int32Array;
+  /** of the thread's memory (`threadMemory`): the factorization whose row lists are in it */
+  owner: unknown;
 
   /** The kernels on `memory` (a worker's view of a factorization's memory). */
   constructor(readonly memory: WebAssembly.Memory) {
     compiled ??= new WebAssembly.Module(readFileSync(path.join(__dirname, 'kernels.wasm')));
     this.kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Exports;
-    this.f64 = new Float64Array(memory.buffer);
-    this.i32 = new Int32Array(memory.buffer);
+    this.doubles = new Float64Array(memory.buffer);
+    this.ints = new Int32Array(memory.buffer);
   }
 
-  /** A memory of at least `doubles` doubles; a ModelError beyond WebAssembly's 4 GiB. */
+  /** A memory of at least `doubles` doubles, of fixed size (no address space is reserved for growth). */
   static allocate(doubles: number): KernelMemory {
-    const pages = Math.max(1, Math.ceil((doubles * 8) / 65536));
-    if (pages > MAX_PAGES) throw new ModelError(`the random-effects structure is too large: its factorization needs ${((doubles * 8) / 2 ** 30).toFixed(1)} GiB of kernel memory (at most 4)`);
-    // a fixed size: the views stay whole, and no address space is reserved for growth
+    const pages = pagesFor(doubles);
     return new KernelMemory(new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }));
+  }
+
+  /** Grows the memory, if needed, to hold `doubles` doubles. */
+  reserve(doubles: number): void {
+    const pages = pagesFor(doubles) - this.memory.buffer.byteLength / 65536;
+    if (pages <= 0) return;
+    this.memory.grow(pages);
+    this.doubles = new Float64Array(this.memory.buffer);
+    this.ints = new Int32Array(this.memory.buffer);
+  }
+
+  /** the whole memory as doubles, and as int32s for the index lists */
+  get f64(): Float64Array {
+    return this.doubles;
+  }
+
+  get i32(): Int32Array {
+    return this.ints;
   }
 
   /** see kernels.wat: T's columns have stride ts, P's stride h; j pairs from j0 to j1 */
@@ -94,4 +119,14 @@ export class KernelMemory {
   scatterTransposed(m: number, ld: number, buf: number, rp: number, idx: number, count: number, w: number): void {
     this.kernels.scatterTransposed(m * 8, ld * 8, buf * 8, rp, idx * 4, count, w);
   }
+}
+
+let thread: KernelMemory | undefined;
+
+/**
+ * This thread's kernel memory, which small factorizations borrow: one WebAssembly instance
+ * serves them all (V8 calls a new instance's functions through a slow generic wrapper at first).
+ */
+export function threadMemory(): KernelMemory {
+  return (thread ??= new KernelMemory(new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true })));
 }

@@ -113,7 +113,7 @@ export class SupernodalPool {
 
   /** The kernel memory of a factorization whose kernels run on the pool's threads. */
   work(factorization: SupernodalCholesky, cliques?: { columns: CliqueColumns; w: Float64Array; wt: Float64Array; k: number }): SupernodeWork {
-    const work = factorization.work(this.threads);
+    const work = factorization.ownWork(this.threads);
     const { memory, matrix, inverse, layout } = work;
     const n = factorization.n;
     const shared =

@@ -21,7 +21,7 @@
  */
 import { inverseFromCholesky, PANEL } from './dense';
 import type { CliqueRunner } from './cliques';
-import { KernelMemory } from './kernels';
+import { KernelMemory, threadMemory } from './kernels';
 import { range } from './ordering';
 
 /** supernodes this narrow are always merged with their parent's */
@@ -80,10 +80,12 @@ export interface SupernodeWork {
   layout: KernelLayout;
   /**
    * The matrix to factorize (n x n, column-major; `factor` leaves its Cholesky factor in the
-   * lower triangle) and the selected inverse, both views of the kernel memory.
+   * lower triangle) and the selected inverse: views of the kernel memory, or if `borrowed` (the
+   * thread's memory, for a small matrix) copies that the kernels' calls copy in and out.
    */
   matrix: Float64Array;
   inverse: Float64Array;
+  borrowed: boolean;
   runner?: SupernodeRunner;
   /** the same threads for the rank updates that form the matrix (a first term's elimination) */
   cliques?: CliqueRunner;
@@ -197,13 +199,42 @@ export class SupernodalCholesky {
     return { panel: 0, y, x, lcc, zcc, zRows, tiles, tileLength, rowIndex, matrix, inverse, total: inverse + this.n * this.n };
   }
 
-  /** A kernel memory for `threads` threads (1: this one alone), holding the matrix and the supernodes' rows. */
-  work(threads = 1): SupernodeWork {
+  /**
+   * The kernels on this thread alone: a small matrix borrows the thread's kernel memory, a
+   * wider one (for which copying the matrix in and out would cost) has its own.
+   */
+  work(): SupernodeWork {
+    if (this.n >= OWN_MEMORY_MIN) return this.ownWork(1);
+    const n2 = this.n * this.n;
+    return { memory: threadMemory(), layout: this.layout(1), matrix: new Float64Array(n2), inverse: new Float64Array(n2), borrowed: true };
+  }
+
+  /** A kernel memory of its own for `threads` threads, holding the matrix and the supernodes' rows. */
+  ownWork(threads: number): SupernodeWork {
     const layout = this.layout(threads);
     const memory = KernelMemory.allocate(layout.total);
     memory.i32.set(this.structure.rowIndex, 2 * layout.rowIndex);
     const n2 = this.n * this.n;
-    return { memory, layout, matrix: memory.f64.subarray(layout.matrix, layout.matrix + n2), inverse: memory.f64.subarray(layout.inverse, layout.inverse + n2) };
+    const view = (at: number) => memory.f64.subarray(at, at + n2);
+    return { memory, layout, matrix: view(layout.matrix), inverse: view(layout.inverse), borrowed: false };
+  }
+
+  /** For a borrowed memory: this work's row lists, matrix and inverse copied in. */
+  private enter(work: SupernodeWork): void {
+    if (!work.borrowed) return;
+    const { memory, layout } = work;
+    memory.reserve(layout.total);
+    if (memory.owner !== work) {
+      memory.i32.set(this.structure.rowIndex, 2 * layout.rowIndex);
+      memory.owner = work;
+    }
+    memory.f64.set(work.matrix, layout.matrix);
+    memory.f64.set(work.inverse, layout.inverse);
+  }
+
+  /** For a borrowed memory: the matrix or the inverse copied out. */
+  private leave(work: SupernodeWork, at: number, to: Float64Array): void {
+    if (work.borrowed) to.set(work.memory.f64.subarray(at, at + to.length));
   }
 
   /**
@@ -213,6 +244,13 @@ export class SupernodalCholesky {
    * cut, the trailing block is left holding its Schur complement.
    */
   factor(work: SupernodeWork, from = 0, to = this.n): boolean {
+    this.enter(work);
+    const done = this.factorSupernodes(work, from, to);
+    this.leave(work, work.layout.matrix, work.matrix);
+    return done;
+  }
+
+  private factorSupernodes(work: SupernodeWork, from: number, to: number): boolean {
     const { n, start, rowStart } = this.structure;
     const { memory, layout, runner } = work;
     const M = memory.f64;
@@ -277,6 +315,12 @@ export class SupernodalCholesky {
    * clique of the filled graph.
    */
   selectedInverse(work: SupernodeWork, include: number): void {
+    this.enter(work);
+    this.invertSupernodes(work, include);
+    this.leave(work, work.layout.inverse, work.inverse);
+  }
+
+  private invertSupernodes(work: SupernodeWork, include: number): void {
     const { n, start, rowStart, rowIndex } = this.structure;
     const { memory, layout, runner } = work;
     const M = memory.f64;
@@ -319,6 +363,9 @@ export class SupernodalCholesky {
     }
   }
 }
+
+/** Matrices this wide have a kernel memory of their own rather than copying into the thread's. */
+const OWN_MEMORY_MIN = 256;
 
 /** Supernodes with less work than this (multiply-adds) are not worth waking threads for. */
 const PARALLEL_MIN_WORK = 1_000_000;
