@@ -16,7 +16,8 @@ interface Exports {
   syrk(t: number, tsb: number, p: number, hb: number, wpad: number, j0: number, j1: number, r: number): void;
   gemm(x: number, g: number, gsb: number, y: number, rb: number, ti: number, tj: number, w: number): void;
   panel(b: number, h: number, w: number): number;
-  trsm(y: number, rp: number, l: number, w: number): void;
+  panelRows(b: number, h: number, w: number, from: number, to: number): void;
+  trsm(y: number, rp: number, rows: number, l: number, w: number): void;
   crossprod(c: number, x: number, y: number, rp: number, w: number): void;
   gather(buf: number, col: number, idx: number, count: number): void;
   scatter(col: number, buf: number, idx: number, count: number): void;
@@ -85,14 +86,19 @@ export class KernelMemory {
     this.kernels.gemm(x * 8, g * 8, gs * 8, y * 8, rp * 8, ti, tj, w);
   }
 
-  /** see kernels.wat: the Cholesky factor of the h x w panel at b; false if not positive definite */
+  /** see kernels.wat: the Cholesky factor of the diagonal block of the h x w panel at b; false if not positive definite */
   panel(b: number, h: number, w: number): boolean {
     return this.kernels.panel(b * 8, h, w) === 1;
   }
 
-  /** see kernels.wat: Y (rp rows, rp even) times the inverse of the w x w lower triangle at l */
-  trsm(y: number, rp: number, l: number, w: number): void {
-    this.kernels.trsm(y * 8, rp, l * 8, w);
+  /** see kernels.wat: after `panel`, its rows [from, to) below the diagonal block */
+  panelRows(b: number, h: number, w: number, from: number, to: number): void {
+    this.kernels.panelRows(b * 8, h, w, from, to);
+  }
+
+  /** see kernels.wat: `rows` rows (even) of Y (columns rp apart) times the inverse of the w x w lower triangle at l */
+  trsm(y: number, rp: number, rows: number, l: number, w: number): void {
+    this.kernels.trsm(y * 8, rp, rows, l * 8, w);
   }
 
   /** see kernels.wat: the lower triangle of the w x w C minus X'Y (rp rows, rp even) */

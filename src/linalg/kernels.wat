@@ -1,8 +1,9 @@
 ;; The dense kernels of the supernodal Cholesky factorization and its selected inversion
 ;; (src/linalg/supernodal.ts), in WebAssembly SIMD: two doubles per instruction, about twice
-;; what V8 gets from the same loops in JavaScript. Both work on compact column-major
-;; buffers in the thread's (shared) kernel memory; addresses and strides are in bytes. The callers
-;; pad the buffers so that the loops need no remainders: see the conditions at each function.
+;; what V8 gets from the same loops in JavaScript. They work on compact column-major buffers
+;; and on the matrices in a factorization's (shared) kernel memory; addresses and strides are in
+;; bytes. The callers pad the buffers so that the loops need no remainders: see the conditions at
+;; each function.
 (module
   (import "env" "memory" (memory 1 65536 shared))
 
@@ -121,12 +122,45 @@
             (br $jloop)))
         (local.set $c (i32.add (local.get $c) (i32.const 2)))
         (br $cloop))))
-  ;; In place, the lower Cholesky factor of the panel at b (h rows, w columns, column stride
-  ;; 8 h): the leading w x w block's factor, then the rows below it times that factor's inverse
-  ;; transposed (dense.ts's factorPanel on a compact panel). Returns 0 if a pivot is not positive.
+;; col[i] *= s for rows i in [from, to): pairs, then a last single row
+  (func $scaleRows (param $col i32) (param $s f64) (param $from i32) (param $to i32)
+    (local $i i32) (local $vs v128)
+    (local.set $vs (f64x2.splat (local.get $s)))
+    (local.set $i (local.get $from))
+    (block $done
+      (loop $pairs
+        (br_if $done (i32.gt_s (i32.add (local.get $i) (i32.const 2)) (local.get $to)))
+        (v128.store (i32.add (local.get $col) (i32.shl (local.get $i) (i32.const 3)))
+          (f64x2.mul (v128.load (i32.add (local.get $col) (i32.shl (local.get $i) (i32.const 3)))) (local.get $vs)))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $pairs)))
+    (if (i32.lt_s (local.get $i) (local.get $to))
+      (then (f64.store (i32.add (local.get $col) (i32.shl (local.get $i) (i32.const 3)))
+              (f64.mul (f64.load (i32.add (local.get $col) (i32.shl (local.get $i) (i32.const 3)))) (local.get $s))))))
+
+  ;; dst[i] -= src[i] a for rows i in [from, to)
+  (func $subtractMultiple (param $dst i32) (param $src i32) (param $a f64) (param $from i32) (param $to i32)
+    (local $i i32) (local $va v128)
+    (local.set $va (f64x2.splat (local.get $a)))
+    (local.set $i (local.get $from))
+    (block $done
+      (loop $pairs
+        (br_if $done (i32.gt_s (i32.add (local.get $i) (i32.const 2)) (local.get $to)))
+        (v128.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 3)))
+          (f64x2.sub (v128.load (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 3))))
+            (f64x2.mul (v128.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 3)))) (local.get $va))))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $pairs)))
+    (if (i32.lt_s (local.get $i) (local.get $to))
+      (then (f64.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 3)))
+              (f64.sub (f64.load (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 3))))
+                (f64.mul (f64.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 3)))) (local.get $a)))))))
+
+  ;; In place, the lower Cholesky factor of the w x w diagonal block of the panel at b (column
+  ;; stride 8 h), column by column (dense.ts's factorPanel on a compact block). Returns 0 if a
+  ;; pivot is not positive. The rows below are `panelRows`' work.
   (func (export "panel") (param $b i32) (param $h i32) (param $w i32) (result i32)
-    (local $k i32) (local $j i32) (local $i i32) (local $hb i32) (local $ck i32) (local $cj i32)
-    (local $d f64) (local $inv f64) (local $ljk f64) (local $vinv v128) (local $vl v128)
+    (local $k i32) (local $j i32) (local $hb i32) (local $ck i32) (local $d f64) (local $ljk f64)
     (local.set $hb (i32.shl (local.get $h) (i32.const 3)))
     (block $kdone
       (loop $kloop
@@ -136,55 +170,55 @@
         (if (i32.eqz (f64.gt (local.get $d) (f64.const 0))) (then (return (i32.const 0))))
         (local.set $d (f64.sqrt (local.get $d)))
         (f64.store (i32.add (local.get $ck) (i32.shl (local.get $k) (i32.const 3))) (local.get $d))
-        (local.set $inv (f64.div (f64.const 1) (local.get $d)))
-        (local.set $vinv (f64x2.splat (local.get $inv)))
-        ;; column k below the diagonal times 1/d: pairs, then a last single row
-        (local.set $i (i32.add (local.get $k) (i32.const 1)))
-        (block $sdone
-          (loop $sloop
-            (br_if $sdone (i32.gt_s (i32.add (local.get $i) (i32.const 2)) (local.get $h)))
-            (v128.store (i32.add (local.get $ck) (i32.shl (local.get $i) (i32.const 3)))
-              (f64x2.mul (v128.load (i32.add (local.get $ck) (i32.shl (local.get $i) (i32.const 3)))) (local.get $vinv)))
-            (local.set $i (i32.add (local.get $i) (i32.const 2)))
-            (br $sloop)))
-        (if (i32.lt_s (local.get $i) (local.get $h))
-          (then (f64.store (i32.add (local.get $ck) (i32.shl (local.get $i) (i32.const 3)))
-                  (f64.mul (f64.load (i32.add (local.get $ck) (i32.shl (local.get $i) (i32.const 3)))) (local.get $inv)))))
-        ;; the later columns of the panel minus their multiple of column k, from their diagonal down
+        (call $scaleRows (local.get $ck) (f64.div (f64.const 1) (local.get $d)) (i32.add (local.get $k) (i32.const 1)) (local.get $w))
+        ;; the later columns minus their multiple of column k, from their diagonal down
         (local.set $j (i32.add (local.get $k) (i32.const 1)))
         (block $jdone
           (loop $jloop
             (br_if $jdone (i32.ge_s (local.get $j) (local.get $w)))
             (local.set $ljk (f64.load (i32.add (local.get $ck) (i32.shl (local.get $j) (i32.const 3)))))
             (if (f64.ne (local.get $ljk) (f64.const 0))
-              (then
-                (local.set $cj (i32.add (local.get $b) (i32.mul (local.get $j) (local.get $hb))))
-                (local.set $vl (f64x2.splat (local.get $ljk)))
-                (local.set $i (local.get $j))
-                (block $udone
-                  (loop $uloop
-                    (br_if $udone (i32.gt_s (i32.add (local.get $i) (i32.const 2)) (local.get $h)))
-                    (v128.store (i32.add (local.get $cj) (i32.shl (local.get $i) (i32.const 3)))
-                      (f64x2.sub (v128.load (i32.add (local.get $cj) (i32.shl (local.get $i) (i32.const 3))))
-                        (f64x2.mul (v128.load (i32.add (local.get $ck) (i32.shl (local.get $i) (i32.const 3)))) (local.get $vl))))
-                    (local.set $i (i32.add (local.get $i) (i32.const 2)))
-                    (br $uloop)))
-                (if (i32.lt_s (local.get $i) (local.get $h))
-                  (then (f64.store (i32.add (local.get $cj) (i32.shl (local.get $i) (i32.const 3)))
-                          (f64.sub (f64.load (i32.add (local.get $cj) (i32.shl (local.get $i) (i32.const 3))))
-                            (f64.mul (f64.load (i32.add (local.get $ck) (i32.shl (local.get $i) (i32.const 3)))) (local.get $ljk))))))))
+              (then (call $subtractMultiple (i32.add (local.get $b) (i32.mul (local.get $j) (local.get $hb))) (local.get $ck) (local.get $ljk)
+                      (local.get $j) (local.get $w))))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))
             (br $jloop)))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $kloop)))
     (i32.const 1))
 
-  ;; Y <- Y L^{-1} for Y at y (rp rows, rp even, w columns 8 rp apart) and the w x w lower
-  ;; triangular L at l (column stride 8 w): the last column first, pairs of rows.
-  (func (export "trsm") (param $y i32) (param $rp i32) (param $l i32) (param $w i32)
-    (local $c i32) (local $c2 i32) (local $q i32) (local $rb i32) (local $yc i32) (local $y2 i32)
+  ;; After `panel`: rows [from, to) (all >= w) of the panel at b (column stride 8 h) times the
+  ;; inverse of the transposed diagonal block, column by column as `panel` would have done them.
+  ;; Rows are independent: threads can take ranges of them.
+  (func (export "panelRows") (param $b i32) (param $h i32) (param $w i32) (param $from i32) (param $to i32)
+    (local $k i32) (local $j i32) (local $hb i32) (local $ck i32) (local $ljk f64)
+    (local.set $hb (i32.shl (local.get $h) (i32.const 3)))
+    (block $kdone
+      (loop $kloop
+        (br_if $kdone (i32.ge_s (local.get $k) (local.get $w)))
+        (local.set $ck (i32.add (local.get $b) (i32.mul (local.get $k) (local.get $hb))))
+        (call $scaleRows (local.get $ck) (f64.div (f64.const 1) (f64.load (i32.add (local.get $ck) (i32.shl (local.get $k) (i32.const 3)))))
+          (local.get $from) (local.get $to))
+        (local.set $j (i32.add (local.get $k) (i32.const 1)))
+        (block $jdone
+          (loop $jloop
+            (br_if $jdone (i32.ge_s (local.get $j) (local.get $w)))
+            (local.set $ljk (f64.load (i32.add (local.get $ck) (i32.shl (local.get $j) (i32.const 3)))))
+            (if (f64.ne (local.get $ljk) (f64.const 0))
+              (then (call $subtractMultiple (i32.add (local.get $b) (i32.mul (local.get $j) (local.get $hb))) (local.get $ck) (local.get $ljk)
+                      (local.get $from) (local.get $to))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $jloop)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $kloop))))
+
+  ;; Y <- Y L^{-1} for Y at y (rows rows, an even number; w columns 8 rp apart) and the w x w
+  ;; lower triangular L at l (column stride 8 w): the last column first, pairs of rows. Rows are
+  ;; independent: threads can take ranges of them.
+  (func (export "trsm") (param $y i32) (param $rp i32) (param $rows i32) (param $l i32) (param $w i32)
+    (local $c i32) (local $c2 i32) (local $q i32) (local $rb i32) (local $nb i32) (local $yc i32) (local $y2 i32)
     (local $t f64) (local $vt v128)
     (local.set $rb (i32.shl (local.get $rp) (i32.const 3)))
+    (local.set $nb (i32.shl (local.get $rows) (i32.const 3)))
     (local.set $c (i32.sub (local.get $w) (i32.const 1)))
     (block $cdone
       (loop $cloop
@@ -203,7 +237,7 @@
                 (local.set $q (i32.const 0))
                 (block $qdone
                   (loop $qloop
-                    (br_if $qdone (i32.ge_s (local.get $q) (local.get $rb)))
+                    (br_if $qdone (i32.ge_s (local.get $q) (local.get $nb)))
                     (v128.store (i32.add (local.get $yc) (local.get $q))
                       (f64x2.sub (v128.load (i32.add (local.get $yc) (local.get $q)))
                         (f64x2.mul (v128.load (i32.add (local.get $y2) (local.get $q))) (local.get $vt))))
@@ -216,14 +250,14 @@
         (local.set $q (i32.const 0))
         (block $sdone
           (loop $sloop
-            (br_if $sdone (i32.ge_s (local.get $q) (local.get $rb)))
+            (br_if $sdone (i32.ge_s (local.get $q) (local.get $nb)))
             (v128.store (i32.add (local.get $yc) (local.get $q)) (f64x2.mul (v128.load (i32.add (local.get $yc) (local.get $q))) (local.get $vt)))
             (local.set $q (i32.add (local.get $q) (i32.const 16)))
             (br $sloop)))
         (local.set $c (i32.sub (local.get $c) (i32.const 1)))
         (br $cloop))))
 
-;; C[a, b] -= sum_q X[q, a] Y[q, b] for b <= a < w: C at c (w x w, column stride 8 w), X at x
+  ;; C[a, b] -= sum_q X[q, a] Y[q, b] for b <= a < w: C at c (w x w, column stride 8 w), X at x
   ;; and Y at y (rp rows, rp even, columns 8 rp apart, each with a spare column w that is read
   ;; but never lands in C). Two columns of X by two of Y per pass: four independent dot products
   ;; down pairs of rows, each load serving two multiply-adds.

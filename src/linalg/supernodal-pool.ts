@@ -1,11 +1,13 @@
 /**
- * The big kernels of `SupernodalCholesky` on several cores: each supernode's outer-product
- * update (split by target columns) and the product of its selected inversion (split by rows),
- * and the rank updates of a first term's elimination and of its gradient (`cliques.ts`, split
- * by columns), are shared between this thread and worker threads that run the kernels on the
- * factorization's kernel memory (shared), where the matrix, its inverse and the buffers are. The threads take chunks of
- * the work from a shared counter until none is left, so none waits for a slower one. The threads meet twice per supernode on an Int32Array of
- * Atomics, which costs microseconds against the milliseconds of the supernodes worth splitting.
+ * The big kernels of `SupernodalCholesky` on several cores: for each wide supernode, the rows of
+ * its panel and the outer-product update of the factorization (split by rows, then by target
+ * columns), the rows of Y and the product of the selected inversion (split by rows); and the
+ * rank updates of a first term's elimination and of its gradient (`cliques.ts`, split by
+ * columns). This thread and worker threads run them on the factorization's kernel memory
+ * (shared), where the matrix, its inverse and the buffers are, taking chunks of the work from a
+ * shared counter until none is left, so none waits for a slower one. The threads meet once per
+ * kernel on an Int32Array of Atomics, which costs microseconds against the milliseconds of the
+ * supernodes worth splitting.
  *
  * One pool serves the process (as a BLAS thread pool does): its workers start with the first
  * wide system and idle between fits. A system hands its buffers over when it next runs a kernel
@@ -16,7 +18,7 @@ import * as path from 'node:path';
 import { MessageChannel, MessagePort, Worker } from 'node:worker_threads';
 import { CliqueColumns, cliqueShares, subtractCliqueProducts, subtractCliqueTrace } from './cliques';
 import { KernelMemory } from './kernels';
-import { KernelLayout, multiplyRows, SupernodalCholesky, SupernodeStructure, SupernodeWork, updateColumns } from './supernodal';
+import { inverseRows, KernelLayout, multiplyRows, panelRows, SupernodalCholesky, SupernodeStructure, SupernodeWork, updateColumns } from './supernodal';
 
 /** control slots shared with the workers */
 export const enum Slot {
@@ -33,14 +35,18 @@ export const enum Slot {
   System = 6,
   /** the next chunk of the current kernel's work */
   Next = 7,
-  Length = 8,
+  /** columns of the supernode the kernel covers */
+  Width = 8,
+  Length = 9,
 }
 
 export const enum Kernel {
-  Update = 0,
-  Multiply = 1,
-  CliqueProducts = 2,
-  CliqueTrace = 3,
+  PanelRows = 0,
+  Update = 1,
+  InverseRows = 2,
+  Multiply = 3,
+  CliqueProducts = 4,
+  CliqueTrace = 5,
 }
 
 /** A first term's rank updates as the threads see them (see `cliques.ts`). */
@@ -78,6 +84,7 @@ export function runShare(control: Int32Array, system: SystemBuffers, thread: num
   const { structure, matrix, inverse, layout } = system;
   const s = control[Slot.Supernode];
   const r = control[Slot.Rows];
+  const w = control[Slot.Width];
   const kernel = control[Slot.Kernel];
   const c = system.cliques;
   const chunks = kernel === Kernel.CliqueProducts || kernel === Kernel.CliqueTrace ? c!.shares.length - 1 : Math.ceil(r / CHUNK);
@@ -86,8 +93,10 @@ export function runShare(control: Int32Array, system: SystemBuffers, thread: num
   for (let chunk = Atomics.add(control, Slot.Next, 1); chunk < chunks; chunk = Atomics.add(control, Slot.Next, 1)) {
     const from = chunk * CHUNK;
     const to = Math.min(r, from + CHUNK);
-    if (kernel === Kernel.Update) updateColumns(structure, s, from, to, memory, layout, thread);
-    else if (kernel === Kernel.Multiply) multiplyRows(structure, s, r, from, to, memory, layout);
+    if (kernel === Kernel.PanelRows) panelRows(structure, s, from, to, memory, layout);
+    else if (kernel === Kernel.Update) updateColumns(structure, s, from, to, memory, layout, thread);
+    else if (kernel === Kernel.InverseRows) inverseRows(structure, s, r, w, from, to, memory, layout);
+    else if (kernel === Kernel.Multiply) multiplyRows(structure, s, r, w, from, to, memory, layout);
     else if (kernel === Kernel.CliqueProducts) subtractCliqueProducts(c!.columns, matrix, structure.n, c!.w, c!.k, c!.shares[chunk], c!.shares[chunk + 1]);
     // the trace's included rows come as the kernel's rows
     else subtractCliqueTrace(c!.columns, inverse, structure.n, r, c!.wt, c!.k, c!.shares[chunk], c!.shares[chunk + 1], part!);
@@ -127,8 +136,10 @@ export class SupernodalPool {
     return {
       ...work,
       runner: {
+        panelRows: (s) => this.run(system, memory, Kernel.PanelRows, s, rowStart[s + 1] - rowStart[s]),
         update: (s) => this.run(system, memory, Kernel.Update, s, rowStart[s + 1] - rowStart[s]),
-        multiply: (s, rows) => this.run(system, memory, Kernel.Multiply, s, rows),
+        inverseRows: (s, rows, width) => this.run(system, memory, Kernel.InverseRows, s, rows, width),
+        multiply: (s, rows, width) => this.run(system, memory, Kernel.Multiply, s, rows, width),
       },
       cliques: shared && {
         subtract: () => this.run(system, memory, Kernel.CliqueProducts, 0, 0),
@@ -140,7 +151,7 @@ export class SupernodalPool {
     };
   }
 
-  private run(system: SystemBuffers, memory: KernelMemory, kernel: Kernel, s: number, rows: number): void {
+  private run(system: SystemBuffers, memory: KernelMemory, kernel: Kernel, s: number, rows: number, width = 0): void {
     const c = this.control;
     if (c[Slot.System] !== system.id) {
       for (const port of this.ports) port.postMessage(system);
@@ -149,6 +160,7 @@ export class SupernodalPool {
     c[Slot.Kernel] = kernel;
     c[Slot.Supernode] = s;
     c[Slot.Rows] = rows;
+    c[Slot.Width] = width;
     c[Slot.Next] = 0;
     Atomics.store(c, Slot.Done, 0);
     Atomics.add(c, Slot.Generation, 1);

@@ -43,10 +43,14 @@ export interface SupernodeStructure {
 
 /** Splits the work of one supernode among threads (`SupernodalPool`), on the matrices it was made for. */
 export interface SupernodeRunner {
+  /** the panel's rows below its diagonal block (see `panelRows`) */
+  panelRows(s: number): void;
   /** A -= P P' on the supernode's rows (see `updateColumns`) */
   update(s: number): void;
-  /** X = -Z_RR Y on the supernode's first `rows` rows (see `multiplyRows`) */
-  multiply(s: number, rows: number): void;
+  /** Y on the supernode's first `rows` rows and `width` columns (see `inverseRows`) */
+  inverseRows(s: number, rows: number, width: number): void;
+  /** X = -Z_RR Y there, into Z (see `multiplyRows`) */
+  multiply(s: number, rows: number, width: number): void;
 }
 
 /**
@@ -260,15 +264,13 @@ export class SupernodalCholesky {
       if (f < from || f >= to) continue;
       const w = start[s + 1] - f;
       const r = rowStart[s + 1] - rowStart[s];
-      const idx = 2 * layout.rowIndex + rowStart[s];
       const h = w + r;
-      // gather the panel: the diagonal block's lower triangle, then the rows R; zero columns
-      // pad the width to a multiple of 4 for the update kernel
+      // the diagonal block's lower triangle, factorized in the panel; zero columns pad the
+      // panel's width to a multiple of 4 for the update kernel
       for (let c = 0; c < w; c++) {
         const col = layout.matrix + (f + c) * n;
         const bc = b0 + c * h;
         for (let i = c; i < w; i++) M[bc + i] = M[col + f + i];
-        memory.gather(bc + w, col, idx, r);
       }
       M.fill(0, b0 + w * h, b0 + ((w + 3) & ~3) * h + 2);
       if (!memory.panel(b0, h, w)) return false;
@@ -276,11 +278,15 @@ export class SupernodalCholesky {
         const col = layout.matrix + (f + c) * n;
         const bc = b0 + c * h;
         for (let i = c; i < w; i++) M[col + f + i] = M[bc + i];
-        memory.scatter(col, bc + w, idx, r);
       }
       if (r === 0) continue;
-      if (runner && updateWork(w, r) >= PARALLEL_MIN_WORK) runner.update(s);
-      else updateColumns(this.structure, s, 0, r, memory, layout, 0);
+      if (runner && updateWork(w, r) >= PARALLEL_MIN_WORK) {
+        runner.panelRows(s);
+        runner.update(s);
+      } else {
+        panelRows(this.structure, s, 0, r, memory, layout);
+        updateColumns(this.structure, s, 0, r, memory, layout, 0);
+      }
     }
     return true;
   }
@@ -331,23 +337,18 @@ export class SupernodalCholesky {
       const w = Math.min(start[s + 1], include) - f;
       let r = 0;
       while (r < rowStart[s + 1] - rowStart[s] && rowIndex[rowStart[s] + r] < include) r++;
-      const idx = 2 * layout.rowIndex + rowStart[s];
-      const rp = r + (r & 1);
-      // Y = L_RC L_CC^{-1} (r x w, columns rp apart, a zero pad row): Y L_CC = L_RC
-      for (let c = 0; c < w; c++) {
-        const lc = L + (f + c) * n;
-        const yc = Y + c * rp;
-        memory.gather(yc, lc, idx, r);
-        M[yc + r] = 0;
-        for (let i = c; i < w; i++) M[lcc + i + c * w] = M[lc + f + i];
-      }
-      memory.trsm(Y, rp, lcc, w);
+      for (let c = 0; c < w; c++) for (let i = c; i < w; i++) M[lcc + i + c * w] = M[L + (f + c) * n + f + i];
       if (r > 0) {
-        if (runner && updateWork(w, r) >= PARALLEL_MIN_WORK) runner.multiply(s, r);
-        else multiplyRows(this.structure, s, r, 0, r, memory, layout);
+        if (runner && updateWork(w, r) >= PARALLEL_MIN_WORK) {
+          runner.inverseRows(s, r, w);
+          runner.multiply(s, r, w);
+        } else {
+          inverseRows(this.structure, s, r, w, 0, r, memory, layout);
+          multiplyRows(this.structure, s, r, w, 0, r, memory, layout);
+        }
       }
-      // Z_CC = (L_CC L_CC')^{-1} - X' Y, and Z_RC = X, into both triangles (the upper one
-      // column R[q] by column, rows f .. f + w)
+      // Z_CC = (L_CC L_CC')^{-1} - X' Y, into both triangles
+      const rp = r + (r & 1);
       inverseFromCholesky(M, w, lcc, w, M, zcc, w);
       memory.crossprod(zcc, X, Y, rp, w);
       for (let b = 0; b < w; b++) {
@@ -357,9 +358,7 @@ export class SupernodalCholesky {
           M[col + f + a] = v;
           M[Z + (f + a) * n + f + b] = v;
         }
-        memory.scatter(col, X + b * rp, idx, r);
       }
-      memory.scatterTransposed(Z + f, n, X, rp, idx, r, w);
     }
   }
 }
@@ -400,28 +399,66 @@ export function updateColumns(st: SupernodeStructure, s: number, jFrom: number, 
 }
 
 /**
- * X[i, c] = -sum_j Z[R[i], R[j]] Y[j, c] for rows i in [iFrom, iTo) (even bounds, or r) and
- * all w columns, R the first r rows of supernode s; X and Y at the layout's x and y with columns
- * rp = r rounded up to even apart; Z, the layout's inverse, holds both triangles on R x R. These
- * rows of Z_RR are first gathered into the layout's zRows (columns rp apart, zero padding to
- * even rows and to a multiple of 4 columns); the `gemm` kernel then applies them tile by tile
- * to every column of Y.
+ * Rows [from, to) of supernode s's panel below its diagonal block (factorized in the layout's
+ * panel by `panel`): gathered from the matrix, times L_CC^{-T} (the `panelRows` kernel), and
+ * scattered back, where they are L_RC.
  */
-export function multiplyRows(st: SupernodeStructure, s: number, r: number, iFrom: number, iTo: number, memory: KernelMemory, layout: KernelLayout): void {
+export function panelRows(st: SupernodeStructure, s: number, from: number, to: number, memory: KernelMemory, layout: KernelLayout): void {
   const n = st.n;
-  const w = st.start[s + 1] - st.start[s];
+  const f = st.start[s];
+  const w = st.start[s + 1] - f;
+  const h = w + st.rowStart[s + 1] - st.rowStart[s];
+  const idx = 2 * layout.rowIndex + st.rowStart[s] + from;
+  for (let c = 0; c < w; c++) memory.gather(layout.panel + c * h + w + from, layout.matrix + (f + c) * n, idx, to - from);
+  memory.panelRows(layout.panel, h, w, w + from, w + to);
+  for (let c = 0; c < w; c++) memory.scatter(layout.matrix + (f + c) * n, layout.panel + c * h + w + from, idx, to - from);
+}
+
+/**
+ * Rows [from, to) (even bounds, or r) of Y = L_RC L_CC^{-1} for the selected inversion of
+ * supernode s, R its first r rows and C its first w columns: gathered from the factor into the
+ * layout's y (columns rp = r rounded up to even apart, the pad row zero), then solved against
+ * L_CC, which the caller put at the layout's lcc.
+ */
+export function inverseRows(st: SupernodeStructure, s: number, r: number, w: number, from: number, to: number, memory: KernelMemory, layout: KernelLayout): void {
+  const n = st.n;
+  const f = st.start[s];
+  const rp = r + (r & 1);
+  const end = to === r ? rp : to;
+  const idx = 2 * layout.rowIndex + st.rowStart[s] + from;
+  for (let c = 0; c < w; c++) {
+    const yc = layout.y + c * rp;
+    memory.gather(yc + from, layout.matrix + (f + c) * n, idx, to - from);
+    if (end > to) memory.f64[yc + to] = 0;
+  }
+  memory.trsm(layout.y + from, rp, end - from, layout.lcc, w);
+}
+
+/**
+ * X[i, c] = -sum_j Z[R[i], R[j]] Y[j, c] for rows i in [iFrom, iTo) (even bounds, or r) and
+ * columns c < w, R the first r rows of supernode s and C its first w columns; X and Y at the
+ * layout's x and y (see `inverseRows`). Z, the layout's inverse, holds both triangles on R x R.
+ * These rows of Z_RR are first gathered into the layout's zRows (columns rp apart, zero padding
+ * to even rows and to a multiple of 4 columns); the `gemm` kernel then applies them tile by tile
+ * to every column of Y. The rows of X are Z_RC's, which go into both triangles of Z: rows f..f+w
+ * of Z that this supernode writes lie above the rows R that the products read.
+ */
+export function multiplyRows(st: SupernodeStructure, s: number, r: number, w: number, iFrom: number, iTo: number, memory: KernelMemory, layout: KernelLayout): void {
+  const n = st.n;
+  const f = st.start[s];
   const R = st.rowIndex.subarray(st.rowStart[s], st.rowStart[s] + r);
   const idx = 2 * layout.rowIndex + st.rowStart[s];
   const rp = r + (r & 1);
   const wEven = w + (w & 1);
   const r4 = (r + 3) & ~3;
   const G = layout.zRows;
+  const Z = layout.inverse;
   const M = memory.f64;
   const iEnd = iTo === r ? rp : iTo;
   for (let c = 0; c < wEven; c++) M.fill(0, layout.x + c * rp + iFrom, layout.x + c * rp + iEnd);
   for (let j = 0; j < r; j++) {
     const gc = G + j * rp;
-    memory.gather(gc + iFrom, layout.inverse + R[j] * n, idx + iFrom, iTo - iFrom);
+    memory.gather(gc + iFrom, Z + R[j] * n, idx + iFrom, iTo - iFrom);
     if (iEnd > iTo) M[gc + iTo] = 0;
   }
   for (let j = r; j < r4; j++) M.fill(0, G + j * rp + iFrom, G + j * rp + iEnd);
@@ -432,4 +469,6 @@ export function multiplyRows(st: SupernodeStructure, s: number, r: number, iFrom
       memory.gemm(layout.x + i0, G + i0 + j0 * rp, rp, layout.y + j0, rp, ti, tj4, wEven);
     }
   }
+  for (let b = 0; b < w; b++) memory.scatter(Z + (f + b) * n, layout.x + b * rp + iFrom, idx + iFrom, iTo - iFrom);
+  memory.scatterTransposed(Z + f, n, layout.x + iFrom, rp, idx + iFrom, iTo - iFrom, w);
 }
