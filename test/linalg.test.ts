@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { choleskyInverse, choleskyLower, solveLower, solveLowerTransposed } from '../src/linalg/dense';
-import { cliqueColumns, subtractCliqueProducts, subtractCliqueTrace } from '../src/linalg/cliques';
+import { cliqueColumns } from '../src/linalg/cliques';
 import { KernelMemory } from '../src/linalg/kernels';
 import { minimumDegree } from '../src/linalg/ordering';
 import { SupernodalCholesky } from '../src/linalg/supernodal';
@@ -179,37 +179,54 @@ test('the supernodal kernels on worker threads give the single thread\'s numbers
   }
 });
 
-test('the rank updates by cliques, split between threads, equal the single-thread loops', () => {
-  const pool = supernodalPool();
-  if (!pool) return;
-  const n = 300;
-  const { cliques } = crossedSpd(n - 3, 800, 3, 17);
-  const { structure } = minimumDegree(n, cliques);
-  const chol = new SupernodalCholesky(n, structure);
-  const shared = (length: number) => new Float64Array(new SharedArrayBuffer(length * 8));
-  // the levels' rows, ascending, and k = 2 values per row
-  const start = new Int32Array(cliques.length + 1);
-  cliques.forEach((c, l) => (start[l + 1] = start[l] + c.length));
-  const idx = new Int32Array(start[cliques.length]);
-  cliques.forEach((c, l) => idx.set(Int32Array.from(c).sort(), start[l]));
-  const k = 2;
-  const w = shared(idx.length * k);
-  const wt = shared(idx.length * k);
-  w.forEach((_, i) => (w[i] = Math.sin(i)));
-  wt.forEach((_, i) => (wt[i] = Math.cos(i)));
-  const columns = cliqueColumns(idx, start, n);
-  const work = pool.work(chol, { columns, w, wt, k });
-  const { matrix: target, inverse } = work;
-  inverse.forEach((_, i) => (inverse[i] = Math.sin(0.37 * i)));
-  work.cliques!.subtract();
-  const single = new Float64Array(n * n);
-  subtractCliqueProducts(columns, single, n, w, k, 0, n);
-  for (let i = 0; i < n * n; i++) assert.equal(target[i], single[i]);
-  const sums = new Float64Array(k * k);
-  work.cliques!.trace(n - 1, sums);
-  const singleSums = new Float64Array(k * k);
-  subtractCliqueTrace(columns, inverse, n, n - 1, wt, k, 0, n, singleSums);
-  for (let i = 0; i < k * k; i++) assert.ok(Math.abs(sums[i] - singleSums[i]) <= 1e-12 * Math.abs(singleSums[i]));
+test('the rank updates by cliques equal their definition, on one thread (own and borrowed memory) and split between threads', () => {
+  for (const [n, k] of [
+    [300, 1],
+    [300, 2],
+    [120, 1],
+    [120, 3],
+  ]) {
+    const { cliques } = crossedSpd(n - 3, 3 * n, 3, 17);
+    const { structure } = minimumDegree(n, cliques);
+    const chol = new SupernodalCholesky(n, structure);
+    // the levels' rows, ascending, and k values per row
+    const start = new Int32Array(cliques.length + 1);
+    cliques.forEach((c, l) => (start[l + 1] = start[l] + c.length));
+    const idx = new Int32Array(start[cliques.length]);
+    cliques.forEach((c, l) => idx.set(Int32Array.from(c).sort(), start[l]));
+    const w = Float64Array.from({ length: idx.length * k }, (_, i) => Math.sin(i));
+    const wt = Float64Array.from({ length: idx.length * k }, (_, i) => Math.cos(i));
+    const g = Float64Array.from({ length: n * n }, (_, i) => Math.sin(0.37 * i));
+    const include = n - 1;
+    // the definitions, level by level
+    const products = new Float64Array(n * n);
+    const sums = new Float64Array(k * k);
+    for (let l = 0; l < cliques.length; l++)
+      for (let qs = start[l]; qs < start[l + 1]; qs++)
+        for (let qr = qs; qr < start[l + 1]; qr++) {
+          let dot = 0;
+          for (let c = 0; c < k; c++) dot += w[qr * k + c] * w[qs * k + c];
+          products[idx[qr] + idx[qs] * n] -= dot;
+          if (idx[qr] >= include) continue;
+          const gv = g[idx[qr] + idx[qs] * n];
+          for (let b = 0; b < k; b++)
+            for (let a = 0; a < k; a++) sums[a + b * k] -= gv * (wt[qr * k + a] * wt[qs * k + b] + (qr === qs ? 0 : wt[qs * k + a] * wt[qr * k + b]));
+        }
+    const firstTerm = { columns: cliqueColumns(idx, start, n), k };
+    const pool = supernodalPool();
+    const single = chol.work(firstTerm);
+    assert.equal(single.borrowed, n < 256);
+    for (const work of [single, ...(pool ? [pool.work(chol, firstTerm)] : [])]) {
+      work.cliques!.w.set(w);
+      work.cliques!.wt.set(wt);
+      work.inverse.set(g);
+      work.cliques!.subtract();
+      for (let i = 0; i < n * n; i++) assert.ok(Math.abs(work.matrix[i] - products[i]) <= 1e-12 * (1 + Math.abs(products[i])), `target[${i}]`);
+      const out = new Float64Array(k * k);
+      work.cliques!.trace(include, out);
+      for (let i = 0; i < k * k; i++) assert.ok(Math.abs(out[i] - sums[i]) <= 1e-11 * (1 + Math.abs(sums[i])), `sums[${i}]`);
+    }
+  }
 });
 
 test('a factorization too large for the kernel memory is refused with a message, before any allocation', () => {

@@ -4,15 +4,33 @@
  * the tail, and that term's part of the gradient, loop over (InstEval: 2972 students touching
  * about 30 tail rows each). Visiting the target column by column keeps each level's scattered
  * updates within one cache-resident column; and as columns are independent, `SupernodalPool`
- * splits them between threads.
+ * splits them between threads. The kernels are WebAssembly (kernels.wat), on the data as
+ * `placeCliques` puts it in a factorization's kernel memory beside the target.
  */
 
-/** The clique kernels of one system split between threads (`SupernodalPool`). */
+import type { KernelMemory } from './kernels';
+
+/**
+ * A first term's clique kernels (kernels.wat: cliqueProducts, cliqueTrace) on a factorization's
+ * kernel memory, split between threads where the factorization has them (`SupernodalPool`).
+ */
 export interface CliqueRunner {
-  /** subtractCliqueProducts over all columns, on the system's target and w */
+  /** L21, k values per position, and its rows transformed for the gradient: what the kernels read */
+  w: Float64Array;
+  wt: Float64Array;
+  /** target[idx[qr], idx[qs]] -= w_qr . w_qs for the pairs qs <= qr of each level, the target being the factorization's matrix */
   subtract(): void;
-  /** subtractCliqueTrace over all columns into out, on the system's inverse and transformed w */
+  /**
+   * out (k x k) -= over the levels' pairs qs <= qr of rows below `include`, G[idx[qr], idx[qs]]
+   * (wt_qr wt_qs' + wt_qs wt_qr', once for qr = qs), G being the factorization's selected inverse
+   */
   trace(include: number, out: Float64Array): void;
+}
+
+/** What a factorization needs to run a first term's rank updates: its levels' rows, and k. */
+export interface FirstTermCliques {
+  columns: CliqueColumns;
+  k: number;
 }
 
 export interface CliqueColumns {
@@ -43,69 +61,42 @@ export function cliqueColumns(idx: Int32Array, start: Int32Array, m: number): Cl
 }
 
 /**
- * target[idx[qr], j] -= w_qr . w_qs for every level, its rows qs at column j and qr >= qs,
- * over columns [jFrom, jTo) of the m x m column-major target (w: k values per position).
+ * Where a first term's clique data lie in a kernel memory: the index lists (int32 offsets), then
+ * w, wt and per thread a k x k sum (double offsets).
  */
-export function subtractCliqueProducts(c: CliqueColumns, target: Float64Array, m: number, w: Float64Array, k: number, jFrom: number, jTo: number): void {
-  const { idx, colStart, colQ, colEnd } = c;
-  for (let j = jFrom; j < jTo; j++) {
-    const cj = j * m;
-    for (let e = colStart[j]; e < colStart[j + 1]; e++) {
-      const qs = colQ[e];
-      const end = colEnd[e];
-      if (k === 1) {
-        // a scalar term (crossed designs): one product per pair
-        const ws = w[qs];
-        for (let qr = qs; qr < end; qr++) target[idx[qr] + cj] -= w[qr] * ws;
-      } else
-        for (let qr = qs; qr < end; qr++) {
-          let s = 0;
-          for (let b = 0; b < k; b++) s += w[qr * k + b] * w[qs * k + b];
-          target[idx[qr] + cj] -= s;
-        }
-    }
-  }
+export interface CliqueLayout {
+  k: number;
+  positions: number;
+  idx: number;
+  colStart: number;
+  colQ: number;
+  colEnd: number;
+  w: number;
+  wt: number;
+  partial: number;
+  /** the first double after them */
+  end: number;
 }
 
-/**
- * out (k x k) -= sum over levels and pairs of their rows (both below `include`) of
- * g[row_r, row_s] (w_r w_s' + w_s w_r' for r != s, w_s w_s' for r = s), for the pairs whose upper
- * row s lies in columns [jFrom, jTo) of the symmetric g (m x m, lower triangle read).
- */
-export function subtractCliqueTrace(
-  c: CliqueColumns,
-  g: Float64Array,
-  m: number,
-  include: number,
-  w: Float64Array,
-  k: number,
-  jFrom: number,
-  jTo: number,
-  out: Float64Array,
-): void {
-  const { idx, colStart, colQ, colEnd } = c;
-  for (let j = jFrom; j < Math.min(jTo, include); j++) {
-    const cj = j * m;
-    for (let e = colStart[j]; e < colStart[j + 1]; e++) {
-      const qs = colQ[e];
-      const end = colEnd[e];
-      if (k === 1) {
-        const ws = w[qs];
-        let sum = g[j + cj] * ws;
-        for (let qr = qs + 1; qr < end && idx[qr] < include; qr++) sum += 2 * g[idx[qr] + cj] * w[qr];
-        out[0] -= sum * ws;
-        continue;
-      }
-      for (let qr = qs; qr < end && idx[qr] < include; qr++) {
-        const gv = g[idx[qr] + cj];
-        for (let b = 0; b < k; b++)
-          for (let a = 0; a < k; a++) {
-            const pair = w[qr * k + a] * w[qs * k + b] + (qr === qs ? 0 : w[qs * k + a] * w[qr * k + b]);
-            out[a + b * k] -= gv * pair;
-          }
-      }
-    }
-  }
+/** The layout of the clique data from double offset `at` on, for `threads` threads. */
+export function cliqueLayout(c: CliqueColumns, k: number, threads: number, at: number): CliqueLayout {
+  const positions = c.idx.length;
+  const idx = 2 * at;
+  const colStart = idx + positions;
+  const colQ = colStart + c.colStart.length;
+  const colEnd = colQ + positions;
+  const w = Math.ceil((colEnd + positions) / 2);
+  const wt = w + positions * k;
+  const partial = wt + positions * k;
+  return { k, positions, idx, colStart, colQ, colEnd, w, wt, partial, end: partial + threads * k * k };
+}
+
+/** Copies the index lists into the memory. */
+export function placeCliques(memory: KernelMemory, layout: CliqueLayout, c: CliqueColumns): void {
+  memory.i32.set(c.idx, layout.idx);
+  memory.i32.set(c.colStart, layout.colStart);
+  memory.i32.set(c.colQ, layout.colQ);
+  memory.i32.set(c.colEnd, layout.colEnd);
 }
 
 /** Column bounds that split the pairs of the update into `parts` about equal shares. */

@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../errors';
+import type { CliqueLayout } from './cliques';
 
 interface Exports {
   syrk(t: number, tsb: number, p: number, hb: number, wpad: number, j0: number, j1: number, r: number): void;
@@ -23,6 +24,8 @@ interface Exports {
   scatter(col: number, buf: number, idx: number, count: number): void;
   scatterSubtract(col: number, buf: number, idx: number, count: number): void;
   scatterTransposed(m: number, ldb: number, buf: number, rp: number, idx: number, count: number, w: number): void;
+  cliqueProducts(t: number, m: number, idx: number, colStart: number, colQ: number, colEnd: number, w: number, k: number, jFrom: number, jTo: number): void;
+  cliqueTrace(g: number, m: number, include: number, idx: number, colStart: number, colQ: number, colEnd: number, w: number, k: number, jFrom: number, jTo: number, o: number): void;
 }
 
 /** 64 KiB pages: 4 GiB, WebAssembly's limit */
@@ -124,6 +127,16 @@ export class KernelMemory {
   /** m[b + idx[q] ld] = buf[q + b rp] for q < count, b < w: compact columns into a matrix's columns idx, as rows */
   scatterTransposed(m: number, ld: number, buf: number, rp: number, idx: number, count: number, w: number): void {
     this.kernels.scatterTransposed(m * 8, ld * 8, buf * 8, rp, idx * 4, count, w);
+  }
+
+  /** see kernels.wat: a first term's rank updates (`c`, placed by `placeCliques`) on columns [jFrom, jTo) of the m x m target at t */
+  cliqueProducts(c: CliqueLayout, t: number, m: number, jFrom: number, jTo: number): void {
+    this.kernels.cliqueProducts(t * 8, m, c.idx * 4, c.colStart * 4, c.colQ * 4, c.colEnd * 4, c.w * 8, c.k, jFrom, jTo);
+  }
+
+  /** see kernels.wat: their part of the gradient from columns [jFrom, jTo) of the m x m g, into the k x k at out */
+  cliqueTrace(c: CliqueLayout, g: number, m: number, include: number, jFrom: number, jTo: number, out: number): void {
+    this.kernels.cliqueTrace(g * 8, m, include, c.idx * 4, c.colStart * 4, c.colQ * 4, c.colEnd * 4, c.wt * 8, c.k, jFrom, jTo, out * 8);
   }
 }
 

@@ -378,4 +378,138 @@
         (local.set $idx (i32.add (local.get $idx) (i32.const 4)))
         (local.set $buf (i32.add (local.get $buf) (i32.const 8)))
         (br $next))))
+
+  ;; The rank updates of a first term's levels (cliques.ts): idx (int32 rows of each level's
+  ;; positions), colStart (m + 1 int32s), colQ and colEnd (int32 per entry) and w (k doubles per
+  ;; position) are the CSC view of the pairs of positions that share a level.
+
+  ;; T[idx[qr], j] -= w_qr . w_qs for columns j in [jFrom, jTo) of the m x m target at t, each
+  ;; entry e of column j (qs = colQ[e]) and qr in [qs, colEnd[e]).
+  (func (export "cliqueProducts") (param $t i32) (param $m i32) (param $idx i32) (param $colStart i32) (param $colQ i32)
+        (param $colEnd i32) (param $w i32) (param $k i32) (param $jFrom i32) (param $jTo i32)
+    (local $j i32) (local $cj i32) (local $e i32) (local $eEnd i32) (local $qs i32) (local $qr i32) (local $end i32)
+    (local $b i32) (local $kb i32) (local $ws f64) (local $s f64) (local $at i32) (local $pr i32) (local $ps i32)
+    (local.set $kb (i32.shl (local.get $k) (i32.const 3)))
+    (local.set $j (local.get $jFrom))
+    (block $jdone
+      (loop $jloop
+        (br_if $jdone (i32.ge_s (local.get $j) (local.get $jTo)))
+        (local.set $cj (i32.add (local.get $t) (i32.shl (i32.mul (local.get $j) (local.get $m)) (i32.const 3))))
+        (local.set $e (i32.load (i32.add (local.get $colStart) (i32.shl (local.get $j) (i32.const 2)))))
+        (local.set $eEnd (i32.load offset=4 (i32.add (local.get $colStart) (i32.shl (local.get $j) (i32.const 2)))))
+        (block $edone
+          (loop $eloop
+            (br_if $edone (i32.ge_s (local.get $e) (local.get $eEnd)))
+            (local.set $qs (i32.load (i32.add (local.get $colQ) (i32.shl (local.get $e) (i32.const 2)))))
+            (local.set $end (i32.load (i32.add (local.get $colEnd) (i32.shl (local.get $e) (i32.const 2)))))
+            (local.set $qr (local.get $qs))
+            (if (i32.eq (local.get $k) (i32.const 1))
+              (then
+                ;; a scalar term (crossed designs): one product per pair
+                (local.set $ws (f64.load (i32.add (local.get $w) (i32.shl (local.get $qs) (i32.const 3)))))
+                (block $rdone
+                  (loop $rloop
+                    (br_if $rdone (i32.ge_s (local.get $qr) (local.get $end)))
+                    (local.set $at (i32.add (local.get $cj) (i32.shl (i32.load (i32.add (local.get $idx) (i32.shl (local.get $qr) (i32.const 2)))) (i32.const 3))))
+                    (f64.store (local.get $at) (f64.sub (f64.load (local.get $at))
+                      (f64.mul (f64.load (i32.add (local.get $w) (i32.shl (local.get $qr) (i32.const 3)))) (local.get $ws))))
+                    (local.set $qr (i32.add (local.get $qr) (i32.const 1)))
+                    (br $rloop))))
+              (else
+                (local.set $ps (i32.add (local.get $w) (i32.mul (local.get $qs) (local.get $kb))))
+                (block $rdone
+                  (loop $rloop
+                    (br_if $rdone (i32.ge_s (local.get $qr) (local.get $end)))
+                    (local.set $pr (i32.add (local.get $w) (i32.mul (local.get $qr) (local.get $kb))))
+                    (local.set $s (f64.const 0))
+                    (local.set $b (i32.const 0))
+                    (block $bdone
+                      (loop $bloop
+                        (br_if $bdone (i32.ge_s (local.get $b) (local.get $kb)))
+                        (local.set $s (f64.add (local.get $s)
+                          (f64.mul (f64.load (i32.add (local.get $pr) (local.get $b))) (f64.load (i32.add (local.get $ps) (local.get $b))))))
+                        (local.set $b (i32.add (local.get $b) (i32.const 8)))
+                        (br $bloop)))
+                    (local.set $at (i32.add (local.get $cj) (i32.shl (i32.load (i32.add (local.get $idx) (i32.shl (local.get $qr) (i32.const 2)))) (i32.const 3))))
+                    (f64.store (local.get $at) (f64.sub (f64.load (local.get $at)) (local.get $s)))
+                    (local.set $qr (i32.add (local.get $qr) (i32.const 1)))
+                    (br $rloop)))))
+            (local.set $e (i32.add (local.get $e) (i32.const 1)))
+            (br $eloop)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jloop))))
+
+  ;; out (k x k, at o) -= over the pairs of positions qs <= qr of a level whose rows lie below
+  ;; `include`, with the upper row idx[qs] a column j in [jFrom, jTo) of the symmetric m x m G
+  ;; at g: G[idx[qr], j] (w_qr w_qs' + w_qs w_qr', once for qr = qs).
+  (func (export "cliqueTrace") (param $g i32) (param $m i32) (param $include i32) (param $idx i32) (param $colStart i32)
+        (param $colQ i32) (param $colEnd i32) (param $w i32) (param $k i32) (param $jFrom i32) (param $jTo i32) (param $o i32)
+    (local $j i32) (local $jEnd i32) (local $cj i32) (local $e i32) (local $eEnd i32) (local $qs i32) (local $qr i32) (local $end i32)
+    (local $row i32) (local $a i32) (local $b i32) (local $kb i32) (local $ws f64) (local $sum f64) (local $gv f64) (local $pair f64)
+    (local $pr i32) (local $ps i32) (local $at i32)
+    (local.set $kb (i32.shl (local.get $k) (i32.const 3)))
+    (local.set $jEnd (select (local.get $jTo) (local.get $include) (i32.lt_s (local.get $jTo) (local.get $include))))
+    (local.set $j (local.get $jFrom))
+    (block $jdone
+      (loop $jloop
+        (br_if $jdone (i32.ge_s (local.get $j) (local.get $jEnd)))
+        (local.set $cj (i32.add (local.get $g) (i32.shl (i32.mul (local.get $j) (local.get $m)) (i32.const 3))))
+        (local.set $e (i32.load (i32.add (local.get $colStart) (i32.shl (local.get $j) (i32.const 2)))))
+        (local.set $eEnd (i32.load offset=4 (i32.add (local.get $colStart) (i32.shl (local.get $j) (i32.const 2)))))
+        (block $edone
+          (loop $eloop
+            (br_if $edone (i32.ge_s (local.get $e) (local.get $eEnd)))
+            (local.set $qs (i32.load (i32.add (local.get $colQ) (i32.shl (local.get $e) (i32.const 2)))))
+            (local.set $end (i32.load (i32.add (local.get $colEnd) (i32.shl (local.get $e) (i32.const 2)))))
+            (if (i32.eq (local.get $k) (i32.const 1))
+              (then
+                (local.set $ws (f64.load (i32.add (local.get $w) (i32.shl (local.get $qs) (i32.const 3)))))
+                (local.set $sum (f64.mul (f64.load (i32.add (local.get $cj) (i32.shl (local.get $j) (i32.const 3)))) (local.get $ws)))
+                (local.set $qr (i32.add (local.get $qs) (i32.const 1)))
+                (block $rdone
+                  (loop $rloop
+                    (br_if $rdone (i32.ge_s (local.get $qr) (local.get $end)))
+                    (local.set $row (i32.load (i32.add (local.get $idx) (i32.shl (local.get $qr) (i32.const 2)))))
+                    (br_if $rdone (i32.ge_s (local.get $row) (local.get $include)))
+                    (local.set $sum (f64.add (local.get $sum)
+                      (f64.mul (f64.mul (f64.const 2) (f64.load (i32.add (local.get $cj) (i32.shl (local.get $row) (i32.const 3)))))
+                        (f64.load (i32.add (local.get $w) (i32.shl (local.get $qr) (i32.const 3)))))))
+                    (local.set $qr (i32.add (local.get $qr) (i32.const 1)))
+                    (br $rloop)))
+                (f64.store (local.get $o) (f64.sub (f64.load (local.get $o)) (f64.mul (local.get $sum) (local.get $ws)))))
+              (else
+                (local.set $ps (i32.add (local.get $w) (i32.mul (local.get $qs) (local.get $kb))))
+                (local.set $qr (local.get $qs))
+                (block $rdone
+                  (loop $rloop
+                    (br_if $rdone (i32.ge_s (local.get $qr) (local.get $end)))
+                    (local.set $row (i32.load (i32.add (local.get $idx) (i32.shl (local.get $qr) (i32.const 2)))))
+                    (br_if $rdone (i32.ge_s (local.get $row) (local.get $include)))
+                    (local.set $gv (f64.load (i32.add (local.get $cj) (i32.shl (local.get $row) (i32.const 3)))))
+                    (local.set $pr (i32.add (local.get $w) (i32.mul (local.get $qr) (local.get $kb))))
+                    (local.set $b (i32.const 0))
+                    (block $bdone
+                      (loop $bloop
+                        (br_if $bdone (i32.ge_s (local.get $b) (local.get $kb)))
+                        (local.set $a (i32.const 0))
+                        (block $adone
+                          (loop $aloop
+                            (br_if $adone (i32.ge_s (local.get $a) (local.get $kb)))
+                            (local.set $pair (f64.mul (f64.load (i32.add (local.get $pr) (local.get $a))) (f64.load (i32.add (local.get $ps) (local.get $b)))))
+                            (if (i32.ne (local.get $qr) (local.get $qs))
+                              (then (local.set $pair (f64.add (local.get $pair)
+                                (f64.mul (f64.load (i32.add (local.get $ps) (local.get $a))) (f64.load (i32.add (local.get $pr) (local.get $b))))))))
+                            ;; out[a + b k] at o + a + b k (bytes: a, b are 8 a, 8 b)
+                            (local.set $at (i32.add (local.get $o) (i32.add (local.get $a) (i32.mul (local.get $b) (local.get $k)))))
+                            (f64.store (local.get $at) (f64.sub (f64.load (local.get $at)) (f64.mul (local.get $gv) (local.get $pair))))
+                            (local.set $a (i32.add (local.get $a) (i32.const 8)))
+                            (br $aloop)))
+                        (local.set $b (i32.add (local.get $b) (i32.const 8)))
+                        (br $bloop)))
+                    (local.set $qr (i32.add (local.get $qr) (i32.const 1)))
+                    (br $rloop)))))
+            (local.set $e (i32.add (local.get $e) (i32.const 1)))
+            (br $eloop)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jloop))))
 )

@@ -16,7 +16,7 @@
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, MessagePort, Worker } from 'node:worker_threads';
-import { CliqueColumns, cliqueShares, subtractCliqueProducts, subtractCliqueTrace } from './cliques';
+import { cliqueShares, FirstTermCliques } from './cliques';
 import { KernelMemory } from './kernels';
 import { inverseRows, KernelLayout, multiplyRows, panelRows, SupernodalCholesky, SupernodeStructure, SupernodeWork, updateColumns } from './supernodal';
 
@@ -49,29 +49,15 @@ export const enum Kernel {
   CliqueTrace = 5,
 }
 
-/** A first term's rank updates as the threads see them (see `cliques.ts`). */
-export interface CliqueBuffers {
-  columns: CliqueColumns;
-  /** L21 and its transformed rows, k per position, in shared memory */
-  w: Float64Array;
-  wt: Float64Array;
-  k: number;
-  /** column bounds of the chunks of work */
-  shares: Int32Array;
-  /** each thread's k x k part of the gradient's sums */
-  partial: Float64Array;
-}
-
 /** A system's factorization as the threads see it. */
 export interface SystemBuffers {
   id: number;
   structure: SupernodeStructure;
-  /** the kernel memory, and the matrix and inverse in it */
+  /** the kernel memory and where the kernels' data lie in it */
   memory: WebAssembly.Memory;
-  matrix: Float64Array;
-  inverse: Float64Array;
   layout: KernelLayout;
-  cliques?: CliqueBuffers;
+  /** column bounds of the chunks of a first term's rank updates */
+  shares?: Int32Array;
 }
 
 /** rows (or target columns) per chunk of a supernode's kernels: a multiple of the kernels' tiles */
@@ -81,15 +67,17 @@ const CLIQUE_CHUNKS = 8;
 
 /** This thread's or a worker's part (`thread` of the control's Threads) of the kernel named in `control`. */
 export function runShare(control: Int32Array, system: SystemBuffers, thread: number, memory: KernelMemory): void {
-  const { structure, matrix, inverse, layout } = system;
+  const { structure, layout, shares } = system;
+  const n = structure.n;
   const s = control[Slot.Supernode];
   const r = control[Slot.Rows];
   const w = control[Slot.Width];
   const kernel = control[Slot.Kernel];
-  const c = system.cliques;
-  const chunks = kernel === Kernel.CliqueProducts || kernel === Kernel.CliqueTrace ? c!.shares.length - 1 : Math.ceil(r / CHUNK);
-  const part = c && c.partial.subarray(thread * c.k * c.k, (thread + 1) * c.k * c.k);
-  if (kernel === Kernel.CliqueTrace) part!.fill(0);
+  const c = layout.cliques;
+  const chunks = kernel === Kernel.CliqueProducts || kernel === Kernel.CliqueTrace ? shares!.length - 1 : Math.ceil(r / CHUNK);
+  // this thread's k x k part of the gradient's sums
+  const part = c && c.partial + thread * c.k * c.k;
+  if (kernel === Kernel.CliqueTrace) memory.f64.fill(0, part!, part! + c!.k * c!.k);
   for (let chunk = Atomics.add(control, Slot.Next, 1); chunk < chunks; chunk = Atomics.add(control, Slot.Next, 1)) {
     const from = chunk * CHUNK;
     const to = Math.min(r, from + CHUNK);
@@ -97,9 +85,9 @@ export function runShare(control: Int32Array, system: SystemBuffers, thread: num
     else if (kernel === Kernel.Update) updateColumns(structure, s, from, to, memory, layout, thread);
     else if (kernel === Kernel.InverseRows) inverseRows(structure, s, r, w, from, to, memory, layout);
     else if (kernel === Kernel.Multiply) multiplyRows(structure, s, r, w, from, to, memory, layout);
-    else if (kernel === Kernel.CliqueProducts) subtractCliqueProducts(c!.columns, matrix, structure.n, c!.w, c!.k, c!.shares[chunk], c!.shares[chunk + 1]);
+    else if (kernel === Kernel.CliqueProducts) memory.cliqueProducts(c!, layout.matrix, n, shares![chunk], shares![chunk + 1]);
     // the trace's included rows come as the kernel's rows
-    else subtractCliqueTrace(c!.columns, inverse, structure.n, r, c!.wt, c!.k, c!.shares[chunk], c!.shares[chunk + 1], part!);
+    else memory.cliqueTrace(c!, layout.inverse, n, r, shares![chunk], shares![chunk + 1], part!);
   }
 }
 
@@ -120,35 +108,32 @@ export class SupernodalPool {
     }
   }
 
-  /** The kernel memory of a factorization whose kernels run on the pool's threads. */
-  work(factorization: SupernodalCholesky, cliques?: { columns: CliqueColumns; w: Float64Array; wt: Float64Array; k: number }): SupernodeWork {
-    const work = factorization.ownWork(this.threads);
-    const { memory, matrix, inverse, layout } = work;
+  /** The kernel memory of a factorization (and a first term's rank updates) whose kernels run on the pool's threads. */
+  work(factorization: SupernodalCholesky, firstTerm?: FirstTermCliques): SupernodeWork {
+    const work = factorization.ownWork(this.threads, firstTerm);
+    const { memory, layout } = work;
     const n = factorization.n;
-    const shared =
-      cliques && {
-        ...cliques,
-        shares: cliqueShares(cliques.columns, n, CLIQUE_CHUNKS * this.threads),
-        partial: new Float64Array(new SharedArrayBuffer(this.threads * cliques.k * cliques.k * 8)),
-      };
-    const system: SystemBuffers = { id: this.nextId++, structure: factorization.structure, memory: memory.memory, matrix, inverse, layout, cliques: shared };
+    const c = layout.cliques;
+    const shares = firstTerm && cliqueShares(firstTerm.columns, n, CLIQUE_CHUNKS * this.threads);
+    const system: SystemBuffers = { id: this.nextId++, structure: factorization.structure, memory: memory.memory, layout, shares };
     const { rowStart } = factorization.structure;
-    return {
-      ...work,
-      runner: {
-        panelRows: (s) => this.run(system, memory, Kernel.PanelRows, s, rowStart[s + 1] - rowStart[s]),
-        update: (s) => this.run(system, memory, Kernel.Update, s, rowStart[s + 1] - rowStart[s]),
-        inverseRows: (s, rows, width) => this.run(system, memory, Kernel.InverseRows, s, rows, width),
-        multiply: (s, rows, width) => this.run(system, memory, Kernel.Multiply, s, rows, width),
-      },
-      cliques: shared && {
+    work.runner = {
+      panelRows: (s) => this.run(system, memory, Kernel.PanelRows, s, rowStart[s + 1] - rowStart[s]),
+      update: (s) => this.run(system, memory, Kernel.Update, s, rowStart[s + 1] - rowStart[s]),
+      inverseRows: (s, rows, width) => this.run(system, memory, Kernel.InverseRows, s, rows, width),
+      multiply: (s, rows, width) => this.run(system, memory, Kernel.Multiply, s, rows, width),
+    };
+    if (c)
+      work.cliques = {
+        ...factorization.cliqueValues(work),
         subtract: () => this.run(system, memory, Kernel.CliqueProducts, 0, 0),
         trace: (include, out) => {
           this.run(system, memory, Kernel.CliqueTrace, 0, include);
-          for (let i = 0; i < shared.partial.length; i++) out[i % (shared.k * shared.k)] += shared.partial[i];
+          const kk = c.k * c.k;
+          for (let i = 0; i < this.threads * kk; i++) out[i % kk] += memory.f64[c.partial + i];
         },
-      },
-    };
+      };
+    return work;
   }
 
   private run(system: SystemBuffers, memory: KernelMemory, kernel: Kernel, s: number, rows: number, width = 0): void {

@@ -20,7 +20,7 @@
  * independent output columns or rows, which `SupernodalPool` hands to several threads.
  */
 import { inverseFromCholesky, PANEL } from './dense';
-import type { CliqueRunner } from './cliques';
+import { CliqueLayout, cliqueLayout, CliqueRunner, FirstTermCliques, placeCliques } from './cliques';
 import { KernelMemory, threadMemory } from './kernels';
 import { range } from './ordering';
 
@@ -75,6 +75,8 @@ export interface KernelLayout {
   rowIndex: number;
   matrix: number;
   inverse: number;
+  /** a first term's rank updates into the matrix, if it has them */
+  cliques?: CliqueLayout;
   total: number;
 }
 
@@ -90,6 +92,8 @@ export interface SupernodeWork {
   matrix: Float64Array;
   inverse: Float64Array;
   borrowed: boolean;
+  /** the first term's rank updates that the `cliques` kernels apply */
+  firstTerm?: FirstTermCliques;
   runner?: SupernodeRunner;
   /** the same threads for the rank updates that form the matrix (a first term's elimination) */
   cliques?: CliqueRunner;
@@ -187,8 +191,8 @@ export class SupernodalCholesky {
     this.sizes = sizes;
   }
 
-  /** The layout of a kernel memory for `threads` threads. */
-  layout(threads: number): KernelLayout {
+  /** The layout of a kernel memory for `threads` threads (and a first term's rank updates). */
+  layout(threads: number, firstTerm?: FirstTermCliques): KernelLayout {
     const { panel, rowsByWidth, rows } = this.sizes;
     const tileLength = (rows + 1) * (TILE + 1);
     const y = panel + 4;
@@ -200,36 +204,72 @@ export class SupernodalCholesky {
     const rowIndex = tiles + threads * tileLength;
     const matrix = rowIndex + Math.ceil(this.structure.rowIndex.length / 2);
     const inverse = matrix + this.n * this.n;
-    return { panel: 0, y, x, lcc, zcc, zRows, tiles, tileLength, rowIndex, matrix, inverse, total: inverse + this.n * this.n };
+    const end = inverse + this.n * this.n;
+    const cliques = firstTerm && cliqueLayout(firstTerm.columns, firstTerm.k, threads, end);
+    return { panel: 0, y, x, lcc, zcc, zRows, tiles, tileLength, rowIndex, matrix, inverse, cliques, total: cliques?.end ?? end };
   }
 
   /**
    * The kernels on this thread alone: a small matrix borrows the thread's kernel memory, a
    * wider one (for which copying the matrix in and out would cost) has its own.
    */
-  work(): SupernodeWork {
-    if (this.n >= OWN_MEMORY_MIN) return this.ownWork(1);
+  work(firstTerm?: FirstTermCliques): SupernodeWork {
     const n2 = this.n * this.n;
-    return { memory: threadMemory(), layout: this.layout(1), matrix: new Float64Array(n2), inverse: new Float64Array(n2), borrowed: true };
+    const work: SupernodeWork =
+      this.n >= OWN_MEMORY_MIN
+        ? this.ownWork(1, firstTerm)
+        : { memory: threadMemory(), layout: this.layout(1, firstTerm), matrix: new Float64Array(n2), inverse: new Float64Array(n2), borrowed: true, firstTerm };
+    const c = work.layout.cliques;
+    if (!c) return work;
+    const { memory, layout } = work;
+    const { w, wt } = this.cliqueValues(work);
+    work.cliques = {
+      w,
+      wt,
+      subtract: () => {
+        this.enter(work);
+        if (work.borrowed) memory.f64.set(w, c.w);
+        memory.cliqueProducts(c, layout.matrix, this.n, 0, this.n);
+        this.leave(work, layout.matrix, work.matrix);
+      },
+      trace: (include, out) => {
+        this.enter(work);
+        if (work.borrowed) memory.f64.set(wt, c.wt);
+        memory.f64.fill(0, c.partial, c.partial + c.k * c.k);
+        memory.cliqueTrace(c, layout.inverse, this.n, include, 0, this.n, c.partial);
+        for (let i = 0; i < c.k * c.k; i++) out[i] += memory.f64[c.partial + i];
+      },
+    };
+    return work;
   }
 
-  /** A kernel memory of its own for `threads` threads, holding the matrix and the supernodes' rows. */
-  ownWork(threads: number): SupernodeWork {
-    const layout = this.layout(threads);
+  /** A kernel memory of its own for `threads` threads, holding the matrix, the supernodes' rows and a first term's cliques. */
+  ownWork(threads: number, firstTerm?: FirstTermCliques): SupernodeWork {
+    const layout = this.layout(threads, firstTerm);
     const memory = KernelMemory.allocate(layout.total);
     memory.i32.set(this.structure.rowIndex, 2 * layout.rowIndex);
+    if (firstTerm) placeCliques(memory, layout.cliques!, firstTerm.columns);
     const n2 = this.n * this.n;
     const view = (at: number) => memory.f64.subarray(at, at + n2);
-    return { memory, layout, matrix: view(layout.matrix), inverse: view(layout.inverse), borrowed: false };
+    return { memory, layout, matrix: view(layout.matrix), inverse: view(layout.inverse), borrowed: false, firstTerm };
   }
 
-  /** For a borrowed memory: this work's row lists, matrix and inverse copied in. */
+  /** The clique kernels' w and wt: views of the kernel memory, or for a borrowed one copies (see `enter`). */
+  cliqueValues(work: SupernodeWork): { w: Float64Array; wt: Float64Array } {
+    const c = work.layout.cliques!;
+    const length = c.positions * c.k;
+    const values = (at: number) => (work.borrowed ? new Float64Array(length) : work.memory.f64.subarray(at, at + length));
+    return { w: values(c.w), wt: values(c.wt) };
+  }
+
+  /** For a borrowed memory: this work's index lists, matrix and inverse copied in. */
   private enter(work: SupernodeWork): void {
     if (!work.borrowed) return;
     const { memory, layout } = work;
     memory.reserve(layout.total);
     if (memory.owner !== work) {
       memory.i32.set(this.structure.rowIndex, 2 * layout.rowIndex);
+      if (work.firstTerm) placeCliques(memory, layout.cliques!, work.firstTerm.columns);
       memory.owner = work;
     }
     memory.f64.set(work.matrix, layout.matrix);

@@ -1,5 +1,5 @@
 import { choleskyInverse, choleskyLower, solveLower, solveLowerTransposed, symmetrizeFromLower } from '../linalg/dense';
-import { CliqueColumns, cliqueColumns, CliqueRunner, subtractCliqueProducts, subtractCliqueTrace } from '../linalg/cliques';
+import { cliqueColumns, CliqueRunner, FirstTermCliques } from '../linalg/cliques';
 import { minimumDegree, range } from '../linalg/ordering';
 import { SupernodalCholesky, SupernodeWork } from '../linalg/supernodal';
 import { supernodalPool } from '../linalg/supernodal-pool';
@@ -132,11 +132,12 @@ export class BlockedSystem {
     this.a22 = this.buildTailCrossproduct(xy);
     // a big tail (crossed factors with many levels) is factorized on all cores, in shared memory
     const pool = this.factorization.flops >= PARALLEL_MIN_FLOPS ? supernodalPool() : null;
-    const sparseFirst = terms.length > 1 ? new SparseFirstBlock(this, xy, pool !== null) : null;
+    const sparseFirst = terms.length > 1 ? new SparseFirstBlock(this, xy) : null;
     this.first = sparseFirst ?? (terms.length === 1 ? new GroupedFirstBlock(terms[0], xy, p + 1) : noFirstBlock);
-    this.work = pool ? pool.work(this.factorization, sparseFirst?.cliqueData()) : this.factorization.work();
+    const cliques = sparseFirst?.cliques;
+    this.work = pool ? pool.work(this.factorization, cliques) : this.factorization.work(cliques);
     this.tail = this.work.matrix;
-    if (sparseFirst) sparseFirst.runner = this.work.cliques;
+    sparseFirst?.attach(this.work.cliques!);
   }
 
   /** the tail row of the first row of `level` of term `term` (>= 1) */
@@ -892,13 +893,13 @@ class SparseFirstBlock implements FirstBlock {
   /** CSR-like: level l touches tail rows idx[start[l] .. start[l+1]); and their CSC view */
   private readonly start: Int32Array;
   private readonly idx: Int32Array;
-  private readonly cliques: CliqueColumns;
+  /** the rank updates of its levels (the kernels that apply them: `attach`) */
+  readonly cliques: FirstTermCliques;
   /** values of A21, k per touched row */
   private readonly vals: Float64Array;
-  /** L21, k per touched row (in shared memory when threads share the outer products) */
-  private readonly l21: Float64Array;
-  /** threads for the outer products and the gradient's sums, on a wide tail */
-  runner?: CliqueRunner;
+  /** the kernels of the rank updates, on the factorization's kernel memory, and L21 (k per touched row) where they read it */
+  private runner!: CliqueRunner;
+  private l21!: Float64Array;
   private readonly factors: Float64Array;
   /** for each tail row: term index (>= 1) and position within its level block, or -1 */
   private readonly rowTerm: Int32Array;
@@ -906,12 +907,12 @@ class SparseFirstBlock implements FirstBlock {
   private readonly h: Float64Array;
   private readonly work: Float64Array;
   /** for the gradient: each row of L21 times its level's L_l^{-T} */
-  private readonly l21Transformed: Float64Array;
+  private l21Transformed!: Float64Array;
   /** whether every term of the tail is scalar, and then each tail row's lambda */
   private readonly scalarTail: boolean;
   private readonly rowScale: Float64Array;
 
-  constructor(private readonly system: BlockedSystem, xy: Float64Array, shared: boolean) {
+  constructor(private readonly system: BlockedSystem, xy: Float64Array) {
     const term = system.terms[0];
     const { k, nlevels, codes, z } = term;
     const n = codes.length;
@@ -945,10 +946,7 @@ class SparseFirstBlock implements FirstBlock {
     this.start = Int32Array.from(starts);
     this.idx = Int32Array.from(allIdx);
     this.vals = new Float64Array(this.idx.length * k);
-    const alloc = (length: number) => (shared ? new Float64Array(new SharedArrayBuffer(length * 8)) : new Float64Array(length));
-    this.l21 = alloc(this.idx.length * k);
-    this.l21Transformed = alloc(this.idx.length * k);
-    this.cliques = cliqueColumns(this.idx, this.start, m);
+    this.cliques = { columns: cliqueColumns(this.idx, this.start, m), k };
     this.scalarTail = system.terms.every((t, ti) => ti === 0 || t.k === 1);
     this.rowScale = new Float64Array(m).fill(1);
     this.factors = new Float64Array(nlevels * k * k);
@@ -984,7 +982,7 @@ class SparseFirstBlock implements FirstBlock {
     this.work = new Float64Array(Math.max(k * k, 64));
   }
 
-  eliminate(tail: Float64Array, m: number): number {
+  eliminate(_tail: Float64Array, _m: number): number {
     const k = this.k;
     const term0 = this.system.terms[0];
     const lam = term0.lambda;
@@ -997,8 +995,8 @@ class SparseFirstBlock implements FirstBlock {
       this.factors.set(this.h, l * k * k);
       this.levelL21(l, this.start[l]);
     }
-    if (this.runner) this.runner.subtract();
-    else subtractCliqueProducts(this.cliques, tail, m, this.l21, k, 0, m);
+    // into the factorization's matrix, which is the tail
+    this.runner.subtract();
     return logdet;
   }
 
@@ -1072,9 +1070,11 @@ class SparseFirstBlock implements FirstBlock {
     }
   }
 
-  /** What threads need to share the outer products and the gradient's sums. */
-  cliqueData(): { columns: CliqueColumns; w: Float64Array; wt: Float64Array; k: number } {
-    return { columns: this.cliques, w: this.l21, wt: this.l21Transformed, k: this.k };
+  /** The kernels of the rank updates, with the arrays of L21 and its transformed rows that they read. */
+  attach(runner: CliqueRunner): void {
+    this.runner = runner;
+    this.l21 = runner.w;
+    this.l21Transformed = runner.wt;
   }
 
   /**
@@ -1083,7 +1083,7 @@ class SparseFirstBlock implements FirstBlock {
    * L_l^{-T} L_l^{-1} plus, over pairs of rows a level touches, g22 times their outer products:
    * accumulated column by column of g22 (the elimination's CSC order), so reads stay in one column.
    */
-  addGradientTerms(g22: Float64Array, m: number, include: number, v: Float64Array, out: Float64Array, U: Float64Array): void {
+  addGradientTerms(_g22: Float64Array, _m: number, include: number, v: Float64Array, out: Float64Array, U: Float64Array): void {
     const k = this.k;
     const nlevels = this.system.terms[0].nlevels;
     const u = this.solve(this.system.tail, this.system.tailSize, v);
@@ -1119,8 +1119,8 @@ class SparseFirstBlock implements FirstBlock {
           wt[q * k + a] = v;
         }
     }
-    if (this.runner) this.runner.trace(include, out);
-    else subtractCliqueTrace(this.cliques, g22, m, include, wt, k, 0, m, out);
+    // from the factorization's inverse, which is g22
+    this.runner.trace(include, out);
   }
 
   solve(_tail: Float64Array, m: number, v: Float64Array): Float64Array {
