@@ -22,14 +22,29 @@ export interface Elimination {
  */
 export function minimumDegree(n: number, cliques: Iterable<ArrayLike<number>>): Elimination {
   const words = (n + 31) >>> 5;
-  const adjacency = new Uint32Array(n * words);
-  for (const clique of cliques)
+  // Int32 words: V8 keeps them in registers where Uint32 values above 2^31 become doubles
+  const adjacency = new Int32Array(n * words);
+  // each clique as a bit set over the words it touches, ORed into its members' rows
+  const mask = new Int32Array(words);
+  const touched = new Int32Array(words);
+  for (const clique of cliques) {
+    let t = 0;
+    for (let a = 0; a < clique.length; a++) {
+      const w = clique[a] >>> 5;
+      if (mask[w] === 0) touched[t++] = w;
+      mask[w] |= 1 << (clique[a] & 31);
+    }
     for (let a = 0; a < clique.length; a++) {
       const row = clique[a] * words;
-      for (let b = 0; b < clique.length; b++) if (b !== a) adjacency[row + (clique[b] >>> 5)] |= 1 << (clique[b] & 31);
+      for (let i = 0; i < t; i++) adjacency[row + touched[i]] |= mask[touched[i]];
     }
+    for (let i = 0; i < t; i++) mask[touched[i]] = 0;
+  }
   const degree = new Int32Array(n);
-  for (let v = 0; v < n; v++) degree[v] = popcount(adjacency, v * words, words);
+  for (let v = 0; v < n; v++) {
+    adjacency[v * words + (v >>> 5)] &= ~(1 << (v & 31));
+    degree[v] = popcount(adjacency, v * words, words);
+  }
   const eliminated = new Uint8Array(n);
   const order = new Int32Array(n);
   const neighbours: Int32Array[] = new Array(n);
@@ -50,13 +65,24 @@ export function minimumDegree(n: number, cliques: Iterable<ArrayLike<number>>): 
     const vRow = v * words;
     const list = bits(adjacency, vRow, words, degree[v]);
     neighbours[v] = list;
-    // the neighbours of v become a clique, and v leaves the graph
-    for (const u of list) {
+    // the neighbours of v become a clique, and v leaves the graph: each gains v's other
+    // neighbours (counted as the bits that are new) and loses v
+    for (let q = 0; q < list.length; q++) {
+      const u = list[q];
       const uRow = u * words;
-      for (let w = 0; w < words; w++) adjacency[uRow + w] |= adjacency[vRow + w];
+      let d = degree[u];
+      for (let w = 0; w < words; w++) {
+        const old = adjacency[uRow + w];
+        const now = old | adjacency[vRow + w];
+        if (now !== old) {
+          adjacency[uRow + w] = now;
+          d += BITS16[(now ^ old) & 0xffff] + BITS16[(now ^ old) >>> 16];
+        }
+      }
+      // u's own bit came with v's row, and v's bit goes
       adjacency[uRow + (u >>> 5)] &= ~(1 << (u & 31));
       adjacency[uRow + (v >>> 5)] &= ~(1 << (v & 31));
-      degree[u] = popcount(adjacency, uRow, words);
+      degree[u] = d - 2;
     }
   }
   const position = new Int32Array(n);
@@ -122,7 +148,7 @@ const BITS16 = (() => {
   return table;
 })();
 
-function popcount(set: Uint32Array, start: number, words: number): number {
+function popcount(set: Int32Array, start: number, words: number): number {
   let count = 0;
   for (let w = start; w < start + words; w++) {
     const x = set[w];
@@ -131,7 +157,7 @@ function popcount(set: Uint32Array, start: number, words: number): number {
   return count;
 }
 
-function bits(set: Uint32Array, start: number, words: number, count: number): Int32Array {
+function bits(set: Int32Array, start: number, words: number, count: number): Int32Array {
   const out = new Int32Array(count);
   let c = 0;
   for (let w = 0; w < words; w++)
