@@ -923,10 +923,12 @@ class SparseFirstBlock implements FirstBlock {
     const { start: count, rows: order } = observationsByLevel(term);
 
     const marker = new Int32Array(m).fill(-1);
-    const starts: number[] = [0];
-    const allIdx: number[] = [];
+    // at most every tail row of every observation, and X and y per level
+    const rowsPerObservation = system.terms.reduce((sum, t, ti) => sum + (ti > 0 ? t.k : 0), 0);
+    const touched = new Int32Array(n * rowsPerObservation + nlevels * P);
+    this.start = new Int32Array(nlevels + 1);
+    let next = 0;
     for (let l = 0; l < nlevels; l++) {
-      const touched: number[] = [];
       for (let q = count[l]; q < count[l + 1]; q++) {
         const r = order[q];
         for (let ti = 1; ti < system.terms.length; ti++) {
@@ -935,16 +937,15 @@ class SparseFirstBlock implements FirstBlock {
           for (let c = 0; c < t.k; c++)
             if (marker[base + c] !== l) {
               marker[base + c] = l;
-              touched.push(base + c);
+              touched[next++] = base + c;
             }
         }
       }
-      for (let j = 0; j < P; j++) touched.push(system.tailRe + j);
-      for (const row of Int32Array.from(touched).sort()) allIdx.push(row);
-      starts.push(allIdx.length);
+      for (let j = 0; j < P; j++) touched[next++] = system.tailRe + j;
+      touched.subarray(this.start[l], next).sort();
+      this.start[l + 1] = next;
     }
-    this.start = Int32Array.from(starts);
-    this.idx = Int32Array.from(allIdx);
+    this.idx = touched.slice(0, next);
     this.vals = new Float64Array(this.idx.length * k);
     this.cliques = { columns: cliqueColumns(this.idx, this.start, m), k };
     this.scalarTail = system.terms.every((t, ti) => ti === 0 || t.k === 1);
