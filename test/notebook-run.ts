@@ -51,16 +51,21 @@ export function executeNotebook(python: string, kernel: TestKernel, name: string
   const input = path.join(kernel.workDir, `${path.basename(output, '.ipynb')}.input.ipynb`);
   copyFileSync(path.join(NOTEBOOK_DIR, `${name}.ipynb`), input);
   const args = ['-m', 'nbconvert', '--to', 'notebook', '--execute', `--ExecutePreprocessor.timeout=${options.timeout ?? 120}`, '--output', output, input];
-  return new Promise((resolve, reject) => {
-    const run = spawn(python, args, { cwd: kernel.workDir, env: { ...kernel.env, ...options.env } });
-    let stderr = '';
-    run.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    run.on('error', reject);
-    run.on('close', (status) => {
-      if (status !== 0) reject(new Error(`${name}.ipynb failed (nbconvert exit ${status}):\n${stderr.length > 8000 ? `${stderr.slice(0, 4000)}\n...\n${stderr.slice(-4000)}` : stderr}`));
-      else resolve(readNotebook(path.join(kernel.workDir, output)));
+  const attempt = (left: number): Promise<Notebook> =>
+    new Promise((resolve, reject) => {
+      const run = spawn(python, args, { cwd: kernel.workDir, env: { ...kernel.env, ...options.env } });
+      let stderr = '';
+      run.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      run.on('error', reject);
+      run.on('close', (status) => {
+        // jupyter_client picks free ports and releases them before the kernel binds them: runs
+        // started together can draw the same port, and then the kernel cannot start
+        if (status !== 0 && left > 0 && /kernel failed to start: Error: Address already in use/.test(stderr)) resolve(attempt(left - 1));
+        else if (status !== 0) reject(new Error(`${name}.ipynb failed (nbconvert exit ${status}):\n${stderr.length > 8000 ? `${stderr.slice(0, 4000)}\n...\n${stderr.slice(-4000)}` : stderr}`));
+        else resolve(readNotebook(path.join(kernel.workDir, output)));
+      });
     });
-  });
+  return attempt(2);
 }
 
 /** The code cell whose source matches `source`. */
