@@ -95,7 +95,7 @@ export interface SupernodeWork {
   /** the first term's rank updates that the `cliques` kernels apply */
   firstTerm?: FirstTermCliques;
   runner?: SupernodeRunner;
-  /** the same threads for the rank updates that form the matrix (a first term's elimination) */
+  /** a first term's rank updates into the matrix (its elimination) and its sums for the gradient */
   cliques?: CliqueRunner;
 }
 
@@ -353,9 +353,9 @@ export class SupernodalCholesky {
   }
 
   /**
-   * After `factor`: into the work's inverse, the entries of Z = A^{-1} on the factor's structure (both triangles)
-   * for A's leading `include` rows and columns (the Cholesky factor of a leading block is the
-   * leading block of L), by the Takahashi recurrences supernode by supernode from the last:
+   * After `factor`: into the work's inverse, the entries of Z = A^{-1} on the factor's structure
+   * (both triangles) for A's leading `include` rows and columns (the Cholesky factor of a leading
+   * block is the leading block of L), by the Takahashi recurrences supernode by supernode from the last:
    * with C a supernode's columns and R its rows below, Z_RC = -Z_RR L_RC L_CC^{-1} and
    * Z_CC = (L_CC L_CC')^{-1} - Z_RC' L_RC L_CC^{-1}. Z_RR lies in the structure because R is a
    * clique of the filled graph.
