@@ -7,19 +7,18 @@
 export const PANEL = 48;
 
 /**
- * In-place lower Cholesky factor of the symmetric positive definite n x n matrix stored at
- * `offset` with leading dimension `ld` (element (i, j) at offset + i + j*ld; only the lower
- * triangle is read, the strict upper triangle is left untouched). Returns false if a pivot is
- * not positive (the matrix is not numerically positive definite).
+ * In-place lower Cholesky factor of the symmetric positive definite n x n matrix `a` (only the
+ * lower triangle is read; the strict upper triangle is left untouched). Returns false if a
+ * pivot is not positive (the matrix is not numerically positive definite).
  *
  * Left-looking by panels of PANEL columns: each panel is first updated with all earlier columns,
  * then factorized. (Wide sparse systems go through `SupernodalCholesky` instead.)
  */
-export function choleskyLower(a: Float64Array, n: number, offset = 0, ld = n): boolean {
+export function choleskyLower(a: Float64Array, n: number, offset = 0): boolean {
   for (let j0 = 0; j0 < n; j0 += PANEL) {
     const j1 = Math.min(n, j0 + PANEL);
-    updatePanelColumns(a, ld, offset, n, j0, j0, j1);
-    if (!factorPanel(a, ld, offset, n, j0, j1)) return false;
+    updatePanelColumns(a, n, offset, j0, j0, j1);
+    if (!factorPanel(a, n, offset, j0, j1)) return false;
   }
   return true;
 }
@@ -27,15 +26,14 @@ export function choleskyLower(a: Float64Array, n: number, offset = 0, ld = n): b
 /**
  * Subtracts from panel columns [jStart, jEnd) of the panel starting at j0 (a multiple of 4) their
  * products with all columns before the panel: four L columns at a time and two panel columns per
- * pass, so each load of L serves eight multiply-adds. The matrix has n rows (the panel's
- * columns run to row n - 1), leading dimension ld, and starts at offset.
+ * pass, so each load of L serves eight multiply-adds.
  */
-function updatePanelColumns(a: Float64Array, ld: number, offset: number, n: number, j0: number, jStart: number, jEnd: number): void {
+function updatePanelColumns(a: Float64Array, n: number, offset: number, j0: number, jStart: number, jEnd: number): void {
   for (let k = 0; k < j0; k += 4) {
-    const c0 = offset + k * ld;
-    const c1 = c0 + ld;
-    const c2 = c1 + ld;
-    const c3 = c2 + ld;
+    const c0 = offset + k * n;
+    const c1 = c0 + n;
+    const c2 = c1 + n;
+    const c3 = c2 + n;
     let j = jStart;
     for (; j + 2 <= jEnd; j += 2) {
       const l0 = a[c0 + j];
@@ -46,8 +44,8 @@ function updatePanelColumns(a: Float64Array, ld: number, offset: number, n: numb
       const m1 = a[c1 + j + 1];
       const m2 = a[c2 + j + 1];
       const m3 = a[c3 + j + 1];
-      const cj = offset + j * ld;
-      const cj1 = cj + ld;
+      const cj = offset + j * n;
+      const cj1 = cj + n;
       a[cj + j] -= a[c0 + j] * l0 + a[c1 + j] * l1 + a[c2 + j] * l2 + a[c3 + j] * l3;
       for (let i = j + 1; i < n; i++) {
         const x0 = a[c0 + i];
@@ -63,19 +61,16 @@ function updatePanelColumns(a: Float64Array, ld: number, offset: number, n: numb
       const l1 = a[c1 + j];
       const l2 = a[c2 + j];
       const l3 = a[c3 + j];
-      const cj = offset + j * ld;
+      const cj = offset + j * n;
       for (let i = j; i < n; i++) a[cj + i] -= a[c0 + i] * l0 + a[c1 + i] * l1 + a[c2 + i] * l2 + a[c3 + i] * l3;
     }
   }
 }
 
-/**
- * Factorizes the panel of columns [j0, j1) (rows to n - 1) once it holds no contributions from
- * earlier columns.
- */
-function factorPanel(a: Float64Array, ld: number, offset: number, n: number, j0: number, j1: number): boolean {
+/** Factorizes the panel [j0, j1) once it holds no contributions from earlier columns. */
+function factorPanel(a: Float64Array, n: number, offset: number, j0: number, j1: number): boolean {
   for (let k = j0; k < j1; k++) {
-    const ck = offset + k * ld;
+    const ck = offset + k * n;
     const d = a[ck + k];
     if (!(d > 0)) return false;
     const r = Math.sqrt(d);
@@ -85,7 +80,7 @@ function factorPanel(a: Float64Array, ld: number, offset: number, n: number, j0:
     for (let j = k + 1; j < j1; j++) {
       const ljk = a[ck + j];
       if (ljk === 0) continue;
-      const cj = offset + j * ld;
+      const cj = offset + j * n;
       for (let i = j; i < n; i++) a[cj + i] -= a[ck + i] * ljk;
     }
   }
@@ -138,21 +133,19 @@ export function inverseFromCholesky(l: Float64Array, n: number, lOffset: number,
       for (let i = k + 1; i < n; i++) z[zj + i] -= l[lk + i] * x;
     }
   }
-  // Z[j, i] (i >= j) = sum_{k >= i} W[k, i] W[k, j]: the upper triangle, the diagonal aside
-  const diagonal = new Float64Array(n);
+  // Z[j, i] (i >= j) = sum_{k >= i} W[k, i] W[k, j] into the upper triangle and the diagonal:
+  // W[j, j] is read last by the diagonal of column j, before it is overwritten
   for (let j = 0; j < n; j++) {
     const wj = zOffset + j * zLd;
     for (let i = j; i < n; i++) {
       const wi = zOffset + i * zLd;
       let s = 0;
       for (let k = i; k < n; k++) s += z[wi + k] * z[wj + k];
-      if (i === j) diagonal[j] = s;
-      else z[wi + j] = s;
+      z[wi + j] = s;
     }
   }
   for (let j = 0; j < n; j++) {
     const zj = zOffset + j * zLd;
-    z[zj + j] = diagonal[j];
     for (let i = j + 1; i < n; i++) z[zj + i] = z[zOffset + i * zLd + j];
   }
 }

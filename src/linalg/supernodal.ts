@@ -227,13 +227,13 @@ export class SupernodalCholesky {
       w,
       wt,
       subtract: () => {
-        this.enter(work);
+        this.enter(work, 'matrix');
         if (work.borrowed) memory.f64.set(w, c.w);
         memory.cliqueProducts(c, layout.matrix, this.n, 0, this.n);
         this.leave(work, layout.matrix, work.matrix);
       },
       trace: (include, out) => {
-        this.enter(work);
+        this.enter(work, 'inverse');
         if (work.borrowed) memory.f64.set(wt, c.wt);
         memory.f64.fill(0, c.partial, c.partial + c.k * c.k);
         memory.cliqueTrace(c, layout.inverse, this.n, include, 0, this.n, c.partial);
@@ -262,8 +262,11 @@ export class SupernodalCholesky {
     return { w: values(c.w), wt: values(c.wt) };
   }
 
-  /** For a borrowed memory: this work's index lists, matrix and inverse copied in. */
-  private enter(work: SupernodeWork): void {
+  /**
+   * For a borrowed memory: this work's index lists, and the matrix, the inverse or both (what the
+   * kernels read; the inverse also so that its entries off the structure stay this work's) copied in.
+   */
+  private enter(work: SupernodeWork, copy: 'matrix' | 'inverse' | 'both'): void {
     if (!work.borrowed) return;
     const { memory, layout } = work;
     memory.reserve(layout.total);
@@ -272,8 +275,8 @@ export class SupernodalCholesky {
       if (work.firstTerm) placeCliques(memory, layout.cliques!, work.firstTerm.columns);
       memory.owner = work;
     }
-    memory.f64.set(work.matrix, layout.matrix);
-    memory.f64.set(work.inverse, layout.inverse);
+    if (copy !== 'inverse') memory.f64.set(work.matrix, layout.matrix);
+    if (copy !== 'matrix') memory.f64.set(work.inverse, layout.inverse);
   }
 
   /** For a borrowed memory: the matrix or the inverse copied out. */
@@ -288,7 +291,7 @@ export class SupernodalCholesky {
    * cut, the trailing block is left holding its Schur complement.
    */
   factor(work: SupernodeWork, from = 0, to = this.n): boolean {
-    this.enter(work);
+    this.enter(work, 'matrix');
     const done = this.factorSupernodes(work, from, to);
     this.leave(work, work.layout.matrix, work.matrix);
     return done;
@@ -361,7 +364,7 @@ export class SupernodalCholesky {
    * clique of the filled graph.
    */
   selectedInverse(work: SupernodeWork, include: number): void {
-    this.enter(work);
+    this.enter(work, 'both');
     this.invertSupernodes(work, include);
     this.leave(work, work.layout.inverse, work.inverse);
   }

@@ -154,9 +154,7 @@ export class BlockedSystem {
     this.setTheta(theta);
     const m = this.tailSize;
     const t = this.tail;
-    this.assembleTail(t);
-    for (let i = 0; i < this.tailRe; i++) t[i + i * m] += 1;
-    const logdetFirst = this.first.eliminate(t, m);
+    const logdetFirst = this.eliminateFirst();
     if (!Number.isFinite(logdetFirst)) return null;
     if (!this.factorization.factor(this.work)) return null;
     let logdetZ = logdetFirst;
@@ -165,6 +163,17 @@ export class BlockedSystem {
     for (let i = this.tailRe; i < m - 1; i++) logdetX += 2 * Math.log(t[i + i * m]);
     const last = t[m * m - 1];
     return { logdetZ, logdetX, pwrss: last * last };
+  }
+
+  /**
+   * The tail at the terms' current lambda (Lambda' A22 Lambda + I on its random effects) with the
+   * first term eliminated into it; returns that term's log-determinant (Infinity if not positive definite).
+   */
+  private eliminateFirst(): number {
+    const m = this.tailSize;
+    this.assembleTail(this.tail);
+    for (let i = 0; i < this.tailRe; i++) this.tail[i + i * m] += 1;
+    return this.first.eliminate(this.tail, m);
   }
 
   /** Positions in theta of the cheap terms' elements, in order. */
@@ -185,9 +194,7 @@ export class BlockedSystem {
     const m = this.tailSize;
     const c0 = this.cheapFrom;
     const t = this.tail;
-    this.assembleTail(t);
-    for (let i = 0; i < this.tailRe; i++) t[i + i * m] += 1;
-    const logdetFirst = this.first.eliminate(t, m);
+    const logdetFirst = this.eliminateFirst();
     if (!Number.isFinite(logdetFirst) || !this.factorization.factor(this.work, 0, c0)) return false;
     this.leadingLogdet = logdetFirst;
     for (let i = 0; i < c0; i++) this.leadingLogdet += 2 * Math.log(t[i + i * m]);
