@@ -1,0 +1,218 @@
+/**
+ * Single-term models whose levels mostly share their Z_l'Z_l: the first block couples only with
+ * [X y]. Levels with identical M_l = Z_l'Z_l form a group c with S_c[a][b] = sum_l W_l[a,:]'
+ * W_l[b,:], W_l = Z_l'[X y], so sum_l W_l' lambda H_l^{-1} lambda' W_l = sum_c sum_ab K_c[a,b]
+ * S_c[a][b], K_c = lambda H_c^{-1} lambda': an evaluation costs nothing in n or in the number of
+ * levels (sleepstudy's 18 subjects are one group, a random intercept has one per visit count).
+ */
+import { choleskyInverse, solveLower, solveLowerTransposed } from '../linalg/dense';
+import { factorLevelBlock, type FirstBlock, type LevelCrossproducts, type LevelGroups } from './first-block';
+import type { ReTerm } from './reterm';
+
+export class GroupedFirstBlock implements FirstBlock {
+  private readonly k: number;
+  private readonly P: number;
+  /** per level: W_l = Z_l'[X y], k x P row-major (entry (a, j) at (l k + a) P + j) */
+  private readonly W: Float64Array;
+  private readonly groupOf: Int32Array;
+  private readonly groupSize: number[];
+  /** per group: M_c, k x k column-major */
+  private readonly M: Float64Array;
+  /** per group: S_c[a][b] P x P column-major, at ((c*k + a)*k + b)*P*P */
+  private readonly S: Float64Array;
+  private readonly h: Float64Array;
+  private readonly work: Float64Array;
+  private readonly K: Float64Array;
+
+  constructor(
+    private readonly term: ReTerm,
+    cross: LevelCrossproducts,
+    groups: LevelGroups,
+    P: number,
+  ) {
+    const { k, nlevels } = term;
+    this.k = k;
+    this.P = P;
+    this.W = cross.W;
+    this.groupOf = groups.groupOf;
+    this.groupSize = groups.size;
+    const kk = k * k;
+    this.M = new Float64Array(groups.first.length * kk);
+    groups.first.forEach((l, g) => this.M.set(cross.M.subarray(l * kk, (l + 1) * kk), g * kk));
+    const PP = P * P;
+    const W = this.W;
+    this.S = new Float64Array(groups.size.length * kk * PP);
+    for (let l = 0; l < nlevels; l++) {
+      const g = this.groupOf[l];
+      for (let a = 0; a < k; a++)
+        for (let b = 0; b < k; b++) {
+          const base = ((g * k + a) * k + b) * PP;
+          const wa = (l * k + a) * P;
+          const wb = (l * k + b) * P;
+          for (let j = 0; j < P; j++) {
+            const wbj = W[wb + j];
+            if (wbj === 0) continue;
+            for (let i = 0; i < P; i++) this.S[base + i + j * P] += W[wa + i] * wbj;
+          }
+        }
+    }
+    this.h = new Float64Array(kk);
+    this.work = new Float64Array(kk);
+    this.K = new Float64Array(kk);
+  }
+
+  /** Z'y into W's y column, and the y row and column of every S_c[a][b] summed anew from it. */
+  setResponse(zty: ArrayLike<number>): void {
+    const { k, P, W, S } = this;
+    const PP = P * P;
+    const y = P - 1;
+    const nlevels = this.term.nlevels;
+    for (let r = 0; r < nlevels * k; r++) W[r * P + y] = zty[r];
+    for (let block = 0; block < this.groupSize.length * k * k; block++)
+      for (let j = 0; j < P; j++) {
+        S[block * PP + y + j * P] = 0;
+        S[block * PP + j + y * P] = 0;
+      }
+    for (let l = 0; l < nlevels; l++) {
+      const c = this.groupOf[l];
+      for (let a = 0; a < k; a++) {
+        const za = zty[l * k + a];
+        if (za === 0) continue;
+        for (let b = 0; b < k; b++) {
+          // row y of S_c[a][b] and column y of S_c[b][a]; their shared corner once
+          const ab = ((c * k + a) * k + b) * PP;
+          const ba = ((c * k + b) * k + a) * PP;
+          const wb = (l * k + b) * P;
+          for (let j = 0; j < y; j++) {
+            const v = za * W[wb + j];
+            S[ab + y + j * P] += v;
+            S[ba + j + y * P] += v;
+          }
+          S[ab + y + y * P] += za * zty[l * k + b];
+        }
+      }
+    }
+  }
+
+  /** K = lambda H^{-1} lambda' = G'G with G = L^{-1} lambda', L the Cholesky factor of H held in this.h */
+  private levelK(): Float64Array {
+    const { k, h, K, work } = this;
+    const lam = this.term.lambda;
+    for (let j = 0; j < k; j++) {
+      for (let i = 0; i < k; i++) work[i + j * k] = lam[j + i * k];
+      solveLower(h, k, work, 0, j * k);
+    }
+    for (let j = 0; j < k; j++)
+      for (let i = j; i < k; i++) {
+        let s = 0;
+        for (let a = 0; a < k; a++) s += work[a + i * k] * work[a + j * k];
+        K[i + j * k] = s;
+        K[j + i * k] = s;
+      }
+    return K;
+  }
+
+  eliminate(tail: Float64Array, m: number): number {
+    const { k, P } = this;
+    const PP = P * P;
+    const lam = this.term.lambda;
+    let logdet = 0;
+    for (let g = 0; g < this.groupSize.length; g++) {
+      const ld = factorLevelBlock(lam, this.M, g * k * k, k, this.h, this.work);
+      if (!Number.isFinite(ld)) return Infinity;
+      logdet += this.groupSize[g] * ld;
+      const K = this.levelK();
+      for (let a = 0; a < k; a++)
+        for (let b = 0; b < k; b++) {
+          const kab = K[a + b * k];
+          if (kab === 0) continue;
+          const base = ((g * k + a) * k + b) * PP;
+          for (let j = 0; j < P; j++) for (let i = j; i < P; i++) tail[i + j * m] -= kab * this.S[base + i + j * P];
+        }
+    }
+    return logdet;
+  }
+
+  /**
+   * Grouped, so a voxel's gradient costs nothing in n: with H_c the factor shared by group c,
+   * I - G_ll sums to n_c (I - H_c^{-1}) - H_c^{-1} lambda' C_c lambda H_c^{-1} (REML: C_c[a,b] =
+   * tr(T^{-1} S_c[a][b]) over X, T the X block) and u_l u_l' to H_c^{-1} lambda' R_c lambda
+   * H_c^{-1} with R_c[a,b] = r' S_c[a][b] r, r = (-beta, 1).
+   */
+  addGradientTerms(g22: Float64Array, m: number, include: number, v: Float64Array, S: Float64Array, U: Float64Array): void {
+    const { k, P } = this;
+    const PP = P * P;
+    const lam = this.term.lambda;
+    const hinv = new Float64Array(k * k);
+    const C = new Float64Array(k * k);
+    const R = new Float64Array(k * k);
+    const r = new Float64Array(P);
+    for (let j = 0; j < P - 1; j++) r[j] = -v[v.length - (P - 1) + j];
+    r[P - 1] = 1;
+    this.groupSize.forEach((count, g) => {
+      factorLevelBlock(lam, this.M, g * k * k, k, this.h, this.work);
+      choleskyInverse(this.h, k, hinv);
+      for (let a = 0; a < k; a++)
+        for (let b = 0; b < k; b++) {
+          const base = ((g * k + a) * k + b) * PP;
+          let c = 0;
+          for (let j = 0; j < include; j++) for (let i = 0; i < include; i++) c += g22[i + j * m] * this.S[base + i + j * P];
+          let q = 0;
+          for (let j = 0; j < P; j++) for (let i = 0; i < P; i++) q += r[i] * this.S[base + i + j * P] * r[j];
+          C[a + b * k] = c;
+          R[a + b * k] = q;
+        }
+      for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) S[a + b * k] += count * ((a === b ? 1 : 0) - hinv[a + b * k]);
+      addSandwich(hinv, lam, C, k, -1, S);
+      addSandwich(hinv, lam, R, k, 1, U);
+    });
+  }
+
+  /** b_l = K_l Z_l'(y - X beta); returned as u_l = lambda^{-1} b_l, i.e. H_l^{-1} lambda' Z_l'(y - X beta) */
+  solve(v: Float64Array): Float64Array {
+    const { k, P, W } = this;
+    const p = P - 1;
+    const beta = v.subarray(v.length - p);
+    const lam = this.term.lambda;
+    const u = new Float64Array(this.term.nlevels * k);
+    const rhs = new Float64Array(k);
+    for (let l = 0; l < this.term.nlevels; l++) {
+      factorLevelBlock(lam, this.M, this.groupOf[l] * k * k, k, this.h, this.work);
+      for (let a = 0; a < k; a++) {
+        // (lambda' Z_l'(y - X beta))_a
+        let s = 0;
+        for (let c = a; c < k; c++) {
+          const row = (l * k + c) * P;
+          let zr = W[row + p];
+          for (let j = 0; j < p; j++) zr -= W[row + j] * beta[j];
+          s += lam[c + a * k] * zr;
+        }
+        rhs[a] = s;
+      }
+      solveLower(this.h, k, rhs);
+      solveLowerTransposed(this.h, k, rhs);
+      u.set(rhs, l * k);
+    }
+    return u;
+  }
+
+  refreshL21(): void {}
+}
+
+/** out += sign * Hinv lambda' C lambda Hinv (all k x k, column-major; Hinv and C symmetric) */
+function addSandwich(hinv: Float64Array, lam: Float64Array, C: Float64Array, k: number, sign: number, out: Float64Array): void {
+  // A = lambda Hinv (k x k); out += sign * A' C A
+  const A = new Float64Array(k * k);
+  for (let j = 0; j < k; j++)
+    for (let i = 0; i < k; i++) {
+      let v = 0;
+      for (let c = 0; c <= i; c++) v += lam[i + c * k] * hinv[c + j * k];
+      A[i + j * k] = v;
+    }
+  for (let b = 0; b < k; b++)
+    for (let a = 0; a < k; a++) {
+      let v = 0;
+      for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) v += A[i + a * k] * C[i + j * k] * A[j + b * k];
+      out[a + b * k] += sign * v;
+    }
+}
