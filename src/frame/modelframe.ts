@@ -3,6 +3,7 @@
  * with R's model.frame/model.matrix and lme4's lFormula semantics (na.omit over every used variable,
  * treatment contrasts, grouping factors with unused levels dropped, rank-deficient columns dropped).
  */
+import { groupingProblem } from './checks';
 import { DataError, ModelError } from '../errors';
 import { deparse } from '../formula/deparse';
 import { expandFormula, type RandomSpec, type TermSpec } from '../formula/terms';
@@ -108,7 +109,8 @@ export function modelFrame(formula: string, data: Table, options: ModelFrameOpti
   const reTerms = random.map((spec, r) =>
     randomTerm(spec, randomVariables[r].map((v) => restrict(v, rows, false)), groupVariables[r], rows, formula),
   );
-  checkGroupingFactors(reTerms, n);
+  const problem = groupingProblem(reTerms, n, 'ignore');
+  if (problem) throw new ModelError(problem.message);
 
   const fixedLevels = levelsOf(fixedDesignVariables);
   return {
@@ -171,15 +173,6 @@ function randomTerm(spec: RandomSpec, lhsVariables: DesignVariable[], groupVaria
     factorOver(v.kind === 'factor' ? v.coded : labelCodes({ kind: 'numeric', values: v.values }), rows),
   );
   return { group: spec.group, factor: interactionFactor(factors), names: columns.map((c) => c.name), z: matrix };
-}
-
-/** lme4's checkNlevels: every grouping factor needs at least 2 levels and fewer levels than observations. */
-function checkGroupingFactors(terms: RandomTerm[], n: number): void {
-  const problems = (test: (t: RandomTerm) => boolean): string => [...new Set(terms.filter(test).map((t) => t.group))].join(', ');
-  const single = problems((t) => t.factor.levels.length < 2);
-  if (single) throw new ModelError(`grouping factors must have > 1 sampled level (problems: ${single})`);
-  const saturated = problems((t) => t.factor.levels.length >= n);
-  if (saturated) throw new ModelError(`number of levels of each grouping factor must be < number of observations (problems: ${saturated})`);
 }
 
 /** The fitted model's fixed-effects coding, applied to new data. */

@@ -1,14 +1,16 @@
 import type { BrainFit } from '../brain/fit';
 import { lmerBrain, type BrainOptions } from '../brain/lmerbrain';
 import { ModelError } from '../errors';
+import { groupingProblem } from '../frame/checks';
 import { modelFrame } from '../frame/modelframe';
 import { DataInput, toTable } from '../frame/table';
-import type { ModelFrame } from '../frame/types';
 import { FitOptions, LinearMixedModel } from './model';
 
 export interface LmerOptions extends FitOptions {
   /** the data's name for printed summaries ("sleepstudy"); defaults to the table's source */
   dataName?: string;
+  /** lme4's check.nobs.vs.nRE: "stop" (default) refuses terms with no more observations than random effects, "ignore" fits them */
+  nobsVsRE?: 'stop' | 'ignore';
 }
 
 /**
@@ -28,20 +30,7 @@ function fitRoi(formula: string, data: DataInput, options: LmerOptions): LinearM
   const table = toTable(data);
   const frame = modelFrame(formula, table);
   if (frame.reTerms.length === 0) throw new ModelError('no random effects terms specified in formula');
-  checkIdentifiable(frame);
+  const problem = groupingProblem(frame.reTerms, frame.n, options.nobsVsRE ?? 'stop');
+  if (problem) throw new ModelError(problem.message);
   return new LinearMixedModel(frame, { ...options, dataName: options.dataName ?? table.source });
-}
-
-/** lme4's check: each term needs fewer random effects than observations. */
-function checkIdentifiable(frame: ModelFrame): void {
-  for (const t of frame.reTerms) {
-    const q = t.factor.levels.length * t.names.length;
-    if (q >= frame.n) {
-      const lhs = t.names.length === 1 && t.names[0] === '(Intercept)' ? '1' : t.names.join(' + ');
-      throw new ModelError(
-        `number of observations (=${frame.n}) <= number of random effects (=${q}) for term (${lhs} | ${t.group}); ` +
-          'the random-effects parameters and the residual variance (or scale parameter) are probably unidentifiable',
-      );
-    }
-  }
 }
