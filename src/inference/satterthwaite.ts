@@ -61,9 +61,77 @@ export function varparInference(model: VarparModel): VarparInference {
 }
 
 function computeVarparInference(model: VarparModel): VarparInference {
-  const { system, n, p, REML } = model;
+  const { hessian, jacobian } = derivativesFromGradient(model) ?? richardsonDerivatives(model);
+  const { system, p, sigma } = model;
+  const e = system.evaluate(model.theta); // leaves the system at the model's theta
+  const unscaled = e ? system.unscaledVcov() : new Float64Array(p * p).fill(NaN);
+  const vcovBeta = unscaled.map((v) => v * sigma * sigma);
+  // vcov(beta) = sigma^2 U(theta): its derivative in sigma is exactly 2 sigma U
+  jacobian.push(unscaled.map((v) => 2 * sigma * v));
+  const varpar = Float64Array.from([...Array.from(model.theta), sigma]);
+  const { covariance, warnings } = twiceInverseHessian(hessian, varpar.length);
+  return { varpar, hessian, covariance, jacobian, vcovBeta, warnings };
+}
+
+/** Relative step of the central differences of the analytic gradient */
+const GRADIENT_STEP = 1e-4;
+
+/**
+ * The Hessian of the deviance in (theta, sigma) and the theta-Jacobian of vcov(beta) by central
+ * differences of the analytic gradient: 2 ntheta factorizations where numDeriv's Richardson
+ * scheme takes about 20 ntheta^2. The sigma row is exact (the deviance is explicit in sigma).
+ * Both equal lmerTest's Richardson values to far more digits than the df are printed with (the
+ * tests check them against lmerTest). Null where the gradient does not exist at a step (a
+ * variance at or near its bound 0): numDeriv's scheme is used there.
+ */
+function derivativesFromGradient(model: VarparModel): { hessian: Float64Array; jacobian: Float64Array[] } | null {
+  const { system, n, p, REML, sigma } = model;
+  const nt = model.theta.length;
+  const k = nt + 1;
+  const s2 = sigma * sigma;
+  const dof = REML ? n - p : n;
+  const center = system.evaluate(model.theta);
+  const atCenter = center && system.gradientParts(REML);
+  if (!center || !atCenter) return null;
+  const hessian = new Float64Array(k * k);
+  const jacobian: Float64Array[] = [];
+  const theta = Float64Array.from(model.theta);
+  for (let i = 0; i < nt; i++) {
+    const h = GRADIENT_STEP * Math.max(Math.abs(theta[i]), 0.1);
+    const side = (sign: number) => {
+      theta[i] = model.theta[i] + sign * h;
+      const e = system.evaluate(theta);
+      const parts = e && system.gradientParts(REML);
+      theta[i] = model.theta[i];
+      return parts ? { gradient: parts.logdet.map((g, j) => g + parts.pwrss[j] / s2), vcov: system.unscaledVcov() } : null;
+    };
+    const plus = side(1);
+    const minus = side(-1);
+    if (!plus || !minus) return null;
+    for (let j = 0; j < nt; j++) hessian[j + i * k] = (plus.gradient[j] - minus.gradient[j]) / (2 * h);
+    jacobian.push(plus.vcov.map((v, e) => (s2 * (v - minus.vcov[e])) / (2 * h)));
+  }
+  for (let i = 0; i < nt; i++)
+    for (let j = 0; j < i; j++) {
+      const mean = (hessian[i + j * k] + hessian[j + i * k]) / 2;
+      hessian[i + j * k] = mean;
+      hessian[j + i * k] = mean;
+    }
+  // d^2/dsigma dtheta_i = -2 dpwrss_i / sigma^3; d^2/dsigma^2 = 6 pwrss / sigma^4 - 2 dof / sigma^2
+  for (let i = 0; i < nt; i++) {
+    const v = (-2 * atCenter.pwrss[i]) / (s2 * sigma);
+    hessian[nt + i * k] = v;
+    hessian[i + nt * k] = v;
+  }
+  hessian[k * k - 1] = (6 * center.pwrss) / (s2 * s2) - (2 * dof) / s2;
+  return { hessian, jacobian };
+}
+
+/** lmerTest's own scheme (numDeriv's Richardson Hessian and Jacobian), where the gradient is not available. */
+function richardsonDerivatives(model: VarparModel): { hessian: Float64Array; jacobian: Float64Array[] } {
+  const { system, n, p, REML, sigma } = model;
   const ntheta = model.theta.length;
-  const varpar = Float64Array.from([...Array.from(model.theta), model.sigma]);
+  const varpar = Float64Array.from([...Array.from(model.theta), sigma]);
   // the Hessian's steps revisit each theta with several sigmas: factorize each theta once
   const evaluations = new Map<string, Evaluation | null>();
   const evaluateTheta = (theta: Float64Array): Evaluation | null => {
@@ -80,15 +148,8 @@ function computeVarparInference(model: VarparModel): VarparInference {
     const e = system.evaluate(theta);
     return e ? system.unscaledVcov() : new Float64Array(p * p).fill(NaN);
   };
-  const sigma = model.sigma;
-  // vcov(beta) = sigma^2 U(theta): numerical in theta (numDeriv's steps), and in sigma exactly
-  // 2 sigma U, which is what the central differences of a quadratic give
-  const thetaJacobian = richardsonJacobian((theta) => unscaledAt(theta).map((v) => v * sigma * sigma), model.theta, { d: 1e-4 });
-  const unscaled = unscaledAt(Float64Array.from(model.theta)); // also restores the system to the model's theta
-  const jacobian = [...thetaJacobian, unscaled.map((v) => 2 * sigma * v)];
-  const vcovBeta = unscaled.map((v) => v * sigma * sigma);
-  const { covariance, warnings } = twiceInverseHessian(hessian, varpar.length);
-  return { varpar, hessian, covariance, jacobian, vcovBeta, warnings };
+  const jacobian = richardsonJacobian((theta) => unscaledAt(theta).map((v) => v * sigma * sigma), model.theta, { d: 1e-4 });
+  return { hessian, jacobian };
 }
 
 /** 2 H^+ from the eigen-decomposition, with lmerTest's warnings for negative and zero eigenvalues. */
