@@ -49,7 +49,7 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, what: string, toleran
 }
 
 test('brain files: NIfTI volumes through the CLI, maps with the input affine equal the in-memory fit', async () => {
-  const data = new SyntheticDataset({ visits: VISITS, volume: [6, 5, 4], seed: 3 });
+  const data = new SyntheticDataset({ visits: VISITS, medialWall: 0, patchy: 0, volume: [6, 5, 4], seed: 3 });
   const dir = path.join(tmp, 'volume');
   const { table } = data.writeFiles(dir);
   const out = path.join(tmp, 'volume-out');
@@ -67,7 +67,7 @@ test('brain files: NIfTI volumes through the CLI, maps with the input affine equ
 });
 
 test('brain files: BLMM-style .dat surfaces give BLMM .dat outputs (vertex-major, int32 n/mask/edf)', async () => {
-  const data = new SyntheticDataset({ visits: VISITS, vertices: 40, seed: 6 });
+  const data = new SyntheticDataset({ visits: VISITS, medialWall: 0, patchy: 0, vertices: 40, seed: 6 });
   const dir = path.join(tmp, 'surface');
   const { table } = data.writeFiles(dir);
   const out = path.join(tmp, 'surface-out');
@@ -91,7 +91,7 @@ test('brain files: BLMM-style .dat surfaces give BLMM .dat outputs (vertex-major
 test('brain files: the layout matches the BLMM demonstration outputs', { skip: demoSkip() }, async () => {
   const demo = readBlmmResults(path.join(demoDir(), 'results_lh_des1'));
   // seed 8: all 19 sites occur, so p = 23 as in the demonstration's design
-  const data = new SyntheticDataset({ visits: VISITS, vertices: 10, seed: 8 });
+  const data = new SyntheticDataset({ visits: VISITS, medialWall: 0, patchy: 0, vertices: 10, seed: 8 });
   const dir = path.join(tmp, 'layout');
   const { table } = data.writeFiles(dir);
   const out = path.join(tmp, 'layout-out');
@@ -116,7 +116,7 @@ function demoSkip(): string | false {
 }
 
 test('brain files: a BLMM input file (X, Z factor/design, contrasts, Missingness) gives the lmer() formula fit', async () => {
-  const data = new SyntheticDataset({ visits: VISITS, vertices: 12, seed: 4, missing: 0.05 });
+  const data = new SyntheticDataset({ visits: VISITS, medialWall: 0, patchy: 0, vertices: 12, seed: 4, missing: 0.05 });
   const dir = path.join(tmp, 'blmm');
   const { images } = data.writeFiles(dir);
   const frame = modelFrame(FORMULA.replace(/^y /, ''), toTable(data.table), { responseOptional: true });
@@ -169,7 +169,7 @@ Missingness:
 });
 
 test('brain files: bad inputs fail before fitting with a message naming the file or row', async () => {
-  const data = new SyntheticDataset({ visits: VISITS, vertices: 8, seed: 5 });
+  const data = new SyntheticDataset({ visits: VISITS, medialWall: 0, patchy: 0, vertices: 8, seed: 5 });
   const dir = path.join(tmp, 'bad');
   const { table, images } = data.writeFiles(dir);
   const base = ['--formula', FORMULA, '--image-column', 'InputFile', '--image-dir', dir, '--out', path.join(tmp, 'bad-out')];
@@ -203,7 +203,7 @@ test('brain files: bad inputs fail before fitting with a message naming the file
 });
 
 test('brain files: voxel(i) of a fit on image files is lmer() on that voxel, also after the files are closed', async () => {
-  const data = new SyntheticDataset({ visits: VISITS, vertices: 20, seed: 2, missing: 0.03 });
+  const data = new SyntheticDataset({ visits: VISITS, medialWall: 0, patchy: 0, vertices: 20, seed: 2, missing: 0.03 });
   const dir = path.join(tmp, 'voxel');
   const { images } = data.writeFiles(dir);
   const fit = await lmerBrain(FORMULA, { ...data.table, file: images }, { images: 'file', workers: 2, chunkSize: 5 });
@@ -218,7 +218,7 @@ test('brain files: voxel(i) of a fit on image files is lmer() on that voxel, als
 });
 
 test('brain files: maps of an in-memory surface are written as GIfTI, one named data array per volume', () => {
-  const data = new SyntheticDataset({ visits: VISITS, vertices: 9, seed: 2 });
+  const data = new SyntheticDataset({ visits: VISITS, medialWall: 0, patchy: 0, vertices: 9, seed: 2 });
   const fit = lmerBrainSync(FORMULA, data.table, { images: data.matrix(), contrasts: { time: 'time', age: 'age' } });
   const out = path.join(tmp, 'gifti-out');
   const written = fit.write(out);

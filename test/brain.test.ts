@@ -26,6 +26,8 @@ const INTERCEPT = `y ~ ${FIXED} + (1 | subject)`;
 const SLOPE = `y ~ ${FIXED} + (1 + time | subject)`;
 /** 80 subjects, 180 images: enough for an identifiable intercept + slope model */
 const VISITS: [number, number, number] = [10, 40, 30];
+/** small datasets without the surface's medial wall and coverage patches (tests that want them say so) */
+const SMALL = { visits: VISITS, medialWall: 0, patchy: 0 };
 
 function unit(p: number, j: number): number[] {
   return Array.from({ length: p }, (_, i) => (i === j ? 1 : 0));
@@ -47,18 +49,23 @@ function thetaFromD(fit: BrainFit, i: number): number[] {
  * from the whole-brain theta: it must reach that better optimum, and the plain fit must be at the
  * bound.
  */
-function roiFit(fit: BrainFit, i: number): LinearMixedModel {
+function roiFit(fit: BrainFit, i: number, weaklyIdentified = false): LinearMixedModel {
   const plain = fit.voxel(i);
   if (fit.llh[i] <= plain.logLik() + 1e-6) return plain;
-  assert.ok(plain.theta.some((t, j) => plain.terms[0].thetaLowerBounds()[j] === 0 && t < 1e-6), `voxel ${i}: the ROI fit stopped short away from the bound`);
+  if (!weaklyIdentified)
+    assert.ok(plain.theta.some((t, j) => plain.terms[0].thetaLowerBounds()[j] === 0 && t < 1e-6), `voxel ${i}: the ROI fit stopped short away from the bound`);
   const restarted = new LinearMixedModel(plain.frame, { REML: fit.REML, start: thetaFromD(fit, i) });
   assert.ok(restarted.logLik() > plain.logLik() + 1e-6, `voxel ${i}: the whole-brain optimum is not reached by the ROI fit`);
   return restarted;
 }
 
-/** Every map of `fit` at voxel i against lmer() on that voxel alone. */
-function checkVoxel(fit: BrainFit, i: number): void {
-  const model = roiFit(fit, i);
+/**
+ * Every map of `fit` at voxel i against lmer() on that voxel alone. Weakly identified models
+ * (no more observations than random effects) have flat likelihoods on which the ROI optimizer
+ * may stop short anywhere: there the reference is the ROI fit restarted at the whole-brain optimum.
+ */
+function checkVoxel(fit: BrainFit, i: number, weaklyIdentified = false): void {
+  const model = roiFit(fit, i, weaklyIdentified);
   const nvox = fit.nvox;
   const at = (name: string, v = 0) => fit.map(name)[v * nvox + i];
   const where = `voxel ${i}`;
@@ -109,7 +116,7 @@ function checkVoxel(fit: BrainFit, i: number): void {
 }
 
 for (const missing of [0, 0.04]) {
-  const data = new SyntheticDataset({ visits: VISITS, vertices: 30, seed: 11, missing });
+  const data = new SyntheticDataset({ ...SMALL, vertices: 30, seed: 11, missing });
   const images = data.matrix();
   const p = 23;
   const contrasts = { time: 'time', age: unit(p, 2), 'sex+age': [unit(p, 1), unit(p, 2)] };
@@ -128,7 +135,7 @@ for (const missing of [0, 0.04]) {
 }
 
 test('brain parity: maximum likelihood fits', () => {
-  const data = new SyntheticDataset({ visits: VISITS, vertices: 8, seed: 13, missing: 0.02 });
+  const data = new SyntheticDataset({ ...SMALL, vertices: 8, seed: 13, missing: 0.02 });
   const fit = lmerBrainSync(INTERCEPT, data.table, { images: data.matrix(), REML: false, contrasts: { time: 'time' } });
   assert.equal(fit.REML, false);
   for (let i = 0; i < 8; i += 3) {
@@ -137,8 +144,8 @@ test('brain parity: maximum likelihood fits', () => {
   }
 });
 
-test('brain parity: several random-effects terms (the system is rebuilt per voxel)', () => {
-  const data = new SyntheticDataset({ visits: VISITS, vertices: 6, seed: 14, missing: 0.02 });
+test('brain parity: several random-effects terms (one system per design, responses swapped)', () => {
+  const data = new SyntheticDataset({ ...SMALL, vertices: 6, seed: 14, missing: 0.02 });
   const formula = 'y ~ sex + age + time + nih + (1 | subject) + (1 | site)';
   const fit = lmerBrainSync(formula, data.table, { images: data.matrix(), contrasts: { time: 'time' } });
   assert.deepEqual(fit.mapInfo('D').volumes, ['subject: var((Intercept))', 'site: var((Intercept))']);
@@ -155,19 +162,25 @@ test('brain parity: several random-effects terms (the system is rebuilt per voxe
   }
 });
 
-test('synthetic ABCD-shaped data: counts, discrete visit times, seeded and chunk-independent', () => {
+test('synthetic ABCD-shaped data: counts, continuous visit times, sites, seeded and chunk-independent', () => {
   const abcd = new SyntheticDataset({ vertices: 4, seed: 1 });
   assert.equal(abcd.nsubjects, 5179);
   assert.equal(abcd.nimages, 9835);
-  const visits = new Map<string, number>();
-  for (const s of abcd.table.subject) visits.set(s, (visits.get(s) ?? 0) + 1);
-  const byCount = [1, 2, 3].map((k) => [...visits.values()].filter((v) => v === k).length);
+  const visits = new Map<string, number[]>();
+  abcd.table.subject.forEach((s, r) => visits.set(s, [...(visits.get(s) ?? []), abcd.table.time[r]]));
+  const byCount = [1, 2, 3].map((k) => [...visits.values()].filter((v) => v.length === k).length);
   assert.deepEqual(byCount, [1389, 2924, 866]);
-  assert.deepEqual([...new Set(abcd.table.time)].sort(), [0, 2, 4]);
+  // years since baseline: 0 at baseline, then gaps of 1.5-2.5 years that differ between subjects
+  const gaps = [...visits.values()].flatMap((t) => t.slice(1).map((x, i) => x - t[i]));
+  assert.ok([...visits.values()].every((t) => t[0] === 0));
+  assert.ok(gaps.every((g) => g >= 1.499 && g <= 2.501), 'visit gaps of 1.5-2.5 years');
+  assert.ok(new Set(gaps).size > 300, 'follow-up times are continuous (days apart)');
   assert.equal(new Set(abcd.table.site).size, 19);
+  const discrete = new SyntheticDataset({ vertices: 4, seed: 1, times: 'discrete' });
+  assert.deepEqual([...new Set(discrete.table.time)].sort(), [0, 2, 4]);
 
-  const a = new SyntheticDataset({ visits: VISITS, vertices: 150, seed: 5, missing: 0.1 });
-  const b = new SyntheticDataset({ visits: VISITS, vertices: 150, seed: 5, missing: 0.1 });
+  const a = new SyntheticDataset({ ...SMALL, vertices: 150, seed: 5, missing: 0.1 });
+  const b = new SyntheticDataset({ ...SMALL, vertices: 150, seed: 5, missing: 0.1 });
   const whole = a.matrix();
   assert.deepEqual(b.matrix(), whole);
   // any chunk is the same slice of the whole, whatever the block boundaries
@@ -175,9 +188,9 @@ test('synthetic ABCD-shaped data: counts, discrete visit times, seeded and chunk
   for (let i = 0; i < a.nimages; i++) for (let v = 0; v < 61; v++) assert.ok(Object.is(chunk[i * 61 + v], whole[i * 150 + 70 + v]));
   const missing = whole.filter(Number.isNaN).length / whole.length;
   assert.ok(missing > 0.08 && missing < 0.12);
-  assert.notDeepEqual(new SyntheticDataset({ visits: VISITS, vertices: 150, seed: 6 }).matrix(), whole);
+  assert.notDeepEqual(new SyntheticDataset({ ...SMALL, vertices: 150, seed: 6 }).matrix(), whole);
   // a volume: zeros outside the ellipsoid in every image
-  const vol = new SyntheticDataset({ visits: VISITS, volume: [5, 4, 3], seed: 1 });
+  const vol = new SyntheticDataset({ ...SMALL, volume: [5, 4, 3], seed: 1 });
   const m = vol.matrix();
   const corner = 0;
   const centre = 2 + 5 * (2 + 4 * 1);
@@ -188,7 +201,7 @@ test('synthetic ABCD-shaped data: counts, discrete visit times, seeded and chunk
 });
 
 test('brain: D is vech of VarCorr / sigma^2 in formula order, beta volumes are the coefficients', () => {
-  const data = new SyntheticDataset({ visits: VISITS, vertices: 3, seed: 2 });
+  const data = new SyntheticDataset({ ...SMALL, vertices: 3, seed: 2 });
   const fit = lmerBrainSync(SLOPE, data.table, { images: data.matrix() });
   assert.deepEqual(fit.mapInfo('D').volumes, ['subject: var((Intercept))', 'subject: cov(time, (Intercept))', 'subject: var(time)']);
   assert.deepEqual(fit.mapInfo('beta').volumes.slice(0, 5), ['(Intercept)', 'sexM', 'age', 'time', 'nih']);
@@ -200,7 +213,7 @@ test('brain: D is vech of VarCorr / sigma^2 in formula order, beta volumes are t
 });
 
 test('brain: missing, constant and masked voxels get NaN and a reason, never an exception', () => {
-  const data = new SyntheticDataset({ visits: VISITS, vertices: 8, seed: 4 });
+  const data = new SyntheticDataset({ ...SMALL, vertices: 8, seed: 4 });
   const images = data.matrix();
   const nvox = 8;
   for (let r = 0; r < data.nimages; r++) {
@@ -236,7 +249,7 @@ test('brain: missing, constant and masked voxels get NaN and a reason, never an 
 });
 
 test('brain: FDR q-values are Benjamini-Hochberg over the fitted voxels', () => {
-  const data = new SyntheticDataset({ visits: VISITS, vertices: 40, seed: 8 });
+  const data = new SyntheticDataset({ ...SMALL, vertices: 40, seed: 8 });
   const fit = lmerBrainSync(INTERCEPT, data.table, { images: data.matrix(), contrasts: { time: 'time' } });
   const p = Array.from(fit.map('conTp'));
   const q = fit.map('conTq');
@@ -251,7 +264,7 @@ test('brain: FDR q-values are Benjamini-Hochberg over the fitted voxels', () => 
 });
 
 test('brain: worker threads give the in-thread maps', async () => {
-  const data = new SyntheticDataset({ visits: VISITS, vertices: 64, seed: 9, missing: 0.01 });
+  const data = new SyntheticDataset({ ...SMALL, vertices: 64, seed: 9, missing: 0.01 });
   const options = { images: data.matrix(), contrasts: { time: 'time' }, chunkSize: 16 };
   const progress: number[] = [];
   const threaded = await lmerBrain(INTERCEPT, data.table, { ...options, workers: 2, onProgress: (p) => progress.push(p.voxelsDone) });
@@ -266,7 +279,7 @@ test('brain: worker threads give the in-thread maps', async () => {
 });
 
 test('brain: compare() gives the boundary-mixture likelihood-ratio maps', () => {
-  const data = new SyntheticDataset({ visits: VISITS, vertices: 6, seed: 12 });
+  const data = new SyntheticDataset({ ...SMALL, vertices: 6, seed: 12 });
   const images = data.matrix();
   const reduced = lmerBrainSync(INTERCEPT, data.table, { images });
   const full = lmerBrainSync(SLOPE, data.table, { images });
@@ -307,14 +320,43 @@ function fitInit(fit: BrainFit) {
 }
 
 test('brain: input errors are reported before any fitting', () => {
-  const data = new SyntheticDataset({ visits: VISITS, vertices: 4, seed: 1 });
+  const data = new SyntheticDataset({ ...SMALL, vertices: 4, seed: 1 });
   const images = data.matrix();
   assert.throws(() => lmerBrainSync(INTERCEPT, data.table, { images, contrasts: { bad: [1, 0, 1] } }), (e: unknown) => e instanceof ModelError && /contrast 'bad' has 3 entries, the model has 23/.test(e.message));
   assert.throws(() => lmerBrainSync(INTERCEPT, data.table, { images: images.subarray(1) }), DataError);
   assert.throws(() => lmerBrainSync(`~ ${FIXED} + (1 | subject)`, data.table, { images }), /plain response name/);
   assert.throws(() => lmerBrainSync(INTERCEPT, data.table, { images, mask: [1, 1] }), /analysis mask has 2 voxels, the images have 4/);
   assert.throws(() => lmerBrainSync(INTERCEPT, data.table, { images: 'scan' }), /no column 'scan'/);
-  // lme4's identifiability rule, checked on the whole design before the voxels
-  const few = new SyntheticDataset({ visits: [20, 20, 0], vertices: 2, seed: 1 });
-  assert.throws(() => lmerBrainSync(SLOPE, few.table, { images: few.matrix() }), /cannot be fitted: too few observations/);
+  // lme4's check.nobs.vs.nRE on request: refused on the whole design before the voxels
+  const few = new SyntheticDataset({ visits: [20, 20, 0], vertices: 2, seed: 1, medialWall: 0, patchy: 0 });
+  assert.throws(
+    () => lmerBrainSync(SLOPE, few.table, { images: few.matrix(), nobsVsRE: 'stop' }),
+    /cannot be fitted: number of observations \(=60\) <= number of random effects \(=80\) for term \(1 \+ time \| subject\)/,
+  );
+});
+
+test('brain: voxels with no more observations than random effects are fitted (lme4\'s check ignored) and counted', () => {
+  const few = new SyntheticDataset({ visits: [10, 30, 10], vertices: 3, seed: 1, medialWall: 0, patchy: 0 });
+  const fit = lmerBrainSync(SLOPE, few.table, { images: few.matrix() });
+  assert.equal(fit.counts().fitted, 3);
+  assert.equal(fit.crowded, 3);
+  assert.match(fit.summary(), /no more observations than random effects \(lme4's check.nobs.vs.nRE ignored\): 3/);
+  for (let i = 0; i < 3; i++) checkVoxel(fit, i, true);
+});
+
+test('brain: surface-like missingness (medial wall, coverage patches) on ABCD-shaped data', () => {
+  // the patches' share of the vertices is raised so that a few hundred vertices hold enough of them
+  const data = new SyntheticDataset({ visits: [30, 60, 30], vertices: 400, seed: 21, medialWall: 0.1, patchy: 0.2 });
+  const images = data.matrix();
+  const fit = lmerBrainSync(INTERCEPT, data.table, { images, contrasts: { time: 'time' } });
+  const noData = fit.status.filter((s) => s === VoxelStatus.noData).length;
+  assert.ok(noData > 20 && noData < 60, `about 10% of the vertices are medial wall (${noData})`);
+  const n = fit.map('n');
+  const partial = [...fit.status.keys()].filter((i) => fit.status[i] === VoxelStatus.fitted && n[i] < data.nimages);
+  const lost = partial.map((i) => 1 - n[i] / data.nimages);
+  assert.ok(partial.length > 20, 'vertices in the patches miss images');
+  // a patch takes 10-30% of the images at its centre, fewer towards its edge (two may overlap)
+  assert.ok(Math.max(...lost) <= 0.4 && Math.min(...lost) < 0.05, `missing shares ${Math.min(...lost)}..${Math.max(...lost)}`);
+  assert.ok(new Set(partial.map((i) => n[i])).size > 10, 'the patches have many distinct missingness patterns');
+  for (const i of partial.filter((_, j) => j % Math.ceil(partial.length / 4) === 0)) checkVoxel(fit, i);
 });

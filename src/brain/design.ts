@@ -5,7 +5,8 @@
  */
 import type { RandomTerm } from '../frame/types';
 import { qrDecompose } from '../linalg/qr';
-import { BlockedSystem, type GroupedStructure } from '../lmm/blocked';
+import { groupingProblem, type DesignProblem } from '../frame/checks';
+import { BlockedSystem } from '../lmm/blocked';
 import { orderByLevels, ReTerm } from '../lmm/reterm';
 
 /** What a worker needs to rebuild the design: plain data, structured-clone friendly. */
@@ -59,31 +60,31 @@ function restrictColumns(X: Float64Array, n: number, p: number, rows: Int32Array
 export class ChunkProducts {
   xty: Float64Array;
   yty: Float64Array;
-  groupY: Float64Array;
-  zy: Float64Array;
+  /** per term, Z_l'y for each level (entry l k + a) */
+  zty: Float64Array[];
   /** one response row in double precision */
   row: Float64Array;
   /** one voxel's products, gathered for the system (which copies them) */
-  voxel: { xty: Float64Array; groupY: Float64Array };
+  voxel: { xty: Float64Array; zty: Float64Array[] };
   constructor(
     readonly capacity: number,
     p: number,
-    groupEntries: number,
-    k: number,
+    termSizes: number[],
   ) {
     this.xty = new Float64Array(p * capacity);
     this.yty = new Float64Array(capacity);
-    this.groupY = new Float64Array(groupEntries * capacity);
-    this.zy = new Float64Array(k * capacity);
+    this.zty = termSizes.map((q) => new Float64Array(q * capacity));
     this.row = new Float64Array(capacity);
-    this.voxel = { xty: new Float64Array(p), groupY: new Float64Array(groupEntries) };
+    this.voxel = { xty: new Float64Array(p), zty: termSizes.map((q) => new Float64Array(q)) };
   }
 }
 
+/** How strictly a design's random effects are checked against its observations (lme4's check.nobs.vs.nRE). */
+export type NobsCheck = 'stop' | 'ignore';
+
 /**
- * A whole-brain design over a set of rows. Single-term models keep one blocked system whose
- * response is swapped per voxel from the batched products; other models rebuild the system per
- * voxel (correct, but the cost then grows with n).
+ * A whole-brain design over a set of rows: its blocked system is built once (ordering, symbolic
+ * analysis, X'X, Z'X, Z'Z) and each voxel's response is swapped in from the batched products.
  */
 export class BrainDesign {
   readonly n: number;
@@ -93,20 +94,17 @@ export class BrainDesign {
   readonly terms: ReTerm[];
   /** for each term in lme4's order, its index in formula order */
   readonly formulaIndex: number[];
-  /** the system whose response is swapped (single-term models) */
+  /** the system whose response is swapped */
   readonly system?: BlockedSystem;
-  readonly grouped?: GroupedStructure;
   /** lme4's lower bounds and starting value of theta */
   readonly lower: number[];
   readonly initialTheta: number[];
   /** why this design cannot be fitted (rank, identifiability), if so */
-  readonly problem?: string;
-  /** rows ordered by level of the single term, and each level's range in that order */
-  private readonly levelOrder?: Int32Array;
-  private readonly levelStart?: Int32Array;
-  private readonly groupEntries: number = 0;
+  readonly problem?: DesignProblem;
+  /** whether the design has no more observations than random effects (fitted as lme4's check.nobs.vs.nRE = "ignore") */
+  readonly fewerObservationsThanEffects: boolean;
 
-  constructor(spec: DesignSpec, rows?: Int32Array) {
+  constructor(spec: DesignSpec, rows?: Int32Array, nobsCheck: NobsCheck = 'ignore') {
     const restrict = rows !== undefined && rows.length !== spec.n;
     this.n = restrict ? rows.length : spec.n;
     this.p = spec.p;
@@ -117,107 +115,63 @@ export class BrainDesign {
     this.formulaIndex = this.terms.map((t) => reTerms.indexOf(t));
     this.lower = this.terms.flatMap((t) => t.thetaLowerBounds());
     this.initialTheta = this.terms.flatMap((t) => t.initialTheta());
-    this.problem = this.findProblem(formulaTerms);
-    if (this.problem || this.terms.length !== 1) return;
-
+    const crowded = groupingProblem(formulaTerms, this.n, 'stop');
+    this.fewerObservationsThanEffects = crowded?.kind === 'nobsVsRE';
+    this.problem = qrDecompose(this.X, this.n, this.p, RANK_TOLERANCE).rank < this.p ? { kind: 'rank', message: 'rank-deficient design' } : groupingProblem(formulaTerms, this.n, nobsCheck);
+    if (this.problem) return;
     this.system = new BlockedSystem(this.terms, this.X, new Float64Array(this.n), this.p);
-    this.grouped = this.system.groupedStructure()!;
-    const { k, P, ngroups } = this.grouped;
-    this.groupEntries = ngroups * k * k * P;
-    const term = this.terms[0];
-    const start = new Int32Array(term.nlevels + 1);
-    for (let r = 0; r < this.n; r++) start[term.codes[r] + 1]++;
-    for (let l = 0; l < term.nlevels; l++) start[l + 1] += start[l];
-    const fill = start.slice(0, term.nlevels);
-    const order = new Int32Array(this.n);
-    for (let r = 0; r < this.n; r++) order[fill[term.codes[r]]++] = r;
-    this.levelOrder = order;
-    this.levelStart = start;
-  }
-
-  /** lme4's checks that a voxel's missing images can make fail: rank of X, number of levels, identifiability. */
-  private findProblem(terms: RandomTerm[]): string | undefined {
-    if (qrDecompose(this.X, this.n, this.p, RANK_TOLERANCE).rank < this.p) return 'rank-deficient design';
-    for (const t of terms) {
-      const nlevels = t.factor.levels.length;
-      if (nlevels < 2 || nlevels >= this.n || nlevels * t.names.length >= this.n) return 'too few observations for the random effects';
-    }
-    return undefined;
   }
 
   newProducts(capacity: number): ChunkProducts {
-    return new ChunkProducts(capacity, this.p, this.groupEntries, this.grouped?.k ?? 0);
+    return new ChunkProducts(capacity, this.p, this.terms.map((t) => t.nlevels * t.k));
   }
 
   /**
    * The cross-products of V responses: design row r's values are Y[rowStart[r] .. rowStart[r] + V).
-   * X'y, y'y and each group's S_c y rows, in one pass over the rows in level order (each row is
-   * converted to double once, then used by every product).
+   * X'y, y'y and Z_l'y of every term's levels, in one pass over the rows (each row is converted
+   * to double once, then used by every product).
    */
   products(Y: Float32Array, rowStart: Int32Array, V: number, out: ChunkProducts): void {
     const { n, p, X } = this;
-    const { k, P, groupOf, levelCross: W } = this.grouped!;
-    const order = this.levelOrder!;
-    const start = this.levelStart!;
-    const term = this.terms[0];
-    const z = term.z;
-    const { xty, yty, groupY, zy, row } = out;
+    const { xty, yty, zty, row } = out;
     xty.fill(0, 0, p * V);
     yty.fill(0, 0, V);
-    groupY.fill(0, 0, this.groupEntries * V);
-    for (let l = 0; l < term.nlevels; l++) {
-      zy.fill(0, 0, k * V);
-      for (let q = start[l]; q < start[l + 1]; q++) {
-        const r = order[q];
-        const ro = rowStart[r];
-        for (let v = 0; v < V; v++) {
-          const y = Y[ro + v];
-          row[v] = y;
-          yty[v] += y * y;
-        }
-        for (let j = 0; j < p; j++) {
-          const x = X[r + j * n];
-          if (x === 0) continue;
-          const o = j * V;
-          for (let v = 0; v < V; v++) xty[o + v] += x * row[v];
-        }
+    this.terms.forEach((t, ti) => zty[ti].fill(0, 0, t.nlevels * t.k * V));
+    for (let r = 0; r < n; r++) {
+      const ro = rowStart[r];
+      for (let v = 0; v < V; v++) {
+        const y = Y[ro + v];
+        row[v] = y;
+        yty[v] += y * y;
+      }
+      for (let j = 0; j < p; j++) {
+        const x = X[r + j * n];
+        if (x === 0) continue;
+        const o = j * V;
+        for (let v = 0; v < V; v++) xty[o + v] += x * row[v];
+      }
+      for (let ti = 0; ti < this.terms.length; ti++) {
+        const { k, z, codes } = this.terms[ti];
+        const out = zty[ti];
+        const base = codes[r] * k;
         for (let a = 0; a < k; a++) {
           const za = z[r + a * n];
           if (za === 0) continue;
-          const o = a * V;
-          for (let v = 0; v < V; v++) zy[o + v] += za * row[v];
+          const o = (base + a) * V;
+          for (let v = 0; v < V; v++) out[o + v] += za * row[v];
         }
       }
-      const c = groupOf[l];
-      for (let a = 0; a < k; a++)
-        for (let b = 0; b < k; b++) {
-          const base = ((c * k + a) * k + b) * P;
-          const wb = (l * k + b) * P;
-          const za = a * V;
-          for (let j = 0; j < p; j++) {
-            const w = W[wb + j];
-            if (w === 0) continue;
-            const o = (base + j) * V;
-            for (let v = 0; v < V; v++) groupY[o + v] += zy[za + v] * w;
-          }
-          const o = (base + p) * V;
-          const zb = b * V;
-          for (let v = 0; v < V; v++) groupY[o + v] += zy[za + v] * zy[zb + v];
-        }
     }
   }
 
   /** Sets voxel v of `products` (computed for V voxels) as the system's response. */
   setResponse(products: ChunkProducts, V: number, v: number): void {
-    const { p } = this;
-    const { xty, groupY } = products.voxel;
-    for (let j = 0; j < p; j++) xty[j] = products.xty[j * V + v];
-    for (let e = 0; e < this.groupEntries; e++) groupY[e] = products.groupY[e * V + v];
-    this.system!.setResponse({ xty, yty: products.yty[v], groupY });
-  }
-
-  /** A system for one response, built from scratch (models with several random-effects terms). */
-  systemFor(y: Float64Array): BlockedSystem {
-    return new BlockedSystem(this.terms, this.X, y, this.p);
+    const { xty, zty } = products.voxel;
+    for (let j = 0; j < this.p; j++) xty[j] = products.xty[j * V + v];
+    zty.forEach((out, ti) => {
+      const all = products.zty[ti];
+      for (let e = 0; e < out.length; e++) out[e] = all[e * V + v];
+    });
+    this.system!.setResponse({ xty, yty: products.yty[v], zty });
   }
 }

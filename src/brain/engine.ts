@@ -7,7 +7,7 @@
 import { ModelError } from '../errors';
 import type { Contrast } from './contrasts';
 import { contrastStatistics } from './statistics';
-import { BrainDesign, type DesignSpec } from './design';
+import { BrainDesign, type DesignSpec, type NobsCheck } from './design';
 import { RecordLayout, VoxelStatus } from './layout';
 import { fitSystem, type VoxelEstimate } from './voxelfit';
 
@@ -19,6 +19,8 @@ export interface EngineSettings {
   minN: number;
   contrasts: Contrast[];
   dNames: string[];
+  /** lme4's check.nobs.vs.nRE for each voxel's observed images: "ignore" (default) fits them, "stop" leaves them unfitted */
+  nobsVsRE: NobsCheck;
 }
 
 /** Voxels [start, start + width) of every image: image-major (image i at i*width). */
@@ -39,6 +41,8 @@ export interface ChunkResult {
   status: Uint8Array;
   /** deviance evaluations spent */
   evaluations: number;
+  /** voxels fitted with no more observations than random effects */
+  crowded: number;
 }
 
 /** Voxels fitted together against one design: the batched products work on blocks of this many. */
@@ -54,6 +58,7 @@ export class ChunkFitter {
   private readonly lastTheta = new Map<BrainDesign, number[]>();
   private readonly dOffsets: number[];
   private evaluations = 0;
+  private crowded = 0;
   private readonly patternCacheSize: number;
 
   constructor(
@@ -62,8 +67,8 @@ export class ChunkFitter {
     private readonly rowImage: Int32Array,
     private readonly settings: EngineSettings,
   ) {
-    this.full = new BrainDesign(spec);
-    if (this.full.problem) throw new ModelError(`the model cannot be fitted: ${this.full.problem}`);
+    this.full = new BrainDesign(spec, undefined, settings.nobsVsRE);
+    if (this.full.problem) throw new ModelError(`the model cannot be fitted: ${this.full.problem.message}`);
     this.layout = new RecordLayout(spec.xNames, settings.dNames, settings.contrasts);
     // a design holds its rows of X and Z and their level products, in doubles
     const designBytes = 8 * spec.n * (spec.p + 2 * spec.terms.reduce((s, t) => s + t.names.length, 1));
@@ -83,7 +88,8 @@ export class ChunkFitter {
     const records = new Float64Array(width * this.layout.size).fill(NaN);
     const status = new Uint8Array(width).fill(VoxelStatus.outsideMask);
     this.evaluations = 0;
-    if (analysis && !analysis.some((x) => x)) return { start, width, records, status, evaluations: 0 };
+    this.crowded = 0;
+    if (analysis && !analysis.some((x) => x)) return { start, width, records, status, evaluations: 0, crowded: 0 };
 
     // per voxel: observed count, constancy and finiteness, in one pass over the images
     const count = new Int32Array(width);
@@ -122,13 +128,13 @@ export class ChunkFitter {
     for (const [key, { rows, columns }] of partial) {
       const design = this.patternDesign(key, rows);
       if (design.problem) {
-        const code = design.problem.startsWith('rank') ? VoxelStatus.rankDeficient : VoxelStatus.unidentifiable;
+        const code = design.problem.kind === 'rank' ? VoxelStatus.rankDeficient : VoxelStatus.unidentifiable;
         for (const c of columns) status[c] = code;
         continue;
       }
       this.fitColumns(design, Y, width, columns, records, status, rows);
     }
-    return { start, width, records, status, evaluations: this.evaluations };
+    return { start, width, records, status, evaluations: this.evaluations, crowded: this.crowded };
   }
 
   /** Design rows observed at column c. */
@@ -149,7 +155,7 @@ export class ChunkFitter {
       // most recently used last
       this.patterns.delete(key);
     } else {
-      design = new BrainDesign(this.spec, rows);
+      design = new BrainDesign(this.spec, rows, this.settings.nobsVsRE);
       if (this.patterns.size >= this.patternCacheSize) {
         const oldest = this.patterns.keys().next().value as string;
         this.lastTheta.delete(this.patterns.get(oldest)!);
@@ -166,7 +172,7 @@ export class ChunkFitter {
     const imageOf = rows ? Int32Array.from(rows, (r) => this.rowImage[r]) : this.rowImage;
     const block = Math.min(BLOCK, columns.length);
     if (block === 0) return;
-    const products = design.system ? design.newProducts(block) : undefined;
+    const products = design.newProducts(block);
     const rowStart = new Int32Array(m);
     let gathered: Float32Array | undefined;
     for (let b0 = 0; b0 < columns.length; b0 += block) {
@@ -185,19 +191,13 @@ export class ChunkFitter {
         }
         source = gathered;
       }
-      if (products) design.products(source, rowStart, V, products);
+      design.products(source, rowStart, V, products);
       for (let v = 0; v < V; v++) {
         const c = columns[b0 + v];
-        let system = design.system;
-        if (products) design.setResponse(products, V, v);
-        else {
-          const y = new Float64Array(m);
-          for (let r = 0; r < m; r++) y[r] = source[rowStart[r] + v];
-          system = design.systemFor(y);
-        }
+        design.setResponse(products, V, v);
         let estimate: VoxelEstimate | null = null;
         try {
-          estimate = fitSystem(system!, design.lower, this.settings.REML, this.lastTheta.get(design) ?? design.initialTheta);
+          estimate = fitSystem(design.system!, design.lower, this.settings.REML, this.lastTheta.get(design) ?? design.initialTheta);
         } catch {
           estimate = null;
         }
@@ -206,6 +206,7 @@ export class ChunkFitter {
           continue;
         }
         this.evaluations += estimate.evaluations;
+        if (design.fewerObservationsThanEffects) this.crowded++;
         this.lastTheta.set(design, warmStart(estimate.theta, design.lower));
         this.writeRecord(design, estimate, records, c * this.layout.size);
         status[c] = VoxelStatus.fitted;

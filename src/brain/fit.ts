@@ -52,6 +52,8 @@ export interface BrainFitInit {
   llh: Float64Array;
   seconds: number;
   evaluations: number;
+  /** voxels fitted with no more observations than random effects */
+  crowded?: number;
   data?: VoxelDataSource;
 }
 
@@ -146,6 +148,8 @@ export class BrainFit extends BrainMaps {
   readonly llh: Float64Array;
   readonly seconds: number;
   readonly evaluations: number;
+  /** voxels fitted with no more observations than random effects (lme4's check.nobs.vs.nRE ignored) */
+  readonly crowded: number;
   private readonly data?: VoxelDataSource;
 
   constructor(init: BrainFitInit) {
@@ -160,6 +164,7 @@ export class BrainFit extends BrainMaps {
     this.llh = init.llh;
     this.seconds = init.seconds;
     this.evaluations = init.evaluations;
+    this.crowded = init.crowded ?? 0;
     this.data = init.data;
   }
 
@@ -216,6 +221,7 @@ export class BrainFit extends BrainMaps {
       `Images: ${r.images}   Voxels: ${r.voxels}   In mask: ${r.inMask}   Fitted: ${r.fitted}   Failed: ${r.inMask - r.fitted}`,
       '(in mask: inside the analysis mask with at least one image observed)',
       `Time: ${r.seconds.toFixed(1)} s   Deviance evaluations per voxel: ${r.evaluationsPerVoxel.toFixed(1)}`,
+      ...(this.crowded ? [`Fitted with no more observations than random effects (lme4's check.nobs.vs.nRE ignored): ${this.crowded}`] : []),
     ];
     const failureRows = Object.entries(r.failures).map(([reason, count]) => [reason, count]);
     return {

@@ -51,6 +51,12 @@ export interface BrainOptions {
   /** named contrasts: a vector gives T maps, a matrix F maps; default one T contrast per coefficient */
   contrasts?: Record<string, ContrastInput>;
   REML?: boolean;
+  /**
+   * lme4's check.nobs.vs.nRE at each voxel's observed images: "ignore" (default, as BLMM) fits
+   * voxels with no more observations than random effects, and the summary counts them; "stop"
+   * leaves them unfitted, as lmer() with lme4's default would refuse them.
+   */
+  nobsVsRE?: 'stop' | 'ignore';
   /** worker threads (default: one per core); 0 or 1 fits in the calling thread */
   workers?: number;
   /** voxels per chunk (default: about 32 MB of images) */
@@ -126,7 +132,7 @@ function prepare(formula: string, data: DataInput, options: BrainOptions): Prepa
     if (!(minPercent >= 0 && minPercent <= 1)) throw new ModelError(`minPercent is a fraction between 0 and 1, got ${minPercent}`);
     const minN = Math.max(options.minN ?? 0, Math.ceil(minPercent * frame.n), p + 1);
     const dNames = dVolumeNames(spec.terms);
-    const settings: EngineSettings = { REML, zeroIsMissing: options.zeroIsMissing ?? true, minN, contrasts, dNames };
+    const settings: EngineSettings = { REML, zeroIsMissing: options.zeroIsMissing ?? true, minN, contrasts, dNames, nobsVsRE: options.nobsVsRE ?? 'ignore' };
     const layout = new RecordLayout(frame.xNames, dNames, contrasts);
     const zeroIsMissing = settings.zeroIsMissing;
     const voxelData: VoxelDataSource = {
@@ -170,6 +176,7 @@ class Assembler {
   private readonly lnp: Float64Array[];
   private readonly direct: { map: BrainMap; offset: number }[] = [];
   evaluations = 0;
+  crowded = 0;
 
   constructor(
     private readonly prepared: Prepared,
@@ -219,6 +226,7 @@ class Assembler {
     const nOffset = L.field('n').offset;
     const lnpOffsets = [...L.tContrasts.map((_, i) => L.field('conTlnp').offset + i), ...L.fContrasts.map((_, i) => L.field('conFlnp').offset + i)];
     this.evaluations += result.evaluations;
+    this.crowded += result.crowded;
     for (let c = 0; c < width; c++) {
       const i = start + c;
       this.status[i] = status[c];
@@ -291,6 +299,7 @@ function finishFit(prepared: Prepared, assembler: Assembler, started: number): B
     llh: assembler.llh,
     seconds: (Date.now() - started) / 1000,
     evaluations: assembler.evaluations,
+    crowded: assembler.crowded,
     data: prepared.data,
   });
 }

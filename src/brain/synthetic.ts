@@ -1,12 +1,16 @@
 /**
  * Seeded synthetic datasets shaped like ABCD's longitudinal design, for tests and benchmarks:
- * subjects with 1, 2 or 3 visits at discrete times (0, 2, 4 years), sex, baseline age, a
- * per-visit cognition score and a 19-level site factor (p = 23 fixed effects with an intercept),
- * and images on a surface (fsaverage5: 20,484 vertices for both hemispheres) or a volume with an
- * ellipsoidal "brain". Voxel values follow a random intercept + slope model whose fixed effects
- * and variances vary smoothly over space. Any chunk of voxels can be generated on its own (the
- * random numbers are seeded per block of voxels), so image files of any size are written with
- * bounded memory.
+ * subjects with 1, 2 or 3 visits, follow-up time in years since baseline (continuous: visit gaps
+ * of 1.5-2.5 years that differ per subject, as in ABCD; or the discrete 0, 2, 4 on request),
+ * sex, baseline age, a per-visit cognition score and a 19-level site factor (p = 23 fixed effects
+ * with an intercept), and images on a surface (fsaverage5: 20,484 vertices for both hemispheres)
+ * or a volume with an ellipsoidal "brain". Voxel values follow a random intercept + slope model
+ * per subject plus a random intercept per site, whose fixed effects and variances vary smoothly
+ * over space. Surfaces have missing data as real ones do: a medial wall with no data (zeros in
+ * every image) and patches where 10-30% of the images lost coverage, each image over its own
+ * radius, so that the vertices there have many distinct missingness patterns. Any chunk of
+ * voxels can be generated on its own (the random numbers are seeded per block of voxels), so
+ * image files of any size are written with bounded memory.
  */
 import * as fs from 'fs';
 import * as nodePath from 'path';
@@ -26,12 +30,20 @@ export interface SyntheticOptions {
   missing?: number;
   /** true: the data have a random slope on time as well as a random intercept (default true) */
   slope?: boolean;
+  /** visit times: 'continuous' years since baseline (default) or the discrete 0, 2, 4 */
+  times?: 'continuous' | 'discrete';
+  /** surfaces: the fraction of vertices in the medial wall, zero in every image (default 0.08) */
+  medialWall?: number;
+  /** surfaces: the fraction of vertices in patches where 10-30% of the images are missing (default 0.05) */
+  patchy?: number;
 }
 
 export const ABCD_VISITS: [number, number, number] = [1389, 2924, 866];
 export const FSAVERAGE5_BOTH_HEMISPHERES = 20484;
 const SITES = 19;
 const VISIT_TIMES = [0, 2, 4];
+/** patches of coverage loss on a surface */
+const PATCHES = 12;
 /** voxels per independently seeded block */
 const BLOCK = 64;
 
@@ -81,11 +93,20 @@ export class SyntheticDataset {
   private readonly inBrain: Uint8Array;
   private readonly missing: number;
   private readonly slope: boolean;
+  /** site index of each image */
+  private readonly siteOf: Int32Array;
+  /**
+   * Coverage loss: per patch its centre (3 coordinates) and radius, and per image the fraction
+   * of the radius it lost (0 for the images that kept coverage): vertex v of a patch is missing
+   * in image i where |v - centre| < lost[i] * radius.
+   */
+  private readonly patches: { centre: Float32Array; radius: number; lost: Float32Array }[] = [];
 
   constructor(options: SyntheticOptions = {}) {
     this.seed = options.seed ?? 1;
     this.missing = options.missing ?? 0;
     this.slope = options.slope ?? true;
+    const continuous = (options.times ?? 'continuous') === 'continuous';
     const visits = options.visits ?? ABCD_VISITS;
     const random = normals(rng(this.seed));
     const uniform = rng(this.seed ^ 0x9e3779b9);
@@ -103,12 +124,15 @@ export class SyntheticDataset {
         const subjectSex = uniform() < 0.5 ? 'F' : 'M';
         const subjectSite = `site${String(1 + Math.floor(uniform() * SITES)).padStart(2, '0')}`;
         const baseline = 9 + 2 * uniform();
+        let followUp = 0;
         for (let t = 0; t <= v; t++) {
+          if (t > 0) followUp += continuous ? 1.5 + uniform() : VISIT_TIMES[t] - VISIT_TIMES[t - 1];
           subject.push(id);
           sex.push(subjectSex);
           site.push(subjectSite);
           age.push(baseline);
-          time.push(VISIT_TIMES[t]);
+          // visit dates are days apart
+          time.push(continuous ? Math.round(followUp * 365.25) / 365.25 : followUp);
           nih.push(100 + 15 * random());
           subjectOf.push(s);
         }
@@ -122,9 +146,10 @@ export class SyntheticDataset {
     // mean patterns: a baseline, an age/time pattern and a sex/cognition/site pattern
     const siteEffect = Array.from({ length: SITES }, () => 0.05 * random());
     const n = this.nimages;
+    this.siteOf = Int32Array.from(site, (name) => Number(name.slice(4)) - 1);
     this.patterns = [0, 1, 2].map(() => new Float64Array(n));
     for (let i = 0; i < n; i++) {
-      const siteIndex = Number(site[i].slice(4)) - 1;
+      const siteIndex = this.siteOf[i];
       this.patterns[0][i] = 2.5 + siteEffect[siteIndex];
       this.patterns[1][i] = -0.01 * (age[i] - 10) - 0.03 * time[i];
       this.patterns[2][i] = (sex[i] === 'M' ? 0.05 : 0) + 0.004 * (nih[i] - 100);
@@ -155,8 +180,34 @@ export class SyntheticDataset {
         const phi = Math.sqrt(this.nvox * Math.PI) * theta;
         this.coords.set([0.5 + 0.5 * Math.sin(theta) * Math.cos(phi), 0.5 + 0.5 * Math.sin(theta) * Math.sin(phi), 0.5 + 0.5 * h], 3 * i);
       }
-      this.inBrain = new Uint8Array(this.nvox).fill(1);
+      // the medial wall: a band around the sphere's x = 0.5 plane, as wide as makes its fraction
+      // (on a sphere, the area within |x - 0.5| < w/2 is the fraction w)
+      const wall = options.medialWall ?? 0.08;
+      this.inBrain = Uint8Array.from({ length: this.nvox }, (_, i) => (Math.abs(this.coords[3 * i] - 0.5) < wall / 2 ? 0 : 1));
+      // patches (spherical caps, each holding patchy/PATCHES of the vertices) where a random
+      // 10-30% of the images lost coverage out to a radius of their own
+      const patchy = options.patchy ?? 0.05;
+      for (let c = 0; patchy > 0 && c < PATCHES; c++) {
+        const h = -1 + 2 * uniform();
+        const phi = 2 * Math.PI * uniform();
+        const r = Math.sqrt(1 - h * h);
+        const centre = Float32Array.of(0.5 + 0.5 * r * Math.cos(phi), 0.5 + 0.5 * r * Math.sin(phi), 0.5 + 0.5 * h);
+        // a cap of area fraction a on the unit sphere has chord radius 2 sqrt(a), here halved
+        const radius = Math.sqrt(patchy / PATCHES);
+        const share = 0.1 + 0.2 * uniform();
+        const lost = Float32Array.from({ length: n }, () => (uniform() < share ? 0.2 + 0.8 * uniform() : 0));
+        this.patches.push({ centre, radius, lost });
+      }
     }
+  }
+
+  /** Whether image i lost coverage at the vertex with coordinates xyz. */
+  private lostCoverage(xyz: Float32Array, i: number): boolean {
+    for (const { centre, radius, lost } of this.patches) {
+      const d = Math.hypot(xyz[0] - centre[0], xyz[1] - centre[1], xyz[2] - centre[2]);
+      if (d < lost[i] * radius) return true;
+    }
+    return false;
   }
 
   /** Voxels [start, end) of every image, image-major (image i at i * (end - start)). */
@@ -190,10 +241,13 @@ export class SyntheticDataset {
     const time = this.table.time;
     const b0 = new Float64Array(this.nsubjects);
     const b1 = new Float64Array(this.nsubjects);
+    const bSite = new Float64Array(SITES);
     for (let v = 0; v < width; v++) {
       const i = start + v;
       if (!this.inBrain[i]) continue;
-      const [x, y, z] = this.coords.subarray(3 * i, 3 * i + 3);
+      const xyz = this.coords.subarray(3 * i, 3 * i + 3);
+      const [x, y, z] = xyz;
+      const patched = this.patches.some((p) => Math.hypot(x - p.centre[0], y - p.centre[1], z - p.centre[2]) < p.radius);
       const w1 = 1 + 0.8 * Math.sin(2 * Math.PI * x) * Math.cos(Math.PI * y);
       const w2 = Math.cos(2 * Math.PI * z) + 0.5 * Math.sin(3 * Math.PI * x);
       const sdIntercept = 0.3 + 0.4 * y;
@@ -205,10 +259,13 @@ export class SyntheticDataset {
         b0[s] = sdIntercept * u0;
         b1[s] = sdSlope * (0.3 * u0 + 0.95 * u1);
       }
+      const sdSite = 0.1 + 0.1 * x;
+      for (let c = 0; c < SITES; c++) bSite[c] = sdSite * random();
       for (let r = 0; r < n; r++) {
         const s = this.subjectOf[r];
-        const value = this.patterns[0][r] + w1 * this.patterns[1][r] + w2 * this.patterns[2][r] + b0[s] + b1[s] * time[r] + sdResidual * random();
-        out[r * width + v] = this.missing > 0 && uniform() < this.missing ? NaN : value;
+        const value = this.patterns[0][r] + w1 * this.patterns[1][r] + w2 * this.patterns[2][r] + bSite[this.siteOf[r]] + b0[s] + b1[s] * time[r] + sdResidual * random();
+        const lost = (this.missing > 0 && uniform() < this.missing) || (patched && this.lostCoverage(xyz, r));
+        out[r * width + v] = lost ? NaN : value;
       }
     }
     return out;
