@@ -56,6 +56,10 @@ for (const [formula, n, levels1, levels2] of [
   // few observations per level: the tail fills in sparsely, so the factor has many supernodes
   ['y ~ x + (1 | g1) + (1 + x | g2)', 400, 150, 60],
   ['y ~ x + (1 + x | g1) + (1 | g2)', 300, 120, 80],
+  // one term whose levels all differ in Z_l'Z_l (x is continuous), with a factor in X: each level
+  // touches few columns (the stacked first block); 2 x 2 written out, and a general 3 x 3
+  ['y ~ x + g2 + (1 + x | g1)', 300, 60, 6],
+  ['y ~ x + g2 + (1 + x + I(x^2) | g1)', 400, 50, 4],
 ] as const) {
   test(`blocked system equals the dense PLS system: ${formula}`, () => {
     const model = lmer(formula, crossed(n, levels1, levels2, levels1 + levels2), { maxEvaluations: 1 });
@@ -108,6 +112,11 @@ for (const [formula, n, levels1, levels2] of [
       assert.ok(Math.abs(e.logdetZ - logdetZ) < 1e-9 * Math.abs(logdetZ), `log|L_Z|^2 ${e.logdetZ} vs ${logdetZ}`);
       assert.ok(Math.abs(e.logdetX - (full.logdet - logdetZ)) < 1e-8 * Math.abs(full.logdet), `log|R_X|^2`);
       assert.ok(Math.abs(e.pwrss - r2) < 1e-9 * r2, `pwrss ${e.pwrss} vs ${r2}`);
+      // the spherical random effects and beta: the dense system's solution
+      const { u, beta } = system.solve();
+      const solution = [...u.flatMap((x) => Array.from(x)), ...beta];
+      const scale = Math.max(...full.solution.map(Math.abs));
+      solution.forEach((x, i) => assert.ok(Math.abs(x - full.solution[i]) < 1e-8 * scale, `solution[${i}] ${x} vs ${full.solution[i]}`));
     }
   });
 

@@ -277,6 +277,10 @@ export class StackedFirstBlock implements FirstBlock {
           G[i + j * cx] = g;
           G[j + i * cx] = g;
         }
+      if (k === 2) {
+        this.addLevelTerms2(q, G, cx, S);
+        continue;
+      }
       for (let s = this.patternStart[q]; s < this.patternStart[q + 1]; s++) {
         const l = this.levels[s];
         const o = this.offset[l];
@@ -306,6 +310,49 @@ export class StackedFirstBlock implements FirstBlock {
     this.forEachLevelModes(v, (_, ul) => {
       for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) U[a + b * k] += ul[a] * ul[b];
     });
+  }
+
+  /** `addGradientTerms`' sum of I - G_ll over one pattern's levels, for a 2 x 2 term, written out. */
+  private addLevelTerms2(q: number, G: Float64Array, cx: number, S: Float64Array): void {
+    const { T, factors } = this;
+    let s00 = 0;
+    let s01 = 0;
+    let s11 = 0;
+    for (let s = this.patternStart[q]; s < this.patternStart[q + 1]; s++) {
+      const l = this.levels[s];
+      const o = this.offset[l];
+      // N = I + Tx G Tx'
+      let n00 = 1;
+      let n01 = 0;
+      let n11 = 1;
+      for (let j = 0; j < cx; j++) {
+        let g0 = 0;
+        let g1 = 0;
+        const col = j * cx;
+        for (let i = 0; i < cx; i++) {
+          const g = G[col + i];
+          g0 += T[o + 2 * i] * g;
+          g1 += T[o + 2 * i + 1] * g;
+        }
+        const t0 = T[o + 2 * j];
+        const t1 = T[o + 2 * j + 1];
+        n00 += g0 * t0;
+        n01 += g0 * t1;
+        n11 += g1 * t1;
+      }
+      // G_ll = L^{-T} N L^{-1}, L = [c00 0; c10 c11]
+      const f = 4 * l;
+      const i00 = 1 / factors[f];
+      const i11 = 1 / factors[f + 3];
+      const i10 = -factors[f + 1] * i00 * i11;
+      s00 += 1 - (i00 * i00 * n00 + 2 * i00 * i10 * n01 + i10 * i10 * n11);
+      s01 -= (i00 * n01 + i10 * n11) * i11;
+      s11 += 1 - i11 * i11 * n11;
+    }
+    S[0] += s00;
+    S[1] += s01;
+    S[2] += s01;
+    S[3] += s11;
   }
 
   /** Z_l'y into each level's y column. */
