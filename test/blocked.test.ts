@@ -56,6 +56,8 @@ for (const [formula, n, levels1, levels2] of [
   // few observations per level: the tail fills in sparsely, so the factor has many supernodes
   ['y ~ x + (1 | g1) + (1 + x | g2)', 400, 150, 60],
   ['y ~ x + (1 + x | g1) + (1 | g2)', 300, 120, 80],
+  // a small scalar term beside the first: its levels grouped by Z_l'Z_l over the small tail
+  ['y ~ x + (1 | g1) + (1 | g2)', 400, 150, 5],
   // one term whose levels all differ in Z_l'Z_l (x is continuous), with a factor in X: each level
   // touches few columns (the stacked first block); 2 x 2 written out, and a general 3 x 3
   ['y ~ x + g2 + (1 + x | g1)', 300, 60, 6],

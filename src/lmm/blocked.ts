@@ -8,6 +8,8 @@ import { ReTerm } from './reterm';
 import { SparseFirstBlock } from './sparse-block';
 import { StackedFirstBlock } from './stacked-block';
 
+/** The largest tail over which the first term's levels may be grouped (see `firstBlock`). */
+const GROUPED_MAX_TAIL = 128;
 /** Tails whose factorization takes fewer multiply-adds than this run on one thread. */
 const PARALLEL_MIN_FLOPS = 5e6;
 
@@ -118,12 +120,53 @@ export class BlockedSystem implements TailLayout {
     this.a22 = this.buildTailCrossproduct(xy);
     // a big tail (crossed factors with many levels) is factorized on all cores, in shared memory
     const pool = this.factorization.flops >= PARALLEL_MIN_FLOPS ? supernodalPool() : null;
-    const sparseFirst = terms.length > 1 ? new SparseFirstBlock(this, xy) : null;
-    this.first = sparseFirst ?? (terms.length === 1 ? singleTermBlock(terms[0], xy, p + 1) : noFirstBlock);
+    this.first = terms.length === 0 ? noFirstBlock : this.firstBlock(xy);
+    const sparseFirst = this.first instanceof SparseFirstBlock ? this.first : null;
     const cliques = sparseFirst?.cliques;
     this.work = pool ? pool.work(this.factorization, cliques) : this.factorization.work(cliques);
     this.tail = this.work.matrix;
     sparseFirst?.attach(this.work.cliques!);
+  }
+
+  /**
+   * How the first term is eliminated, whichever costs less per evaluation: grouped by identical
+   * Z_l'Z_l where that leaves few groups over a small tail (a random intercept, with scalar terms
+   * beside it such as a site intercept), stacked level by level on the columns each level
+   * touches (one term whose levels all differ), or sparse rank updates on the tail rows each
+   * level touches (several terms, crossed or nested, any tail).
+   */
+  private firstBlock(xy: Float64Array): FirstBlock {
+    const [term] = this.terms;
+    const { k, nlevels } = term;
+    const m = this.tailSize;
+    const single = this.terms.length === 1;
+    const scalarTail = this.terms.every((t, ti) => ti === 0 || t.k === 1);
+    // the grouped block keeps k^2 m x m sums per group: only for small tails without profiled terms
+    const groupable = single || (scalarTail && this.cheapTerms.length === 0 && m <= GROUPED_MAX_TAIL);
+    const cross = groupable ? levelCrossproducts(this, xy) : undefined;
+    const groups = cross && groupLevels(cross.M, k, nlevels);
+    // multiply-adds per evaluation: the grouped sums, against a level's touched columns (its own
+    // levels of the other terms, and X and y) one level at a time
+    const grouped = groups ? (groups.size.length * k * k * m * m) / 2 : Infinity;
+    const touched = this.p + 1 + this.terms.reduce((sum, t, ti) => sum + (ti > 0 ? t.k : 0), 0);
+    if (single) {
+      let columns = 0;
+      for (let l = 0; l < nlevels; l++)
+        for (let j = 0; j < m; j++) {
+          let nonzero = j === m - 1;
+          for (let a = 0; a < k && !nonzero; a++) nonzero = cross!.W[(l * k + a) * m + j] !== 0;
+          if (nonzero) columns++;
+        }
+      const stacked = StackedFirstBlock.cost(k, columns / nlevels, nlevels);
+      return grouped <= stacked ? new GroupedFirstBlock(term, cross!, groups!, m) : new StackedFirstBlock(term, cross!, m);
+    }
+    if (grouped <= (nlevels * k * touched * touched) / 2) return new GroupedFirstBlock(term, cross!, groups!, m, () => this.rowScale());
+    return new SparseFirstBlock(this, xy);
+  }
+
+  /** The lambda of each tail row's scalar term (1 on X and y), as `assembleTail` last set it. */
+  private rowScale(): Float64Array {
+    return (this.tailScale ??= new Float64Array(this.tailSize).fill(1));
   }
 
   setTheta(theta: ArrayLike<number>): void {
@@ -427,7 +470,7 @@ export class BlockedSystem implements TailLayout {
   private assembleTail(t: Float64Array): void {
     const m = this.tailSize;
     const a22 = this.a22;
-    const scale = (this.tailScale ??= new Float64Array(m).fill(1));
+    const scale = this.rowScale();
     let vector = false;
     for (let ti = 1; ti < this.terms.length; ti++) {
       const term = this.terms[ti];
@@ -607,22 +650,3 @@ function firstLevelCliques(terms: ReTerm[], nodeBase: number[], nodes: number): 
   return touched.map((t) => Int32Array.from(t));
 }
 
-/**
- * A single term's first block: grouped by identical Z_l'Z_l where that leaves few groups,
- * stacked level by level on each level's columns where it does not (whichever costs less).
- */
-function singleTermBlock(term: ReTerm, xy: Float64Array, P: number): FirstBlock {
-  const cross = levelCrossproducts(term, xy, P);
-  const { k, nlevels } = term;
-  const groups = groupLevels(cross.M, k, nlevels);
-  let columns = 0;
-  for (let l = 0; l < nlevels; l++)
-    for (let j = 0; j < P; j++) {
-      let nonzero = j === P - 1;
-      for (let a = 0; a < k && !nonzero; a++) nonzero = cross.W[(l * k + a) * P + j] !== 0;
-      if (nonzero) columns++;
-    }
-  const grouped = (groups.size.length * k * k * P * P) / 2;
-  const stacked = StackedFirstBlock.cost(k, columns / nlevels, nlevels);
-  return grouped <= stacked ? new GroupedFirstBlock(term, cross, groups, P) : new StackedFirstBlock(term, cross, P);
-}

@@ -86,27 +86,34 @@ export function observationsByLevel(term: ReTerm): { start: Int32Array; rows: In
 }
 
 /**
- * A single term's per-level cross-products with [X y]: M_l = Z_l'Z_l (k x k column-major,
- * level-major) and W_l = Z_l'[X y] (k x P row-major, level-major: entry (a, j) at (l k + a) P + j).
+ * The first term's per-level cross-products with the tail's columns [Z_2..Z_m X y]:
+ * M_l = Z_l'Z_l (k x k column-major, level-major) and W_l = Z_l'[Z_2..Z_m X y] (k x m row-major,
+ * level-major: entry (a, j) at (l k + a) m + j), m the tail's size (p + 1 for a single term).
  */
 export interface LevelCrossproducts {
   M: Float64Array;
   W: Float64Array;
 }
 
-export function levelCrossproducts(term: ReTerm, xy: Float64Array, P: number): LevelCrossproducts {
-  const { k, nlevels, codes, z } = term;
+export function levelCrossproducts(layout: TailLayout, xy: Float64Array): LevelCrossproducts {
+  const { terms, levelRows, tailRe, tailSize: m, p } = layout;
+  const { k, nlevels, codes, z } = terms[0];
   const n = codes.length;
   const M = new Float64Array(nlevels * k * k);
-  const W = new Float64Array(nlevels * k * P);
+  const W = new Float64Array(nlevels * k * m);
   for (let r = 0; r < n; r++) {
     const l = codes[r];
     for (let a = 0; a < k; a++) {
       const za = z[r + a * n];
       if (za === 0) continue;
       for (let b = 0; b < k; b++) M[l * k * k + a + b * k] += za * z[r + b * n];
-      const row = (l * k + a) * P;
-      for (let j = 0; j < P; j++) W[row + j] += za * xy[r + j * n];
+      const row = (l * k + a) * m;
+      for (let ti = 1; ti < terms.length; ti++) {
+        const t = terms[ti];
+        const at = row + levelRows[ti][t.codes[r]];
+        for (let c = 0; c < t.k; c++) W[at + c] += za * t.z[r + c * n];
+      }
+      for (let j = 0; j <= p; j++) W[row + tailRe + j] += za * xy[r + j * n];
     }
   }
   return { M, W };

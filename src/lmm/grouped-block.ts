@@ -1,9 +1,11 @@
 /**
- * Single-term models whose levels mostly share their Z_l'Z_l: the first block couples only with
- * [X y]. Levels with identical M_l = Z_l'Z_l form a group c with S_c[a][b] = sum_l W_l[a,:]'
- * W_l[b,:], W_l = Z_l'[X y], so sum_l W_l' lambda H_l^{-1} lambda' W_l = sum_c sum_ab K_c[a,b]
+ * A first term whose levels mostly share their Z_l'Z_l, over a small tail. Levels with
+ * identical M_l = Z_l'Z_l form a group c with S_c[a][b] = sum_l W_l[a,:]' W_l[b,:],
+ * W_l = Z_l'[Z_2..Z_m X y], so sum_l W_l' lambda H_l^{-1} lambda' W_l = sum_c sum_ab K_c[a,b]
  * S_c[a][b], K_c = lambda H_c^{-1} lambda': an evaluation costs nothing in n or in the number of
  * levels (sleepstudy's 18 subjects are one group, a random intercept has one per visit count).
+ * With other terms in the tail (scalar ones: a site or family intercept beside a subject
+ * intercept) the tail's rows and columns carry their lambda: `rowScale` gives it per tail row.
  */
 import { choleskyInverse, solveLower, solveLowerTransposed } from '../linalg/dense';
 import { factorLevelBlock, type FirstBlock, type LevelCrossproducts, type LevelGroups } from './first-block';
@@ -29,6 +31,8 @@ export class GroupedFirstBlock implements FirstBlock {
     cross: LevelCrossproducts,
     groups: LevelGroups,
     P: number,
+    /** the lambda of each tail row's scalar term (1 for X and y), current at each evaluation; all 1 without */
+    private readonly rowScale?: () => Float64Array,
   ) {
     const { k, nlevels } = term;
     this.k = k;
@@ -116,6 +120,7 @@ export class GroupedFirstBlock implements FirstBlock {
     const { k, P } = this;
     const PP = P * P;
     const lam = this.term.lambda;
+    const scale = this.rowScale?.();
     let logdet = 0;
     for (let g = 0; g < this.groupSize.length; g++) {
       const ld = factorLevelBlock(lam, this.M, g * k * k, k, this.h, this.work);
@@ -127,17 +132,32 @@ export class GroupedFirstBlock implements FirstBlock {
           const kab = K[a + b * k];
           if (kab === 0) continue;
           const base = ((g * k + a) * k + b) * PP;
-          for (let j = 0; j < P; j++) for (let i = j; i < P; i++) tail[i + j * m] -= kab * this.S[base + i + j * P];
+          if (scale)
+            for (let j = 0; j < P; j++) {
+              const sj = kab * scale[j];
+              for (let i = j; i < P; i++) tail[i + j * m] -= sj * scale[i] * this.S[base + i + j * P];
+            }
+          else for (let j = 0; j < P; j++) for (let i = j; i < P; i++) tail[i + j * m] -= kab * this.S[base + i + j * P];
         }
     }
     return logdet;
   }
 
+  /** The residual's coefficients on W's columns: (-b of the tail terms, -beta, 1), from the tail unknowns v. */
+  private residualWeights(v: Float64Array): Float64Array {
+    const P = this.P;
+    const scale = this.rowScale?.();
+    const r = new Float64Array(P);
+    for (let j = 0; j < P - 1; j++) r[j] = -v[j] * (scale ? scale[j] : 1);
+    r[P - 1] = 1;
+    return r;
+  }
+
   /**
    * Grouped, so a voxel's gradient costs nothing in n: with H_c the factor shared by group c,
-   * I - G_ll sums to n_c (I - H_c^{-1}) - H_c^{-1} lambda' C_c lambda H_c^{-1} (REML: C_c[a,b] =
-   * tr(T^{-1} S_c[a][b]) over X, T the X block) and u_l u_l' to H_c^{-1} lambda' R_c lambda
-   * H_c^{-1} with R_c[a,b] = r' S_c[a][b] r, r = (-beta, 1).
+   * I - G_ll sums to n_c (I - H_c^{-1}) - H_c^{-1} lambda' C_c lambda H_c^{-1} (C_c[a,b] =
+   * tr(G S_c[a][b]) over the included rows, G the inverse of the scaled tail there) and u_l u_l'
+   * to H_c^{-1} lambda' R_c lambda H_c^{-1} with R_c[a,b] = r' S_c[a][b] r, r the residual's weights.
    */
   addGradientTerms(g22: Float64Array, m: number, include: number, v: Float64Array, S: Float64Array, U: Float64Array): void {
     const { k, P } = this;
@@ -146,9 +166,16 @@ export class GroupedFirstBlock implements FirstBlock {
     const hinv = new Float64Array(k * k);
     const C = new Float64Array(k * k);
     const R = new Float64Array(k * k);
-    const r = new Float64Array(P);
-    for (let j = 0; j < P - 1; j++) r[j] = -v[v.length - (P - 1) + j];
-    r[P - 1] = 1;
+    const r = this.residualWeights(v);
+    // the included rows of the inverse, both triangles, in W's (unscaled) coordinates
+    const scale = this.rowScale?.();
+    const G = new Float64Array(include * include);
+    for (let j = 0; j < include; j++)
+      for (let i = j; i < include; i++) {
+        const g = g22[i + j * m] * (scale ? scale[i] * scale[j] : 1);
+        G[i + j * include] = g;
+        G[j + i * include] = g;
+      }
     this.groupSize.forEach((count, g) => {
       factorLevelBlock(lam, this.M, g * k * k, k, this.h, this.work);
       choleskyInverse(this.h, k, hinv);
@@ -156,7 +183,7 @@ export class GroupedFirstBlock implements FirstBlock {
         for (let b = 0; b < k; b++) {
           const base = ((g * k + a) * k + b) * PP;
           let c = 0;
-          for (let j = 0; j < include; j++) for (let i = 0; i < include; i++) c += g22[i + j * m] * this.S[base + i + j * P];
+          for (let j = 0; j < include; j++) for (let i = 0; i < include; i++) c += G[i + j * include] * this.S[base + i + j * P];
           let q = 0;
           for (let j = 0; j < P; j++) for (let i = 0; i < P; i++) q += r[i] * this.S[base + i + j * P] * r[j];
           C[a + b * k] = c;
@@ -168,24 +195,23 @@ export class GroupedFirstBlock implements FirstBlock {
     });
   }
 
-  /** b_l = K_l Z_l'(y - X beta); returned as u_l = lambda^{-1} b_l, i.e. H_l^{-1} lambda' Z_l'(y - X beta) */
+  /** b_l = K_l Z_l' e with e the residual without this term; returned as u_l = lambda^{-1} b_l = H_l^{-1} lambda' W_l r */
   solve(v: Float64Array): Float64Array {
     const { k, P, W } = this;
-    const p = P - 1;
-    const beta = v.subarray(v.length - p);
+    const r = this.residualWeights(v);
     const lam = this.term.lambda;
     const u = new Float64Array(this.term.nlevels * k);
     const rhs = new Float64Array(k);
     for (let l = 0; l < this.term.nlevels; l++) {
       factorLevelBlock(lam, this.M, this.groupOf[l] * k * k, k, this.h, this.work);
       for (let a = 0; a < k; a++) {
-        // (lambda' Z_l'(y - X beta))_a
+        // (lambda' W_l r)_a
         let s = 0;
         for (let c = a; c < k; c++) {
           const row = (l * k + c) * P;
-          let zr = W[row + p];
-          for (let j = 0; j < p; j++) zr -= W[row + j] * beta[j];
-          s += lam[c + a * k] * zr;
+          let wr = 0;
+          for (let j = 0; j < P; j++) wr += W[row + j] * r[j];
+          s += lam[c + a * k] * wr;
         }
         rhs[a] = s;
       }
