@@ -195,9 +195,11 @@ export class ChunkFitter {
       for (let v = 0; v < V; v++) {
         const c = columns[b0 + v];
         design.setResponse(products, V, v);
+        const system = design.system!;
+        const before = system.evaluations;
         let estimate: VoxelEstimate | null = null;
         try {
-          estimate = fitSystem(design.system!, design.lower, this.settings.REML, this.lastTheta.get(design) ?? design.initialTheta);
+          estimate = fitSystem(system, this.settings.REML, this.lastTheta.get(design) ?? design.initialTheta);
         } catch {
           estimate = null;
         }
@@ -205,10 +207,11 @@ export class ChunkFitter {
           status[c] = VoxelStatus.fitFailed;
           continue;
         }
-        this.evaluations += estimate.evaluations;
         if (design.fewerObservationsThanEffects) this.crowded++;
         this.lastTheta.set(design, warmStart(estimate.theta, design.lower));
         this.writeRecord(design, estimate, records, c * this.layout.size);
+        // the fit's and the contrasts' (Satterthwaite's derivatives) factorizations
+        this.evaluations += system.evaluations - before;
         status[c] = VoxelStatus.fitted;
       }
     }

@@ -173,8 +173,12 @@ export class BlockedSystem implements TailLayout {
     this.terms.forEach((t, i) => t.setTheta(theta, this.thetaOffsets[i]));
   }
 
+  /** Factorizations so far (`evaluate` and `evaluateCheap`), for reports of the work a fit took. */
+  evaluations = 0;
+
   /** Factorizes the system at theta; null when it is not numerically positive definite. */
   evaluate(theta: ArrayLike<number>): Evaluation | null {
+    this.evaluations++;
     this.setTheta(theta);
     const m = this.tailSize;
     const t = this.tail;
@@ -240,6 +244,7 @@ export class BlockedSystem implements TailLayout {
    * definite. Leaves the cheap terms' lambda at thetaCheap.
    */
   evaluateCheap(thetaCheap: ArrayLike<number>): Evaluation | null {
+    this.evaluations++;
     const c0 = this.cheapFrom;
     const tc = this.tailSize - c0;
     const T = this.trailingWork!;

@@ -5,7 +5,7 @@ import { BlockedSystem, Evaluation } from './blocked';
 import { CoefficientTable, FixedEffectsFit } from './fixed';
 import { profiledDeviance, profiledSigma } from './objective';
 import { orderByLevels, ReTerm } from './reterm';
-import { minimizeBounded } from './optimize';
+import { optimizeTheta } from './fit-theta';
 import { summaryHtml, summaryParts, summaryText } from './summary';
 
 /** One row of lme4's `as.data.frame(VarCorr(fit))`. */
@@ -69,13 +69,8 @@ export class LinearMixedModel extends FixedEffectsFit {
     this.terms = orderByLevels(frame.reTerms.map((t) => new ReTerm(t)));
     this.system = new BlockedSystem(this.terms, frame.X, frame.y, this.p);
     const start = options.start ?? momentStart(this.terms, frame.X, frame.y, this.p);
-    const lower = this.terms.flatMap((t) => t.thetaLowerBounds());
-    const opt = this.system.cheapTerms.length ? this.optimizeProfilingCheap(start, lower, options) : minimizeBounded((theta) => this.objectiveAt(theta), start, lower, {
-      maxEvaluations: options.maxEvaluations,
-      // the analytic gradient from the factorization just computed at theta
-      gradient: () => this.system.gradient(this.REML),
-    });
-    this.theta = opt.x.map((v, i) => (lower[i] === 0 && v < 0 ? 0 : v));
+    const opt = optimizeTheta(this.system, this.REML, start, { maxEvaluations: options.maxEvaluations });
+    this.theta = opt.theta;
     this.optimizer = { evaluations: opt.evaluations, converged: opt.converged, message: opt.message };
     const e = this.evaluateAt(this.theta);
     if (!e) throw new Error('the fitted model is not positive definite at the optimum');
@@ -88,52 +83,6 @@ export class LinearMixedModel extends FixedEffectsFit {
     this.warnings = [...frame.warnings];
     if (!opt.converged) this.warnings.push(`convergence failure: ${opt.message}`);
     if (this.isSingular()) this.warnings.push("boundary (singular) fit: see help('isSingular')");
-  }
-
-  /**
-   * The search over theta with the cheap terms' elements profiled out (see
-   * BlockedSystem.profileCheap): the outer search moves the others, each of its evaluations
-   * minimizing over the cheap ones from the trailing block alone; its gradient is the full
-   * gradient's other elements at that minimum (an envelope).
-   */
-  private optimizeProfilingCheap(start: ArrayLike<number>, lower: number[], options: FitOptions): { x: number[]; evaluations: number; converged: boolean; message: string } {
-    const cheap = this.system.cheapThetaIndices();
-    const outer = lower.map((_, i) => i).filter((i) => !cheap.includes(i));
-    const theta = Array.from(start);
-    const merged = (x: ArrayLike<number>) => {
-      outer.forEach((i, j) => (theta[i] = x[j]));
-      return theta;
-    };
-    let innerConverged = true;
-    // the lowest point so far and its cheap elements, so that the optimum needs no re-evaluation
-    let best = { fx: Infinity, x: [] as number[], cheap: [] as number[] };
-    const objective = (x: ArrayLike<number>): number => {
-      if (!this.system.profileCheap(merged(x))) return Infinity;
-      const inner = minimizeBounded(
-        (c) => {
-          const e = this.system.evaluateCheap(c);
-          return e ? profiledDeviance(e, this.n, this.p, this.REML) : Infinity;
-        },
-        cheap.map((i) => theta[i]),
-        cheap.map((i) => lower[i]),
-      );
-      innerConverged &&= inner.converged;
-      cheap.forEach((i, j) => (theta[i] = inner.x[j]));
-      if (inner.fx < best.fx) best = { fx: inner.fx, x: Array.from(x), cheap: inner.x };
-      return inner.fx;
-    };
-    const opt = minimizeBounded(objective, outer.map((i) => start[i]), outer.map((i) => lower[i]), {
-      maxEvaluations: options.maxEvaluations,
-      gradient: () => {
-        if (!this.system.finishCheap(theta)) return null;
-        const g = this.system.gradient(this.REML);
-        return g && outer.map((i) => g[i]);
-      },
-    });
-    if (opt.x.every((v, j) => v === best.x[j])) cheap.forEach((i, j) => (theta[i] = best.cheap[j]));
-    else objective(opt.x);
-    merged(opt.x);
-    return { x: theta.slice(), evaluations: opt.evaluations, converged: opt.converged && innerConverged, message: opt.message };
   }
 
   /** Factorizes the system at theta (null if not positive definite). */
