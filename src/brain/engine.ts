@@ -9,7 +9,7 @@ import type { Contrast } from './contrasts';
 import { contrastStatistics } from './statistics';
 import { BrainDesign, type DesignSpec, type NobsCheck } from './design';
 import { RecordLayout, VoxelStatus } from './layout';
-import { fitSystem, type VoxelEstimate } from './voxelfit';
+import { fitSystem, thetaInverseHessian, type VoxelEstimate } from './voxelfit';
 
 export interface EngineSettings {
   REML: boolean;
@@ -55,7 +55,8 @@ export class ChunkFitter {
   readonly layout: RecordLayout;
   private readonly full: BrainDesign;
   private readonly patterns = new Map<string, BrainDesign>();
-  private readonly lastTheta = new Map<BrainDesign, number[]>();
+  /** per design, the last voxel's theta and inverse Hessian: the next voxel's search starts from them */
+  private readonly lastFit = new Map<BrainDesign, { theta: number[]; inverseHessian?: Float64Array }>();
   private readonly dOffsets: number[];
   private evaluations = 0;
   private crowded = 0;
@@ -158,7 +159,7 @@ export class ChunkFitter {
       design = new BrainDesign(this.spec, rows, this.settings.nobsVsRE);
       if (this.patterns.size >= this.patternCacheSize) {
         const oldest = this.patterns.keys().next().value as string;
-        this.lastTheta.delete(this.patterns.get(oldest)!);
+        this.lastFit.delete(this.patterns.get(oldest)!);
         this.patterns.delete(oldest);
       }
     }
@@ -199,7 +200,8 @@ export class ChunkFitter {
         const before = system.evaluations;
         let estimate: VoxelEstimate | null = null;
         try {
-          estimate = fitSystem(system, this.settings.REML, this.lastTheta.get(design) ?? design.initialTheta);
+          const last = this.lastFit.get(design);
+          estimate = fitSystem(system, this.settings.REML, last?.theta ?? design.initialTheta, last?.inverseHessian);
         } catch {
           estimate = null;
         }
@@ -208,8 +210,8 @@ export class ChunkFitter {
           continue;
         }
         if (design.fewerObservationsThanEffects) this.crowded++;
-        this.lastTheta.set(design, warmStart(estimate.theta, design.lower));
         this.writeRecord(design, estimate, records, c * this.layout.size);
+        this.lastFit.set(design, { theta: warmStart(estimate.theta, design.lower), inverseHessian: thetaInverseHessian(estimate) });
         // the fit's and the contrasts' (Satterthwaite's derivatives) factorizations
         this.evaluations += system.evaluations - before;
         status[c] = VoxelStatus.fitted;

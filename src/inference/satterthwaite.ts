@@ -90,9 +90,6 @@ function derivativesFromGradient(model: VarparModel): { hessian: Float64Array; j
   const k = nt + 1;
   const s2 = sigma * sigma;
   const dof = REML ? n - p : n;
-  const center = system.evaluate(model.theta);
-  const atCenter = center && system.gradientParts(REML);
-  if (!center || !atCenter) return null;
   const hessian = new Float64Array(k * k);
   const jacobian: Float64Array[] = [];
   const theta = Float64Array.from(model.theta);
@@ -111,6 +108,10 @@ function derivativesFromGradient(model: VarparModel): { hessian: Float64Array; j
     for (let j = 0; j < nt; j++) hessian[j + i * k] = (plus.gradient[j] - minus.gradient[j]) / (2 * h);
     jacobian.push(plus.vcov.map((v, e) => (s2 * (v - minus.vcov[e])) / (2 * h)));
   }
+  // last at the model's theta, where the system is to be left
+  const center = system.evaluate(model.theta);
+  const atCenter = center && system.gradientParts(REML);
+  if (!center || !atCenter) return null;
   for (let i = 0; i < nt; i++)
     for (let j = 0; j < i; j++) {
       const mean = (hessian[i + j * k] + hessian[j + i * k]) / 2;

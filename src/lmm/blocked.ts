@@ -175,9 +175,27 @@ export class BlockedSystem implements TailLayout {
 
   /** Factorizations so far (`evaluate` and `evaluateCheap`), for reports of the work a fit took. */
   evaluations = 0;
+  /** the theta the factor is at, and its evaluation (undefined once anything else changed the factor) */
+  private factoredAt?: Float64Array;
+  private factored: Evaluation | null = null;
 
-  /** Factorizes the system at theta; null when it is not numerically positive definite. */
+  /**
+   * Factorizes the system at theta; null when it is not numerically positive definite. Asking
+   * again for the theta the factor is at costs nothing (a search's optimum is usually its last
+   * point, and Satterthwaite's derivatives return there).
+   */
   evaluate(theta: ArrayLike<number>): Evaluation | null {
+    const at = this.factoredAt;
+    if (at && at.length === theta.length && at.every((v, i) => v === theta[i])) {
+      this.setTheta(theta);
+      return this.factored;
+    }
+    this.factored = this.factorize(theta);
+    this.factoredAt = Float64Array.from(theta);
+    return this.factored;
+  }
+
+  private factorize(theta: ArrayLike<number>): Evaluation | null {
     this.evaluations++;
     this.setTheta(theta);
     const m = this.tailSize;
@@ -216,6 +234,7 @@ export class BlockedSystem implements TailLayout {
    * kept here. False where not positive definite.
    */
   profileCheap(theta: ArrayLike<number>): boolean {
+    this.factoredAt = undefined;
     const unit = Array.from(theta);
     for (const ti of this.cheapTerms) this.terms[ti].initialTheta().forEach((v, i) => (unit[this.thetaOffsets[ti] + i] = v));
     this.setTheta(unit);
@@ -245,6 +264,7 @@ export class BlockedSystem implements TailLayout {
    */
   evaluateCheap(thetaCheap: ArrayLike<number>): Evaluation | null {
     this.evaluations++;
+    this.factoredAt = undefined;
     const c0 = this.cheapFrom;
     const tc = this.tailSize - c0;
     const T = this.trailingWork!;
@@ -263,6 +283,7 @@ export class BlockedSystem implements TailLayout {
    * ones to finish with), as `evaluate(theta)` would leave it for `gradient` and `solve`.
    */
   finishCheap(theta: ArrayLike<number>): boolean {
+    this.factoredAt = undefined;
     const thetaCheap = this.cheapThetaIndices().map((i) => theta[i]);
     this.setTheta(theta);
     // the first term's L21 and the leading columns of the factor at the cheap rows were made at
@@ -303,6 +324,7 @@ export class BlockedSystem implements TailLayout {
    * tail's cross-products and the first block's Z_l'y. X'X, Z'X, Z'Z and the structure stay.
    */
   setResponse(products: ResponseProducts): void {
+    this.factoredAt = undefined;
     const m = this.tailSize;
     const a = this.a22;
     const yi = m - 1;

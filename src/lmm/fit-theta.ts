@@ -17,7 +17,13 @@ export interface ThetaFit {
   message: string;
 }
 
-export function optimizeTheta(system: BlockedSystem, REML: boolean, start: ArrayLike<number>, options: { maxEvaluations?: number } = {}): ThetaFit {
+export interface ThetaSearchOptions {
+  maxEvaluations?: number;
+  /** a starting inverse Hessian of the profiled deviance in theta (a similar fit's: the previous voxel's) */
+  inverseHessian?: Float64Array;
+}
+
+export function optimizeTheta(system: BlockedSystem, REML: boolean, start: ArrayLike<number>, options: ThetaSearchOptions = {}): ThetaFit {
   const lower = system.terms.flatMap((t) => t.thetaLowerBounds());
   const { n, p } = system;
   const opt = system.cheapTerms.length
@@ -30,7 +36,7 @@ export function optimizeTheta(system: BlockedSystem, REML: boolean, start: Array
         start,
         lower,
         // the analytic gradient from the factorization just computed at theta
-        { maxEvaluations: options.maxEvaluations, gradient: () => system.gradient(REML) },
+        { maxEvaluations: options.maxEvaluations, inverseHessian: options.inverseHessian, gradient: () => system.gradient(REML) },
       );
   return { theta: opt.x.map((v, i) => (lower[i] === 0 && v < 0 ? 0 : v)), evaluations: opt.evaluations, converged: opt.converged, message: opt.message };
 }

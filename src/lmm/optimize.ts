@@ -14,6 +14,11 @@ export interface OptimizeOptions {
   gradient?: (x: Float64Array) => ArrayLike<number> | null;
   /** stop when the predicted further decrease of f is below this (absolute) */
   ftol?: number;
+  /**
+   * A starting inverse Hessian (n x n), e.g. from a similar problem just solved (the previous
+   * voxel): the first steps are then Newton-like instead of scaled gradient steps.
+   */
+  inverseHessian?: Float64Array;
 }
 
 export interface OptimizeResult {
@@ -58,7 +63,7 @@ export function minimizeBounded(
     });
     result.evaluations += probes;
     if (!best) break;
-    const next = projectedBfgs(f, best, lower, options);
+    const next = projectedBfgs(f, best, lower, { ...options, inverseHessian: undefined });
     next.evaluations += result.evaluations;
     if (!(next.fx < result.fx)) {
       result.evaluations = next.evaluations;
@@ -137,7 +142,8 @@ function projectedBfgs(
       if (!measured) unscaled = true;
     }
   };
-  resetH(true);
+  if (options.inverseHessian) H.set(options.inverseHessian);
+  else resetH(true);
   const active = new Uint8Array(n);
   const d = new Float64Array(n);
   const xNew = new Float64Array(n);
