@@ -178,3 +178,15 @@ export function supernodalPool(): SupernodalPool | null {
   }
   return processPool;
 }
+
+/** Tails whose factorization takes fewer multiply-adds than this run on one thread. */
+const PARALLEL_MIN_FLOPS = 5e6;
+
+/**
+ * The buffers to factorize with: a big tail (crossed factors with many levels) on the process's
+ * pool, in shared memory; a small one on this thread.
+ */
+export function factorizationWork(factorization: SupernodalCholesky, cliques?: FirstTermCliques): SupernodeWork {
+  const pool = factorization.flops >= PARALLEL_MIN_FLOPS ? supernodalPool() : null;
+  return pool ? pool.work(factorization, cliques) : factorization.work(cliques);
+}

@@ -9,6 +9,7 @@
  *   level by level on the few columns of [X y] each level touches;
  * - several terms: `SparseFirstBlock`, rank updates on the tail rows each level touches.
  */
+import type { CliqueRunner, FirstTermCliques } from '../linalg/cliques';
 import { choleskyLower } from '../linalg/dense';
 import type { ReTerm } from './reterm';
 
@@ -35,6 +36,10 @@ export interface FirstBlock {
    * `row` on after their lambda changed (the tail is not touched).
    */
   refreshL21(row: number): void;
+  /** rank updates that the factorization's kernels apply for this block (the sparse strategy) ... */
+  readonly cliques?: FirstTermCliques;
+  /** ... and, given those kernels, where they read L21 */
+  attach?(runner: CliqueRunner): void;
 }
 
 /** A linear model (no random effects) is the system reduced to its tail [X y]. */
