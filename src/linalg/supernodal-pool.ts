@@ -18,7 +18,9 @@ import * as path from 'node:path';
 import { MessageChannel, MessagePort, Worker } from 'node:worker_threads';
 import { cliqueShares, FirstTermCliques } from './cliques';
 import { KernelMemory } from './kernels';
-import { inverseRows, KernelLayout, multiplyRows, panelRows, SupernodalCholesky, SupernodeStructure, SupernodeWork, updateColumns } from './supernodal';
+import { inverseRows, multiplyRows, panelRows, updateColumns, type KernelLayout } from './supernode-kernels';
+import type { SupernodeStructure } from './supernode-structure';
+import { SupernodalCholesky, SupernodeWork } from './supernodal';
 
 /** control slots shared with the workers */
 export const enum Slot {
