@@ -84,6 +84,12 @@ export interface BoundCorStruct {
   correlation(u: ArrayLike<number>, g: number, out: Float64Array): void;
   /** the parameters in nlme's constrained form */
   constrained(u: ArrayLike<number>): number[];
+  /**
+   * Where nlme whitens with another square root of C^-1 than the inverse Cholesky factor (which
+   * changes the normalized residuals, not the likelihood): writes W with W'W = C^-1 (n_g x n_g,
+   * column-major) and returns log|C|.
+   */
+  inverseRoot?(u: ArrayLike<number>, g: number, out: Float64Array): number;
 }
 
 class Arma implements BoundCorStruct {
@@ -149,6 +155,21 @@ class CompoundSymmetry implements BoundCorStruct {
     const rho = this.constrained(u)[0];
     const n = this.groups[g].length;
     for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) out[i + j * n] = i === j ? 1 : rho;
+  }
+
+  /** nlme's compSymm_fact: the scaled mean in the first row, Helmert contrasts below it */
+  inverseRoot(u: ArrayLike<number>, g: number, out: Float64Array): number {
+    const rho = this.constrained(u)[0];
+    const n = this.groups[g].length;
+    const between = 1 + (n - 1) * rho;
+    out.fill(0);
+    for (let j = 0; j < n; j++) out[j * n] = 1 / Math.sqrt(between * n);
+    for (let i = 1; i < n; i++) {
+      const c = 1 / Math.sqrt((1 - rho) * i * (i + 1));
+      for (let j = 0; j < i; j++) out[i + j * n] = -c;
+      out[i + i * n] = i * c;
+    }
+    return Math.log(between) + (n - 1) * Math.log(1 - rho);
   }
 }
 

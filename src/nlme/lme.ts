@@ -12,6 +12,7 @@ import { toTable, type DataInput } from '../frame/table';
 import type { Factor, ModelFrame, Table } from '../frame/types';
 import { BlockedSystem, type Evaluation } from '../lmm/blocked';
 import { FixedEffectsFit, type CoefficientTable } from '../lmm/fixed';
+import { predict } from '../inference/conditional';
 import { tTwoSided } from '../inference/distributions';
 import { lambdaTimes, type OptimizerInfo, type RanefRows } from '../lmm/model';
 import { profiledDeviance, profiledSigma, varparDeviance } from '../lmm/objective';
@@ -292,6 +293,15 @@ export class NlmeModel extends FixedEffectsFit {
       for (let r = 0; r < n; r++) for (let a = 0; a < term.k; a++) out[r] += term.z[r + a * n] * b[term.codes[r] * term.k + a];
     });
     return out;
+  }
+
+  /**
+   * nlme's predict(fit, newdata, level): with random effects (level 1, lme's default; levels the
+   * model has not seen get the population prediction) or X beta alone (level 0, and gls).
+   */
+  predict(newdata?: DataInput, options: { level?: 0 | 1 } = {}): Float64Array {
+    if (newdata === undefined) return this.fitted(options);
+    return predict(this, newdata, { re: options.level === 0 ? 'none' : 'all' });
   }
 
   /**

@@ -2,7 +2,8 @@
  * The residual covariance sigma^2 Lambda of an nlme model, Lambda = S C S with S the variance
  * function's standard deviations and C the block-diagonal correlation, and its whitening: nlme
  * multiplies each group's rows of [Z X y] by the inverse Cholesky factor of its block of Lambda
- * and then solves an ordinary mixed model; the likelihood gains -log|Lambda| / 2.
+ * (compound symmetry: nlme's Helmert-type root instead) and then solves an ordinary mixed model;
+ * the likelihood gains -log|Lambda| / 2.
  */
 import { choleskyLower, solveLower } from '../linalg/dense';
 import type { BoundCorStruct } from './corstruct';
@@ -52,15 +53,18 @@ export class ResidualStructure {
       for (let g = 0; g < cor.groups.length; g++) {
         const m = cor.groups[g].length;
         const L = this.factors[g];
-        cor.correlation(cu, g, L);
-        if (!choleskyLower(L, m)) return NaN;
-        for (let i = 0; i < m; i++) logdet += 2 * Math.log(L[i + i * m]);
+        if (cor.inverseRoot) logdet += cor.inverseRoot(cu, g, L);
+        else {
+          cor.correlation(cu, g, L);
+          if (!choleskyLower(L, m)) return NaN;
+          for (let i = 0; i < m; i++) logdet += 2 * Math.log(L[i + i * m]);
+        }
       }
     }
     return logdet;
   }
 
-  /** After setParameters: Lambda^{-1/2} M (each group's rows by the inverse Cholesky factor, after dividing by S). */
+  /** After setParameters: Lambda^{-1/2} M (each group's rows by the inverse root of C, after dividing by S). */
   whiten(M: RowMatrix): Float64Array {
     const { n } = this;
     const out = new Float64Array(M.data.length);
@@ -69,12 +73,21 @@ export class ResidualStructure {
     if (!cor) return out;
     cor.groups.forEach((rows, g) => {
       const m = rows.length;
+      const F = this.factors[g];
       const v = new Float64Array(m);
       for (let j = 0; j < M.ncol; j++) {
         const c = j * n;
         for (let i = 0; i < m; i++) v[i] = out[c + rows[i]];
-        solveLower(this.factors[g], m, v);
-        for (let i = 0; i < m; i++) out[c + rows[i]] = v[i];
+        if (cor.inverseRoot) {
+          for (let i = 0; i < m; i++) {
+            let s = 0;
+            for (let k = 0; k < m; k++) s += F[i + k * m] * v[k];
+            out[c + rows[i]] = s;
+          }
+        } else {
+          solveLower(F, m, v);
+          for (let i = 0; i < m; i++) out[c + rows[i]] = v[i];
+        }
       }
     });
     return out;

@@ -2,14 +2,15 @@
 # residual correlation structures).
 #
 # Run from the repository root:  Rscript test/reference/make-nlme-references.R
-# (R 4.2, nlme 3.1-162, jsonlite; Debian: r-cran-nlme r-cran-jsonlite). The tests only read what
+# (R 4.2, nlme 3.1-162, jsonlite, numDeriv; Debian: r-cran-nlme r-cran-jsonlite r-cran-numderiv). The tests only read what
 # this writes; R is not needed to run them.
 #
 # Writes into test/fixtures/:
 #   Ovary.csv, BodyWeight.csv   nlme's datasets (Orthodont.csv is written by make-references.R)
 #   arma_sim.csv                simulated repeated measures with ARMA(1,1) errors and gaps in time
 #   nlme-fits.json              per fit: coefficients with df, logLik/AIC/BIC, sigma, random-effects
-#                               SDs, structure parameters, intervals(), anova() (sequential and
+#                               SDs, structure parameters, intervals() (nlme's, and the same with
+#                               the exact Hessian: see exact_intervals), anova() (sequential and
 #                               marginal), residuals (response, pearson, normalized), fitted values,
 #                               predictions, the printed summary; likelihood-ratio anova tables
 #
@@ -19,6 +20,7 @@
 suppressMessages({
   library(nlme)
   library(jsonlite)
+  library(numDeriv)
 })
 invisible(Sys.setlocale("LC_COLLATE", "C"))
 fixtures <- file.path("test", "fixtures")
@@ -45,23 +47,22 @@ Orthodont <- read_fixture("Orthodont")
 BodyWeight <- read_fixture("BodyWeight")
 arma_sim <- read_fixture("arma_sim")
 
-ovary_formula <- follicles ~ sin(2 * pi * Time) + cos(2 * pi * Time)
 fits <- list(
   ovary_ar1 = list(
     call = list(fn = "lme", formula = "follicles ~ sin(2*pi*Time) + cos(2*pi*Time) + (1 | Mare)", data = "Ovary",
                 correlation = list(kind = "corAR1", form = "~ 1 | Mare")),
-    fit = lme(ovary_formula, Ovary, random = ~ 1 | Mare, correlation = corAR1(form = ~ 1 | Mare))),
+    fit = lme(follicles ~ sin(2 * pi * Time) + cos(2 * pi * Time), Ovary, random = ~ 1 | Mare, correlation = corAR1(form = ~ 1 | Mare))),
   ovary_ar1_ml = list(
     call = list(fn = "lme", formula = "follicles ~ sin(2*pi*Time) + cos(2*pi*Time) + (1 | Mare)", data = "Ovary",
                 correlation = list(kind = "corAR1", form = "~ 1 | Mare"), REML = FALSE),
-    fit = lme(ovary_formula, Ovary, random = ~ 1 | Mare, correlation = corAR1(form = ~ 1 | Mare), method = "ML")),
+    fit = lme(follicles ~ sin(2 * pi * Time) + cos(2 * pi * Time), Ovary, random = ~ 1 | Mare, correlation = corAR1(form = ~ 1 | Mare), method = "ML")),
   ovary_plain = list(
     call = list(fn = "lme", formula = "follicles ~ sin(2*pi*Time) + cos(2*pi*Time) + (1 | Mare)", data = "Ovary"),
-    fit = lme(ovary_formula, Ovary, random = ~ 1 | Mare)),
+    fit = lme(follicles ~ sin(2 * pi * Time) + cos(2 * pi * Time), Ovary, random = ~ 1 | Mare)),
   ovary_gls_ar1 = list(
     call = list(fn = "gls", formula = "follicles ~ sin(2*pi*Time) + cos(2*pi*Time)", data = "Ovary",
                 correlation = list(kind = "corAR1", form = "~ 1 | Mare")),
-    fit = gls(ovary_formula, Ovary, correlation = corAR1(form = ~ 1 | Mare))),
+    fit = gls(follicles ~ sin(2 * pi * Time) + cos(2 * pi * Time), Ovary, correlation = corAR1(form = ~ 1 | Mare))),
   orthodont_varident = list(
     call = list(fn = "lme", formula = "distance ~ age + Sex + (1 | Subject)", data = "Orthodont",
                 weights = list(kind = "varIdent", form = "~ 1 | Sex")),
@@ -121,12 +122,105 @@ new_points <- list(
                         subject = factor(c("s03", "s31"), levels = levels(arma_sim$subject)))
 )
 
+
+# nlme's intervals() for the variance parameters with the exact Hessian: nlme's apVar is the inverse
+# of minus the Hessian of the log-likelihood (beta profiled) in log-SDs and Fisher's z of the
+# random effects, the structures' unconstrained coefficients and log sigma, but fdHess's finite
+# differences (.relStep = 6e-6) carry rounding noise of up to percents on weakly determined
+# parameters. Here the log-likelihood is written out from the marginal covariance V (nlme's own
+# corMatrix() and varWeights() give its residual part) and differentiated by numDeriv's Richardson
+# extrapolation; the intervals are then transformed back as intervals.lme does.
+exact_intervals <- function(m, group, level = 0.95) {
+  is_lme <- inherits(m, "lme")
+  ms <- m$modelStruct
+  d <- getData(m)
+  N <- nrow(d)
+  reml <- m$method == "REML"
+  X <- model.matrix(if (is_lme) formula(m) else formula(m), d)
+  y <- d[[all.vars(formula(m))[1]]]
+  grp <- if (!is.null(group)) d[[group]] else factor(rep(1, N))
+  ord <- order(grp)
+  members <- split(seq_len(N), grp)
+  re <- if (is_lme) {
+    form <- formula(ms$reStruct)[[1]]
+    Z <- model.matrix(form, d)
+    G <- as.matrix(getVarCov(m))
+    list(Z = Z, k = ncol(Z), sd = sqrt(diag(G)), cor = cov2cor(G)[lower.tri(G)])
+  }
+  cs <- ms$corStruct
+  vs <- ms$varStruct
+  ncs <- length(coef(cs))
+  nvs <- length(coef(vs))
+  pars <- c(if (is_lme) c(log(re$sd), log((1 + re$cor) / (1 - re$cor))),
+            coef(cs), coef(vs), log(m$sigma))
+  nre <- if (is_lme) re$k + length(re$cor) else 0
+  residual_cov <- function(u_cs, u_vs, sigma) {
+    C <- diag(N)
+    if (ncs) {
+      coef(cs) <- u_cs
+      mats <- corMatrix(cs)
+      for (g in seq_along(members)) C[members[[g]], members[[g]]] <- mats[[g]]
+    }
+    sdrel <- rep(1, N)
+    if (nvs) {
+      coef(vs) <- u_vs
+      sdrel[ord] <- 1 / varWeights(vs)
+    }
+    sigma^2 * (sdrel %o% sdrel) * C
+  }
+  loglik <- function(x) {
+    sigma <- exp(x[length(x)])
+    V <- residual_cov(x[nre + seq_len(ncs)], x[nre + ncs + seq_len(nvs)], sigma)
+    if (is_lme) {
+      sd <- exp(x[seq_len(re$k)])
+      R <- diag(re$k)
+      R[lower.tri(R)] <- tanh(x[re$k + seq_along(re$cor)] / 2)
+      R[upper.tri(R)] <- t(R)[upper.tri(R)]
+      G <- (sd %o% sd) * R
+      for (idx in split(seq_len(N), m$groups[[1]])) {
+        Zi <- re$Z[idx, , drop = FALSE]
+        V[idx, idx] <- V[idx, idx] + Zi %*% G %*% t(Zi)
+      }
+    }
+    U <- chol(V)
+    Xw <- backsolve(U, X, transpose = TRUE)
+    yw <- backsolve(U, y, transpose = TRUE)
+    fit <- lm.fit(Xw, yw)
+    -sum(log(diag(U))) - sum(fit$residuals^2) / 2 -
+      if (reml) sum(log(abs(diag(qr.R(fit$qr))))) else 0
+  }
+  H <- numDeriv::hessian(loglik, pars)
+  se <- sqrt(diag(solve(-H)))
+  z <- qnorm((1 + level) / 2)
+  bounds <- cbind(lower = pars - z * se, est = pars, upper = pars + z * se)
+  rows <- function(values, names) data.frame(name = names, lower = values[, 1], est = values[, 2], upper = values[, 3])
+  constrained <- function(struct, idx, b) { coef(struct) <- bounds[idx, b]; coef(struct, unconstrained = FALSE) }
+  out <- list(sigma = as.list(exp(bounds[nrow(bounds), ])))
+  if (is_lme) {
+    nm <- colnames(re$Z)
+    back <- rbind(exp(bounds[seq_len(re$k), , drop = FALSE]), tanh(bounds[re$k + seq_along(re$cor), , drop = FALSE] / 2))
+    pairs <- which(lower.tri(diag(re$k)), arr.ind = TRUE)
+    out$reStruct <- setNames(list(rows(back, c(sprintf("sd(%s)", nm), sprintf("cor(%s,%s)", nm[pairs[, 2]], nm[pairs[, 1]])))), names(m$groups)[1])
+  }
+  if (ncs) {
+    v <- sapply(1:3, function(b) constrained(cs, nre + seq_len(ncs), b))
+    out$corStruct <- rows(matrix(v, ncol = 3), names(coef(cs, unconstrained = FALSE)))
+  }
+  if (nvs) {
+    v <- sapply(1:3, function(b) constrained(vs, nre + ncs + seq_len(nvs), b))
+    out$varStruct <- rows(matrix(v, ncol = 3), names(coef(vs, unconstrained = FALSE)))
+  }
+  out
+}
+
 describe <- function(entry) {
   m <- entry$fit
   s <- summary(m)
   tt <- s$tTable
   is_lme <- inherits(m, "lme")
   iv <- intervals(m)
+  group <- if (is_lme) names(m$groups)[1] else if (!is.null(entry$call$correlation)) trimws(sub(".*\\|", "", entry$call$correlation$form))
+  exact <- exact_intervals(m, group)
   newdata <- new_points[[entry$call$data]]
   out <- list(
     call = entry$call,
@@ -136,8 +230,8 @@ describe <- function(entry) {
     logLik = as.numeric(logLik(m)), AIC = AIC(m), BIC = BIC(m), sigma = m$sigma, nobs = m$dims$N,
     corStruct = if (!is.null(m$modelStruct$corStruct)) as.list(coef(m$modelStruct$corStruct, unconstrained = FALSE)),
     varStruct = if (!is.null(m$modelStruct$varStruct)) as.list(coef(m$modelStruct$varStruct, unconstrained = FALSE)),
-    intervals = list(
-      fixed = interval_rows(if (is_lme) iv$fixed else iv$coef),
+    intervals = c(list(fixed = interval_rows(if (is_lme) iv$fixed else iv$coef)), exact),
+    intervals_nlme = list(
       reStruct = if (is_lme) lapply(iv$reStruct, interval_rows),
       corStruct = interval_rows(iv$corStruct),
       varStruct = interval_rows(iv$varStruct),
