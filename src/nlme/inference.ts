@@ -4,7 +4,6 @@
  * log-SDs, Fisher's z of correlations, the structures' unconstrained parameters and log sigma),
  * Wald F tests per term (anova.lme, sequential or marginal) and likelihood-ratio comparisons.
  */
-import { zapsmall } from '../display/coefmat';
 import { formatColumn } from '../display/format';
 import { escapeHtml } from '../display/html';
 import type { MimeBundle } from '../display/mime';
@@ -15,7 +14,7 @@ import { symmetricEigen } from '../inference/small-dense';
 import { choleskyInverse, choleskyLower } from '../linalg/dense';
 import { termColumns } from './fixdf';
 import type { NlmeModel } from './lme';
-import { printMatrix } from './summary';
+import { printMatrix, zapsmall } from './summary';
 
 export interface IntervalRow {
   name: string;

@@ -2,7 +2,7 @@
  * nlme's printed summaries, print(summary(fit)) for lme (print.summary.lme) and gls
  * (print.summary.gls), laid out line for line as nlme prints them.
  */
-import { abbreviate, zapsmall } from '../display/coefmat';
+import { abbreviate } from '../display/coefmat';
 import { formatColumn } from '../display/format';
 import { escapeHtml } from '../display/html';
 import { deparse } from '../formula/deparse';
@@ -10,6 +10,18 @@ import { parseFormula, type Expr } from '../formula/parse';
 import { quantiles } from '../lmm/summary';
 import type { ReTerm } from '../lmm/reterm';
 import type { NlmeModel } from './lme';
+
+/**
+ * base::zapsmall as nlme's print methods call it in R 4.2: round(x, digits - log10(max |x|)), where
+ * round() takes fractional digits to the nearest integer (printCoefmat's rounding, ../display/coefmat,
+ * takes the ceiling of the logarithm instead).
+ */
+export function zapsmall(values: number[], digits = 7): number[] {
+  const mx = Math.max(...values.filter(Number.isFinite).map(Math.abs));
+  const decimals = mx > 0 ? Math.max(0, Math.round(digits - Math.log10(mx))) : digits;
+  const f = 10 ** decimals;
+  return values.map((v) => (Number.isFinite(v) ? Math.round(v * f) / f : v));
+}
 
 const pad = (s: string, w: number, right: boolean) => (right ? s.padStart(w) : s.padEnd(w));
 
