@@ -1,5 +1,9 @@
-# Shared by the reference scripts: datasets written and read back the way neurolmm reads CSV files.
-# Expects `fixtures` (the test/fixtures directory) to be defined by the sourcing script.
+# Shared by the reference scripts (run from the repository root): datasets written to and read back
+# from test/fixtures the way neurolmm reads CSV files.
+
+invisible(Sys.setlocale("LC_COLLATE", "C"))
+fixtures <- file.path("test", "fixtures")
+if (!dir.exists(fixtures)) stop("run from the repository root (test/fixtures not found)")
 
 # Plain data.frame with every factor (ordered or not) as character, so write.csv quotes it.
 plain <- function(d) {

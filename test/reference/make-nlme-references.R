@@ -22,9 +22,6 @@ suppressMessages({
   library(jsonlite)
   library(numDeriv)
 })
-invisible(Sys.setlocale("LC_COLLATE", "C"))
-fixtures <- file.path("test", "fixtures")
-if (!dir.exists(fixtures)) stop("run from the repository root (test/fixtures not found)")
 source(file.path("test", "reference", "fixture-helpers.R"))
 
 export_csv(nlme::Ovary, "Ovary")

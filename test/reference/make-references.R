@@ -21,9 +21,6 @@ suppressMessages({
   library(nlme)
   library(jsonlite)
 })
-invisible(Sys.setlocale("LC_COLLATE", "C"))
-fixtures <- file.path("test", "fixtures")
-if (!dir.exists(fixtures)) stop("run from the repository root (test/fixtures not found)")
 
 # ---- datasets -----------------------------------------------------------------------------------
 
