@@ -24,6 +24,7 @@ export interface IntervalRow {
 }
 
 export interface NlmeIntervals {
+  kind: 'lme' | 'gls';
   level: number;
   /** fixed effects (gls: coefficients), t quantiles on the fixed effects' df */
   fixed: IntervalRow[];
@@ -118,7 +119,7 @@ export function intervals(model: NlmeModel, level = 0.95): NlmeIntervals {
     // no variance parameters but sigma (gls without structures): the chi-square interval
     const nr = model.n - (model.REML ? model.p : 0);
     const s = model.sigma * Math.sqrt(nr);
-    return withText({ level, fixed, sigma: { lower: s / Math.sqrt(chisqQuantile((1 + level) / 2, nr)), est: model.sigma, upper: s / Math.sqrt(chisqQuantile((1 - level) / 2, nr)) } });
+    return withText({ kind: model.kind, level, fixed, sigma: { lower: s / Math.sqrt(chisqQuantile((1 + level) / 2, nr)), est: model.sigma, upper: s / Math.sqrt(chisqQuantile((1 - level) / 2, nr)) } });
   }
   const cov = approximateCovariance(model, natural);
   const z = normalQuantile((1 + level) / 2);
@@ -127,7 +128,7 @@ export function intervals(model: NlmeModel, level = 0.95): NlmeIntervals {
     const half = z * Math.sqrt(cov[i + i * k]);
     return [x - half, x, x + half];
   });
-  const out: Omit<NlmeIntervals, 'toString'> = { level, fixed, sigma: { lower: NaN, est: NaN, upper: NaN } };
+  const out: Omit<NlmeIntervals, 'toString'> = { kind: model.kind, level, fixed, sigma: { lower: NaN, est: NaN, upper: NaN } };
   const corCount = rs.correlation?.npar ?? 0;
   natural.names.forEach((p, i) => {
     const [lo, est, hi] = bounds[i];
@@ -162,9 +163,10 @@ function intervalRowsText(rows: IntervalRow[]): string[] {
   return printMatrix(rows.map((r) => r.name), ['lower', 'est.', 'upper'], rows.map((_, i) => text.map((t) => t[i])), true);
 }
 
-/** print.intervals.lme */
+/** print.intervals.lme / print.intervals.gls */
 function intervalsText(x: Omit<NlmeIntervals, 'toString'>): string {
-  const out = [`Approximate ${Math.round(x.level * 100)}% confidence intervals`, '', ' Fixed effects:', ...intervalRowsText(x.fixed)];
+  const lme = x.kind === 'lme';
+  const out = [`Approximate ${Math.round(x.level * 100)}% confidence intervals`, '', lme ? ' Fixed effects:' : ' Coefficients:', ...intervalRowsText(x.fixed)];
   if (x.reStruct) {
     out.push('', ' Random Effects:');
     for (const [group, rows] of Object.entries(x.reStruct)) out.push(`  Level: ${group} `, ...intervalRowsText(rows));
@@ -172,7 +174,7 @@ function intervalsText(x: Omit<NlmeIntervals, 'toString'>): string {
   if (x.corStruct) out.push('', ' Correlation structure:', ...intervalRowsText(x.corStruct));
   if (x.varStruct) out.push('', ' Variance function:', ...intervalRowsText(x.varStruct));
   const s = formatColumn([x.sigma.lower, x.sigma.est, x.sigma.upper], 7);
-  out.push('', ' Within-group standard error:', ...printMatrix([''], ['lower', 'est.', 'upper'], [s], true).map((l) => l.slice(1) + ' '));
+  out.push('', lme ? ' Within-group standard error:' : ' Residual standard error:', ...printMatrix([''], ['lower', 'est.', 'upper'], [s], true).map((l) => l.slice(1) + ' '));
   return out.join('\n');
 }
 
