@@ -163,14 +163,19 @@ export class NlmeModel extends FixedEffectsFit {
     this.whitened = new WhitenedSystem(frame, this.terms, this.residualStructure);
 
     const ntheta = this.terms.reduce((a, t) => a + t.ntheta, 0);
-    const start = [...this.terms.flatMap((t) => t.initialTheta()), ...this.residualStructure.start];
-    const lower = [...this.terms.flatMap((t) => t.thetaLowerBounds()), ...this.residualStructure.start.map(() => -Infinity)];
+    // nlme's log-Cholesky parametrisation: the diagonal of each lambda enters as its logarithm,
+    // so that all parameters are free and a step scales a standard deviation rather than adds to it
+    const diagonal = this.terms.flatMap((t) => t.thetaLowerBounds().map((b) => b === 0));
+    const toTheta = (x: ArrayLike<number>) => Array.from({ length: ntheta }, (_, i) => (diagonal[i] ? Math.exp(x[i]) : x[i]));
+    const start = [...this.terms.flatMap((t) => t.initialTheta()).map((v, i) => (diagonal[i] ? Math.log(v) : v)), ...this.residualStructure.start];
     const criterion = (x: ArrayLike<number>): number => {
-      const r = this.whitened.evaluate(Array.from(x).slice(0, ntheta), Array.from(x).slice(ntheta));
+      const r = this.whitened.evaluate(toTheta(x), Array.from(x).slice(ntheta));
       return r ? profiledDeviance(r.e, this.n, this.p, this.REML) + r.logdet : Infinity;
     };
-    const opt = start.length ? minimizeBounded(criterion, start, lower, { maxEvaluations: options.maxEvaluations }) : { x: [], evaluations: 0, converged: true, message: 'no variance parameters' };
-    this.theta = opt.x.slice(0, ntheta).map((v, i) => (lower[i] === 0 && v < 0 ? 0 : v));
+    const opt = start.length
+      ? minimizeBounded(criterion, start, start.map(() => -Infinity), { maxEvaluations: options.maxEvaluations, ftol: 1e-13 })
+      : { x: [], evaluations: 0, converged: true, message: 'no variance parameters' };
+    this.theta = toTheta(opt.x);
     this.structureParameters = opt.x.slice(ntheta);
     this.optimizer = { evaluations: opt.evaluations, converged: opt.converged, message: opt.message };
 
