@@ -34,6 +34,7 @@ export interface NlmeIntervals {
   varStruct?: IntervalRow[];
   sigma: { lower: number; est: number; upper: number };
   toString(): string;
+  toMimeBundle(): MimeBundle;
 }
 
 /** The variance parameters in nlme's "natural" parametrization and their map back to the fit's. */
@@ -128,7 +129,7 @@ export function intervals(model: NlmeModel, level = 0.95): NlmeIntervals {
     const half = z * Math.sqrt(cov[i + i * k]);
     return [x - half, x, x + half];
   });
-  const out: Omit<NlmeIntervals, 'toString'> = { kind: model.kind, level, fixed, sigma: { lower: NaN, est: NaN, upper: NaN } };
+  const out: IntervalValues = { kind: model.kind, level, fixed, sigma: { lower: NaN, est: NaN, upper: NaN } };
   const corCount = rs.correlation?.npar ?? 0;
   natural.names.forEach((p, i) => {
     const [lo, est, hi] = bounds[i];
@@ -153,9 +154,13 @@ export function intervals(model: NlmeModel, level = 0.95): NlmeIntervals {
   return withText(out);
 }
 
-function withText(x: Omit<NlmeIntervals, 'toString'>): NlmeIntervals {
-  return { ...x, toString: () => intervalsText(x) };
+type IntervalValues = Omit<NlmeIntervals, 'toString' | 'toMimeBundle'>;
+
+function withText(x: IntervalValues): NlmeIntervals {
+  return { ...x, toString: () => intervalsText(x), toMimeBundle: () => preformatted(intervalsText(x)) };
 }
+
+const preformatted = (text: string): MimeBundle => ({ 'text/plain': text, 'text/html': `<pre>${escapeHtml(text)}</pre>` });
 
 function intervalRowsText(rows: IntervalRow[]): string[] {
   const cols = ['lower', 'est', 'upper'] as const;
@@ -164,7 +169,7 @@ function intervalRowsText(rows: IntervalRow[]): string[] {
 }
 
 /** print.intervals.lme / print.intervals.gls */
-function intervalsText(x: Omit<NlmeIntervals, 'toString'>): string {
+function intervalsText(x: IntervalValues): string {
   const lme = x.kind === 'lme';
   const out = [`Approximate ${Math.round(x.level * 100)}% confidence intervals`, '', lme ? ' Fixed effects:' : ' Coefficients:', ...intervalRowsText(x.fixed)];
   if (x.reStruct) {
@@ -228,7 +233,7 @@ export class NlmeAnovaTable {
   }
 
   toMimeBundle(): MimeBundle {
-    return { 'text/plain': this.toString(), 'text/html': `<pre>${escapeHtml(this.toString())}</pre>` };
+    return preformatted(this.toString());
   }
 
   toJSON() {
@@ -339,7 +344,7 @@ export class NlmeComparisonTable {
   }
 
   toMimeBundle(): MimeBundle {
-    return { 'text/plain': this.toString(), 'text/html': `<pre>${escapeHtml(this.toString())}</pre>` };
+    return preformatted(this.toString());
   }
 
   toJSON() {
