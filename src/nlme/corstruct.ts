@@ -5,6 +5,7 @@
  */
 import { DataError, ModelError } from '../errors';
 import type { Factor, Table } from '../frame/types';
+import { choleskyLower, solveLower } from '../linalg/dense';
 import { qrCoef, qrDecompose } from '../linalg/qr';
 import { evaluateForm, parseStructureForm, type StructureForm } from './form';
 
@@ -80,19 +81,46 @@ export interface BoundCorStruct {
   readonly names: string[];
   /** rows of each group, in the order its correlation matrix is laid out */
   readonly groups: Int32Array[];
-  /** correlation matrix of group g at unconstrained parameters u (n_g x n_g, column-major) */
-  correlation(u: ArrayLike<number>, g: number, out: Float64Array): void;
   /** the parameters in nlme's constrained form */
   constrained(u: ArrayLike<number>): number[];
+  /** Sets the unconstrained parameters u; returns the sum of log|C_g| (NaN if a C_g is not positive definite). */
+  prepare(u: ArrayLike<number>): number;
   /**
-   * Where nlme whitens with another square root of C^-1 than the inverse Cholesky factor (which
-   * changes the normalized residuals, not the likelihood): writes W with W'W = C^-1 (n_g x n_g,
-   * column-major) and returns log|C|.
+   * After prepare: v (group g's values, in its order) premultiplied in place by nlme's inverse
+   * root of C_g, a W with W'W = C_g^-1 (the root matters to the normalized residuals only).
    */
-  inverseRoot?(u: ArrayLike<number>, g: number, out: Float64Array): number;
+  whitenGroup(g: number, v: Float64Array): void;
 }
 
-class Arma implements BoundCorStruct {
+/** Structures given by their correlation matrices, whitened by the inverse Cholesky factor (nlme's corFactor). */
+abstract class CholeskyWhitened {
+  private readonly factors: Float64Array[];
+
+  constructor(readonly groups: Int32Array[]) {
+    this.factors = groups.map((g) => new Float64Array(g.length * g.length));
+  }
+
+  /** correlation matrix of group g at u (n_g x n_g, column-major) */
+  protected abstract correlation(u: ArrayLike<number>, g: number, out: Float64Array): void;
+
+  prepare(u: ArrayLike<number>): number {
+    let logdet = 0;
+    for (let g = 0; g < this.groups.length; g++) {
+      const m = this.groups[g].length;
+      const L = this.factors[g];
+      this.correlation(u, g, L);
+      if (!choleskyLower(L, m)) return NaN;
+      for (let i = 0; i < m; i++) logdet += 2 * Math.log(L[i + i * m]);
+    }
+    return logdet;
+  }
+
+  whitenGroup(g: number, v: Float64Array): void {
+    solveLower(this.factors[g], v.length, v);
+  }
+}
+
+class Arma extends CholeskyWhitened implements BoundCorStruct {
   readonly kind: CorStructKind;
   readonly description: string;
   readonly npar: number;
@@ -100,28 +128,48 @@ class Arma implements BoundCorStruct {
   readonly names: string[];
   private cachedU: number[] = [];
   private crr: Float64Array = new Float64Array(0);
+  /** AR(1) with consecutive times in every group: nlme's closed-form factor (AR1_fact) */
+  private readonly consecutiveAr1: boolean;
+  private phi = 0;
 
   constructor(
     readonly formula: string,
-    readonly groups: Int32Array[],
+    groups: Int32Array[],
     private readonly times: Int32Array[],
     private readonly p: number,
     private readonly q: number,
     private readonly maxLag: number,
     ar1: boolean,
   ) {
+    super(groups);
     this.kind = ar1 ? 'corAR1' : 'corARMA';
     this.description = ar1 ? 'AR(1)' : `ARMA(${p},${q})`;
     this.npar = p + q;
     this.start = new Array(this.npar).fill(0);
     this.names = ar1 ? ['Phi'] : [...range(p).map((i) => `Phi${i + 1}`), ...range(q).map((i) => `Theta${i + 1}`)];
+    this.consecutiveAr1 = ar1 && times.every((t) => t.every((v, i) => i === 0 || v - t[i - 1] === 1));
   }
 
   constrained(u: ArrayLike<number>): number[] {
     return [...partialToCoefficients(Array.from(u).slice(0, this.p), -1), ...partialToCoefficients(Array.from(u).slice(this.p), 1)];
   }
 
-  correlation(u: ArrayLike<number>, g: number, out: Float64Array): void {
+  override prepare(u: ArrayLike<number>): number {
+    if (!this.consecutiveAr1) return super.prepare(u);
+    this.phi = this.constrained(u)[0];
+    const log1m = Math.log(1 - this.phi * this.phi);
+    return this.groups.reduce((a, g) => a + (g.length - 1) * log1m, 0);
+  }
+
+  /** AR(1): w_0 = v_0, w_i = (v_i - phi v_{i-1}) / sqrt(1 - phi^2) */
+  override whitenGroup(g: number, v: Float64Array): void {
+    if (!this.consecutiveAr1) return super.whitenGroup(g, v);
+    const phi = this.phi;
+    const scale = 1 / Math.sqrt(1 - phi * phi);
+    for (let i = v.length - 1; i > 0; i--) v[i] = (v[i] - phi * v[i - 1]) * scale;
+  }
+
+  protected correlation(u: ArrayLike<number>, g: number, out: Float64Array): void {
     if (this.cachedU.length !== u.length || this.cachedU.some((v, i) => v !== u[i])) {
       const c = this.constrained(u);
       this.crr = armaAutocorrelation(c.slice(0, this.p), c.slice(this.p), this.maxLag);
@@ -139,6 +187,7 @@ class CompoundSymmetry implements BoundCorStruct {
   readonly npar = 1;
   readonly names = ['Rho'];
   readonly start: number[];
+  private rho = 0;
 
   /** `lowest` = -1/(n_max - 1), the smallest rho that keeps the largest group's matrix positive definite */
   constructor(readonly formula: string, readonly groups: Int32Array[], private readonly lowest: number) {
@@ -151,25 +200,25 @@ class CompoundSymmetry implements BoundCorStruct {
     return [(e + this.lowest) / (e + 1)];
   }
 
-  correlation(u: ArrayLike<number>, g: number, out: Float64Array): void {
-    const rho = this.constrained(u)[0];
-    const n = this.groups[g].length;
-    for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) out[i + j * n] = i === j ? 1 : rho;
+  prepare(u: ArrayLike<number>): number {
+    const rho = (this.rho = this.constrained(u)[0]);
+    return this.groups.reduce((a, g) => a + Math.log(1 + (g.length - 1) * rho) + (g.length - 1) * Math.log(1 - rho), 0);
   }
 
-  /** nlme's compSymm_fact: the scaled mean in the first row, Helmert contrasts below it */
-  inverseRoot(u: ArrayLike<number>, g: number, out: Float64Array): number {
-    const rho = this.constrained(u)[0];
-    const n = this.groups[g].length;
-    const between = 1 + (n - 1) * rho;
-    out.fill(0);
-    for (let j = 0; j < n; j++) out[j * n] = 1 / Math.sqrt(between * n);
-    for (let i = 1; i < n; i++) {
-      const c = 1 / Math.sqrt((1 - rho) * i * (i + 1));
-      for (let j = 0; j < i; j++) out[i + j * n] = -c;
-      out[i + i * n] = i * c;
+  /**
+   * nlme's compSymm_fact: the first row of W is the scaled mean, 1/sqrt(n (1 + (n-1) rho)) times
+   * the sum; row i >= 1 is a Helmert contrast, (i v_i - sum_{j<i} v_j) / sqrt((1 - rho) i (i + 1)).
+   */
+  whitenGroup(_g: number, v: Float64Array): void {
+    const n = v.length;
+    let sum = 0;
+    const w = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      if (i > 0) w[i] = (i * v[i] - sum) / Math.sqrt((1 - this.rho) * i * (i + 1));
+      sum += v[i];
     }
-    return Math.log(between) + (n - 1) * Math.log(1 - rho);
+    w[0] = sum / Math.sqrt(n * (1 + (n - 1) * this.rho));
+    v.set(w);
   }
 }
 

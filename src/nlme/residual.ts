@@ -1,11 +1,10 @@
 /**
  * The residual covariance sigma^2 Lambda of an nlme model, Lambda = S C S with S the variance
  * function's standard deviations and C the block-diagonal correlation, and its whitening: nlme
- * multiplies each group's rows of [Z X y] by the inverse Cholesky factor of its block of Lambda
- * (compound symmetry: nlme's Helmert-type root instead) and then solves an ordinary mixed model;
- * the likelihood gains -log|Lambda| / 2.
+ * multiplies each group's rows of [Z X y] by an inverse root of its block of Lambda (the
+ * correlation structure's, see BoundCorStruct.whitenGroup) and then solves an ordinary mixed
+ * model; the likelihood gains -log|Lambda| / 2.
  */
-import { choleskyLower, solveLower } from '../linalg/dense';
 import type { BoundCorStruct } from './corstruct';
 import type { BoundVarFunc } from './varfunc';
 
@@ -20,13 +19,11 @@ export class ResidualStructure {
   readonly npar: number;
   readonly start: number[];
   private readonly sd: Float64Array;
-  private readonly factors: Float64Array[];
 
   constructor(readonly n: number, readonly correlation?: BoundCorStruct, readonly variance?: BoundVarFunc) {
     this.npar = (correlation?.npar ?? 0) + (variance?.npar ?? 0);
     this.start = [...(correlation?.start ?? []), ...(variance?.start ?? [])];
     this.sd = new Float64Array(n).fill(1);
-    this.factors = correlation ? correlation.groups.map((g) => new Float64Array(g.length * g.length)) : [];
   }
 
   correlationPart(u: ArrayLike<number>): number[] {
@@ -37,30 +34,14 @@ export class ResidualStructure {
     return Array.from(u).slice(this.correlation?.npar ?? 0);
   }
 
-  /**
-   * Sets the parameters: the relative standard deviations and each group's Cholesky factor of C.
-   * Returns log|Lambda|, or NaN where a correlation matrix is not positive definite.
-   */
+  /** Sets the parameters; returns log|Lambda|, or NaN where a correlation matrix is not positive definite. */
   setParameters(u: ArrayLike<number>): number {
     let logdet = 0;
     if (this.variance) {
       this.variance.sd(this.variancePart(u), this.sd);
       for (let i = 0; i < this.n; i++) logdet += 2 * Math.log(this.sd[i]);
     }
-    const cor = this.correlation;
-    if (cor) {
-      const cu = this.correlationPart(u);
-      for (let g = 0; g < cor.groups.length; g++) {
-        const m = cor.groups[g].length;
-        const L = this.factors[g];
-        if (cor.inverseRoot) logdet += cor.inverseRoot(cu, g, L);
-        else {
-          cor.correlation(cu, g, L);
-          if (!choleskyLower(L, m)) return NaN;
-          for (let i = 0; i < m; i++) logdet += 2 * Math.log(L[i + i * m]);
-        }
-      }
-    }
+    if (this.correlation) logdet += this.correlation.prepare(this.correlationPart(u));
     return logdet;
   }
 
@@ -72,22 +53,12 @@ export class ResidualStructure {
     const cor = this.correlation;
     if (!cor) return out;
     cor.groups.forEach((rows, g) => {
-      const m = rows.length;
-      const F = this.factors[g];
-      const v = new Float64Array(m);
+      const v = new Float64Array(rows.length);
       for (let j = 0; j < M.ncol; j++) {
         const c = j * n;
-        for (let i = 0; i < m; i++) v[i] = out[c + rows[i]];
-        if (cor.inverseRoot) {
-          for (let i = 0; i < m; i++) {
-            let s = 0;
-            for (let k = 0; k < m; k++) s += F[i + k * m] * v[k];
-            out[c + rows[i]] = s;
-          }
-        } else {
-          solveLower(F, m, v);
-          for (let i = 0; i < m; i++) out[c + rows[i]] = v[i];
-        }
+        for (let i = 0; i < rows.length; i++) v[i] = out[c + rows[i]];
+        cor.whitenGroup(g, v);
+        for (let i = 0; i < rows.length; i++) out[c + rows[i]] = v[i];
       }
     });
     return out;
