@@ -23,13 +23,13 @@ export class CorStruct {
 
   /**
    * Binds to the rows a model uses. Without `| group` in its formula the structure's groups are
-   * `defaultGroup` (lme: the innermost random-effects grouping), or all rows (gls). Rows of a group
+   * `defaultGroup` (lme: the innermost random-effects grouping, labelled as nlme prints it), or all rows (gls). Rows of a group
    * are taken in `order` (nlme sorts by groups, keeping the data's order within them).
    */
-  bind(table: Table, rows: Int32Array, order: Int32Array, defaultGroup?: Factor): BoundCorStruct {
+  bind(table: Table, rows: Int32Array, order: Int32Array, defaultGroup?: { factor: Factor; label: string }): BoundCorStruct {
     const what = `${this.kind}(${this.form.text})`;
     const data = evaluateForm(this.form, table, rows, what);
-    const group = data.group ?? defaultGroup;
+    const group = data.group ?? defaultGroup?.factor;
     const members = groupRows(order, group);
     // the lag between two rows: covariate difference (integers) or the distance in position
     const times = members.map((g) =>
@@ -44,7 +44,8 @@ export class CorStruct {
       times.forEach((t, g) => {
         if (new Set(t).size !== t.length) throw new DataError(`${what}: the covariate must have unique values within groups; group ${g + 1} repeats one`);
       });
-    const formula = data.group || !defaultGroup ? this.form.text : `${this.form.text} | ${'<random-effects group>'}`;
+    // nlme prints the groups it took from the random effects: ~1 | Block/Variety
+    const formula = data.group || !defaultGroup ? this.form.text : `${this.form.text} | ${defaultGroup.label}`;
     if (this.kind === 'corCompSymm') {
       const longest = Math.max(...members.map((g) => g.length));
       if (longest < 2) throw new ModelError(`${what}: every group has a single observation, so there is no correlation to estimate`);

@@ -13,6 +13,7 @@ import { richardsonHessian } from '../inference/numderiv';
 import { symmetricEigen } from '../inference/small-dense';
 import { choleskyInverse, choleskyLower } from '../linalg/dense';
 import { termColumns } from './fixdf';
+import type { ReTerm } from '../lmm/reterm';
 import type { NlmeModel } from './lme';
 import { printMatrix, zapsmall } from './summary';
 
@@ -48,18 +49,20 @@ interface NaturalParameters {
 function naturalParameters(model: NlmeModel): NaturalParameters {
   const names: NaturalParameters['names'] = [];
   const values: number[] = [];
-  for (const t of model.terms) {
+  // nlme's order and labels: outermost level first, a nested level by its own factor (Variety, not Variety:Block)
+  const terms = model.groupings.flatMap((g) => model.terms.filter((t) => t.group === g.name));
+  for (const t of terms) {
     const cov = t.covariance(model.sigma);
     const k = t.k;
     const sd = t.names.map((_, i) => Math.sqrt(cov[i + i * k]));
     t.names.forEach((n, i) => {
-      names.push({ block: 'reStruct', group: t.group, name: `sd(${n})` });
+      names.push({ block: 'reStruct', group: t.group.split(':')[0], name: `sd(${n})` });
       values.push(Math.log(sd[i]));
     });
     for (let j = 0; j < k; j++)
       for (let i = j + 1; i < k; i++) {
         const r = cov[i + j * k] / (sd[i] * sd[j]);
-        names.push({ block: 'reStruct', group: t.group, name: `cor(${t.names[j]},${t.names[i]})` });
+        names.push({ block: 'reStruct', group: t.group.split(':')[0], name: `cor(${t.names[j]},${t.names[i]})` });
         values.push(Math.log((1 + r) / (1 - r)));
       }
   }
@@ -72,9 +75,9 @@ function naturalParameters(model: NlmeModel): NaturalParameters {
   const nre = values.length - model.structureParameters.length - 1;
   const logLik = (x: ArrayLike<number>): number => {
     const sigma = Math.exp(x[x.length - 1]);
-    const theta: number[] = [];
     let at = 0;
-    for (const t of model.terms) {
+    const theta = new Map<ReTerm, number[]>();
+    for (const t of terms) {
       const k = t.k;
       const sd = Array.from({ length: k }, (_, i) => Math.exp(x[at + i]));
       at += k;
@@ -86,9 +89,12 @@ function naturalParameters(model: NlmeModel): NaturalParameters {
           cov[i + j * k] = cov[j + i * k] = (r * sd[i] * sd[j]) / sigma ** 2;
         }
       if (!choleskyLower(cov, k)) return -Infinity;
-      for (let j = 0; j < k; j++) for (let i = j; i < k; i++) theta.push(cov[i + j * k]);
+      const lower: number[] = [];
+      for (let j = 0; j < k; j++) for (let i = j; i < k; i++) lower.push(cov[i + j * k]);
+      theta.set(t, lower);
     }
-    return model.logLikAt(theta, Array.from(x).slice(nre, x.length - 1), sigma);
+    // theta in the model's term order
+    return model.logLikAt(model.terms.flatMap((t) => theta.get(t)!), Array.from(x).slice(nre, x.length - 1), sigma);
   };
   return { names, values, logLik };
 }

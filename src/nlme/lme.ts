@@ -154,7 +154,8 @@ export class NlmeModel extends FixedEffectsFit {
     this.groupings = nestedGroupings(this.terms);
     const order = nlmeOrder(this.n, this.groupings);
     const innermost = this.groupings.at(-1)?.factor;
-    const correlation = options.correlation?.bind(table, frame.rows, order, innermost);
+    const groupsLabel = this.groupings.map((g) => g.name.split(':')[0]).join('/');
+    const correlation = options.correlation?.bind(table, frame.rows, order, innermost && { factor: innermost, label: groupsLabel });
     if (correlation && innermost) checkWithin(correlation.groups, innermost, this.groupings.at(-1)!.name);
     // gls sorts by the correlation's groups: their rows, group after group
     const visit = kind === 'gls' && correlation ? Int32Array.from(correlation.groups.flatMap((g) => Array.from(g))) : order;
@@ -256,10 +257,11 @@ export class NlmeModel extends FixedEffectsFit {
     return Object.fromEntries(v.names.map((n, i) => [n, values[i]]));
   }
 
-  /** nlme's VarCorr(): the standard deviation of each random effect and the residual */
+  /** nlme's VarCorr(): the standard deviation of each random effect, outermost grouping first, and the residual */
   varCorr(): { group: string; name: string; variance: number; sd: number; correlations: number[] }[] {
     const rows: { group: string; name: string; variance: number; sd: number; correlations: number[] }[] = [];
-    for (const term of this.terms) {
+    const outerFirst = this.groupings.flatMap((g) => this.terms.filter((t) => t.group === g.name));
+    for (const term of outerFirst) {
       const k = term.k;
       const cov = term.covariance(this.sigma);
       const sd = term.names.map((_, i) => Math.sqrt(cov[i + i * k]));

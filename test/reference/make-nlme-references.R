@@ -41,6 +41,7 @@ export_csv(sim, "arma_sim")
 
 Ovary <- read_fixture("Ovary")
 Orthodont <- read_fixture("Orthodont")
+Oats <- read_fixture("Oats")
 BodyWeight <- read_fixture("BodyWeight")
 arma_sim <- read_fixture("arma_sim")
 
@@ -95,6 +96,10 @@ fits <- list(
                 correlation = list(kind = "corARMA", form = "~ time | subject", p = 2, q = 0)),
     fit = lme(y ~ time + group, arma_sim, random = ~ 1 | subject,
               correlation = corARMA(form = ~ time | subject, p = 2, q = 0))),
+  oats_nested_ar1 = list(
+    call = list(fn = "lme", formula = "yield ~ nitro + Variety + (1 | Block/Variety)", data = "Oats",
+                correlation = list(kind = "corAR1", form = "~ 1")),
+    fit = lme(yield ~ nitro + Variety, Oats, random = ~ 1 | Block/Variety, correlation = corAR1())),
   sim_gls_arma11_ml = list(
     call = list(fn = "gls", formula = "y ~ time * group", data = "arma_sim",
                 correlation = list(kind = "corARMA", form = "~ time | subject", p = 1, q = 1), REML = FALSE),
@@ -111,6 +116,8 @@ interval_rows <- function(m) {
 
 new_points <- list(
   Ovary = data.frame(Time = c(-0.1, 0.3, 0.8), Mare = factor(c("1", "5", "11"), levels = levels(Ovary$Mare))),
+  Oats = data.frame(nitro = c(0.2, 0.4), Variety = factor(c("Victory", "Marvellous"), levels = levels(Oats$Variety)),
+                    Block = factor(c("I", "VI"), levels = levels(Oats$Block))),
   Orthodont = data.frame(age = c(9, 13), Sex = factor(c("Male", "Female"), levels = levels(Orthodont$Sex)),
                          Subject = factor(c("M03", "F07"), levels = levels(Orthodont$Subject))),
   BodyWeight = data.frame(Time = c(10, 40), Diet = factor(c("1", "3"), levels = levels(BodyWeight$Diet)),
@@ -129,6 +136,7 @@ new_points <- list(
 # extrapolation; the intervals are then transformed back as intervals.lme does.
 exact_intervals <- function(m, group, level = 0.95) {
   is_lme <- inherits(m, "lme")
+  if (is_lme && length(m$groups) > 1) return(NULL)  # written for one grouping level
   ms <- m$modelStruct
   d <- getData(m)
   N <- nrow(d)
