@@ -210,6 +210,7 @@ test("nlme's random = '~ 1 | g' is the formula's (1 | g); method: 'ML' is REML: 
   assert.ok(Math.abs(a.logLik() - b.logLik()) < 1e-9);
   assert.throws(() => lme('follicles ~ Time', ovary, { random: '~ 1' }), ModelError);
   assert.throws(() => lme('follicles ~ Time + (1 | Mare)', ovary, { method: 'ML', REML: true }), ModelError);
+  assert.throws(() => lme('follicles ~ Time + (1 | Mare)', ovary, { method: 'ml' as 'ML' }), /must be 'REML' or 'ML'/);
 });
 
 test('corARMA(p = 1) is corAR1; a correlation without groups in lme uses the random-effects groups', () => {

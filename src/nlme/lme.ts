@@ -144,6 +144,8 @@ export class NlmeModel extends FixedEffectsFit {
   constructor(readonly kind: NlmeKind, readonly frame: ModelFrame, table: Table, options: NlmeOptions) {
     super();
     if (!frame.y) throw new ModelError(`${kind}() needs a response`);
+    if (options.method !== undefined && options.method !== 'REML' && options.method !== 'ML')
+      throw new ModelError(`options.method must be 'REML' or 'ML', not '${String(options.method)}'`);
     if (options.method !== undefined && options.REML !== undefined && (options.method === 'REML') !== options.REML)
       throw new ModelError(`options.method = '${options.method}' contradicts options.REML = ${options.REML}`);
     this.REML = options.REML ?? (options.method ? options.method === 'REML' : true);
