@@ -6,6 +6,8 @@ export type { LmerOptions } from './lmm/lmer';
 export { lm, LinearModel } from './lmm/lm';
 export { LinearMixedModel } from './lmm/model';
 export type { VarCorrRow, CoefficientTable, FitReport, RanefRows } from './lmm/model';
+// nlme's lme() and gls(): residual variance functions and within-group correlation structures
+export * from './nlme';
 export { readCSV, toTable } from './frame/table';
 export type { DataInput } from './frame/table';
 export type { Table, ModelFrame } from './frame/types';

@@ -22,6 +22,9 @@ const MATH: Record<string, (x: number) => number> = {
   expm1: Math.expm1,
   sqrt: Math.sqrt,
   abs: Math.abs,
+  sin: Math.sin,
+  cos: Math.cos,
+  tan: Math.tan,
 };
 
 const ARITHMETIC: Record<string, (a: number, b: number) => number> = {
@@ -110,6 +113,8 @@ export class Evaluator {
       case 'number':
         return e.value;
       case 'name': {
+        // R's constant pi, unless the data has a column of that name
+        if (e.name === 'pi' && !this.table.column('pi')) return Math.PI;
         const v = this.variable(e);
         if (v.kind !== 'numeric') throw new ModelError(`'${e.name}' is a label column and cannot be used in arithmetic in '${context}'`);
         return v.values;

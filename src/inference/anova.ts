@@ -9,6 +9,8 @@ import type { MimeBundle } from '../display/mime';
 import { ModelError } from '../errors';
 import type { LinearModel } from '../lmm/lm';
 import { LinearMixedModel } from '../lmm/model';
+import { nlmeAnova, nlmeComparison, type NlmeAnovaOptions, type NlmeAnovaTable, type NlmeComparisonTable } from '../nlme/inference';
+import { NlmeModel } from '../nlme/lme';
 import { type1Hypotheses, type3Hypotheses } from './anova-contrasts';
 import { fTest, isMixedModel, type FTestResult } from './contrast';
 import { chisqUpper, logChisqMixtureUpper, logChisqUpper, negLog10FromLn } from './distributions';
@@ -262,9 +264,22 @@ export function likelihoodRatioTable(models: FittedModel[], options: LikelihoodR
  */
 export function anova(model: FittedModel, options?: AnovaOptions): AnovaTable;
 export function anova(...args: [FittedModel, FittedModel, ...(FittedModel | LikelihoodRatioOptions)[]]): LikelihoodRatioTable;
-export function anova(...args: (FittedModel | AnovaOptions | LikelihoodRatioOptions | undefined)[]): AnovaTable | LikelihoodRatioTable {
-  const models = args.filter(isFittedModel);
-  const rest = args.filter((a) => a !== undefined && !isFittedModel(a));
+/** nlme fits (lme, gls): nlme's anova, Wald F tests for one model, likelihood-ratio tests in the order given for several */
+export function anova(model: NlmeModel, options?: NlmeAnovaOptions): NlmeAnovaTable;
+export function anova(...args: [NlmeModel, NlmeModel, ...(NlmeModel | { names?: string[] })[]]): NlmeComparisonTable;
+export function anova(
+  ...args: (FittedModel | NlmeModel | AnovaOptions | LikelihoodRatioOptions | NlmeAnovaOptions | undefined)[]
+): AnovaTable | LikelihoodRatioTable | NlmeAnovaTable | NlmeComparisonTable {
+  if (args[0] instanceof NlmeModel) {
+    const fits = args.filter((a): a is NlmeModel => a instanceof NlmeModel);
+    const options = args.find((a) => a !== undefined && !(a instanceof NlmeModel));
+    if (fits.length !== args.filter((a) => a !== undefined && a !== options).length) throw new ModelError('anova: lme()/gls() fits cannot be compared with lmer()/lm() fits');
+    if (fits.length === 1) return nlmeAnova(fits[0], options as NlmeAnovaOptions | undefined);
+    return nlmeComparison(fits, (options as { names?: string[] } | undefined)?.names);
+  }
+  if (args.some((a) => a instanceof NlmeModel)) throw new ModelError('anova: lme()/gls() fits cannot be compared with lmer()/lm() fits');
+  const models = (args as (FittedModel | AnovaOptions | LikelihoodRatioOptions | undefined)[]).filter(isFittedModel);
+  const rest = args.filter((a) => a !== undefined && !isFittedModel(a)) as (AnovaOptions | LikelihoodRatioOptions)[];
   if (rest.length > 1 || (rest.length === 1 && args[args.length - 1] !== rest[0]))
     throw new ModelError('anova: give the models first and at most one options object last');
   if (models.length === 0) throw new ModelError('anova needs a fitted model');

@@ -10,6 +10,7 @@
  * one dense factorization of the engine's tail, O(q_tail^3), and memory q_tail^2.
  */
 import { DataError, ModelError } from '../errors';
+import type { NlmeModel } from '../nlme/lme';
 import { expandFormula, type RandomSpec } from '../formula/terms';
 import { fillDesign, type DesignVariable } from '../frame/design';
 import { Evaluator } from '../frame/evaluate';
@@ -240,7 +241,7 @@ export interface PredictOptions {
  * lme4's predict(model, newdata, re.form, allow.new.levels): rows with a missing predictor
  * give NaN. Without newdata, the fitted values (re 'all') or X beta (re 'none').
  */
-export function predict(model: LinearMixedModel | LinearModel, newdata?: DataInput, options: PredictOptions = {}): Float64Array {
+export function predict(model: LinearMixedModel | LinearModel | NlmeModel, newdata?: DataInput, options: PredictOptions = {}): Float64Array {
   const withRandom = (options.re ?? 'all') === 'all' && 'terms' in model;
   if (newdata === undefined) {
     if (withRandom) return model.fitted();
@@ -250,7 +251,7 @@ export function predict(model: LinearMixedModel | LinearModel, newdata?: DataInp
   const m = table.nrows;
   const eta = linearPredictor(model.frame.design.matrix(table), model.beta, m, model.p);
   if (!withRandom) return eta;
-  const mixed = model as LinearMixedModel;
+  const mixed = model as LinearMixedModel | NlmeModel;
   const specs = expandFormula(mixed.frame.formula).random;
   const evaluator = new Evaluator(table, mixed.frame.formula);
   mixed.terms.forEach((term, t) => {

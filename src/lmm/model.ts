@@ -260,7 +260,8 @@ function momentStart(terms: ReTerm[], X: Float64Array, y: Float64Array, p: numbe
   return between.map((v) => Math.sqrt(v / residualVariance));
 }
 
-function lambdaTimes(term: ReTerm, u: Float64Array): Float64Array {
+/** b = Lambda u for one term's spherical random effects u (level-major) */
+export function lambdaTimes(term: ReTerm, u: Float64Array): Float64Array {
   const k = term.k;
   const lam = term.lambda;
   const b = new Float64Array(u.length);

@@ -1,0 +1,128 @@
+/**
+ * nlme's variance functions: the residual standard deviation of each observation is sigma times
+ * a function of a stratum or a covariate, with parameters in nlme's unconstrained form (the form
+ * the fit optimizes and intervals() are computed in).
+ */
+import { DataError, ModelError } from '../errors';
+import type { Table } from '../frame/types';
+import { evaluateForm, parseStructureForm, type StructureForm } from './form';
+
+export type VarFuncKind = 'varIdent' | 'varPower' | 'varExp';
+
+/** A variance function as written, not yet bound to data: `varIdent('~ 1 | Sex')`. */
+export class VarFunc {
+  readonly form: StructureForm;
+  constructor(readonly kind: VarFuncKind, form: string) {
+    this.form = parseStructureForm(form);
+    if (kind === 'varIdent' && (this.form.covariate || this.form.groups.length === 0))
+      throw new ModelError(`varIdent needs strata and no covariate: write varIdent('~ 1 | group'), not '${form}'`);
+    if (kind !== 'varIdent' && (!this.form.covariate || this.form.groups.length))
+      throw new ModelError(`${kind} needs a covariate and no strata: write ${kind}('~ covariate'), not '${form}'`);
+  }
+
+  /** Binds to the rows a model uses; `order` is the order nlme visits them (sorted by groups), which picks varIdent's reference stratum. */
+  bind(table: Table, rows: Int32Array, order: Int32Array): BoundVarFunc {
+    const what = `${this.kind}(${this.form.text})`;
+    const data = evaluateForm(this.form, table, rows, what);
+    if (this.kind === 'varIdent') return new BoundVarIdent(this.form.text, data.group!.codes, data.group!.levels, order);
+    const covariate = data.covariate!;
+    if (this.kind === 'varPower') {
+      const zero = covariate.findIndex((v) => v === 0);
+      if (zero >= 0) throw new DataError(`${what}: the covariate is 0 at row ${rows[zero] + 1}, where |covariate|^power has no finite weight`);
+    }
+    return new BoundCovariateVarFunc(this.kind, this.form.text, covariate);
+  }
+}
+
+/** Different standard deviations per stratum, nlme's varIdent(form = ~ 1 | group). */
+export const varIdent = (form: string): VarFunc => new VarFunc('varIdent', form);
+/** Standard deviation |covariate|^delta, nlme's varPower(form = ~ covariate). */
+export const varPower = (form: string): VarFunc => new VarFunc('varPower', form);
+/** Standard deviation exp(delta covariate), nlme's varExp(form = ~ covariate). */
+export const varExp = (form: string): VarFunc => new VarFunc('varExp', form);
+
+export interface BoundVarFunc {
+  readonly kind: VarFuncKind;
+  /** the formula as nlme prints it */
+  readonly formula: string;
+  /** nlme's "Structure:" line */
+  readonly description: string;
+  /** number of (unconstrained) parameters */
+  readonly npar: number;
+  /** nlme's starting values (unconstrained) */
+  readonly start: number[];
+  /** names of the estimated parameters, as intervals() prints them */
+  readonly names: string[];
+  /** the standard deviation of each row relative to sigma, at unconstrained parameters u */
+  sd(u: ArrayLike<number>, out: Float64Array): void;
+  /** the estimated parameters in nlme's constrained form (ratios of SDs, powers) */
+  constrained(u: ArrayLike<number>): number[];
+  /** what summary prints under "Parameter estimates:" (varIdent: every stratum, the reference at 1) */
+  printed(u: ArrayLike<number>): { names: string[]; values: number[] };
+}
+
+class BoundVarIdent implements BoundVarFunc {
+  readonly kind = 'varIdent';
+  readonly description = 'Different standard deviations per stratum';
+  readonly npar: number;
+  readonly start: number[];
+  readonly names: string[];
+  /** per factor level, its parameter (-1 for the reference stratum) */
+  private readonly parameterOf: Int32Array;
+  private readonly strata: string[];
+
+  constructor(readonly formula: string, private readonly codes: Int32Array, levels: string[], order: Int32Array) {
+    // nlme's unique(strata) over the sorted rows: the first is the reference
+    const seen: number[] = [];
+    for (const r of order) if (!seen.includes(codes[r])) seen.push(codes[r]);
+    this.strata = seen.map((c) => levels[c]);
+    this.parameterOf = new Int32Array(levels.length).fill(-1);
+    seen.forEach((c, i) => (this.parameterOf[c] = i - 1));
+    this.npar = seen.length - 1;
+    this.start = new Array(this.npar).fill(0);
+    this.names = this.strata.slice(1);
+  }
+
+  sd(u: ArrayLike<number>, out: Float64Array): void {
+    const ratios = Array.from(u, Math.exp);
+    for (let i = 0; i < this.codes.length; i++) {
+      const k = this.parameterOf[this.codes[i]];
+      out[i] = k < 0 ? 1 : ratios[k];
+    }
+  }
+
+  constrained(u: ArrayLike<number>): number[] {
+    return Array.from(u, Math.exp);
+  }
+
+  printed(u: ArrayLike<number>) {
+    return { names: this.strata, values: [1, ...this.constrained(u)] };
+  }
+}
+
+class BoundCovariateVarFunc implements BoundVarFunc {
+  readonly npar = 1;
+  readonly start = [0];
+  readonly names: string[];
+  readonly description: string;
+
+  constructor(readonly kind: 'varPower' | 'varExp', readonly formula: string, private readonly covariate: Float64Array) {
+    this.names = [kind === 'varPower' ? 'power' : 'expon'];
+    this.description = kind === 'varPower' ? 'Power of variance covariate' : 'Exponential of variance covariate';
+  }
+
+  sd(u: ArrayLike<number>, out: Float64Array): void {
+    const delta = u[0];
+    const v = this.covariate;
+    if (this.kind === 'varPower') for (let i = 0; i < v.length; i++) out[i] = Math.abs(v[i]) ** delta;
+    else for (let i = 0; i < v.length; i++) out[i] = Math.exp(delta * v[i]);
+  }
+
+  constrained(u: ArrayLike<number>): number[] {
+    return [u[0]];
+  }
+
+  printed(u: ArrayLike<number>) {
+    return { names: this.names, values: this.constrained(u) };
+  }
+}
