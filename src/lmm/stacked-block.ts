@@ -9,6 +9,8 @@
  * pattern's columns: long contiguous dot products instead of a k x k x P x P loop per level.
  * The cost per evaluation is about nlevels (k^2 c + k c^2 / 2).
  */
+import { ModelError } from '../errors';
+import { choleskyLower } from '../linalg/dense';
 import { factorLevelBlock, lowerInverse, type FirstBlock, type LevelCrossproducts } from './first-block';
 import type { ReTerm } from './reterm';
 
@@ -39,6 +41,12 @@ export class StackedFirstBlock implements FirstBlock {
   private readonly Y: Float64Array;
   private readonly h: Float64Array;
   private readonly work: Float64Array;
+  /** the gradient's buffers: the modes, a pattern's Cholesky factor of G and its levels' N_l */
+  private modesWork?: Float64Array;
+  private gWork?: Float64Array;
+  private nWork?: Float64Array;
+  private readonly maxLevels: number;
+  private readonly maxColumns: number;
 
   constructor(
     private readonly term: ReTerm,
@@ -87,6 +95,8 @@ export class StackedFirstBlock implements FirstBlock {
       });
     this.T = new Float64Array(size);
     this.Y = new Float64Array(size);
+    this.maxLevels = this.patterns.reduce((most, q) => Math.max(most, q.levels.length), 0);
+    this.maxColumns = columns.reduce((most, c) => Math.max(most, c.length), 0);
     this.factors = new Float64Array(nlevels * k * k);
     this.h = new Float64Array(k * k);
     this.work = new Float64Array(k * k);
@@ -183,13 +193,16 @@ export class StackedFirstBlock implements FirstBlock {
       factors[f + 1] = c10;
       factors[f + 2] = 0;
       factors[f + 3] = c11;
+      // T = L^{-1} lambda' W: t0 = (l00 w0 + l10 w1) / c00, t1 = (l11 w1 - c10 t0) / c11
       const u0 = l00 / c00;
       const u1 = l10 / c00;
+      const v1 = l11 / c11;
+      const v0 = c10 / c11;
       for (let i = 0, o = base + 2 * s; i < c; i++, o += rows) {
         const w1 = W[o + 1];
         const t0 = u0 * W[o] + u1 * w1;
         T[o] = t0;
-        T[o + 1] = (l11 * w1 - c10 * t0) / c11;
+        T[o + 1] = v1 * w1 - v0 * t0;
       }
     }
     return logdet;
@@ -197,42 +210,39 @@ export class StackedFirstBlock implements FirstBlock {
 
   /** u_l = L_l^{-T} T_l r with r = (-beta, 1) on the level's columns. */
   solve(v: Float64Array): Float64Array {
-    const k = this.k;
-    const u = new Float64Array(this.nlevels * k);
-    this.forEachLevelModes(v, (l, ul) => u.set(ul, l * k));
-    return u;
+    return this.modes(v).slice();
   }
 
-  /** Calls back with each level and its u_l (a reused k-vector); v is beta (the tail is [X y]). */
-  private forEachLevelModes(v: Float64Array, each: (l: number, ul: Float64Array) => void): void {
+  /** Every level's u_l (level-major, into a buffer kept for the gradient); v is beta (the tail is [X y]). */
+  private modes(v: Float64Array): Float64Array {
     const { k, T, factors } = this;
-    const ul = new Float64Array(k);
+    const u = (this.modesWork ??= new Float64Array(this.nlevels * k));
     for (const { columns: cols, levels, base, rows } of this.patterns) {
       const c = cols.length;
       for (let s = 0; s < levels.length; s++) {
-        const l = levels[s];
         const o = base + k * s;
+        const ul = levels[s] * k;
         for (let a = 0; a < k; a++) {
           let x = T[o + a + (c - 1) * rows];
           for (let i = 0; i < c - 1; i++) x -= T[o + a + i * rows] * v[cols[i]];
-          ul[a] = x;
+          u[ul + a] = x;
         }
         // L_l' u = x
-        const f = l * k * k;
+        const f = levels[s] * k * k;
         for (let a = k - 1; a >= 0; a--) {
-          let x = ul[a];
-          for (let b = a + 1; b < k; b++) x -= factors[f + b + a * k] * ul[b];
-          ul[a] = x / factors[f + a + a * k];
+          let x = u[ul + a];
+          for (let b = a + 1; b < k; b++) x -= factors[f + b + a * k] * u[ul + b];
+          u[ul + a] = x / factors[f + a + a * k];
         }
-        each(l, ul);
       }
     }
+    return u;
   }
 
   /**
    * I - G_ll = I - L_l^{-T} (I + Tx_l G_x Tx_l') L_l^{-1}, Tx_l the level's T on the included
-   * columns and G_x the inverse of the tail there: Y = Tx G_x for the whole pattern (axpys down
-   * its columns), then N_l = I + Y_l Tx_l' level by level.
+   * columns and G_x the inverse of the tail there. With C C' = G_x (per pattern, cx x cx), V =
+   * Tx C for the whole pattern (axpys down its columns, C triangular) and N_l = I + V_l V_l'.
    */
   addGradientTerms(g22: Float64Array, m: number, include: number, v: Float64Array, S: Float64Array, U: Float64Array): void {
     const { k, T, Y } = this;
@@ -241,31 +251,44 @@ export class StackedFirstBlock implements FirstBlock {
       const { columns: cols, levels, base, rows } = pattern;
       let cx = 0;
       while (cx < cols.length && cols[cx] < include) cx++;
+      const C = (this.gWork ??= new Float64Array(this.maxColumns ** 2));
+      for (let j = 0; j < cx; j++) for (let i = j; i < cx; i++) C[i + j * cx] = g22[cols[i] + cols[j] * m];
+      if (cx > 0 && !choleskyLower(C, cx)) throw new ModelError('the inverse of the fixed-effects block is not positive definite');
+      // V = Tx C into Y
       for (let j = 0; j < cx; j++) {
         const yj = base + j * rows;
         Y.fill(0, yj, yj + rows);
-        for (let i = 0; i < cx; i++) {
-          const g = i >= j ? g22[cols[i] + cols[j] * m] : g22[cols[j] + cols[i] * m];
-          if (g === 0) continue;
+        for (let i = j; i < cx; i++) {
+          const g = C[i + j * cx];
           const ti = base + i * rows;
           for (let r = 0; r < rows; r++) Y[yj + r] += T[ti + r] * g;
         }
       }
-      const N = new Float64Array(levels.length * kk);
-      for (let s = 0; s < levels.length; s++) for (let a = 0; a < k; a++) N[s * kk + a * (k + 1)] = 1;
+      const N = (this.nWork ??= new Float64Array(this.maxLevels * kk));
+      for (let s = 0; s < levels.length; s++)
+        for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) N[s * kk + a + b * k] = a === b ? 1 : 0;
       for (let j = 0; j < cx; j++) {
         const o = base + j * rows;
-        for (let s = 0; s < levels.length; s++)
-          for (let b = 0; b < k; b++) {
-            const t = T[o + k * s + b];
-            for (let a = 0; a < k; a++) N[s * kk + a + b * k] += Y[o + k * s + a] * t;
+        if (k === 2)
+          for (let s = 0; s < levels.length; s++) {
+            const y0 = Y[o + 2 * s];
+            const y1 = Y[o + 2 * s + 1];
+            N[4 * s] += y0 * y0;
+            N[4 * s + 2] += y0 * y1;
+            N[4 * s + 3] += y1 * y1;
           }
+        else
+          for (let s = 0; s < levels.length; s++)
+            for (let b = 0; b < k; b++) {
+              const y = Y[o + k * s + b];
+              for (let a = 0; a < k; a++) N[s * kk + a + b * k] += Y[o + k * s + a] * y;
+            }
       }
       this.addLevelTerms(pattern, N, S);
     }
-    this.forEachLevelModes(v, (_, ul) => {
-      for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) U[a + b * k] += ul[a] * ul[b];
-    });
+    const u = this.modes(v);
+    for (let l = 0; l < this.nlevels; l++)
+      for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) U[a + b * k] += u[l * k + a] * u[l * k + b];
   }
 
   /** S += sum over the pattern's levels of I - L_l^{-T} N_l L_l^{-1} (N per level, k x k). */
