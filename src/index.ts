@@ -34,4 +34,4 @@ export { display } from './display/mime';
 export { PlotlyFigure } from './display/plotly';
 // results as danfojs DataFrames (broom's tidy/glance/augment, toDataFrame); danfojs loads on first use
 export { tidy, glance, augment, toDataFrame, danfo } from './tidy';
-export type { DataFrame, DanfoModule, TidyEffect, TidyOptions, Tidyable, FrameSource } from './tidy';
+export type { DataFrame, DataFrameBase, Series, SeriesBase, DanfoModule, TidyEffect, TidyOptions, Tidyable, FrameSource } from './tidy';

@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { lmerBrainSync } from '../src/brain/lmerbrain';
 import { anova, coef, confint, contrast, ranef } from '../src/inference';
 import { augment, datasets, glance, lm, lmer, tidy, toDataFrame, type DataFrame, type LinearMixedModel } from '../src/index';
+import { mimeBundleOf } from '../src/display/mime';
 import { fixture, repoRoot } from './helpers';
 
 type Columns = Record<string, (number | string | boolean | null)[]>;
@@ -110,6 +111,22 @@ test('tidy: effect selection, vcov scales and bad options', () => {
   assert.throws(() => tidy(fit, { effects: 'random' as never }), /tidy effects are 'fixed', 'ran_pars', 'ran_vals', 'ran_coefs'; not 'random'/);
   assert.throws(() => tidy(fit, { confInt: true, confLevel: 95 }), /confLevel must be between 0 and 1, not 95/);
   assert.throws(() => tidy(lm('Reaction ~ Days', datasets.sleepstudy()), { effects: 'ran_vals' }), /an lm fit has fixed effects only/);
+});
+
+test('glance of named fits: a row each, named in a first column; lm and lmer columns merged', () => {
+  const sleep = datasets.sleepstudy();
+  const pooled = lm('Reaction ~ Days', sleep);
+  const correlated = lmer('Reaction ~ Days + (Days | Subject)', sleep);
+  const both = glance({ pooled, correlated });
+  assert.deepEqual(both.column('model').values, ['pooled', 'correlated']);
+  assert.deepEqual(both.column('AIC').values, [pooled.AIC(), correlated.AIC()]);
+  assert.ok(Number.isNaN(both.column('REMLcrit').values[0] as number));
+  assert.ok(Number.isNaN(both.column('r.squared').values[1] as number));
+  assert.throws(() => glance({ pooled, other: 3 as never }), /glance\(\) takes a fit or an object of named fits; 'other' is not an lm\/lmer fit/);
+  // shown as a rich table, R's NA for the fixed effects' missing group
+  const shown = mimeBundleOf(tidy(correlated));
+  assert.match(String(shown['text/plain']), /^0 fixed +NA +\(Intercept\)/m);
+  assert.match(String(shown['text/html']), /<table/);
 });
 
 test('augment(fit, data): all the data columns; rows omitted for missing values get NaN, as na.exclude', () => {

@@ -3,10 +3,18 @@
  * so neurolmm loads it only when a DataFrame is asked for, never to fit.
  */
 import type * as Danfo from 'danfojs/dist/danfojs-browser/src/index';
+import type { DataFrame } from 'danfojs/dist/danfojs-browser/src/index';
 import type { Table } from '../frame/types';
 
-export type DanfoModule = typeof Danfo;
-export type DataFrame = Danfo.DataFrame;
+type DanfoNamespace = typeof Danfo;
+/** The danfojs module's type, as an interface so that `const dfd = danfo()` has a nameable type. */
+export interface DanfoModule extends DanfoNamespace {}
+// danfojs's own classes re-exported, not aliased: tslab emits declarations for every cell, and
+// TypeScript can name the type of `const means = frame.groupby(...).mean()` only through a module
+// the notebook imports (danfojs's methods return its base classes)
+export type { DataFrame, Series } from 'danfojs/dist/danfojs-browser/src/index';
+export type { default as DataFrameBase } from 'danfojs/dist/danfojs-base/core/frame';
+export type { default as SeriesBase } from 'danfojs/dist/danfojs-base/core/series';
 
 let loaded: DanfoModule | undefined;
 

@@ -14,9 +14,9 @@ import { ContrastResult } from '../inference/contrast';
 import { LinearModel } from '../lmm/lm';
 import { LinearMixedModel, type RanefRows } from '../lmm/model';
 import { danfo, frameOf, tableToFrame, type DataFrame, type FrameColumn } from './danfo';
-import { augmentModel, glanceModel, tidyModel, type TidyOptions } from './tidy';
+import { augmentModel, glanceEntries, tidyModel, type FittedModel, type TidyOptions } from './tidy';
 
-export { danfo, type DanfoModule, type DataFrame } from './danfo';
+export { danfo, type DanfoModule, type DataFrame, type DataFrameBase, type Series, type SeriesBase } from './danfo';
 export type { TidyEffect, TidyOptions } from './tidy';
 
 /** Every result tidy() turns into a frame. */
@@ -97,25 +97,33 @@ export function tidy(result: Tidyable, options: TidyOptions = {}): DataFrame {
   throw new DataError('tidy() takes an lm/lmer fit, an anova, contrast or confint table, or a whole-brain fit');
 }
 
+/** A one-row frame. */
+const oneRow = (entries: [string, number][]): DataFrame => frameOf(entries.map(([name, value]): [string, FrameColumn] => [name, [value]]));
+
 /**
  * broom's glance(): one row per model (lmer: nobs, sigma, logLik, AIC, BIC, REMLcrit or deviance,
- * df.residual; lm: also r.squared, adj.r.squared, the F statistic and its p.value); for a whole-brain
- * fit its counts (images, voxels, inMask, fitted, seconds, evaluationsPerVoxel).
+ * df.residual; lm: also r.squared, adj.r.squared, the F statistic and its p.value). Named fits
+ * (`glance({ intercept, slope })`) give a row each, named in a first column `model`, as dplyr's
+ * bind_rows(..., .id = "model"). A whole-brain fit gives its counts (images, voxels, inMask,
+ * fitted, seconds, evaluationsPerVoxel).
  */
-export function glance(fit: LinearMixedModel | LinearModel | BrainFit): DataFrame {
+export function glance(fit: FittedModel | BrainFit | Record<string, FittedModel>): DataFrame {
   if (fit instanceof BrainFit) {
     const r = fit.report();
-    const counts: [string, number][] = [
+    return oneRow([
       ['images', r.images],
       ['voxels', r.voxels],
       ['inMask', r.inMask],
       ['fitted', r.fitted],
       ['seconds', r.seconds],
       ['evaluationsPerVoxel', r.evaluationsPerVoxel],
-    ];
-    return frameOf(counts.map(([name, value]) => [name, [value]]));
+    ]);
   }
-  return glanceModel(fit);
+  if (fit instanceof LinearMixedModel || fit instanceof LinearModel) return oneRow(glanceEntries(fit));
+  const named = Object.entries(fit);
+  const notFit = named.find(([, model]) => !(model instanceof LinearMixedModel || model instanceof LinearModel));
+  if (notFit || named.length === 0) throw new DataError(`glance() takes a fit or an object of named fits${notFit ? `; '${notFit[0]}' is not an lm/lmer fit` : ''}`);
+  return frameOf(recordColumns(named.map(([name, model]) => ({ model: name, ...Object.fromEntries(glanceEntries(model)) }))));
 }
 
 /**

@@ -176,14 +176,13 @@ export function tidyModel(model: FittedModel, options: TidyOptions = {}): DataFr
 }
 
 /**
- * broom's glance(): for lmer fits nobs, sigma, logLik, AIC, BIC, REMLcrit (REML) or deviance (ML)
- * and df.residual; for lm fits r.squared, adj.r.squared, sigma, statistic, p.value, df, logLik,
+ * broom's glance() entries: for lmer fits nobs, sigma, logLik, AIC, BIC, REMLcrit (REML) or deviance
+ * (ML) and df.residual; for lm fits r.squared, adj.r.squared, sigma, statistic, p.value, df, logLik,
  * AIC, BIC, deviance (the residual sum of squares), df.residual and nobs.
  */
-export function glanceModel(model: FittedModel): DataFrame {
-  const one = (entries: [string, number][]) => frameOf(entries.map(([name, value]): [string, FrameColumn] => [name, [value]]));
+export function glanceEntries(model: FittedModel): [string, number][] {
   if (model instanceof LinearMixedModel) {
-    return one([
+    return [
       ['nobs', model.n],
       ['sigma', model.sigma],
       ['logLik', model.logLik()],
@@ -191,10 +190,10 @@ export function glanceModel(model: FittedModel): DataFrame {
       ['BIC', model.BIC()],
       [model.REML ? 'REMLcrit' : 'deviance', model.objective],
       ['df.residual', model.n - model.dof],
-    ]);
+    ];
   }
   const s = model.fitStatistics();
-  return one([
+  return [
     ['r.squared', s.rSquared],
     ['adj.r.squared', s.adjRSquared],
     ['sigma', model.sigma],
@@ -207,7 +206,7 @@ export function glanceModel(model: FittedModel): DataFrame {
     ['deviance', model.rss],
     ['df.residual', model.n - model.p],
     ['nobs', model.n],
-  ]);
+  ];
 }
 
 /**
