@@ -24,35 +24,18 @@ export type Tidyable = LinearMixedModel | LinearModel | AnovaTable | LikelihoodR
 
 type Columns = [string, FrameColumn][];
 
-/** broom's tidy.anova: lmerTest's F table. */
-function anovaColumns(table: AnovaTable): Columns {
-  const rows = table.rows;
-  return [
-    ['term', rows.map((r) => r.term)],
-    ['sumsq', rows.map((r) => r.sumSq)],
-    ['meansq', rows.map((r) => r.meanSq)],
-    ['NumDF', rows.map((r) => r.numDF)],
-    ['DenDF', rows.map((r) => r.denDF)],
-    ['statistic', rows.map((r) => r.F)],
-    ['p.value', rows.map((r) => r.p)],
-  ];
+/** Columns named as broom names them, each the field of every row. */
+function columnsOf<R>(rows: R[], fields: [string, keyof R][]): Columns {
+  return fields.map(([name, key]): [string, FrameColumn] => [name, rows.map((r) => r[key]) as FrameColumn]);
 }
 
-/** broom's tidy.anova: lme4's likelihood-ratio table. */
-function likelihoodRatioColumns(table: LikelihoodRatioTable): Columns {
-  const rows = table.rows;
-  return [
-    ['term', rows.map((r) => r.model)],
-    ['npar', rows.map((r) => r.npar)],
-    ['AIC', rows.map((r) => r.AIC)],
-    ['BIC', rows.map((r) => r.BIC)],
-    ['logLik', rows.map((r) => r.logLik)],
-    ['deviance', rows.map((r) => r.deviance)],
-    ['statistic', rows.map((r) => r.Chisq)],
-    ['df', rows.map((r) => r.Df)],
-    ['p.value', rows.map((r) => r.p)],
-  ];
-}
+/** broom's tidy.anova of lmerTest's F table. */
+const anovaColumns = (table: AnovaTable): Columns =>
+  columnsOf(table.rows, [['term', 'term'], ['sumsq', 'sumSq'], ['meansq', 'meanSq'], ['NumDF', 'numDF'], ['DenDF', 'denDF'], ['statistic', 'F'], ['p.value', 'p']]);
+
+/** broom's tidy.anova of lme4's likelihood-ratio table. */
+const likelihoodRatioColumns = (table: LikelihoodRatioTable): Columns =>
+  columnsOf(table.rows, [['term', 'model'], ['npar', 'npar'], ['AIC', 'AIC'], ['BIC', 'BIC'], ['logLik', 'logLik'], ['deviance', 'deviance'], ['statistic', 'Chisq'], ['df', 'Df'], ['p.value', 'p']]);
 
 /** A contrast's test in broom's names (lmerTest's contest columns). */
 function contrastColumns(result: ContrastResult): Columns {
@@ -65,15 +48,7 @@ function contrastColumns(result: ContrastResult): Columns {
 }
 
 /** A whole-brain fit's map summary: the range of every map volume over the fitted voxels. */
-function brainColumns(fit: BrainFit): Columns {
-  const ranges = fit.report().ranges;
-  return [
-    ['map', ranges.map((r) => r.map)],
-    ['volume', ranges.map((r) => r.volume)],
-    ['min', ranges.map((r) => r.min)],
-    ['max', ranges.map((r) => r.max)],
-  ];
-}
+const brainColumns = (fit: BrainFit): Columns => columnsOf(fit.report().ranges, [['map', 'map'], ['volume', 'volume'], ['min', 'min'], ['max', 'max']]);
 
 /**
  * broom's tidy(): a fit's estimates (see TidyOptions; for lmer fits broom.mixed's columns effect,
