@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { lmerBrainSync } from '../src/brain/lmerbrain';
-import { anova, coef, confint, contrast, ranef } from '../src/inference';
+import { anova, coef, confint, contrast, predict, ranef } from '../src/inference';
 import { augment, datasets, glance, lm, lmer, tidy, toDataFrame, type DataFrame, type LinearMixedModel } from '../src/index';
 import { mimeBundleOf } from '../src/display/mime';
 import { fixture, repoRoot } from './helpers';
@@ -147,7 +147,7 @@ test('augment(fit, data): all the data columns; rows omitted for missing values 
   assert.throws(() => augment(fit, { Reaction: [1, 2] }), /augment data has 2 rows; the model used 179 of 180/);
 });
 
-test('toDataFrame: ranef, coef, anova, likelihood-ratio, contrast and confint tables carry their numbers', () => {
+test('toDataFrame: ranef, coef, anova, likelihood-ratio, contrast, predict and confint tables carry their numbers', () => {
   const sleep = datasets.sleepstudy();
   const fit = lmer('Reaction ~ Days + (Days | Subject)', sleep);
   const modes = ranef(fit, { condVar: true }).Subject;
@@ -171,6 +171,11 @@ test('toDataFrame: ranef, coef, anova, likelihood-ratio, contrast and confint ta
   const c = tidy(test);
   assert.deepEqual(c.columns, ['estimate', 'std.error', 'df', 'statistic', 'p.value', 'conf.low', 'conf.high']);
   assert.equal(c.column('statistic').values[0], test.test.kind === 't' ? test.test.t : NaN);
+
+  const newdata = { Days: [0, 5], Subject: ['308', '308'] };
+  const predictions = toDataFrame({ ...newdata, prediction: predict(fit, newdata) });
+  assert.deepEqual(predictions.columns, ['Days', 'Subject', 'prediction']);
+  assert.deepEqual(predictions.column('prediction').values, Array.from(predict(fit, newdata)));
 
   const intervals = confint(fit);
   assert.deepEqual(toDataFrame(intervals).column('conf.low').values.slice(4), intervals.lower.slice(4));
