@@ -14,6 +14,7 @@ export type { Table, ModelFrame } from './frame/types';
 export { modelFrame } from './frame/modelframe';
 export { NeurolmmError, FormulaError, DataError, ModelError } from './errors';
 export { datasets } from './datasets';
+export type { Dataset, DatasetOptions } from './datasets';
 export { residualsVsFitted, qqPlot, caterpillarPlot, subjectPanels, shrinkagePlot, shrinkageEstimates } from './plots';
 export type { CaterpillarOptions, SubjectPanelsOptions, ShrinkageOptions, ShrinkageEstimates } from './plots';
 // inference on fitted models: anova, contrast, ranef with condVar, coef, predict, confint, simulate, RRandom
@@ -31,3 +32,6 @@ export * from './viewers';
 export * from './io';
 export { display } from './display/mime';
 export { PlotlyFigure } from './display/plotly';
+// results as danfojs DataFrames (broom's tidy/glance/augment, toDataFrame); danfojs loads on first use
+export { tidy, glance, augment, toDataFrame, danfo } from './tidy';
+export type { DataFrame, DataFrameBase, Series, SeriesBase, DanfoModule, TidyEffect, TidyOptions, Tidyable, FrameSource } from './tidy';

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { lme4References, relativeError } from './helpers';
+import { datasets } from '../src/datasets';
+import { fixture, lme4References, relativeError } from './helpers';
 import { findJupyterPython, installTestKernel, missingPythonMessage, REPO_DIR, TestKernel } from './kernel/jupyter';
-import { executeNotebook, joined, Notebook, NOTEBOOK_DIR, NOTEBOOK_MODULES, outputOf, problems, readNotebook } from './notebook-run';
+import { codeCell, executeNotebook, joined, Notebook, NOTEBOOK_DIR, NOTEBOOK_MODULES, outputOf, problems, readNotebook } from './notebook-run';
 
 const NOTEBOOKS = ['sleepstudy', 'pixel', 'machines', 'group-analysis'];
 /** Executed in blmm-notebook.test.ts, once per data path. */
@@ -82,6 +83,43 @@ function assertVariances(summary: string, fit: string, tolerance: number): void 
   );
 }
 
+/** broom / broom.mixed columns per model (test/reference/make-broom.R). */
+type BroomColumns = Record<string, (number | string | null)[]>;
+const broom: { mixed: Record<string, { tidy: BroomColumns; augment: BroomColumns }> } = JSON.parse(readFileSync(fixture('broom-references.json'), 'utf8'));
+
+/**
+ * A printed data-frame row (its index label first) equals the reference row: numbers to the digits
+ * printed or to `relative` (what the tidy tests allow for estimates that depend on theta), NaN where R
+ * has NA.
+ */
+function assertFrameRow(text: string, index: number, reference: (number | null)[], relative: number, what: string): void {
+  const line = text.split('\n').find((l) => l.startsWith(`${index} `));
+  assert.ok(line, `no row ${index} in\n${text}`);
+  const numbers = line
+    .slice(String(index).length)
+    .trim()
+    .split(/\s+/)
+    .filter((token) => /^(-?\d+(\.\d+)?(e-?\d+)?|NaN)$/.test(token));
+  assert.equal(numbers.length, reference.length, `${what}: ${line}`);
+  numbers.forEach((token, i) => {
+    const expected = reference[i];
+    if (expected === null) return assert.equal(token, 'NaN', `${what} column ${i}`);
+    const decimals = /e/.test(token) ? -1 : (token.split('.')[1] ?? '').length;
+    const tolerance = Math.max(decimals < 0 ? Math.abs(expected) * 5e-4 : 0.5 * 10 ** -decimals, relative * Math.abs(expected));
+    assert.ok(Math.abs(Number(token) - expected) <= tolerance, `${what} column ${i}: printed ${token}, reference ${expected}`);
+  });
+}
+
+/** The numeric cells of row `i` of a broom reference, in its column order. */
+const referenceRow = (columns: BroomColumns, i: number, names: string[]): (number | null)[] => names.map((name) => columns[name][i] as number | null);
+const TIDY_NUMBERS = ['estimate', 'std.error', 'statistic', 'df', 'p.value', 'conf.low', 'conf.high'];
+
+/** A data-frame output is shown as a rich table. */
+function assertRichTable(notebook: Notebook, source: RegExp): void {
+  const outputs = codeCell(notebook, source).outputs!;
+  assert.ok(outputs.some((o) => String(joined(o.data?.['text/html'])).includes('<table')), `no HTML table for ${source}`);
+}
+
 test('the notebooks are committed without outputs, for the neurolmm kernel', () => {
   const files = readdirSync(NOTEBOOK_DIR).filter((f) => f.endsWith('.ipynb'));
   assert.deepEqual(files.sort(), [...NOTEBOOKS, BLMM_NOTEBOOK].map((n) => `${n}.ipynb`).sort());
@@ -128,6 +166,54 @@ test('sleepstudy.ipynb: lme4 variance components and the likelihood-ratio table 
 
   const figures = notebook.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data?.['application/vnd.plotly.v1+json']);
   assert.equal(figures.length, 5);
+
+  // the data explored as a danfojs DataFrame
+  assertRichTable(notebook, /datasets\.sleepstudy\(\{ dataFrame: true \}\)/);
+  assert.match(outputOf(notebook, /datasets\.sleepstudy\(\{ dataFrame: true \}\)/), /^0 249\.5600 +0 308$/m);
+  const described = outputOf(notebook, /^sleepstudy\.describe\(\)$/);
+  assert.match(described, /^count +180\.00000 180\.000000$/m);
+  assert.match(described, /^min +194\.33220 +0\.000000$/m);
+  // the five slowest subjects' means, from the data itself
+  const sleep = datasets.sleepstudy();
+  const reaction = sleep.column('Reaction')!.values as Float64Array;
+  const subjects = sleep.column('Subject')!.values as string[];
+  const means = [...new Set(subjects)].map((subject) => {
+    const own = Array.from(reaction).filter((_, i) => subjects[i] === subject);
+    return { subject, mean: own.reduce((a, b) => a + b, 0) / own.length };
+  });
+  means.sort((a, b) => b.mean - a.mean);
+  const slowest = outputOf(notebook, /groupby\(\["Subject"\]\)/).split('\n').slice(1);
+  assert.equal(slowest.length, 5);
+  slowest.forEach((line, k) => {
+    const [, subject, mean] = line.trim().split(/\s+/);
+    assert.equal(subject, means[k].subject);
+    assert.ok(Math.abs(Number(mean) - means[k].mean) < 5e-5, `${subject}: ${mean} vs ${means[k].mean}`);
+  });
+  const subject308 = outputOf(notebook, /addColumn\("restricted"/).split('\n').slice(1);
+  assert.deepEqual(subject308.map((line) => line.trim().split(/\s+/).slice(2)), [0, 1, 2, 3, 4].map((day) => [String(day), '308', String(day > 2)]));
+
+  // broom.mixed's tidy and augment of the correlated model
+  const broomFit = broom.mixed.sleepstudy;
+  const tidied = outputOf(notebook, /^tidy\(correlated/m);
+  assertRichTable(notebook, /^tidy\(correlated/m);
+  for (let i = 0; i < 6; i++) assertFrameRow(tidied, i, referenceRow(broomFit.tidy, i, TIDY_NUMBERS), 1e-3, `tidy row ${i}`);
+  const glanced = outputOf(notebook, /^glance\(\{ intercept/m);
+  ['sleepstudy_ri', 'sleepstudy_rs', 'sleepstudy_full'].forEach((fit, i) => {
+    const r = lme4References()[fit];
+    assertFrameRow(glanced, i, [r.nobs, r.sigma, r.logLik, r.AIC, r.BIC, r.REMLcrit!, r.nobs - (i === 2 ? 6 : 4)], 1e-6, `glance ${fit}`);
+  });
+  // the three residuals beyond 3.5 sigma the diagnostics section names: rows 8, 57 and 60 of the data
+  const outliers = outputOf(notebook, /const diagnostics = augment/);
+  [7, 56, 59].forEach((row) =>
+    assertFrameRow(
+      outliers,
+      row,
+      [Number(broomFit.augment.Subject[row]), ...referenceRow(broomFit.augment, row, ['Days', 'Reaction', '.fitted', '.resid', '.hat', '.cooksd'])],
+      1e-3,
+      `augment row ${row}`,
+    ),
+  );
+  assert.deepEqual(outliers.split('\n').slice(1).map((line) => line.trim().split(/\s+/)[1]), ['308', '332', '332']);
   const panels = figures[0].data!['application/vnd.plotly.v1+json'] as { data: { y: number[] }[] };
   assert.equal(panels.data.length, 18 * 3);
   assert.deepEqual(panels.data[0].y.slice(0, 2), [249.56, 258.7047]);
@@ -141,8 +227,28 @@ test('pixel.ipynb and machines.ipynb: lme4 fits of the nested models and their t
   assertVariances(nested, 'pixel_nested', 2e-4);
   assert.match(outputOf(pixel, /anova\(quadratic, nested/), /^dog\/side +8 843\.26 864\.26 -413\.63 +827\.26 46\.26  1  1\.036e-11 \*\*\*$/m);
   assert.match(outputOf(pixel, /lm\("pixel ~ day \* Dog"/), /^\(Intercept\) 1048\.3518 +7\.1160/m);
+  assertRichTable(pixel, /datasets\.Pixel\(\{ dataFrame: true \}\)/);
+  assert.match(outputOf(pixel, /^pixel\.describe\(\)$/m), /^count +102\.000000 +102\.00000$/m);
+  assert.equal(outputOf(pixel, /pixel\.column\("day"\)\.eq\(0\)/).split('\n').length, 1 + 8);
+  assert.match(outputOf(pixel, /groupby\(\["Dog"\]\)/), /^0 1 +1046\.950$/m);
+  assert.match(outputOf(pixel, /addColumn\("week"/), /^101 10 +L +8 1161\.1 1\.1428571$/m);
+  // the REML criterion is flat here (see above): lme4's variances are 1e-4 off, so 3e-3
+  const pixelRanPars = outputOf(pixel, /tidy\(nested, \{ effects: "ran_pars" \}\)/);
+  for (let i = 0; i < 5; i++) assertFrameRow(pixelRanPars, i, [broom.mixed.pixel_nested.tidy.estimate[3 + i] as number], 3e-3, `pixel ran_pars ${i}`);
+  assert.match(pixelRanPars, /^0 ran_pars Dog:Side sd__\(Intercept\)/m);
+  const pixelFits = outputOf(pixel, /^glance\(\{ dog: quadratic/m);
+  assert.match(pixelFits, /^1 dog\/side +102 .* 825\.2102 +94$/m);
 
   const machines = await executed.get('machines')!;
+  assertRichTable(machines, /datasets\.Machines\(\{ dataFrame: true \}\)/);
+  const perMachine = outputOf(machines, /agg\(\{ score: \["mean", "std"\] \}\)/);
+  assert.match(perMachine, /^1 B +60\.32222 +8\.162076$/m);
+  assert.equal(outputOf(machines, /groupby\(\["Worker", "Machine"\]\)/).split('\n').length, 1 + 4);
+  // worker 6 on machine B: 43.7, 44.2, 43.0 against the overall mean 59.65
+  assert.match(outputOf(machines, /addColumn\("centered"/), /^33 6 +B +43\.7 +-15\.95$/m);
+  const machineTidy = outputOf(machines, /^tidy\(workerMachine/m);
+  for (let i = 0; i < 6; i++) assertFrameRow(machineTidy, i, referenceRow(broom.mixed.machines_nested.tidy, i, TIDY_NUMBERS), 1e-3, `machines tidy row ${i}`);
+  assert.match(outputOf(machines, /^glance\(\{ worker: workers/m), /^1 worker\/machine +54 .* 215\.6876 +48$/m);
   const workerMachine = outputOf(machines, /^const workerMachine/m);
   assertVariances(workerMachine, 'machines_nested', 1e-4);
   assert.match(outputOf(machines, /anova\(workers, workerMachine/), /^worker\/machine +6 237\.27 249\.20 -112\.63 +225\.27 68\.434  1  < 2\.2e-16 \*\*\*$/m);
@@ -161,4 +267,13 @@ test('group-analysis.ipynb: every linear-model coding reproduces its classical t
     .map((c) => joined(c.outputs!.find((o) => o.output_type === 'execute_result')?.data?.['text/plain']));
   const verdicts = comparisons.flatMap((text) => [...text.matchAll(/equal: (true|false)/g)].map((m) => m[1]));
   assert.deepEqual(verdicts, new Array(8).fill('true'), comparisons.join('\n'));
+
+  // the designs are DataFrames; the dummy-coded model's tidy frame has the two-sample t
+  const groupTable = outputOf(notebook, /const groups = new dfd\.DataFrame/);
+  assert.match(groupTable, /^0 patient +12 /m);
+  assert.match(groupTable, /^1 control +12 /m);
+  const twoSample = Number(/model: (-?[\d.e-]+)/.exec(outputOf(notebook, /compare\(tOf\(dummy, "grouppatient"\)/))![1]);
+  const grouppatient = outputOf(notebook, /^tidy\(dummy/m).split('\n').find((line) => line.startsWith('1 grouppatient'))!;
+  assert.ok(Math.abs(Number(grouppatient.trim().split(/\s+/)[4]) - twoSample) <= 5e-7 * Math.abs(twoSample), `${grouppatient} vs t = ${twoSample}`);
+  assertRichTable(notebook, /trendDesign\.query/);
 });

@@ -14,6 +14,7 @@ import { logChisqMixtureUpper, negLog10FromLn } from '../inference/distributions
 import { writeDat } from '../io/dat';
 import { writeMap, type ImageGeometry } from '../io/images';
 import { LinearMixedModel } from '../lmm/model';
+import { rememberData } from '../tidy/fit-data';
 import type { Contrast } from './contrasts';
 import { STATUS_REASONS, VoxelStatus } from './layout';
 
@@ -273,7 +274,9 @@ export class BrainFit extends BrainMaps {
       source: table.source,
       column: (name) => (name === response ? column : table.column(name)),
     };
-    return new LinearMixedModel(modelFrame(this.formula, withResponse), { REML: this.REML });
+    const fit = new LinearMixedModel(modelFrame(this.formula, withResponse), { REML: this.REML });
+    rememberData(fit, withResponse);
+    return fit;
   }
 
 }

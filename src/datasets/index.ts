@@ -5,16 +5,30 @@
 import path from 'node:path';
 import { readCSV, tableOf } from '../frame/table';
 import type { Column, Table } from '../frame/types';
+import { tableToFrame, type DataFrame } from '../tidy/danfo';
+
+export interface DatasetOptions {
+  /** a danfojs DataFrame (factors as string columns) instead of a table; loads danfojs */
+  dataFrame?: boolean;
+}
+
+/** A dataset as a table, or as a DataFrame with `{ dataFrame: true }`. */
+export interface Dataset {
+  (options?: { dataFrame?: false }): Table;
+  (options: { dataFrame: true }): DataFrame;
+  (options?: DatasetOptions): Table | DataFrame;
+}
 
 /** The CSV folder, found from the package root (this file runs from dist/src/datasets). */
 export const DATASETS_DIR = path.resolve(__dirname, '../../../src/datasets');
 
-function dataset(name: string): () => Table {
-  return () => {
-    const table = readCSV(path.join(DATASETS_DIR, `${name}.csv`));
+function dataset(name: string): Dataset {
+  return ((options: DatasetOptions = {}) => {
+    const read = readCSV(path.join(DATASETS_DIR, `${name}.csv`));
     // named like the R dataset, so summaries print "Data: sleepstudy"
-    return tableOf(new Map(table.names.map((column): [string, Column] => [column, table.column(column)!])), name);
-  };
+    const table = tableOf(new Map(read.names.map((column): [string, Column] => [column, read.column(column)!])), name);
+    return options.dataFrame ? tableToFrame(table) : table;
+  }) as Dataset;
 }
 
 export const datasets = {

@@ -36,7 +36,9 @@ function shownPositions(n: number, max: number, head: number): number[] {
   return n <= max ? all : [...all.slice(0, head), -1, ...all.slice(n - head)];
 }
 
+/** A frame's cell; a missing label (null) shows as R's NA, as in the tidy frames' group column. */
 function cell(value: unknown): TableCell {
+  if (value === null || value === undefined) return 'NA';
   return typeof value === 'number' || typeof value === 'string' ? value : String(value);
 }
 

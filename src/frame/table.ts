@@ -11,6 +11,13 @@ import type { Cell, Column, Table } from './types';
 export interface DataFrameLike {
   readonly columns: string[];
   column(name: string): { readonly values: ArrayLike<unknown> };
+  /** danfojs's own accessor: with `false`, the column's array itself rather than a new Series */
+  $getColumnData?(name: string, returnSeries: false): ArrayLike<unknown>;
+}
+
+/** A DataFrame's column values, without the Series (and its copy of the index) danfojs builds for `column()`. */
+function frameColumn(frame: DataFrameLike, name: string): ArrayLike<unknown> {
+  return frame.$getColumnData ? frame.$getColumnData(name, false) : frame.column(name).values;
 }
 
 /** Every accepted data input. */
@@ -97,7 +104,7 @@ export function toTable(data: DataInput, source?: string): Table {
   if (isTable(data)) return data;
   const columns = new Map<string, Column>();
   if (isDataFrame(data)) {
-    for (const name of data.columns) columns.set(name, columnFromCells(data.column(name).values, name, source));
+    for (const name of data.columns) columns.set(name, columnFromCells(frameColumn(data, name), name, source));
   } else if (Array.isArray(data)) {
     const names: string[] = [];
     const seen = new Set<string>();

@@ -7,6 +7,7 @@ import { modelFrame } from '../frame/modelframe';
 import { DataInput, toTable } from '../frame/table';
 import type { ModelFrame } from '../frame/types';
 import { fUpper, tTwoSided } from '../inference/distributions';
+import { rememberData } from '../tidy/fit-data';
 import { BlockedSystem } from './blocked';
 import { CoefficientTable, FixedEffectsFit } from './fixed';
 import { profiledDeviance } from './objective';
@@ -140,6 +141,8 @@ export class LinearModel extends FixedEffectsFit {
 /** Fits an ordinary least-squares model, R's `lm(formula, data)`. */
 export function lm(formula: string, data: DataInput, options: { dataName?: string } = {}): LinearModel {
   const table = toTable(data);
-  return new LinearModel(modelFrame(formula, table), options.dataName ?? table.source);
+  const fit = new LinearModel(modelFrame(formula, table), options.dataName ?? table.source);
+  rememberData(fit, table);
+  return fit;
 }
 

@@ -4,6 +4,7 @@ import { ModelError } from '../errors';
 import { groupingProblem } from '../frame/checks';
 import { modelFrame } from '../frame/modelframe';
 import { DataInput, toTable } from '../frame/table';
+import { rememberData } from '../tidy/fit-data';
 import { FitOptions, LinearMixedModel } from './model';
 
 export interface LmerOptions extends FitOptions {
@@ -32,5 +33,7 @@ function fitRoi(formula: string, data: DataInput, options: LmerOptions): LinearM
   if (frame.reTerms.length === 0) throw new ModelError('no random effects terms specified in formula');
   const problem = groupingProblem(frame.reTerms, frame.n, options.nobsVsRE ?? 'stop');
   if (problem) throw new ModelError(problem.message);
-  return new LinearMixedModel(frame, { ...options, dataName: options.dataName ?? table.source });
+  const fit = new LinearMixedModel(frame, { ...options, dataName: options.dataName ?? table.source });
+  rememberData(fit, table);
+  return fit;
 }
