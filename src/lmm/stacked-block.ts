@@ -43,6 +43,7 @@ export class StackedFirstBlock implements FirstBlock {
   private readonly work: Float64Array;
   /** the gradient's buffers: the modes, a pattern's Cholesky factor of G and its levels' N_l */
   private modesWork?: Float64Array;
+  private residualWork?: Float64Array;
   private gWork?: Float64Array;
   private nWork?: Float64Array;
   private readonly maxLevels: number;
@@ -113,27 +114,63 @@ export class StackedFirstBlock implements FirstBlock {
       const ld = this.k === 2 ? this.transform2(pattern) : this.transform(pattern);
       if (!Number.isFinite(ld)) return Infinity;
       logdet += ld;
-      // tail -= T'T on the pattern's columns
-      const { columns: cols, base, rows } = pattern;
-      const T = this.T;
-      const c = cols.length;
-      for (let j = 0; j < c; j++) {
-        const cj = base + j * rows;
-        for (let i = j; i < c; i++) {
-          const ci = base + i * rows;
-          let s0 = 0;
-          let s1 = 0;
-          let r = 0;
-          for (; r + 1 < rows; r += 2) {
-            s0 += T[ci + r] * T[cj + r];
-            s1 += T[ci + r + 1] * T[cj + r + 1];
-          }
-          if (r < rows) s0 += T[ci + r] * T[cj + r];
-          tail[cols[i] + cols[j] * m] -= s0 + s1;
-        }
-      }
+      this.subtractCrossproduct(pattern, tail, m);
     }
     return logdet;
+  }
+
+  /**
+   * tail -= T'T on the pattern's columns: dot products down the stacked columns, two columns
+   * by two per pass (four sums, each load serving two multiply-adds).
+   */
+  private subtractCrossproduct({ columns: cols, base, rows }: Pattern, tail: Float64Array, m: number): void {
+    const T = this.T;
+    const c = cols.length;
+    for (let j = 0; j < c; j += 2) {
+      const j0 = base + j * rows;
+      if (j + 1 === c) {
+        let s = 0;
+        for (let r = 0; r < rows; r++) s += T[j0 + r] * T[j0 + r];
+        tail[cols[j] + cols[j] * m] -= s;
+        break;
+      }
+      const j1 = j0 + rows;
+      for (let i = j; i < c; i += 2) {
+        const i0 = base + i * rows;
+        if (i + 1 === c) {
+          let s0 = 0;
+          let s1 = 0;
+          for (let r = 0; r < rows; r++) {
+            const t = T[i0 + r];
+            s0 += t * T[j0 + r];
+            s1 += t * T[j1 + r];
+          }
+          tail[cols[i] + cols[j] * m] -= s0;
+          tail[cols[i] + cols[j + 1] * m] -= s1;
+          break;
+        }
+        const i1 = i0 + rows;
+        let s00 = 0;
+        let s10 = 0;
+        let s01 = 0;
+        let s11 = 0;
+        for (let r = 0; r < rows; r++) {
+          const a0 = T[i0 + r];
+          const a1 = T[i1 + r];
+          const b0 = T[j0 + r];
+          const b1 = T[j1 + r];
+          s00 += a0 * b0;
+          s10 += a1 * b0;
+          s01 += a0 * b1;
+          s11 += a1 * b1;
+        }
+        tail[cols[i] + cols[j] * m] -= s00;
+        tail[cols[i + 1] + cols[j] * m] -= s10;
+        // on the diagonal block (i = j) the (j, j + 1) sum is the upper triangle's: not stored
+        if (i !== j) tail[cols[i] + cols[j + 1] * m] -= s01;
+        tail[cols[i + 1] + cols[j + 1] * m] -= s11;
+      }
+    }
   }
 
   /** Each level's factor L_l and T_l = L_l^{-1} lambda' W_l; the levels' sum of log|H_l|. */
@@ -217,8 +254,27 @@ export class StackedFirstBlock implements FirstBlock {
   private modes(v: Float64Array): Float64Array {
     const { k, T, factors } = this;
     const u = (this.modesWork ??= new Float64Array(this.nlevels * k));
+    const r = (this.residualWork ??= new Float64Array(this.maxColumns));
     for (const { columns: cols, levels, base, rows } of this.patterns) {
       const c = cols.length;
+      // the residual's weights on the pattern's columns: -beta, then 1 for y
+      for (let i = 0; i < c - 1; i++) r[i] = -v[cols[i]];
+      r[c - 1] = 1;
+      if (k === 2) {
+        for (let s = 0; s < levels.length; s++) {
+          let x0 = 0;
+          let x1 = 0;
+          for (let i = 0, o = base + 2 * s; i < c; i++, o += rows) {
+            x0 += T[o] * r[i];
+            x1 += T[o + 1] * r[i];
+          }
+          const f = 4 * levels[s];
+          const u1 = x1 / factors[f + 3];
+          u[2 * levels[s]] = (x0 - factors[f + 1] * u1) / factors[f];
+          u[2 * levels[s] + 1] = u1;
+        }
+        continue;
+      }
       for (let s = 0; s < levels.length; s++) {
         const o = base + k * s;
         const ul = levels[s] * k;
