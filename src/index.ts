@@ -8,8 +8,9 @@ export { LinearMixedModel } from './lmm/model';
 export type { VarCorrRow, CoefficientTable, FitReport, RanefRows } from './lmm/model';
 // nlme's lme() and gls(): residual variance functions and within-group correlation structures
 export * from './nlme';
-export { readCSV, toTable } from './frame/table';
-export type { DataInput } from './frame/table';
+export { readCSV, toTable, setColumnTypes } from './frame/table';
+export type { DataInput, ColumnType } from './frame/table';
+export type { ContrastSpec } from './frame/contrasts';
 export type { Table, ModelFrame } from './frame/types';
 export { modelFrame } from './frame/modelframe';
 export { NeurolmmError, FormulaError, DataError, ModelError } from './errors';
