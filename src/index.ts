@@ -15,9 +15,9 @@ export type { Table, ModelFrame } from './frame/types';
 export { modelFrame } from './frame/modelframe';
 export { NeurolmmError, FormulaError, DataError, ModelError } from './errors';
 export { datasets } from './datasets';
-export { residualsVsFitted, qqPlot, caterpillarPlot, subjectPanels, shrinkagePlot, shrinkageEstimates } from './plots';
+export { residualsVsFitted, qqPlot, caterpillarPlot, subjectPanels, shrinkagePlot, shrinkageEstimates, emmeansPlot } from './plots';
 export type { CaterpillarOptions, SubjectPanelsOptions, ShrinkageOptions, ShrinkageEstimates } from './plots';
-// inference on fitted models: anova, contrast, ranef with condVar, coef, predict, confint, simulate, RRandom
+// inference on fitted models: anova, contrast, ranef with condVar, coef, predict, confint, simulate, RRandom, emmeans
 export * from './inference';
 // whole-brain fits: lmer() at every voxel or vertex with BLMM's maps, their comparison, ABCD-like synthetic data
 export { lmerBrain, lmerBrainSync } from './brain/lmerbrain';

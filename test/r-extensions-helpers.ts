@@ -29,4 +29,11 @@ export function sleepstudy(): Table {
   );
 }
 
-export const datasets: Record<string, () => Table> = { cake, Machines: machines, sleepstudy };
+/** Oats with N, the nitrogen dose as a factor (levels 0, 0.2, 0.4, 0.6). */
+export function oats(): Table {
+  const table = readCSV(fixture('Oats.csv'));
+  const columns = Object.fromEntries(table.names.map((name) => [name, table.column(name)!.values]));
+  return setColumnTypes({ ...columns, N: columns.nitro }, { N: 'factor' });
+}
+
+export const datasets: Record<string, () => Table> = { cake, Machines: machines, sleepstudy, Oats: oats };

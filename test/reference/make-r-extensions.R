@@ -11,6 +11,7 @@
 suppressMessages({
   library(lme4)
   library(lmerTest)
+  library(emmeans)
   library(jsonlite)
 })
 invisible(Sys.setlocale("LC_COLLATE", "C"))
@@ -31,7 +32,12 @@ sleep$Subject <- numeric_levels(sleep$Subject)
 sleep$phase <- factor(ifelse(sleep$Days < 5, "early", "late"))
 sleep$DayF <- numeric_levels(sleep$Days)
 
-datasets <- list(cake = cake, Machines = machines, sleepstudy = sleep)
+oats <- csv("Oats")
+oats$Block <- factor(oats$Block)
+oats$Variety <- factor(oats$Variety)
+oats$N <- factor(oats$nitro)
+
+datasets <- list(cake = cake, Machines = machines, sleepstudy = sleep, Oats = oats)
 
 # ---- 1. contrast codings -------------------------------------------------------------------------
 
@@ -64,8 +70,58 @@ lm_cake <- lm(angle ~ recipe * temperature, data = cake, contrasts = list(recipe
 lm_coding <- list(term = names(coef(lm_cake)), estimate = unname(coef(lm_cake)),
                   se = unname(coef(summary(lm_cake))[, "Std. Error"]))
 
+# ---- 2. estimated marginal means ------------------------------------------------------------------
+
+emm_frame <- function(x) {
+  d <- as.data.frame(x)
+  lapply(d, function(col) if (is.factor(col)) I(as.character(col)) else I(col))
+}
+printed <- function(x) I(sub(" +$", "", capture.output(print(x))))
+
+emm_case <- function(name, formula, data, specs, REML = TRUE, contrasts = NULL, model = c("lmer", "lm"), df = "satterthwaite") {
+  model <- match.arg(model)
+  fit <- if (model == "lmer") lmerTest::lmer(as.formula(formula), data = datasets[[data]], REML = REML, contrasts = contrasts)
+         else lm(as.formula(formula), data = datasets[[data]], contrasts = contrasts)
+  e <- suppressMessages(emmeans(fit, as.formula(specs), lmer.df = df))
+  p <- pairs(e)
+  list(
+    name = name, model = model, formula = formula, data = data, specs = specs, REML = REML, df = df,
+    contrasts = if (is.null(contrasts)) NULL else lapply(contrasts, function(x) sub("contr.", "", x, fixed = TRUE)),
+    emmeans = emm_frame(summary(e)), emmeans_text = printed(e),
+    pairs_tukey = emm_frame(summary(p)), pairs_text = printed(p),
+    pairs_tukey_ci = emm_frame(confint(p)),
+    pairs_holm = emm_frame(summary(pairs(e, adjust = "holm"))),
+    pairs_bonferroni = emm_frame(summary(pairs(e, adjust = "bonferroni"))),
+    pairs_none = emm_frame(summary(pairs(e, adjust = "none"))),
+    pairs_bonferroni_ci = emm_frame(confint(pairs(e, adjust = "bonferroni"))),
+    revpairs = emm_frame(summary(pairs(e, reverse = TRUE))),
+    eff = emm_frame(summary(contrast(e, "eff"))), eff_text = printed(contrast(e, "eff"))
+  )
+}
+
+emm <- list(
+  emm_case("machines", "score ~ Machine + (1 | Worker) + (1 | Worker:Machine)", "Machines", "~ Machine"),
+  emm_case("machines-sum", "score ~ Machine + (1 | Worker) + (1 | Worker:Machine)", "Machines", "~ Machine", contrasts = list(Machine = "contr.sum")),
+  emm_case("cake-by", "angle ~ recipe * temperature + (1 | recipe:replicate)", "cake", "~ temperature | recipe"),
+  emm_case("cake-averaged", "angle ~ recipe * temperature + (1 | recipe:replicate)", "cake", "~ recipe"),
+  emm_case("oats-factorial", "yield ~ Variety * N + (1 | Block) + (1 | Block:Variety)", "Oats", "~ Variety * N"),
+  emm_case("oats-variety", "yield ~ Variety * N + (1 | Block) + (1 | Block:Variety)", "Oats", "~ Variety"),
+  emm_case("sleep-covariate", "Reaction ~ Days * phase + (Days | Subject)", "sleepstudy", "~ phase"),
+  emm_case("cake-lm", "angle ~ recipe * temperature", "cake", "~ temperature", model = "lm")
+)
+machines_fit <- lmerTest::lmer(score ~ Machine + (1 | Worker) + (1 | Worker:Machine), data = machines)
+custom <- contrast(emmeans(machines_fit, ~ Machine, lmer.df = "satterthwaite"), list(AvsBC = c(1, -0.5, -0.5), BvsC = c(0, 1, -1)))
+
+tukey_points <- expand.grid(q = c(0.5, 1, 2.2, 3.5, 5.17, 8), nmeans = c(2, 3, 5, 10), df = c(2.5, 10, 42, 150, 1000, 30000))
+tukey <- list(q = tukey_points$q, nmeans = tukey_points$nmeans, df = tukey_points$df,
+              p = ptukey(tukey_points$q, tukey_points$nmeans, tukey_points$df),
+              upper = ptukey(tukey_points$q, tukey_points$nmeans, tukey_points$df, lower.tail = FALSE),
+              q95 = qtukey(0.95, tukey_points$nmeans, tukey_points$df))
+
 out <- list(
-  versions = list(R = R.version.string, lme4 = as.character(packageVersion("lme4")), lmerTest = as.character(packageVersion("lmerTest"))),
-  codings = codings, lm_coding = lm_coding
+  versions = list(R = R.version.string, lme4 = as.character(packageVersion("lme4")), lmerTest = as.character(packageVersion("lmerTest")),
+                  emmeans = as.character(packageVersion("emmeans"))),
+  codings = codings, lm_coding = lm_coding,
+  emm = emm, emm_custom = emm_frame(summary(custom)), tukey = tukey
 )
 write_json(out, file.path(fixtures, "r-extensions.json"), digits = NA, auto_unbox = TRUE, null = "null", na = "null", pretty = TRUE)
