@@ -36,4 +36,4 @@ export function oats(): Table {
   return setColumnTypes({ ...columns, N: columns.nitro }, { N: 'factor' });
 }
 
-export const datasets: Record<string, () => Table> = { cake, Machines: machines, sleepstudy, Oats: oats };
+export const datasets: Record<string, () => Table> = { cake, Machines: machines, sleepstudy, Oats: oats, Penicillin: () => readCSV(fixture('Penicillin.csv')) };

@@ -49,5 +49,6 @@ export { simulate, refit, type SimulateOptions } from './simulate';
 export { RRandom } from './rng';
 export { emmeans, EmmGrid, EmmContrasts, type EmmeansOptions, type Adjustment, type DfMethod } from './emmeans';
 export { ptukey, ptukeyUpper, qtukey } from './tukey';
+export { r2, icc, varianceComponents, type VarianceComponents } from './r2';
 export { richardsonHessian, richardsonJacobian } from './numderiv';
 export * from './distributions';

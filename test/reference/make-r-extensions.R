@@ -1,5 +1,7 @@
 # References for what R users add to lme4 (issue 17): contrast codings and ordered factors,
 # emmeans's marginal means, Nakagawa's R2 and the ICC, Kenward-Roger.
+# (insight 0.19 counts only the first of two random-effects terms on the same grouping factor,
+# as in (Days || Subject); neurolmm counts every term, so such models are not compared here.)
 #
 # Run from the repository root:  Rscript test/reference/make-r-extensions.R
 # (Debian: r-cran-lme4 r-cran-lmertest r-cran-emmeans r-cran-pbkrtest r-cran-performance
@@ -12,6 +14,7 @@ suppressMessages({
   library(lme4)
   library(lmerTest)
   library(emmeans)
+  library(performance)
   library(jsonlite)
 })
 invisible(Sys.setlocale("LC_COLLATE", "C"))
@@ -118,10 +121,39 @@ tukey <- list(q = tukey_points$q, nmeans = tukey_points$nmeans, df = tukey_point
               upper = ptukey(tukey_points$q, tukey_points$nmeans, tukey_points$df, lower.tail = FALSE),
               q95 = qtukey(0.95, tukey_points$nmeans, tukey_points$df))
 
+# ---- 3. Nakagawa's R2 and the ICC --------------------------------------------------------------
+
+penicillin <- csv("Penicillin")
+penicillin$plate <- factor(penicillin$plate)
+penicillin$sample <- factor(penicillin$sample)
+datasets$Penicillin <- penicillin
+
+r2_case <- function(name, formula, data, REML = TRUE) {
+  fit <- lme4::lmer(as.formula(formula), data = datasets[[data]], REML = REML)
+  v <- insight::get_variance(fit)
+  r <- r2_nakagawa(fit, tolerance = 0)
+  i <- icc(fit, tolerance = 0)
+  list(name = name, formula = formula, data = data, REML = REML,
+       var_fixed = v$var.fixed, var_random = v$var.random, var_residual = v$var.residual,
+       r2_conditional = unname(r$R2_conditional), r2_marginal = unname(r$R2_marginal),
+       icc_adjusted = i$ICC_adjusted, icc_unadjusted = i$ICC_unadjusted,
+       r2_text = I(sub(" +$", "", capture.output(print(r)))), icc_text = I(sub(" +$", "", capture.output(print(i)))))
+}
+
+r2s <- list(
+  r2_case("sleepstudy", "Reaction ~ Days + (Days | Subject)", "sleepstudy"),
+  r2_case("machines", "score ~ Machine + (1 | Worker) + (1 | Worker:Machine)", "Machines"),
+  r2_case("cake", "angle ~ recipe * temperature + (1 | recipe:replicate)", "cake", REML = FALSE),
+  r2_case("penicillin", "diameter ~ 1 + (1 | plate) + (1 | sample)", "Penicillin"),
+  r2_case("oats", "yield ~ Variety * N + (1 | Block) + (1 | Block:Variety)", "Oats")
+)
+
 out <- list(
   versions = list(R = R.version.string, lme4 = as.character(packageVersion("lme4")), lmerTest = as.character(packageVersion("lmerTest")),
-                  emmeans = as.character(packageVersion("emmeans"))),
+                  emmeans = as.character(packageVersion("emmeans")), performance = as.character(packageVersion("performance")),
+                  insight = as.character(packageVersion("insight"))),
   codings = codings, lm_coding = lm_coding,
-  emm = emm, emm_custom = emm_frame(summary(custom)), tukey = tukey
+  emm = emm, emm_custom = emm_frame(summary(custom)), tukey = tukey,
+  r2 = r2s
 )
 write_json(out, file.path(fixtures, "r-extensions.json"), digits = NA, auto_unbox = TRUE, null = "null", na = "null", pretty = TRUE)
