@@ -14,20 +14,22 @@ import { ModelError } from '../errors';
 import { isNumberLabel } from '../frame/factor';
 import { tableOf } from '../frame/table';
 import type { Column } from '../frame/types';
+import type { LinearMixedModel } from '../lmm/model';
 import type { FittedModel } from './anova';
 import { isMixedModel } from './contrast';
 import { tQuantile, tTwoSided } from './distributions';
+import { kenwardRoger } from './kenward-roger';
 import { satterthwaite1D } from './satterthwaite';
 import { quadraticForm } from './small-dense';
 import { ptukeyUpper, qtukey } from './tukey';
 
-export type DfMethod = 'satterthwaite' | 'asymptotic';
+export type DfMethod = 'satterthwaite' | 'kenward-roger' | 'asymptotic';
 export type Adjustment = 'tukey' | 'holm' | 'bonferroni' | 'sidak' | 'fdr' | 'none';
 
 export interface EmmeansOptions {
   /** factors whose levels each get their own table (emmeans's `by`, or `~ a | b`) */
   by?: string | string[];
-  /** denominator df of mixed models: Satterthwaite (default), or none (z) */
+  /** denominator df of mixed models: Satterthwaite (default), Kenward-Roger (with its adjusted covariance), or none (z) */
   df?: DfMethod;
   /** confidence level of the intervals (default 0.95) */
   level?: number;
@@ -56,7 +58,11 @@ function inferenceFor(model: FittedModel, method: DfMethod): Inference {
     return { vcov: model.vcovMatrix(), df: () => df };
   }
   if (method === 'asymptotic') return { vcov: model.vcovMatrix(), df: () => Infinity, method };
-  if (method !== 'satterthwaite') throw new ModelError(`unknown df method '${String(method)}': use 'satterthwaite' or 'asymptotic'`);
+  if (method === 'kenward-roger') {
+    const kr = kenwardRoger(model as LinearMixedModel);
+    return { vcov: kr.vcovAdjusted, df: (l) => kr.ddf([l]), method };
+  }
+  if (method !== 'satterthwaite') throw new ModelError(`unknown df method '${String(method)}': use 'satterthwaite', 'kenward-roger' or 'asymptotic'`);
   return { vcov: model.vcovMatrix(), df: (l) => satterthwaite1D(model, l).df, method };
 }
 

@@ -13,6 +13,7 @@ export {
   fTest,
   tTest,
   type ContrastVector,
+  type DdfMethod,
   type FTestResult,
   type OlsModel,
   type TestableModel,
@@ -50,5 +51,6 @@ export { RRandom } from './rng';
 export { emmeans, EmmGrid, EmmContrasts, type EmmeansOptions, type Adjustment, type DfMethod } from './emmeans';
 export { ptukey, ptukeyUpper, qtukey } from './tukey';
 export { r2, icc, varianceComponents, type VarianceComponents } from './r2';
+export { kenwardRoger, type KenwardRoger } from './kenward-roger';
 export { richardsonHessian, richardsonJacobian } from './numderiv';
 export * from './distributions';

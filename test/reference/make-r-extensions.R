@@ -15,6 +15,7 @@ suppressMessages({
   library(lmerTest)
   library(emmeans)
   library(performance)
+  library(pbkrtest)
   library(jsonlite)
 })
 invisible(Sys.setlocale("LC_COLLATE", "C"))
@@ -148,12 +149,43 @@ r2s <- list(
   r2_case("oats", "yield ~ Variety * N + (1 | Block) + (1 | Block:Variety)", "Oats")
 )
 
+# ---- 4. Kenward-Roger ------------------------------------------------------------------------------
+
+kr_case <- function(name, formula, data, specs = NULL) {
+  fit <- lmerTest::lmer(as.formula(formula), data = datasets[[data]])
+  s <- coef(summary(fit, ddf = "Kenward-Roger"))
+  a3 <- anova(fit, type = 3, ddf = "Kenward-Roger")
+  a1 <- anova(fit, type = 1, ddf = "Kenward-Roger")
+  anova_list <- function(a) list(term = I(rownames(a)), sumSq = I(a[["Sum Sq"]]), meanSq = I(a[["Mean Sq"]]), numDF = I(a$NumDF),
+                                 denDF = I(a$DenDF), F = I(a[["F value"]]), p = I(a[["Pr(>F)"]]))
+  out <- list(name = name, formula = formula, data = data, specs = specs,
+              vcov_adjusted = I(as.vector(as.matrix(vcovAdj(fit)))),
+              term = I(rownames(s)), se = I(unname(s[, "Std. Error"])), df = I(unname(s[, "df"])), p = I(unname(s[, "Pr(>|t|)"])),
+              anova_type3 = anova_list(a3), anova_type1 = anova_list(a1))
+  if (!is.null(specs)) {
+    e <- emmeans(fit, as.formula(specs), lmer.df = "kenward-roger")
+    out$emmeans <- emm_frame(summary(e))
+    out$pairs <- emm_frame(summary(pairs(e)))
+  }
+  timing <- system.time(vcovAdj(fit))[["elapsed"]]
+  out$pbkrtest_seconds <- timing
+  out
+}
+
+krs <- list(
+  kr_case("sleepstudy", "Reaction ~ Days + (Days | Subject)", "sleepstudy"),
+  kr_case("machines", "score ~ Machine + (1 | Worker) + (1 | Worker:Machine)", "Machines", "~ Machine"),
+  kr_case("oats", "yield ~ Variety * N + (1 | Block) + (1 | Block:Variety)", "Oats", "~ N"),
+  kr_case("sleep-phase", "Reaction ~ Days * phase + (Days | Subject)", "sleepstudy", "~ phase"),
+  kr_case("penicillin", "diameter ~ 1 + (1 | plate) + (1 | sample)", "Penicillin")
+)
+
 out <- list(
   versions = list(R = R.version.string, lme4 = as.character(packageVersion("lme4")), lmerTest = as.character(packageVersion("lmerTest")),
                   emmeans = as.character(packageVersion("emmeans")), performance = as.character(packageVersion("performance")),
-                  insight = as.character(packageVersion("insight"))),
+                  insight = as.character(packageVersion("insight")), pbkrtest = as.character(packageVersion("pbkrtest"))),
   codings = codings, lm_coding = lm_coding,
   emm = emm, emm_custom = emm_frame(summary(custom)), tukey = tukey,
-  r2 = r2s
+  r2 = r2s, kenward_roger = krs
 )
 write_json(out, file.path(fixtures, "r-extensions.json"), digits = NA, auto_unbox = TRUE, null = "null", na = "null", pretty = TRUE)
