@@ -52,5 +52,7 @@ export { emmeans, EmmGrid, EmmContrasts, type EmmeansOptions, type Adjustment, t
 export { ptukey, ptukeyUpper, qtukey } from './tukey';
 export { r2, icc, varianceComponents, type VarianceComponents } from './r2';
 export { kenwardRoger, type KenwardRoger } from './kenward-roger';
+export { explainWarnings, type Explanation } from './explain';
+export { checkConvergence, ConvergenceCheck, type Refit } from './convergence';
 export { richardsonHessian, richardsonJacobian } from './numderiv';
 export * from './distributions';
