@@ -9,7 +9,7 @@
 import { formatColumn } from '../display/format';
 import { escapeHtml } from '../display/html';
 import type { MimeBundle } from '../display/mime';
-import { zapsmall } from '../display/coefmat';
+import { roundTo, zapsmall } from '../display/coefmat';
 import { ModelError } from '../errors';
 import { isNumberLabel } from '../frame/factor';
 import { tableOf } from '../frame/table';
@@ -141,8 +141,6 @@ function optimalDigits(estimate: number[], se: number[]): number {
   return digits;
 }
 
-const roundTo = (x: number, decimals: number) => Math.round(x * 10 ** decimals) / 10 ** decimals;
-
 /** print.summary_emm: the cells of every column as strings, and which are right-justified. */
 function formatCells(t: PrintedTable): { header: string[]; cells: string[][]; right: boolean[] } {
   const estimate = t.numbers.find(([n]) => n === t.estName)![1];
@@ -158,7 +156,7 @@ function formatCells(t: PrintedTable): { header: string[]; cells: string[][]; ri
     else if (name === 'p.value') strings = values.map((v) => (roundTo(v, 4) === 0 ? '<.0001' : roundTo(v, 4).toFixed(4)));
     else {
       if (name === 'df') values = values.map((v) => roundTo(v, 2));
-      strings = formatColumn(values, digits).map((s) => (s === 'Inf' ? 'Inf' : s));
+      strings = formatColumn(values, digits);
     }
     header.push(name);
     cells.push(strings);
