@@ -179,7 +179,8 @@ function gridColumns(spec: TermSpec, variables: Variable[], restricted: DesignVa
       return;
     }
     for (const name of columnNames(e)) {
-      if (out[name]) continue;
+      // names that are not columns are constants (pi)
+      if (out[name] || !evaluator.hasColumns({ type: 'name', name, pos: 0 })) continue;
       const column = evaluator.variable({ type: 'name', name, pos: 0 });
       if (column.kind !== 'numeric') continue;
       let sum = 0;
