@@ -8,16 +8,17 @@ export { LinearMixedModel } from './lmm/model';
 export type { VarCorrRow, CoefficientTable, FitReport, RanefRows } from './lmm/model';
 // nlme's lme() and gls(): residual variance functions and within-group correlation structures
 export * from './nlme';
-export { readCSV, toTable } from './frame/table';
-export type { DataInput } from './frame/table';
+export { readCSV, toTable, setColumnTypes } from './frame/table';
+export type { DataInput, ColumnType } from './frame/table';
+export type { ContrastSpec } from './frame/contrasts';
 export type { Table, ModelFrame } from './frame/types';
 export { modelFrame } from './frame/modelframe';
 export { NeurolmmError, FormulaError, DataError, ModelError } from './errors';
 export { datasets } from './datasets';
 export type { Dataset, DatasetOptions } from './datasets';
-export { residualsVsFitted, qqPlot, caterpillarPlot, subjectPanels, shrinkagePlot, shrinkageEstimates } from './plots';
+export { residualsVsFitted, qqPlot, caterpillarPlot, subjectPanels, shrinkagePlot, shrinkageEstimates, emmeansPlot } from './plots';
 export type { CaterpillarOptions, SubjectPanelsOptions, ShrinkageOptions, ShrinkageEstimates } from './plots';
-// inference on fitted models: anova, contrast, ranef with condVar, coef, predict, confint, simulate, RRandom
+// inference on fitted models: anova, contrast, ranef with condVar, coef, predict, confint, simulate, RRandom, emmeans
 export * from './inference';
 // whole-brain fits: lmer() at every voxel or vertex with BLMM's maps, their comparison, ABCD-like synthetic data
 export { lmerBrain, lmerBrainSync } from './brain/lmerbrain';

@@ -34,6 +34,9 @@ before(() => {
 
 after(() => kernel?.remove());
 
+/** The R references of test/reference/make-r-extensions.R. */
+const extensions = () => JSON.parse(readFileSync(path.join(REPO_DIR, 'test', 'fixtures', 'r-extensions.json'), 'utf8'));
+
 interface Printed {
   value: number;
   /** digits after the point; -1 for 4 significant digits in e-notation */
@@ -164,6 +167,12 @@ test('sleepstudy.ipynb: lme4 variance components and the likelihood-ratio table 
   assert.match(uncorrelated, /^uncorrelated +5 1762\.0 1778\.0 -876\.00 +1752\.0 42\.0754  1  8\.782e-11 \*\*\*$/m);
   assert.match(uncorrelated, /^correlated +6 1763\.9 1783\.1 -875\.97 +1751\.9  0\.0639  1     0\.8004$/m);
 
+  // performance 0.10.2's r2_nakagawa and icc (test/reference/make-r-extensions.R), and the refits agreeing
+  const r2Reference = extensions().r2.find((r: { name: string }) => r.name === 'sleepstudy');
+  assert.equal(outputOf(notebook, /^r2\(correlated\)/m), r2Reference.r2_text.join('\n'));
+  assert.equal(outputOf(notebook, /^icc\(correlated\)/m), r2Reference.icc_text.join('\n'));
+  assert.match(outputOf(notebook, /^checkConvergence\(correlated\)/m), /The refits agree with the fit/);
+
   const figures = notebook.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data?.['application/vnd.plotly.v1+json']);
   assert.equal(figures.length, 5);
 
@@ -258,6 +267,10 @@ test('pixel.ipynb and machines.ipynb: lme4 fits of the nested models and their t
   // the optimizer reaches to ~1e-6, so they are compared to the 1e-3 the inference tests use
   const expected = [-5.95, 2.176975, 10, -2.73315];
   difference.slice(0, 4).forEach((c, i) => assert.ok(Math.abs(c.value - expected[i]) <= 1e-3 * Math.abs(expected[i]), `${c.value} vs ${expected[i]}`));
+  // emmeans 1.8.4: the machines' means and their Tukey-adjusted pairwise differences, as printed
+  const emm = extensions().emm.find((e: { name: string }) => e.name === 'machines');
+  assert.equal(outputOf(machines, /^const machineMeans/m), emm.emmeans_text.join('\n').trimEnd());
+  assert.equal(outputOf(machines, /^machineMeans\.pairs\(\)/m), emm.pairs_text.join('\n').trimEnd());
 });
 
 test('group-analysis.ipynb: every linear-model coding reproduces its classical t statistic', { skip }, async () => {

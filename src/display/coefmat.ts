@@ -66,7 +66,8 @@ export function coefmatSpec(rowNames: string[], columns: CoefColumn[], digits = 
 
 export const SIGNIF_LEGEND = "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1";
 
-function roundTo(x: number, decimals: number): number {
+/** R's round(x, decimals). */
+export function roundTo(x: number, decimals: number): number {
   if (!Number.isFinite(x)) return x;
   const f = 10 ** decimals;
   return Math.round(x * f) / f;

@@ -12,6 +12,9 @@ export interface LabelCodes {
   readonly labels: string[];
   /** from a boolean column: labels are "FALSE"/"TRUE" */
   readonly boolean: boolean;
+  /** the level order declared for the column (R's factor(x, levels)); R's sorted order when absent */
+  readonly levels?: string[];
+  readonly ordered?: boolean;
 }
 
 const FINITE_DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -75,7 +78,10 @@ export function labelCodes(column: Column): LabelCodes {
     column.kind === 'numeric'
       ? codeByFirstAppearance(column.values, (v) => Number.isNaN(v), formatNumber)
       : codeByFirstAppearance(column.values, (v): v is null => v === null, (v) => v as string);
-  const result = { codes, labels, boolean: column.kind === 'label' && column.boolean === true };
+  const result =
+    column.kind === 'label'
+      ? { codes, labels, boolean: column.boolean === true, levels: column.levels, ordered: column.ordered }
+      : { codes, labels, boolean: false };
   codeCache.set(column.values, result);
   return result;
 }
@@ -94,7 +100,10 @@ export function factorOver(coded: LabelCodes, rows?: Int32Array, keepBooleanLeve
   }
   let levels = coded.labels.filter((_, c) => present[c]);
   if (coded.boolean) levels = keepBooleanLevels ? ['FALSE', 'TRUE'] : ['FALSE', 'TRUE'].filter((l) => levels.includes(l));
-  else levels = sortLevels(levels);
+  else if (coded.levels) {
+    const used = new Set(levels);
+    levels = coded.levels.filter((l) => used.has(l));
+  } else levels = sortLevels(levels);
   const position = new Map(levels.map((l, k) => [l, k]));
   const recode = Int32Array.from(coded.labels, (l) => position.get(l) ?? -1);
   const codes = new Int32Array(n);
@@ -102,7 +111,7 @@ export function factorOver(coded: LabelCodes, rows?: Int32Array, keepBooleanLeve
     const c = coded.codes[rows ? rows[i] : i];
     codes[i] = c >= 0 ? recode[c] : -1;
   }
-  return { codes, levels };
+  return coded.ordered ? { codes, levels, ordered: true } : { codes, levels };
 }
 
 /**

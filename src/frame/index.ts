@@ -1,4 +1,5 @@
 export type { Cell, Column, Table, Factor, RandomTerm, FixedDesign, ModelFrame } from './types';
-export { toTable, readCSV, tableOf, columnFromCells, type DataInput, type DataFrameLike } from './table';
+export { toTable, readCSV, setColumnTypes, tableOf, columnFromCells, type ColumnType, type DataInput, type DataFrameLike } from './table';
+export { factorCoding, defaultCoding, type ContrastSpec, type FactorCoding } from './contrasts';
 export { factorOf, interactionFactor, sortLevels } from './factor';
 export { modelFrame, type ModelFrameOptions } from './modelframe';

@@ -1,13 +1,15 @@
 /**
  * The model frame: formula + table -> response, fixed-effects model matrix and random-effects terms,
  * with R's model.frame/model.matrix and lme4's lFormula semantics (na.omit over every used variable,
- * treatment contrasts, grouping factors with unused levels dropped, rank-deficient columns dropped).
+ * the factors' contrasts, grouping factors with unused levels dropped, rank-deficient columns dropped).
  */
 import { groupingProblem } from './checks';
 import { DataError, ModelError } from '../errors';
 import { deparse } from '../formula/deparse';
+import type { Expr } from '../formula/parse';
 import { expandFormula, type RandomSpec, type TermSpec } from '../formula/terms';
 import { qrDecompose } from '../linalg/qr';
+import { defaultCoding, factorCoding, type ContrastSpec, type FactorCoding } from './contrasts';
 import { checkFactorLevels, designColumns, fillDesign, type DesignColumn, type DesignVariable } from './design';
 import { Evaluator, type Variable } from './evaluate';
 import { factorOver, interactionFactor, isNumberLabel, labelCodes } from './factor';
@@ -16,6 +18,11 @@ import type { Factor, FixedDesign, ModelFrame, RandomTerm, Table } from './types
 export interface ModelFrameOptions {
   /** allow a one-sided formula, and a response that is not a column of the data (whole-brain images) */
   readonly responseOptional?: boolean;
+  /**
+   * contrasts of the fixed effects' factors by variable name, as lme4's `contrasts = list(...)`;
+   * others get R's defaults (treatment contrasts, polynomial ones for ordered factors)
+   */
+  readonly contrasts?: Record<string, ContrastSpec>;
 }
 
 /** lme4's tolerance for the rank of the fixed-effects model matrix. */
@@ -49,12 +56,30 @@ function checkFinite(variable: Variable, rows: Int32Array, source?: string): voi
 const levelsOf = (variables: DesignVariable[]): (string[] | undefined)[] =>
   variables.map((v) => (v.kind === 'factor' ? v.factor.levels : undefined));
 
-/** Model matrix of a term specification over the used rows. */
-function designOf(spec: TermSpec, variables: DesignVariable[], n: number): { columns: DesignColumn[]; matrix: Float64Array } {
+/** Model matrix of a term specification over the used rows, factors coded by `codings` (R's defaults where undefined). */
+function designOf(spec: TermSpec, variables: DesignVariable[], n: number, codings: (FactorCoding | undefined)[] = []): { columns: DesignColumn[]; matrix: Float64Array } {
   const levels = levelsOf(variables);
   checkFactorLevels(spec, levels);
-  const columns = designColumns(spec, levels);
+  const coded = variables.map((v, i) => codings[i] ?? (v.kind === 'factor' ? defaultCoding(v.factor.levels, v.factor.ordered === true) : undefined));
+  const columns = designColumns(spec, levels, coded);
   return { columns, matrix: fillDesign(columns, variables, n) };
+}
+
+/** The fixed effects' factor codings: `contrasts` where given (each must name a factor), R's defaults elsewhere. */
+function fixedCodings(spec: TermSpec, variables: DesignVariable[], contrasts: Record<string, ContrastSpec> = {}): (FactorCoding | undefined)[] {
+  const factors = spec.variableLabels.filter((_, v) => variables[v].kind === 'factor');
+  for (const name of Object.keys(contrasts)) {
+    const v = spec.variableLabels.indexOf(name);
+    if (v < 0 || !spec.terms.some((t) => t.includes(v)))
+      throw new ModelError(`contrasts are given for '${name}', which is not a variable of the fixed effects (factors: ${factors.join(', ') || 'none'})`);
+    if (variables[v].kind !== 'factor') throw new ModelError(`contrasts are given for '${name}', which is numeric, not a factor`);
+  }
+  return variables.map((variable, v) => {
+    if (variable.kind !== 'factor') return undefined;
+    const { levels, ordered = false } = variable.factor;
+    const spec_ = contrasts[spec.variableLabels[v]];
+    return spec_ === undefined ? defaultCoding(levels, ordered) : factorCoding(spec_, levels, ordered, spec.variableLabels[v]);
+  });
 }
 
 /** Builds the model frame of `formula` on `data`. */
@@ -93,7 +118,8 @@ export function modelFrame(formula: string, data: Table, options: ModelFrameOpti
 
   // fixed effects, then lme4's rank check
   const fixedDesignVariables = fixedVariables.map((v) => restrict(v, rows, true));
-  const full = designOf(fixed, fixedDesignVariables, n);
+  const codings = fixedCodings(fixed, fixedDesignVariables, options.contrasts);
+  const full = designOf(fixed, fixedDesignVariables, n, codings);
   const { kept, dropped } = independentColumns(full.matrix, n, full.columns.length);
   const columns = kept.map((j) => full.columns[j]);
   const X = dropped.length === 0 ? full.matrix : selectColumns(full.matrix, n, kept);
@@ -129,7 +155,40 @@ export function modelFrame(formula: string, data: Table, options: ModelFrameOpti
     nOmitted: data.nrows - n,
     warnings,
     design: fixedDesign(fixed, fixedLevels, columns, formula),
+    factorCodings: Object.fromEntries(codings.flatMap((c, v) => (c ? [[fixed.variableLabels[v], c]] : []))),
+    gridColumns: gridColumns(fixed, fixedVariables, fixedDesignVariables, evaluator, rows),
   };
+}
+
+/**
+ * The data columns read by the fixed effects, for a reference grid: a variable that is a column
+ * or factor(column) gives that column's levels when it is a factor; every other column read
+ * (Days in I(Days^2) or in Days itself) gives its mean over the rows used, as emmeans's ref_grid.
+ */
+function gridColumns(spec: TermSpec, variables: Variable[], restricted: DesignVariable[], evaluator: Evaluator, rows: Int32Array) {
+  const out: Record<string, { levels: string[] } | { mean: number }> = {};
+  const columnNames = (e: Expr): string[] =>
+    e.type === 'name' ? [e.name] : e.type === 'call' ? e.args.flatMap(columnNames) : e.type === 'paren' ? columnNames(e.inner) : e.type === 'unary' ? columnNames(e.arg) : e.type === 'binary' ? [...columnNames(e.left), ...columnNames(e.right)] : [];
+  variables.forEach((variable, v) => {
+    if (!spec.terms.some((t) => t.includes(v))) return;
+    const r = restricted[v];
+    const e = variable.expr;
+    const inner = e.type === 'call' && (e.fn === 'factor' || e.fn === 'as.factor') ? e.args[0] : e;
+    if (r.kind === 'factor' && inner.type === 'name') {
+      out[inner.name] = { levels: r.factor.levels };
+      return;
+    }
+    for (const name of columnNames(e)) {
+      // names that are not columns are constants (pi)
+      if (out[name] || !evaluator.hasColumns({ type: 'name', name, pos: 0 })) continue;
+      const column = evaluator.variable({ type: 'name', name, pos: 0 });
+      if (column.kind !== 'numeric') continue;
+      let sum = 0;
+      for (let i = 0; i < rows.length; i++) sum += column.values[rows[i]];
+      out[name] = { mean: sum / rows.length };
+    }
+  });
+  return out;
 }
 
 /** Rows with no missing value (NaN, or a missing label) in any of the variables: R's na.omit. */

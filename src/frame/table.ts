@@ -98,6 +98,54 @@ function isDataFrame(data: object): data is DataFrameLike {
   return Array.isArray((data as DataFrameLike).columns) && typeof (data as DataFrameLike).column === 'function';
 }
 
+/**
+ * How a column is to be read: 'numeric', 'factor' (R's sorted level order), 'ordered', or a
+ * factor with its level order given ({ levels, ordered? }), as R's factor(x, levels, ordered).
+ */
+export type ColumnType = 'numeric' | 'factor' | 'ordered' | { readonly levels: (string | number)[]; readonly ordered?: boolean };
+
+/** The table with the named columns converted as `types` says (R's as.numeric / factor / ordered). */
+export function setColumnTypes(data: DataInput, types: Record<string, ColumnType>): Table {
+  const table = toTable(data);
+  const where = table.source ? ` of '${table.source}'` : '';
+  for (const name of Object.keys(types))
+    if (!table.column(name)) throw new DataError(`column types name an unknown column '${name}'; the columns${where} are: ${table.names.join(', ')}`);
+  const columns = new Map<string, Column>();
+  for (const name of table.names) {
+    const column = table.column(name)!;
+    columns.set(name, types[name] === undefined ? column : typedColumn(column, types[name], name, where));
+  }
+  return tableOf(columns, table.source);
+}
+
+function typedColumn(column: Column, type: ColumnType, name: string, where: string): Column {
+  if (type === 'numeric') {
+    if (column.kind === 'numeric') return column;
+    const values = new Float64Array(column.values.length);
+    column.values.forEach((label, i) => {
+      if (label === null) values[i] = NaN;
+      else if (NUMBER_FIELD.test(label)) values[i] = parseNumberField(label);
+      else throw new DataError(`column '${name}'${where} cannot be numeric: row ${i + 1} holds '${label}'`);
+    });
+    return { kind: 'numeric', values };
+  }
+  if (type !== 'factor' && type !== 'ordered' && (typeof type !== 'object' || !Array.isArray(type.levels)))
+    throw new DataError(`unknown type for column '${name}': use 'numeric', 'factor', 'ordered' or { levels: [...], ordered: true }`);
+  const ordered = type === 'ordered' || (typeof type === 'object' && type.ordered === true);
+  // a copy of the labels, so that the column's codes are not shared with the untyped column's
+  const values = column.kind === 'numeric' ? Array.from(column.values, (v) => (Number.isNaN(v) ? null : formatNumber(v))) : column.values.slice();
+  if (typeof type !== 'object') return { kind: 'label', values, ...(ordered ? { ordered } : {}) };
+  const levels = type.levels.map((l) => (typeof l === 'number' ? formatNumber(l) : String(l)));
+  const repeated = levels.find((l, k) => levels.indexOf(l) !== k);
+  if (repeated !== undefined) throw new DataError(`the levels given for column '${name}' repeat '${repeated}'`);
+  const known = new Set(levels);
+  values.forEach((label, i) => {
+    if (label !== null && !known.has(label))
+      throw new DataError(`column '${name}'${where} has the value '${label}' at row ${i + 1}, which is not among the levels given (${levels.join(', ')})`);
+  });
+  return { kind: 'label', values, levels, ...(ordered ? { ordered } : {}) };
+}
+
 /** Any accepted data input as a Table (a Table is returned as is). */
 export function toTable(data: DataInput, source?: string): Table {
   if (data === null || typeof data !== 'object') throw new DataError('data must be a table, a DataFrame, an array of records or an object of columns');
@@ -145,9 +193,9 @@ const LF = 10;
  * Reads a CSV file (RFC 4180: quoted fields with "" escapes, CRLF or LF line ends) as R's read.csv
  * would after write.csv: quoted fields are labels, unquoted numbers are numbers; a column is numeric
  * when every non-missing field is an unquoted number, boolean when every one is an unquoted TRUE/FALSE.
- * Empty fields and NA are missing.
+ * Empty fields and NA are missing. `options.types` sets columns' types (see setColumnTypes).
  */
-export function readCSV(path: string): Table {
+export function readCSV(path: string, options: { types?: Record<string, ColumnType> } = {}): Table {
   const file = basename(path);
   let text: string;
   try {
@@ -163,7 +211,8 @@ export function readCSV(path: string): Table {
   if (duplicate !== undefined) throw new DataError(`CSV file '${file}' has two columns named '${duplicate}'`);
   const columns = new Map<string, Column>();
   names.forEach((name, j) => columns.set(name, csvColumn(fields[j], quoted[j])));
-  return tableOf(columns, file);
+  const table = tableOf(columns, file);
+  return options.types ? setColumnTypes(table, options.types) : table;
 }
 
 function csvColumn(fields: string[], quoted: boolean[]): Column {

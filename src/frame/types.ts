@@ -3,14 +3,18 @@
  * fitting engine (lm, lmer, the whole-brain engine) consumes. Matrices are column-major
  * Float64Arrays (column j occupies [j*n, (j+1)*n)).
  */
+import type { FactorCoding } from './contrasts';
 
 /** A single cell as accepted from user data. null/undefined/NaN mean missing. */
 export type Cell = number | string | boolean | null | undefined;
 
-/** A column: numbers (NaN = missing) or labels (null = missing). */
+/**
+ * A column: numbers (NaN = missing) or labels (null = missing). A label column with `levels` is a
+ * factor with that level order (R's factor(x, levels)); `ordered` makes it an ordered factor.
+ */
 export type Column =
   | { kind: 'numeric'; values: Float64Array }
-  | { kind: 'label'; values: (string | null)[]; boolean?: boolean };
+  | { kind: 'label'; values: (string | null)[]; boolean?: boolean; levels?: string[]; ordered?: boolean };
 
 /** A rectangular table of named columns, the common form of every data input. */
 export interface Table {
@@ -25,6 +29,8 @@ export interface Table {
 export interface Factor {
   readonly codes: Int32Array;
   readonly levels: string[];
+  /** an ordered factor (polynomial contrasts by default) */
+  readonly ordered?: boolean;
 }
 
 /** One random-effects term `(expr | group)` after expansion of `||` and `/`. */
@@ -72,4 +78,11 @@ export interface ModelFrame {
   /** messages for the user, lme4-style ("fixed-effect model matrix is rank deficient so dropping 1 column / coefficient") */
   readonly warnings: string[];
   readonly design: FixedDesign;
+  /** the fixed-effects factors' codings (levels, contrasts) by variable label: "Machine", "factor(x)" */
+  readonly factorCodings?: Record<string, FactorCoding>;
+  /**
+   * the data columns the fixed effects read, as a reference grid needs them: a factor column's
+   * levels, or a numeric column's mean over the rows used
+   */
+  readonly gridColumns?: Record<string, { readonly levels: string[] } | { readonly mean: number }>;
 }

@@ -9,7 +9,8 @@ import { ModelError } from '../errors';
 import { expandFormula, type TermSpec } from '../formula/terms';
 import type { ModelFrame } from '../frame/types';
 import { qrDecompose, qrQty, qrQy } from '../linalg/qr';
-import { recoverDesignStructure, type DesignStructure } from './design-structure';
+import { designColumns, type DesignColumn } from '../frame/design';
+import { recoverDesignStructure, treatmentStructure, type DesignStructure } from './design-structure';
 
 /** One term's hypothesis: rows of a contrast matrix over the model's coefficients. */
 export interface TermHypothesis {
@@ -97,8 +98,17 @@ export function type3Hypotheses(frame: ModelFrame): TermHypothesis[] {
     throw new ModelError(
       `Type III tests of a model with interactions need a full-rank design, but columns ${frame.droppedColumns.join(', ')} were dropped as linearly dependent (empty cells?); use type 1`,
     );
-  const structure = recoverDesignStructure(spec, frame.xNames, frame.assign);
-  return type3FromStructure(structure, frame.termLabels);
+  const codings = frame.factorCodings ?? {};
+  if (Object.values(codings).every((c) => c.kind === 'treatment')) {
+    const structure = recoverDesignStructure(spec, frame.xNames, frame.assign);
+    return type3FromStructure(structure, frame.termLabels);
+  }
+  // other contrasts: the hypotheses on the treatment-coded coefficients, carried over to the model's
+  const levels = spec.variableLabels.map((label) => codings[label]?.levels);
+  const coded = designColumns(spec, levels, spec.variableLabels.map((label) => codings[label]));
+  if (coded.length !== frame.xNames.length || coded.some((c, j) => c.name !== frame.xNames[j]))
+    throw new ModelError(`Type III tests: the model's columns (${frame.xNames.join(', ')}) differ from its codings' (${coded.map((c) => c.name).join(', ')})`);
+  return type3FromStructure(treatmentStructure(spec, levels), frame.termLabels, coded);
 }
 
 /**
@@ -130,7 +140,8 @@ function addScaled(target: SparseColumn, source: SparseColumn, scale: number): v
 }
 
 /**
- * extract_contrasts_type3 for a full-rank treatment-coded X. lmerTest takes
+ * extract_contrasts_type3 for a full-rank treatment-coded X (or, with `coded`, for the model
+ * matrix whose columns are `coded`: the same hypotheses in its coefficients). lmerTest takes
  * L = t(ginv(X) rdX), where rdX holds, for every term, the products of all levels of its
  * factors (the "complete" design); as every column of rdX is an exact combination of the
  * columns of X (a level coded by contrasts is one minus the others), L is found by expanding
@@ -138,7 +149,7 @@ function addScaled(target: SparseColumn, source: SparseColumn, scale: number): v
  * contained term's columns of L against those of the terms containing it, higher-order terms
  * first; keep the rows of L that are columns of X; each term's hypothesis is its columns of L.
  */
-function type3FromStructure(structure: DesignStructure, termLabels: string[]): TermHypothesis[] {
+function type3FromStructure(structure: DesignStructure, termLabels: string[], coded?: DesignColumn[]): TermHypothesis[] {
   const { spec, levels, columns, coding } = structure;
   const p = columns.length;
   const key = (term: number, lv: number[]) => `${term}|${lv.join(',')}`;
@@ -214,12 +225,42 @@ function type3FromStructure(structure: DesignStructure, termLabels: string[]): T
     termCols[t].forEach((j, m) => L.set(zapped.slice(m * r, (m + 1) * r), j * r));
   }
   const rowOfColumn = columns.map((c) => rowKeys.indexOf(c.term < 0 ? 'intercept' : key(c.term, c.parts.map(([, l]) => l))));
+  // X_coded = X M, so a hypothesis h'beta on X's coefficients is (h'M) beta_coded
+  const M = coded?.map((c) => codedColumn(c, spec.terms, levels, expand));
+  const inCoded = (h: Float64Array) => (M ? Float64Array.from(M, (col) => [...col].reduce((s, [i, v]) => s + h[i] * v, 0)) : h);
   return termLabels.map((label, t) => ({
     term: label,
     rows: termCols[t]
-      .map((j) => Float64Array.from(rowOfColumn, (i) => L[i + j * r]))
+      .map((j) => inCoded(Float64Array.from(rowOfColumn, (i) => L[i + j * r])))
       .filter((row) => row.reduce((s, v) => s + Math.abs(v), 0) > 1e-8),
   }));
+}
+
+/**
+ * A model-matrix column coded with any contrasts, in the treatment-coded columns: its factors'
+ * contrast columns are sums of level indicators (weights by level), and each product of
+ * indicators is expanded in the treatment columns by `expand`.
+ */
+function codedColumn(
+  column: DesignColumn,
+  terms: number[][],
+  levels: (string[] | undefined)[],
+  expand: (vars: number[], lv: number[]) => SparseColumn,
+): SparseColumn {
+  if (column.term < 0) return expand([], []);
+  const vars = terms[column.term];
+  const choices = column.parts.map(([v, level, weights]): [number, number][] =>
+    weights ? levels[v]!.flatMap((_, l) => (weights[l] !== 0 ? [[l, weights[l]] as [number, number]] : [])) : [[level, 1]],
+  );
+  const out: SparseColumn = new Map();
+  const index = vars.map(() => 0);
+  const total = choices.reduce((a, c) => a * c.length, 1);
+  for (let c = 0; c < total; c++) {
+    const weight = choices.reduce((w, options, k) => w * options[index[k]][1], 1);
+    addScaled(out, expand(vars, choices.map((options, k) => options[index[k]][0])), weight);
+    for (let k = 0; k < vars.length && ++index[k] === choices[k].length; k++) index[k] = 0;
+  }
+  return out;
 }
 
 /** Residuals of columns `ys` of the r-row matrix M regressed on its columns `xs` (R's lm.fit residuals). */

@@ -12,7 +12,7 @@ import { LinearMixedModel } from '../lmm/model';
 import { nlmeAnova, nlmeComparison, type NlmeAnovaOptions, type NlmeAnovaTable, type NlmeComparisonTable } from '../nlme/inference';
 import { NlmeModel } from '../nlme/lme';
 import { type1Hypotheses, type3Hypotheses } from './anova-contrasts';
-import { fTest, isMixedModel, type FTestResult } from './contrast';
+import { fTest, isMixedModel, type DdfMethod, type FTestResult } from './contrast';
 import { chisqUpper, logChisqMixtureUpper, logChisqUpper, negLog10FromLn } from './distributions';
 
 export type FittedModel = LinearMixedModel | LinearModel;
@@ -20,6 +20,8 @@ export type FittedModel = LinearMixedModel | LinearModel;
 export interface AnovaOptions {
   /** 1 (sequential) or 3 (marginal, SAS containment); default 3 as in lmerTest */
   type?: 1 | 3;
+  /** denominator df of mixed models: Satterthwaite (default) or Kenward-Roger, lmerTest's `ddf` */
+  ddf?: DdfMethod;
 }
 
 export interface AnovaRow extends FTestResult {
@@ -181,8 +183,9 @@ export function anovaTable(model: FittedModel, options: AnovaOptions = {}): Anov
   const type = options.type ?? 3;
   if (type !== 1 && type !== 3) throw new ModelError(`anova type must be 1 or 3, not ${String(type)}`);
   const hypotheses = type === 1 ? type1Hypotheses(model.frame) : type3Hypotheses(model.frame);
-  const rows = hypotheses.map((h) => ({ term: h.term, ...fTest(model, h.rows) }));
-  const method = isMixedModel(model) ? "Satterthwaite's method" : 'exact F tests (lm)';
+  const ddf = options.ddf ?? 'Satterthwaite';
+  const rows = hypotheses.map((h) => ({ term: h.term, ...fTest(model, h.rows, [], ddf) }));
+  const method = isMixedModel(model) ? `${ddf}'s method` : 'exact F tests (lm)';
   return new AnovaTable(rows, type, method);
 }
 

@@ -9,6 +9,8 @@ import { htmlTable, textTable, type TableSpec } from '../display/html';
 import type { MimeBundle } from '../display/mime';
 import { ModelError } from '../errors';
 import { fUpper, logFUpper, logTTwoSided, logTUpper, negLog10FromLn, tQuantile, tTwoSided, tUpper } from './distributions';
+import { kenwardRoger } from './kenward-roger';
+import type { LinearMixedModel } from '../lmm/model';
 import { coefficientDf, satterthwaite1D, varparInference, type VarparModel } from './satterthwaite';
 import { multiply, quadraticForm, symmetricEigen, transpose } from './small-dense';
 
@@ -43,7 +45,21 @@ interface TestBasis {
   df1D(l: ArrayLike<number>): number;
 }
 
-function testBasis(model: TestableModel): TestBasis {
+/** Denominator df of mixed-model tests, lmerTest's `ddf`. */
+export type DdfMethod = 'Satterthwaite' | 'Kenward-Roger';
+
+/** Kenward-Roger needs the fitted model itself (its terms and REML flag), not a voxel's view of one. */
+function kenwardRogerOf(model: TestableModel) {
+  if (!('terms' in model) || !('frame' in model)) throw new ModelError("Kenward-Roger's method needs a fitted lmer() model");
+  return kenwardRoger(model as unknown as LinearMixedModel);
+}
+
+function testBasis(model: TestableModel, ddf: DdfMethod = 'Satterthwaite'): TestBasis {
+  if (ddf !== 'Satterthwaite' && ddf !== 'Kenward-Roger') throw new ModelError(`unknown ddf '${String(ddf)}': use 'Satterthwaite' or 'Kenward-Roger'`);
+  if (isMixedModel(model) && ddf === 'Kenward-Roger') {
+    const kr = kenwardRogerOf(model);
+    return { p: model.p, beta: model.beta, vcov: kr.vcovAdjusted, sigma: model.sigma, df1D: (l) => kr.ddf([Float64Array.from(l)]) };
+  }
   if (isMixedModel(model)) {
     const vi = varparInference(model);
     return { p: model.p, beta: model.beta, vcov: vi.vcovBeta, sigma: model.sigma, df1D: (l) => satterthwaite1D(model, l).df };
@@ -56,11 +72,14 @@ function testBasis(model: TestableModel): TestBasis {
  * The denominator df and two-sided p-value of every fixed effect (lmerTest's summary columns
  * "df" and "Pr(>|t|)"): Satterthwaite for mixed models, n - p for lm fits.
  */
-export function coefficientTests(model: TestableModel): { df: number[]; p: number[] } {
-  const basis = testBasis(model);
-  const df = isMixedModel(model) ? coefficientDf(model) : Array.from({ length: basis.p }, () => basis.df1D([]));
-  const p = df.map((d, j) => tTwoSided(basis.beta[j] / Math.sqrt(basis.vcov[j + j * basis.p]), d));
-  return { df, p };
+export function coefficientTests(model: TestableModel, ddf: DdfMethod = 'Satterthwaite'): { df: number[]; p: number[]; se: number[] } {
+  const basis = testBasis(model, ddf);
+  const unit = (j: number) => Float64Array.from({ length: basis.p }, (_, k) => (k === j ? 1 : 0));
+  const df =
+    isMixedModel(model) && ddf === 'Satterthwaite' ? coefficientDf(model) : Array.from({ length: basis.p }, (_, j) => basis.df1D(unit(j)));
+  const se = df.map((_, j) => Math.sqrt(basis.vcov[j + j * basis.p]));
+  const p = df.map((d, j) => tTwoSided(basis.beta[j] / se[j], d));
+  return { df, p, se };
 }
 
 /**
@@ -152,13 +171,15 @@ export interface TTestOptions {
   level?: number;
   /** the hypothesised value of l'beta (default 0) */
   rhs?: number;
+  /** denominator df of mixed models (default Satterthwaite) */
+  ddf?: DdfMethod;
 }
 
 /** lmerTest's contest1D: the t test of l'beta = rhs. */
 export function tTest(model: TestableModel, l: ContrastVector, options: TTestOptions = {}): TTestResult {
   const { level = 0.95, rhs = 0 } = options;
   const lv = contrastVector(model, l);
-  const basis = testBasis(model);
+  const basis = testBasis(model, options.ddf);
   let estimate = 0;
   for (let j = 0; j < basis.p; j++) estimate += lv[j] * basis.beta[j];
   const se = Math.sqrt(quadraticForm(lv, basis.vcov, basis.p));
@@ -207,16 +228,24 @@ const NA_F: FTestResult = { kind: 'F', sumSq: NaN, meanSq: NaN, numDF: NaN, denD
  * whose mean square is F, with the denominator df from their Satterthwaite df (get_Fstat_ddf).
  * An L without rows (a term with no estimable columns) gives a row of NaN, as lmerTest gives NA.
  */
-export function fTest(model: TestableModel, rows: Float64Array[], rhs: ArrayLike<number> = []): FTestResult {
-  const basis = testBasis(model);
+export function fTest(model: TestableModel, rows: Float64Array[], rhs: ArrayLike<number> = [], ddf: DdfMethod = 'Satterthwaite'): FTestResult {
+  const basis = testBasis(model, ddf);
   const p = basis.p;
   const q0 = rows.length;
   if (q0 === 0) return NA_F;
+  if (isMixedModel(model) && ddf === 'Kenward-Roger') {
+    // pbkrtest's KRmodcomp as lmerTest reports it: the mean square of the unscaled F, the F scaled
+    if (Array.from(rhs).some((v) => v !== 0)) throw new ModelError('Kenward-Roger F tests are of L beta = 0 only');
+    const kr = kenwardRogerOf(model).fTest(rows);
+    const F = kr.F * kr.Fscaling;
+    const meanSq = kr.F * basis.sigma * basis.sigma;
+    return { kind: 'F', sumSq: meanSq * kr.numDF, meanSq, numDF: kr.numDF, denDF: kr.denDF, F, p: fUpper(F, kr.numDF, kr.denDF), negLog10P: negLog10FromLn(logFUpper(F, kr.numDF, kr.denDF)) };
+  }
   if (rhs.length !== 0 && rhs.length !== 1 && rhs.length !== q0)
     throw new ModelError(`the right-hand side has ${rhs.length} values for ${q0} contrast rows`);
   const rhsOf = (i: number) => (rhs.length === 0 ? 0 : rhs.length === 1 ? rhs[0] : rhs[i]);
   if (q0 === 1) {
-    const t = tTest(model, rows[0], { rhs: rhsOf(0) });
+    const t = tTest(model, rows[0], { rhs: rhsOf(0), ddf });
     return fTable(t.t * t.t, 1, t.df, basis.sigma);
   }
   const L = new Float64Array(q0 * p); // q0 x p, column-major
@@ -306,13 +335,13 @@ export class ContrastResult {
 export function contrast(
   model: TestableModel,
   L: ContrastVector | ContrastVector[],
-  options: { level?: number; rhs?: number | number[] } = {},
+  options: { level?: number; rhs?: number | number[]; ddf?: DdfMethod } = {},
 ): ContrastResult {
   const rhs = options.rhs === undefined ? [] : typeof options.rhs === 'number' ? [options.rhs] : options.rhs;
   if (Array.isArray(L) && L.length > 0 && typeof L[0] !== 'number') {
     const rows = (L as ContrastVector[]).map((row, i) => contrastVector(model, row, `row ${i + 1} of the contrast matrix`));
-    return new ContrastResult(fTest(model, rows, rhs));
+    return new ContrastResult(fTest(model, rows, rhs, options.ddf));
   }
   if (rhs.length > 1) throw new ModelError(`a contrast vector has one right-hand side, not ${rhs.length}`);
-  return new ContrastResult(tTest(model, L as ContrastVector, { level: options.level, rhs: rhs[0] ?? 0 }));
+  return new ContrastResult(tTest(model, L as ContrastVector, { level: options.level, rhs: rhs[0] ?? 0, ddf: options.ddf }));
 }

@@ -83,6 +83,11 @@ export function recoverDesignStructure(spec: TermSpec, names: string[], assign: 
   return { spec, levels, columns: kept, coding };
 }
 
+/** The structure of the treatment-coded model matrix of `spec` for factors with these levels (undefined: numeric). */
+export function treatmentStructure(spec: TermSpec, levels: (string[] | undefined)[]): DesignStructure {
+  return { spec, levels, columns: designColumns(spec, levels), coding: codingPattern(spec, levels) };
+}
+
 /** R's factor pattern with model.matrix's rule: without an intercept the first factor met is coded by indicators. */
 function codingPattern(spec: TermSpec, levels: (string[] | undefined)[]): (1 | 2)[][] {
   const coding = spec.coding.map((c) => [...c]);

@@ -330,6 +330,9 @@ export function chisqMixtureUpper(x: number, dfs: readonly number[], weights: re
 }
 
 /** -log10 p. */
+/** ln Gamma(x) for x > 0. */
+export const logGamma = (x: number): number => gammaln(x);
+
 export function negLog10(p: number): number {
   return -Math.log10(p);
 }

@@ -1,7 +1,7 @@
 /**
  * Inference for fitted models, like R's lmerTest on top of lme4: Satterthwaite t and F tests,
  * anova tables, likelihood-ratio comparisons, conditional modes and variances, predictions,
- * confidence intervals and parametric simulation.
+ * confidence intervals, parametric simulation, and emmeans's marginal means.
  */
 export {
   coefficientTests,
@@ -13,6 +13,7 @@ export {
   fTest,
   tTest,
   type ContrastVector,
+  type DdfMethod,
   type FTestResult,
   type OlsModel,
   type TestableModel,
@@ -47,5 +48,11 @@ export {
 export { confint, ConfintTable, bootPercentile, sdcorParameters, varianceParameterNames, type ConfintOptions } from './confint';
 export { simulate, refit, type SimulateOptions } from './simulate';
 export { RRandom } from './rng';
+export { emmeans, EmmGrid, EmmContrasts, type EmmeansOptions, type Adjustment, type DfMethod } from './emmeans';
+export { ptukey, ptukeyUpper, qtukey } from './tukey';
+export { r2, icc, varianceComponents, type VarianceComponents } from './r2';
+export { kenwardRoger, type KenwardRoger } from './kenward-roger';
+export { explainWarnings, type Explanation } from './explain';
+export { checkConvergence, ConvergenceCheck, type Refit } from './convergence';
 export { richardsonHessian, richardsonJacobian } from './numderiv';
 export * from './distributions';

@@ -3,6 +3,7 @@ import { formatNumber, formatPValues } from '../display/format';
 import { htmlTable, textTable } from '../display/html';
 import type { MimeBundle } from '../display/mime';
 import { ModelError } from '../errors';
+import type { ContrastSpec } from '../frame/contrasts';
 import { modelFrame } from '../frame/modelframe';
 import { DataInput, toTable } from '../frame/table';
 import type { ModelFrame } from '../frame/types';
@@ -138,10 +139,10 @@ export class LinearModel extends FixedEffectsFit {
   }
 }
 
-/** Fits an ordinary least-squares model, R's `lm(formula, data)`. */
-export function lm(formula: string, data: DataInput, options: { dataName?: string } = {}): LinearModel {
+/** Fits an ordinary least-squares model, R's `lm(formula, data, contrasts)`. */
+export function lm(formula: string, data: DataInput, options: { dataName?: string; contrasts?: Record<string, ContrastSpec> } = {}): LinearModel {
   const table = toTable(data);
-  const fit = new LinearModel(modelFrame(formula, table), options.dataName ?? table.source);
+  const fit = new LinearModel(modelFrame(formula, table, { contrasts: options.contrasts }), options.dataName ?? table.source);
   rememberData(fit, table);
   return fit;
 }

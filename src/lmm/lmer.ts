@@ -2,6 +2,7 @@ import type { BrainFit } from '../brain/fit';
 import { lmerBrain, type BrainOptions } from '../brain/lmerbrain';
 import { ModelError } from '../errors';
 import { groupingProblem } from '../frame/checks';
+import type { ContrastSpec } from '../frame/contrasts';
 import { modelFrame } from '../frame/modelframe';
 import { DataInput, toTable } from '../frame/table';
 import { rememberData } from '../tidy/fit-data';
@@ -12,6 +13,8 @@ export interface LmerOptions extends FitOptions {
   dataName?: string;
   /** lme4's check.nobs.vs.nRE: "stop" (default) refuses terms with no more observations than random effects, "ignore" fits them */
   nobsVsRE?: 'stop' | 'ignore';
+  /** contrasts of the fixed effects' factors, lme4's `contrasts = list(Machine = "contr.sum")`: { Machine: 'sum' } */
+  contrasts?: Record<string, ContrastSpec>;
 }
 
 /**
@@ -29,7 +32,7 @@ export function lmer(formula: string, data: DataInput, options: LmerOptions | Br
 
 function fitRoi(formula: string, data: DataInput, options: LmerOptions): LinearMixedModel {
   const table = toTable(data);
-  const frame = modelFrame(formula, table);
+  const frame = modelFrame(formula, table, { contrasts: options.contrasts });
   if (frame.reTerms.length === 0) throw new ModelError('no random effects terms specified in formula');
   const problem = groupingProblem(frame.reTerms, frame.n, options.nobsVsRE ?? 'stop');
   if (problem) throw new ModelError(problem.message);

@@ -5,6 +5,7 @@
 import { abbreviate, CoefColumn, coefmatSpec, SIGNIF_LEGEND, zapsmall } from '../display/coefmat';
 import { formatColumn } from '../display/format';
 import { htmlTable, TableSpec, textTable } from '../display/html';
+import { explanationLines } from '../inference/explain';
 import type { LinearMixedModel } from './model';
 
 export interface SummaryParts {
@@ -131,7 +132,7 @@ export function summaryParts(model: LinearMixedModel, coefColumns: CoefColumn[],
     groups: groupsLine(model),
     fixedEffects: coefmatSpec(model.xNames, coefColumns),
     correlation: fixedCorrelationSpec(model.xNames, model.vcovMatrix()),
-    notes: model.warnings,
+    notes: [...model.warnings, ...explanationLines(model)],
   };
 }
 

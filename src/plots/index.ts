@@ -7,3 +7,4 @@ export { subjectPanels } from './panels';
 export type { SubjectPanelsOptions } from './panels';
 export { shrinkagePlot, shrinkageEstimates } from './shrinkage';
 export type { ShrinkageOptions, ShrinkageEstimates } from './shrinkage';
+export { emmeansPlot } from './emmeans';
