@@ -43,6 +43,7 @@ export class StackedFirstBlock implements FirstBlock {
   private readonly work: Float64Array;
   /** the gradient's buffers: the modes, a pattern's Cholesky factor of G and its levels' N_l */
   private modesWork?: Float64Array;
+  private levelWork?: Float64Array;
   private residualWork?: Float64Array;
   private gWork?: Float64Array;
   private nWork?: Float64Array;
@@ -310,6 +311,10 @@ export class StackedFirstBlock implements FirstBlock {
       const C = (this.gWork ??= new Float64Array(this.maxColumns ** 2));
       for (let j = 0; j < cx; j++) for (let i = j; i < cx; i++) C[i + j * cx] = g22[cols[i] + cols[j] * m];
       if (cx > 0 && !choleskyLower(C, cx)) throw new ModelError('the inverse of the fixed-effects block is not positive definite');
+      if (k === 2) {
+        this.addLevelTerms2(pattern, C, cx, S);
+        continue;
+      }
       // V = Tx C into Y
       for (let j = 0; j < cx; j++) {
         const yj = base + j * rows;
@@ -325,20 +330,11 @@ export class StackedFirstBlock implements FirstBlock {
         for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) N[s * kk + a + b * k] = a === b ? 1 : 0;
       for (let j = 0; j < cx; j++) {
         const o = base + j * rows;
-        if (k === 2)
-          for (let s = 0; s < levels.length; s++) {
-            const y0 = Y[o + 2 * s];
-            const y1 = Y[o + 2 * s + 1];
-            N[4 * s] += y0 * y0;
-            N[4 * s + 2] += y0 * y1;
-            N[4 * s + 3] += y1 * y1;
+        for (let s = 0; s < levels.length; s++)
+          for (let b = 0; b < k; b++) {
+            const y = Y[o + k * s + b];
+            for (let a = 0; a < k; a++) N[s * kk + a + b * k] += Y[o + k * s + a] * y;
           }
-        else
-          for (let s = 0; s < levels.length; s++)
-            for (let b = 0; b < k; b++) {
-              const y = Y[o + k * s + b];
-              for (let a = 0; a < k; a++) N[s * kk + a + b * k] += Y[o + k * s + a] * y;
-            }
       }
       this.addLevelTerms(pattern, N, S);
     }
@@ -347,33 +343,55 @@ export class StackedFirstBlock implements FirstBlock {
       for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) U[a + b * k] += u[l * k + a] * u[l * k + b];
   }
 
+  /**
+   * `addGradientTerms` for one pattern of a 2 x 2 term, level by level in registers: v = Tx_l C
+   * (C C' = G on the included columns), N_l = I + v v', S += I - L_l^{-T} N_l L_l^{-1}.
+   */
+  private addLevelTerms2({ levels, base, rows }: Pattern, C: Float64Array, cx: number, S: Float64Array): void {
+    const { T, factors } = this;
+    const t = (this.levelWork ??= new Float64Array(2 * this.maxColumns));
+    let s00 = 0;
+    let s01 = 0;
+    let s11 = 0;
+    for (let s = 0; s < levels.length; s++) {
+      for (let i = 0, o = base + 2 * s; i < cx; i++, o += rows) {
+        t[i] = T[o];
+        t[cx + i] = T[o + 1];
+      }
+      let n00 = 1;
+      let n01 = 0;
+      let n11 = 1;
+      for (let j = 0; j < cx; j++) {
+        let v0 = 0;
+        let v1 = 0;
+        for (let i = j; i < cx; i++) {
+          const c = C[i + j * cx];
+          v0 += t[i] * c;
+          v1 += t[cx + i] * c;
+        }
+        n00 += v0 * v0;
+        n01 += v0 * v1;
+        n11 += v1 * v1;
+      }
+      // L^{-1} of L = [c00 0; c10 c11]
+      const f = 4 * levels[s];
+      const i00 = 1 / factors[f];
+      const i11 = 1 / factors[f + 3];
+      const i10 = -factors[f + 1] * i00 * i11;
+      s00 += 1 - (i00 * i00 * n00 + 2 * i00 * i10 * n01 + i10 * i10 * n11);
+      s01 -= (i00 * n01 + i10 * n11) * i11;
+      s11 += 1 - i11 * i11 * n11;
+    }
+    S[0] += s00;
+    S[1] += s01;
+    S[2] += s01;
+    S[3] += s11;
+  }
+
   /** S += sum over the pattern's levels of I - L_l^{-T} N_l L_l^{-1} (N per level, k x k). */
   private addLevelTerms({ levels }: Pattern, N: Float64Array, S: Float64Array): void {
     const { k, factors } = this;
     const kk = k * k;
-    if (k === 2) {
-      let s00 = 0;
-      let s01 = 0;
-      let s11 = 0;
-      for (let s = 0; s < levels.length; s++) {
-        const f = 4 * levels[s];
-        const n00 = N[4 * s];
-        const n01 = N[4 * s + 2];
-        const n11 = N[4 * s + 3];
-        // L^{-1} of L = [c00 0; c10 c11]
-        const i00 = 1 / factors[f];
-        const i11 = 1 / factors[f + 3];
-        const i10 = -factors[f + 1] * i00 * i11;
-        s00 += 1 - (i00 * i00 * n00 + 2 * i00 * i10 * n01 + i10 * i10 * n11);
-        s01 -= (i00 * n01 + i10 * n11) * i11;
-        s11 += 1 - i11 * i11 * n11;
-      }
-      S[0] += s00;
-      S[1] += s01;
-      S[2] += s01;
-      S[3] += s11;
-      return;
-    }
     const Li = new Float64Array(kk);
     for (let s = 0; s < levels.length; s++) {
       lowerInverse(factors, levels[s] * kk, k, Li);
