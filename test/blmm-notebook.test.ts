@@ -3,19 +3,18 @@
  * BLMM demo folder (NEUROLMM_BLMM_DEMO, default ../shared/data/blmm-demo), with the variable naming a
  * missing folder (the notebook simulates and fits a folder of the same layout), and with a folder
  * lacking part of the layout (the first code cell stops with a message naming what is missing).
- * Printed ranges are checked against the .dat files read here; the saved widget state of each run
- * is rendered in headless Chromium.
+ * Printed ranges are checked against the .dat files read here; each run's HTML export (nbconvert,
+ * template neurolmm) is opened in headless Chromium with no network and must draw every viewer.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { builtWidgetFile } from '../src/viewers/assets';
 import { WIDGET_STATE_MIME, WIDGET_VIEW_MIME } from '../src/viewers/widget-state';
 import { findJupyterPython, installTestKernel, missingPythonMessage, TestKernel } from './kernel/jupyter';
-import { codeCell, executeNotebook, joined, Notebook, NOTEBOOK_MODULES, outputOf, problems } from './notebook-run';
-import { artifact, BLMM_DEMO, launchChromium, SKIP_BROWSER, SKIP_DEMO } from './widgets/fixtures';
+import { codeCell, executeNotebook, exportHtml, joined, Notebook, NOTEBOOK_MODULES, outputOf, problems } from './notebook-run';
+import { artifact, BLMM_DEMO, launchChromium, openOffline, SKIP_BROWSER, SKIP_DEMO } from './widgets/fixtures';
 
 const CONTRASTS = ['Intercept', 'Sex', 'Cross-sectional age', 'Longitudinal time', 'NIH score'];
 const FSAVERAGE5 = 10242;
@@ -138,29 +137,11 @@ function assertBrainFitSection(notebook: Notebook): void {
   assert.match(refit, /^Number of obs: 450, groups: +subject, 250$/m);
 }
 
-/** The executed notebook's saved widget state and views on one page, with the widgets' bundle. */
-function notebookPage(notebook: Notebook, name: string): string {
-  const json = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
-  const views = viewOutputs(notebook).map((view) => `<div class="output"><script type="${WIDGET_VIEW_MIME}">${json(view)}</script></div>`);
-  const file = artifact(`${name}.html`);
-  writeFileSync(file, [
-    '<!DOCTYPE html><html><head><meta charset="utf-8">',
-    `<script type="${WIDGET_STATE_MIME}">${json(savedState(notebook))}</script>`,
-    '</head><body>',
-    ...views,
-    `<script src="file://${builtWidgetFile('embed.js')}"></script>`,
-    '</body></html>',
-  ].join('\n'));
-  return file;
-}
-
 /** The meshes each rendered view draws: [hemisphere, vertices] per mesh3d trace. */
 async function renderedMeshes(browser: Browser, file: string): Promise<{ meshes: [string, number][][]; controls: Record<string, string>[]; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
   const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+  const page = await openOffline(browser, file, errors);
   try {
-    await page.goto(`file://${file}`);
     await page.evaluate(() => (window as any).neurolmmWidgets.rendered);
     await page.waitForFunction(() => {
       const plots = Array.from(document.querySelectorAll('.neurolmm-plot')) as any[];
@@ -209,9 +190,10 @@ describe('blmm-demo.ipynb', { skip: SKIP_JUPYTER }, () => {
     assertBrainFitSection(notebook);
   });
 
-  it('with the demo folder: the saved widgets draw 10,242 vertices per hemisphere in Chromium', { skip: SKIP_DEMO || SKIP_BROWSER }, async () => {
-    const notebook = await runs.get('demo')!;
-    assertRendered(await renderedMeshes(await chromium(), notebookPage(notebook, 'blmm-notebook-demo')));
+  it('with the demo folder: its HTML export (nbconvert, template neurolmm) draws 10,242 vertices per hemisphere in Chromium with no network', { skip: SKIP_DEMO || SKIP_BROWSER }, async () => {
+    await runs.get('demo')!;
+    const page = exportHtml(python!, kernel!, 'blmm-demo.ipynb', artifact('blmm-notebook-demo.html'));
+    assertRendered(await renderedMeshes(await chromium(), page));
   });
 
   it('with NEUROLMM_BLMM_DEMO naming a missing folder: says so, simulates both designs with lmerBrain and shows them', async () => {
@@ -230,9 +212,10 @@ describe('blmm-demo.ipynb', { skip: SKIP_JUPYTER }, () => {
     assertBrainFitSection(notebook);
   });
 
-  it('with NEUROLMM_BLMM_DEMO naming a missing folder: the saved widgets draw 10,242 vertices per hemisphere in Chromium', { skip: SKIP_BROWSER }, async () => {
-    const notebook = await runs.get('simulated')!;
-    assertRendered(await renderedMeshes(await chromium(), notebookPage(notebook, 'blmm-notebook-simulated')));
+  it('with NEUROLMM_BLMM_DEMO naming a missing folder: its HTML export draws 10,242 vertices per hemisphere in Chromium with no network', { skip: SKIP_BROWSER }, async () => {
+    await runs.get('simulated')!;
+    const page = exportHtml(python!, kernel!, 'blmm-simulated.ipynb', artifact('blmm-notebook-simulated.html'));
+    assertRendered(await renderedMeshes(await chromium(), page));
   });
 
   it('with a folder lacking part of the layout: the first code cell names what is missing', async () => {
