@@ -22,7 +22,8 @@ import { Converter, createConverter } from 'tslab/dist/converter';
 import { ConsoleInterface, ConverterSet, Executor, createExecutor } from 'tslab/dist/executor';
 import { ExecuteReply, JupyterHandlerImpl, ZmqServer } from 'tslab/dist/jupyter';
 import { versions } from 'tslab';
-import { display, mimeBundleOf, plainText, setDisplayPublisher } from '../src/display/mime';
+import { display, mimeBundleOf, plainText, setCellExecutionSource, setDisplayPublisher } from '../src/display/mime';
+import { setPlotlyInlining } from '../src/display/plotly';
 import { CellGlobals, cellGlobalsDeclaration, installCellGlobals } from './cell-globals';
 import { CommManager } from './comm';
 import { mapLibraryModule } from './library-module';
@@ -286,6 +287,14 @@ export async function startKernel(connectionFile: string): Promise<void> {
     session.publish(options.update ? 'update_display_data' : 'display_data', content);
   });
   installCellGlobals(globals);
+  // Outputs know their cell (JupyterLab sends its id): plotly.js goes into a notebook once.
+  setCellExecutionSource(() => {
+    const request = requestContext.getStore()?.request;
+    if (request?.header.msg_type !== 'execute_request') return undefined;
+    const cellId = request.metadata.cellId;
+    return { cellId: typeof cellId === 'string' ? cellId : undefined, requestId: request.header.msg_id };
+  });
+  setPlotlyInlining('first-output');
 
   // Interrupts (interrupt_mode "signal") work as in tslab: SIGINT rejects the awaited promise of a
   // cell (the awaited work itself keeps running in the background), and vm's breakOnSigint stops
