@@ -199,7 +199,8 @@ export async function changeControl(page: Page, selector: string, value: string)
         if (el.value === value) return reject(new Error(`${selector} is already ${value}: no redraw would follow`));
         gd.once('plotly_afterplot', () => resolve());
         el.value = value;
-        el.dispatchEvent(new Event('change'));
+        // sliders act on input, number boxes and selects on change
+        el.dispatchEvent(new Event(el.type === 'range' ? 'input' : 'change'));
       }),
     [selector, value],
   );
