@@ -46,11 +46,14 @@ before(() => {
 
 after(() => kernel?.remove());
 
-/** One volume of a BLMM map read here: finite values inside the mask (int32 in design folders, float32 in compare). */
-function datRange(folder: string, statistic: string, nvol: number, volume: number): { min: number; max: number; vertices: number } {
+/**
+ * One volume of a BLMM map read here: finite values inside the mask (int32 in design folders, float32
+ * in compare), min and max to the 4 significant digits the notebook prints.
+ */
+function datRange(folder: string, statistic: string, nvol: number, volume: number, design = statistic.startsWith('Chi2') ? 'compare' : 'des1'): { min: number; max: number; vertices: number } {
   let min = Infinity, max = -Infinity, vertices = 0;
   for (const hemi of ['lh', 'rh']) {
-    const dir = path.join(folder, `results_${hemi}_${statistic.startsWith('Chi2') ? 'compare' : 'des1'}`);
+    const dir = path.join(folder, `results_${hemi}_${design}`);
     const values = new Float32Array(readFileSync(path.join(dir, `blmm_vox_${statistic}.dat`)).buffer.slice(0));
     // a nonzero bit pattern is a nonzero value in either type
     const mask = new Int32Array(readFileSync(path.join(dir, 'blmm_vox_mask.dat')).buffer.slice(0));
@@ -63,8 +66,8 @@ function datRange(folder: string, statistic: string, nvol: number, volume: numbe
       vertices++;
     }
   }
-  // -0 (Chi2lp where p = 1) prints as 0
-  return { min: min + 0, max: max + 0, vertices };
+  const digits = (x: number) => Number(x.toPrecision(4)) + 0; // -0 (Chi2lp where p = 1) prints as 0
+  return { min: digits(min), max: digits(max), vertices };
 }
 
 /** The range line the notebook prints for `<design> <statistic> [<volume name>]`, as numbers. */
@@ -88,6 +91,8 @@ function assertRanges(notebook: Notebook, folder: string, betaVolumes: number): 
   const comparison = outputOf(notebook, /const comparison = SurfaceViewer\.fromBlmm/);
   assert.deepEqual(printedRange(comparison, 'compare Chi2 [Chi2]'), datRange(folder, 'Chi2', 1, 0));
   assert.deepEqual(printedRange(comparison, 'compare Chi2lp [Chi2lp]'), datRange(folder, 'Chi2lp', 1, 0));
+  const covariance = outputOf(notebook, /printRange\("des2", "D", volume\)/);
+  ['D11', 'D21', 'D22'].forEach((name, v) => assert.deepEqual(printedRange(covariance, `des2 D [${name}]`), datRange(folder, 'D', 3, v, 'des2'), name));
 }
 
 interface SavedModel {
@@ -163,16 +168,16 @@ async function renderedMeshes(browser: Browser, file: string): Promise<{ meshes:
 const BOTH = [['lh', FSAVERAGE5], ['rh', FSAVERAGE5]];
 
 /**
- * Views in output order: the design-1 viewer shown three times (one model, its last state: conTlp for Sex),
- * the comparison, and the lmerBrain patch on the left hemisphere.
+ * Views in output order: the demo's viewer shown once (viewer.set cells update it; its last state:
+ * design 2's D22), the comparison, and the lmerBrain patch on the left hemisphere.
  */
 function assertRendered(rendered: Awaited<ReturnType<typeof renderedMeshes>>): void {
   assert.deepEqual(rendered.errors, []);
-  assert.deepEqual(rendered.meshes, [BOTH, BOTH, BOTH, BOTH, [['lh', FSAVERAGE5]]]);
-  assert.deepEqual(rendered.controls[0], { hemisphere: 'both', design: 'des1', statistic: 'conTlp', volume: '1' });
-  assert.deepEqual(rendered.controls[3], { hemisphere: 'both', design: 'compare', statistic: 'Chi2lp', volume: '0' });
-  assert.equal(rendered.controls[4].statistic, 'conT');
-  assert.equal(rendered.controls[4].volume, '3');
+  assert.deepEqual(rendered.meshes, [BOTH, BOTH, [['lh', FSAVERAGE5]]]);
+  assert.deepEqual(rendered.controls[0], { hemisphere: 'both', design: 'des2', statistic: 'D', volume: '2' });
+  assert.deepEqual(rendered.controls[1], { hemisphere: 'both', design: 'compare', statistic: 'Chi2lp', volume: '0' });
+  assert.equal(rendered.controls[2].statistic, 'conT');
+  assert.equal(rendered.controls[2].volume, '3');
 }
 
 describe('blmm-demo.ipynb', { skip: SKIP_JUPYTER }, () => {
