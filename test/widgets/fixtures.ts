@@ -185,7 +185,8 @@ export async function openOffline(browser: Browser, file: string, errors: string
     errors.push(`network request: ${url}`);
     return route.abort();
   });
-  await page.goto(`file://${file}`);
+  // an exported notebook holds megabytes of widget state: parsing it may outlast the default 30 s on a busy machine
+  await page.goto(`file://${file}`, { waitUntil: 'domcontentloaded', timeout: 180_000 });
   return page;
 }
 
