@@ -6,8 +6,9 @@
  *   with a rich MIME bundle instead of printed text), its `error` receives what a cell threw and
  *   TypeScript diagnostics (published as a clean `error` output and error reply);
  * - ZmqServer.handleShellMessage (subclass): authenticates messages per the Jupyter spec (HMAC over
- *   the four JSON frames), runs each inside a request context (parent headers), handles comm_*
- *   messages itself and hands everything else to tslab without the binary frames;
+ *   the four JSON frames), runs each inside a request context (parent headers) and answers every
+ *   request exactly once through the session (comms, history and is_complete here, execute,
+ *   complete and inspect computed by tslab's handler); tslab's server only opens the sockets;
  * - JupyterHandlerImpl.handleExecute/handleKernel (subclass): error details in execute_reply,
  *   'aborted' status, kernel info naming neurolmm;
  * - a virtual module in tslab's TypeScript program declaring the cell globals;
@@ -21,13 +22,16 @@ import { Converter, createConverter } from 'tslab/dist/converter';
 import { ConsoleInterface, ConverterSet, Executor, createExecutor } from 'tslab/dist/executor';
 import { ExecuteReply, JupyterHandlerImpl, ZmqServer } from 'tslab/dist/jupyter';
 import { versions } from 'tslab';
-import { display, mimeBundleOf, plainText, setDisplayPublisher } from '../src/display/mime';
+import { display, mimeBundleOf, plainText, setCellExecutionSource, setDisplayPublisher } from '../src/display/mime';
+import { setPlotlyInlining } from '../src/display/plotly';
 import { CellGlobals, cellGlobalsDeclaration, installCellGlobals } from './cell-globals';
 import { CommManager } from './comm';
 import { mapLibraryModule } from './library-module';
 import { MessageSocket, Session, logToTerminal, requestContext } from './session';
 import { describeDiagnostics, describeError } from './traceback';
-import { decodeMessage, withoutBuffers } from './wire';
+import { History, HistoryRequest } from './history';
+import { isComplete } from './is-complete';
+import { KernelMessage, decodeMessage } from './wire';
 import { installWidgets } from './widgets';
 
 /** Name of the virtual module (in tslab's program) that declares the cell globals. */
@@ -67,20 +71,25 @@ class Converters implements ConverterSet {
 }
 
 type ExecuteArgs = Parameters<JupyterHandlerImpl['handleExecute']>;
+type CompleteArgs = Parameters<JupyterHandlerImpl['handleComplete']>;
+type InspectArgs = Parameters<JupyterHandlerImpl['handleInspect']>;
 type KernelInfo = ReturnType<JupyterHandlerImpl['handleKernel']>;
 
 class NeurolmmHandler extends JupyterHandlerImpl {
   constructor(
     executor: Executor,
     private readonly session: Session,
+    history: History,
   ) {
     super(executor, false);
     // tslab never announces a cell on IOPub; the spec's execute_input carries the code and the
     // count the cell runs as (tslab increments it just before calling the executor)
     const execute = executor.execute.bind(executor);
     executor.execute = (code: string) => {
-      const content = requestContext.getStore()?.request?.content as { silent?: boolean } | undefined;
-      if (!content?.silent) this.session.publish('execute_input', { code, execution_count: this.executionCount });
+      const content = requestContext.getStore()?.request?.content as { silent?: boolean; store_history?: boolean } | undefined;
+      const count = this.executionCount;
+      if (!content?.silent) this.session.publish('execute_input', { code, execution_count: count });
+      if (!content?.silent && content?.store_history !== false && count !== null) history.record(count, code);
       return execute(code);
     };
     // After an error tslab aborts every execute request arriving within 200 ms (ones still in
@@ -131,15 +140,23 @@ class NeurolmmHandler extends JupyterHandlerImpl {
   }
 }
 
+/**
+ * Answers every shell and control request itself, exactly once, through the session's queued
+ * sockets (tslab's server sends without waiting and drops replies under bursts, has no
+ * history_request, and its kernel_info/shutdown replies lack `status`); tslab's handler computes
+ * the execute, complete and inspect replies. tslab's server only opens the sockets (init).
+ */
 class NeurolmmServer extends ZmqServer {
   constructor(
-    handler: NeurolmmHandler,
+    private readonly neurolmmHandler: NeurolmmHandler,
     connectionFile: string,
     private readonly key: string,
     private readonly session: Session,
     private readonly comms: CommManager,
+    private readonly history: History,
+    private readonly interrupt: () => void,
   ) {
-    super(handler, connectionFile);
+    super(neurolmmHandler, connectionFile);
   }
 
   override async handleShellMessage(socket: Router, ...frames: Buffer[]): Promise<void> {
@@ -151,21 +168,54 @@ class NeurolmmServer extends ZmqServer {
       return;
     }
     const msgType = request.header.msg_type;
+    const replySocket = socket as unknown as MessageSocket;
     await requestContext.run({ request, diagnostics: [] }, async () => {
-      if (!CommManager.handles(msgType)) {
-        await super.handleShellMessage(socket, ...withoutBuffers(frames));
-        return;
-      }
       this.session.publish('status', { execution_state: 'busy' });
       try {
-        await this.comms.handle(request, socket as unknown as MessageSocket);
+        if (CommManager.handles(msgType)) await this.comms.handle(request, replySocket);
+        else {
+          const content = await this.answer(request);
+          if (content === undefined) logToTerminal(`no handler for ${msgType}; ignored`);
+          else await this.session.reply(replySocket, request, msgType.replace(/_request$/, '_reply'), content);
+        }
       } finally {
         this.session.publish('status', { execution_state: 'idle' });
       }
     });
     if (msgType === 'shutdown_request') {
-      // tslab closed its sockets; user timers must not keep the process alive.
+      this.close();
+      // user timers must not keep the process alive
       setTimeout(() => process.exit(0), 100).unref();
+    }
+  }
+
+  /** The reply content for a request other than comm messages; undefined for an unknown type. */
+  private async answer(request: KernelMessage): Promise<unknown> {
+    const content = request.content as Record<string, unknown>;
+    switch (request.header.msg_type) {
+      case 'kernel_info_request':
+        return { status: 'ok', ...this.neurolmmHandler.handleKernel() };
+      case 'execute_request':
+        return this.neurolmmHandler.handleExecute(
+          content as unknown as ExecuteArgs[0],
+          (name, text) => this.session.publish('stream', { name, text }, { parent: request }),
+          (data, update) => this.session.publish(update ? 'update_display_data' : 'display_data', data, { parent: request }),
+        );
+      case 'is_complete_request':
+        return isComplete(String(content.code));
+      case 'complete_request':
+        return this.neurolmmHandler.handleComplete(content as unknown as CompleteArgs[0]);
+      case 'inspect_request':
+        return this.neurolmmHandler.handleInspect(content as unknown as InspectArgs[0]);
+      case 'history_request':
+        return { status: 'ok', history: this.history.answer(content as HistoryRequest) };
+      case 'interrupt_request':
+        this.interrupt();
+        return { status: 'ok' };
+      case 'shutdown_request':
+        return { status: 'ok', restart: content.restart === true };
+      default:
+        return undefined;
     }
   }
 }
@@ -209,8 +259,9 @@ export async function startKernel(connectionFile: string): Promise<void> {
   const converters = new Converters(cellGlobalsDeclaration(globals));
   converters.node; // compile the TypeScript program before the first cell, like tslab
   const executor = createExecutor(process.cwd(), converters, executorConsole);
-  const handler = new NeurolmmHandler(executor, session);
-  const server = new NeurolmmServer(handler, connectionFile, key, session, comms);
+  const history = new History();
+  const handler = new NeurolmmHandler(executor, session, history);
+  const server = new NeurolmmServer(handler, connectionFile, key, session, comms, history, () => executor.interrupt());
 
   function publishResult(value: unknown): void {
     const request = requestContext.getStore()?.request;
@@ -222,7 +273,9 @@ export async function startKernel(connectionFile: string): Promise<void> {
       process.stderr.write(`display failed: ${describeError(error).traceback.join('\n')}\n`);
       data = { 'text/plain': plainText(value) };
     }
-    session.publish('execute_result', { execution_count: handler.executionCount, data, metadata: {} });
+    const count = handler.executionCount;
+    if (count !== null) history.recordOutput(count, String(data['text/plain']));
+    session.publish('execute_result', { execution_count: count, data, metadata: {} });
   }
 
   setDisplayPublisher((bundle, options) => {
@@ -234,6 +287,14 @@ export async function startKernel(connectionFile: string): Promise<void> {
     session.publish(options.update ? 'update_display_data' : 'display_data', content);
   });
   installCellGlobals(globals);
+  // Outputs know their cell (JupyterLab sends its id): plotly.js goes into a notebook once.
+  setCellExecutionSource(() => {
+    const request = requestContext.getStore()?.request;
+    if (request?.header.msg_type !== 'execute_request') return undefined;
+    const cellId = request.metadata.cellId;
+    return { cellId: typeof cellId === 'string' ? cellId : undefined, requestId: request.header.msg_id };
+  });
+  setPlotlyInlining('first-output');
 
   // Interrupts (interrupt_mode "signal") work as in tslab: SIGINT rejects the awaited promise of a
   // cell (the awaited work itself keeps running in the background), and vm's breakOnSigint stops

@@ -4,7 +4,8 @@
  * The kernel maps the module name "neurolmm" (and "neurolmm/<path>") to the package it runs from,
  * for tslab's type checker and for Node's require, so notebooks need no node_modules of their own
  * and cells share the kernel's copy of the library (one display registry). A neurolmm installed next
- * to the notebook is not used by this kernel.
+ * to the notebook is not used by this kernel. `require` of a package the notebook's folder lacks
+ * falls back to the packages neurolmm itself resolves (e.g. `require("danfojs")`).
  */
 import Module from 'node:module';
 import path from 'node:path';
@@ -25,10 +26,20 @@ type ResolveFilename = (request: string, ...rest: unknown[]) => string;
 
 /** Node's require (the executor's, and modules cells load) resolves the library name to this package. */
 function mapLibraryInRequire(): void {
-  const loader = Module as unknown as { _resolveFilename: ResolveFilename };
+  const loader = Module as unknown as { _resolveFilename: ResolveFilename; _nodeModulePaths(from: string): string[] };
   const resolveFilename = loader._resolveFilename;
+  // a module at the package root: packages resolve from there as for neurolmm's own code
+  const libraryParent = { id: LIBRARY_ROOT, filename: path.join(LIBRARY_ROOT, 'package.json'), paths: loader._nodeModulePaths(LIBRARY_ROOT) };
   loader._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]) {
-    return resolveFilename.call(this, libraryPath(request) ?? request, ...rest);
+    const mapped = libraryPath(request);
+    try {
+      return resolveFilename.call(this, mapped ?? request, ...rest);
+    } catch (error) {
+      // A package neurolmm depends on (danfojs) that the notebook's folder lacks comes from neurolmm's.
+      const bare = !mapped && !request.startsWith('.') && !path.isAbsolute(request);
+      if (!bare || (error as { code?: string }).code !== 'MODULE_NOT_FOUND') throw error;
+      return resolveFilename.call(this, request, libraryParent, false);
+    }
   };
 }
 

@@ -26,6 +26,8 @@ export interface MessageSocket {
 export interface SendOptions {
   metadata?: Record<string, unknown>;
   buffers?: BinaryData[];
+  /** The request the message answers; defaults to the one being handled. */
+  parent?: KernelMessage;
 }
 
 /** The kernel's own stderr (the Jupyter server log); tslab redirects process.stderr into cells. */
@@ -37,14 +39,16 @@ export function logToTerminal(text: string): void {
 
 export class Session {
   readonly id = randomUUID();
+  /** The last send on each socket: zeromq.js allows one send in flight per socket, so sends queue. */
+  private readonly lastSend = new Map<MessageSocket, Promise<void>>();
 
   constructor(
     private readonly key: string,
     private readonly iopub: MessageSocket,
   ) {}
 
-  private message(msgType: string, content: unknown, options: SendOptions, parent?: KernelMessage): KernelMessage<unknown> {
-    const request = parent ?? requestContext.getStore()?.request;
+  private message(msgType: string, content: unknown, options: SendOptions): KernelMessage<unknown> {
+    const request = options.parent ?? requestContext.getStore()?.request;
     return {
       identities: [],
       header: {
@@ -62,9 +66,14 @@ export class Session {
     };
   }
 
-  private send(socket: MessageSocket, message: KernelMessage<unknown>): void {
-    // PUB and ROUTER sockets never block, so sends need no queue; failures only reach the log.
-    socket.send(encodeMessage(message, this.key)).catch((error: Error) => logToTerminal(`send failed: ${error.message}`));
+  /** Sends after the socket's previous message; failures only reach the log. */
+  private send(socket: MessageSocket, message: KernelMessage<unknown>): Promise<void> {
+    const frames = encodeMessage(message, this.key);
+    const sent = (this.lastSend.get(socket) ?? Promise.resolve())
+      .then(() => socket.send(frames))
+      .catch((error: Error) => logToTerminal(`send of ${message.header.msg_type} failed: ${error.message}`));
+    this.lastSend.set(socket, sent);
+    return sent;
   }
 
   /** An IOPub message whose parent is the request being handled. */
@@ -72,10 +81,10 @@ export class Session {
     this.send(this.iopub, this.message(msgType, content, options));
   }
 
-  /** A shell/control reply routed back to the sender of `request`. */
-  reply(socket: MessageSocket, request: KernelMessage, msgType: string, content: unknown): void {
-    const message = this.message(msgType, content, {}, request);
+  /** A shell/control reply routed back to the sender of `request`; resolves once sent. */
+  reply(socket: MessageSocket, request: KernelMessage, msgType: string, content: unknown): Promise<void> {
+    const message = this.message(msgType, content, { parent: request });
     message.identities = request.identities;
-    this.send(socket, message);
+    return this.send(socket, message);
   }
 }

@@ -1,8 +1,7 @@
 /**
  * Jupyter wire messages (messaging spec 5.3): identities, `<IDS|MSG>`, HMAC signature, the four JSON
  * frames (header, parent header, metadata, content), then binary buffers. The signature covers the
- * four JSON frames only; tslab also hashes the buffers, so its own parser rejects messages with
- * buffers and never sends them.
+ * four JSON frames only (tslab's own parser also hashes the buffers, so the kernel does not use it).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -58,11 +57,6 @@ export function decodeMessage(frames: Buffer[], key: string): KernelMessage {
     content,
     buffers: frames.slice(d + 6).map((buffer) => new Uint8Array(buffer)),
   };
-}
-
-/** The frames of a message without its binary buffers (what tslab's parser can verify). */
-export function withoutBuffers(frames: Buffer[]): Buffer[] {
-  return frames.slice(0, delimiterIndex(frames) + 6);
 }
 
 export function encodeMessage(message: KernelMessage<unknown>, key: string): Buffer[] {

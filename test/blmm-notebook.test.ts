@@ -3,19 +3,18 @@
  * BLMM demo folder (NEUROLMM_BLMM_DEMO, default ../shared/data/blmm-demo), with the variable naming a
  * missing folder (the notebook simulates and fits a folder of the same layout), and with a folder
  * lacking part of the layout (the first code cell stops with a message naming what is missing).
- * Printed ranges are checked against the .dat files read here; the saved widget state of each run
- * is rendered in headless Chromium.
+ * Printed ranges are checked against the .dat files read here; each run's HTML export (nbconvert,
+ * template neurolmm) is opened in headless Chromium with no network and must draw every viewer.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { builtWidgetFile } from '../src/viewers/assets';
 import { WIDGET_STATE_MIME, WIDGET_VIEW_MIME } from '../src/viewers/widget-state';
 import { findJupyterPython, installTestKernel, missingPythonMessage, TestKernel } from './kernel/jupyter';
-import { codeCell, executeNotebook, joined, Notebook, NOTEBOOK_MODULES, outputOf, problems } from './notebook-run';
-import { artifact, BLMM_DEMO, launchChromium, SKIP_BROWSER, SKIP_DEMO } from './widgets/fixtures';
+import { codeCell, executeNotebook, exportHtml, joined, Notebook, NOTEBOOK_MODULES, outputOf, problems } from './notebook-run';
+import { artifact, BLMM_DEMO, launchChromium, openOffline, SKIP_BROWSER, SKIP_DEMO } from './widgets/fixtures';
 
 const CONTRASTS = ['Intercept', 'Sex', 'Cross-sectional age', 'Longitudinal time', 'NIH score'];
 const FSAVERAGE5 = 10242;
@@ -47,11 +46,14 @@ before(() => {
 
 after(() => kernel?.remove());
 
-/** One volume of a BLMM map read here: finite values inside the mask (int32 in design folders, float32 in compare). */
-function datRange(folder: string, statistic: string, nvol: number, volume: number): { min: number; max: number; vertices: number } {
+/**
+ * One volume of a BLMM map read here: finite values inside the mask (int32 in design folders, float32
+ * in compare), min and max to the 4 significant digits the notebook prints.
+ */
+function datRange(folder: string, statistic: string, nvol: number, volume: number, design = statistic.startsWith('Chi2') ? 'compare' : 'des1'): { min: number; max: number; vertices: number } {
   let min = Infinity, max = -Infinity, vertices = 0;
   for (const hemi of ['lh', 'rh']) {
-    const dir = path.join(folder, `results_${hemi}_${statistic.startsWith('Chi2') ? 'compare' : 'des1'}`);
+    const dir = path.join(folder, `results_${hemi}_${design}`);
     const values = new Float32Array(readFileSync(path.join(dir, `blmm_vox_${statistic}.dat`)).buffer.slice(0));
     // a nonzero bit pattern is a nonzero value in either type
     const mask = new Int32Array(readFileSync(path.join(dir, 'blmm_vox_mask.dat')).buffer.slice(0));
@@ -64,8 +66,8 @@ function datRange(folder: string, statistic: string, nvol: number, volume: numbe
       vertices++;
     }
   }
-  // -0 (Chi2lp where p = 1) prints as 0
-  return { min: min + 0, max: max + 0, vertices };
+  const digits = (x: number) => Number(x.toPrecision(4)) + 0; // -0 (Chi2lp where p = 1) prints as 0
+  return { min: digits(min), max: digits(max), vertices };
 }
 
 /** The range line the notebook prints for `<design> <statistic> [<volume name>]`, as numbers. */
@@ -89,6 +91,8 @@ function assertRanges(notebook: Notebook, folder: string, betaVolumes: number): 
   const comparison = outputOf(notebook, /const comparison = SurfaceViewer\.fromBlmm/);
   assert.deepEqual(printedRange(comparison, 'compare Chi2 [Chi2]'), datRange(folder, 'Chi2', 1, 0));
   assert.deepEqual(printedRange(comparison, 'compare Chi2lp [Chi2lp]'), datRange(folder, 'Chi2lp', 1, 0));
+  const covariance = outputOf(notebook, /printRange\("des2", "D", volume\)/);
+  ['D11', 'D21', 'D22'].forEach((name, v) => assert.deepEqual(printedRange(covariance, `des2 D [${name}]`), datRange(folder, 'D', 3, v, 'des2'), name));
 }
 
 interface SavedModel {
@@ -138,29 +142,11 @@ function assertBrainFitSection(notebook: Notebook): void {
   assert.match(refit, /^Number of obs: 450, groups: +subject, 250$/m);
 }
 
-/** The executed notebook's saved widget state and views on one page, with the widgets' bundle. */
-function notebookPage(notebook: Notebook, name: string): string {
-  const json = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
-  const views = viewOutputs(notebook).map((view) => `<div class="output"><script type="${WIDGET_VIEW_MIME}">${json(view)}</script></div>`);
-  const file = artifact(`${name}.html`);
-  writeFileSync(file, [
-    '<!DOCTYPE html><html><head><meta charset="utf-8">',
-    `<script type="${WIDGET_STATE_MIME}">${json(savedState(notebook))}</script>`,
-    '</head><body>',
-    ...views,
-    `<script src="file://${builtWidgetFile('embed.js')}"></script>`,
-    '</body></html>',
-  ].join('\n'));
-  return file;
-}
-
 /** The meshes each rendered view draws: [hemisphere, vertices] per mesh3d trace. */
 async function renderedMeshes(browser: Browser, file: string): Promise<{ meshes: [string, number][][]; controls: Record<string, string>[]; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
   const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+  const page = await openOffline(browser, file, errors);
   try {
-    await page.goto(`file://${file}`);
     await page.evaluate(() => (window as any).neurolmmWidgets.rendered);
     await page.waitForFunction(() => {
       const plots = Array.from(document.querySelectorAll('.neurolmm-plot')) as any[];
@@ -182,16 +168,16 @@ async function renderedMeshes(browser: Browser, file: string): Promise<{ meshes:
 const BOTH = [['lh', FSAVERAGE5], ['rh', FSAVERAGE5]];
 
 /**
- * Views in output order: the design-1 viewer shown three times (one model, its last state: conTlp for Sex),
- * the comparison, and the lmerBrain patch on the left hemisphere.
+ * Views in output order: the demo's viewer shown once (viewer.set cells update it; its last state:
+ * design 2's D22), the comparison, and the lmerBrain patch on the left hemisphere.
  */
 function assertRendered(rendered: Awaited<ReturnType<typeof renderedMeshes>>): void {
   assert.deepEqual(rendered.errors, []);
-  assert.deepEqual(rendered.meshes, [BOTH, BOTH, BOTH, BOTH, [['lh', FSAVERAGE5]]]);
-  assert.deepEqual(rendered.controls[0], { hemisphere: 'both', design: 'des1', statistic: 'conTlp', volume: '1' });
-  assert.deepEqual(rendered.controls[3], { hemisphere: 'both', design: 'compare', statistic: 'Chi2lp', volume: '0' });
-  assert.equal(rendered.controls[4].statistic, 'conT');
-  assert.equal(rendered.controls[4].volume, '3');
+  assert.deepEqual(rendered.meshes, [BOTH, BOTH, [['lh', FSAVERAGE5]]]);
+  assert.deepEqual(rendered.controls[0], { hemisphere: 'both', design: 'des2', statistic: 'D', volume: '2' });
+  assert.deepEqual(rendered.controls[1], { hemisphere: 'both', design: 'compare', statistic: 'Chi2lp', volume: '0' });
+  assert.equal(rendered.controls[2].statistic, 'conT');
+  assert.equal(rendered.controls[2].volume, '3');
 }
 
 describe('blmm-demo.ipynb', { skip: SKIP_JUPYTER }, () => {
@@ -209,9 +195,10 @@ describe('blmm-demo.ipynb', { skip: SKIP_JUPYTER }, () => {
     assertBrainFitSection(notebook);
   });
 
-  it('with the demo folder: the saved widgets draw 10,242 vertices per hemisphere in Chromium', { skip: SKIP_DEMO || SKIP_BROWSER }, async () => {
-    const notebook = await runs.get('demo')!;
-    assertRendered(await renderedMeshes(await chromium(), notebookPage(notebook, 'blmm-notebook-demo')));
+  it('with the demo folder: its HTML export (nbconvert, template neurolmm) draws 10,242 vertices per hemisphere in Chromium with no network', { skip: SKIP_DEMO || SKIP_BROWSER }, async () => {
+    await runs.get('demo')!;
+    const page = exportHtml(python!, kernel!, 'blmm-demo.ipynb', artifact('blmm-notebook-demo.html'));
+    assertRendered(await renderedMeshes(await chromium(), page));
   });
 
   it('with NEUROLMM_BLMM_DEMO naming a missing folder: says so, simulates both designs with lmerBrain and shows them', async () => {
@@ -230,9 +217,10 @@ describe('blmm-demo.ipynb', { skip: SKIP_JUPYTER }, () => {
     assertBrainFitSection(notebook);
   });
 
-  it('with NEUROLMM_BLMM_DEMO naming a missing folder: the saved widgets draw 10,242 vertices per hemisphere in Chromium', { skip: SKIP_BROWSER }, async () => {
-    const notebook = await runs.get('simulated')!;
-    assertRendered(await renderedMeshes(await chromium(), notebookPage(notebook, 'blmm-notebook-simulated')));
+  it('with NEUROLMM_BLMM_DEMO naming a missing folder: its HTML export draws 10,242 vertices per hemisphere in Chromium with no network', { skip: SKIP_BROWSER }, async () => {
+    await runs.get('simulated')!;
+    const page = exportHtml(python!, kernel!, 'blmm-simulated.ipynb', artifact('blmm-notebook-simulated.html'));
+    assertRendered(await renderedMeshes(await chromium(), page));
   });
 
   it('with a folder lacking part of the layout: the first code cell names what is missing', async () => {

@@ -4,7 +4,7 @@
  * and outputs of the executed notebook.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_DIR, TestKernel } from './kernel/jupyter';
@@ -66,6 +66,17 @@ export function executeNotebook(python: string, kernel: TestKernel, name: string
       });
     });
   return attempt(2);
+}
+
+/**
+ * `jupyter nbconvert --to html --template neurolmm` (the template `neurolmm kernel install` puts beside
+ * the kernelspec) of an executed notebook in the kernel's work directory; returns the page's path.
+ */
+export function exportHtml(python: string, kernel: TestKernel, executed: string, outputFile: string): string {
+  const args = ['-m', 'nbconvert', '--to', 'html', '--template', 'neurolmm', '--output-dir', path.dirname(outputFile), '--output', path.basename(outputFile, '.html'), executed];
+  const run = spawnSync(python, args, { cwd: kernel.workDir, env: kernel.env, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(run.status, 0, `nbconvert --to html failed:\n${run.stderr}`);
+  return outputFile;
 }
 
 /** The code cell whose source matches `source`. */

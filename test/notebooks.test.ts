@@ -4,13 +4,14 @@
  * "neurolmm" from a directory outside the package, and show lme4's and R's numbers.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { datasets } from '../src/datasets';
 import { fixture, lme4References, relativeError } from './helpers';
 import { findJupyterPython, installTestKernel, missingPythonMessage, REPO_DIR, TestKernel } from './kernel/jupyter';
-import { codeCell, executeNotebook, joined, Notebook, NOTEBOOK_DIR, NOTEBOOK_MODULES, outputOf, problems, readNotebook } from './notebook-run';
+import { codeCell, executeNotebook, exportHtml, joined, Notebook, NOTEBOOK_DIR, NOTEBOOK_MODULES, outputOf, problems, readNotebook } from './notebook-run';
+import { artifact, launchChromium, openOffline, SKIP_BROWSER } from './widgets/fixtures';
 
 const NOTEBOOKS = ['sleepstudy', 'pixel', 'machines', 'group-analysis'];
 /** Executed in blmm-notebook.test.ts, once per data path. */
@@ -290,3 +291,37 @@ test('group-analysis.ipynb: every linear-model coding reproduces its classical t
   assert.ok(Math.abs(Number(grouppatient.trim().split(/\s+/)[4]) - twoSample) <= 5e-7 * Math.abs(twoSample), `${grouppatient} vs t = ${twoSample}`);
   assertRichTable(notebook, /trendDesign\.query/);
 });
+
+/** Plotly figures in an exported page, each drawn (Plotly's layout and SVG present). */
+async function drawnFigures(file: string): Promise<{ figures: number; drawn: number; errors: string[] }> {
+  const browser = await launchChromium();
+  try {
+    const errors: string[] = [];
+    const page = await openOffline(browser, file, errors);
+    await page.waitForLoadState('load');
+    const counts = await page.evaluate(() => {
+      const figures = Array.from(document.querySelectorAll('.neurolmm-plotly')) as (HTMLElement & { _fullLayout?: unknown })[];
+      return { figures: figures.length, drawn: figures.filter((f) => f._fullLayout !== undefined && f.querySelector('svg.main-svg')).length };
+    });
+    await page.screenshot({ path: file.replace(/\.html$/, '.png') });
+    return { ...counts, errors };
+  } finally {
+    await browser.close();
+  }
+}
+
+const PLOTLY_LIBRARY = 'plotly.js v';
+for (const name of ['sleepstudy', 'pixel']) {
+  test(`${name}.ipynb: plotly.js goes into the executed notebook once; its HTML export draws every figure with no network`, { skip: skip || SKIP_BROWSER }, async () => {
+    await executed.get(name)!;
+    const file = path.join(kernel!.workDir, `${name}.executed.ipynb`);
+    const text = readFileSync(file, 'utf8');
+    assert.equal(text.split(PLOTLY_LIBRARY).length - 1, 1, 'plotly.js inlined once');
+    assert.ok(statSync(file).size < 6e6, `${name}.executed.ipynb is ${statSync(file).size} bytes`);
+    const figures = readNotebook(file).cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data?.['application/vnd.plotly.v1+json']).length;
+    assert.ok(figures > 0, 'the notebook shows Plotly figures');
+
+    const drawn = await drawnFigures(exportHtml(python!, kernel!, file, artifact(`${name}-export.html`)));
+    assert.deepEqual(drawn, { figures, drawn: figures, errors: [] });
+  });
+}

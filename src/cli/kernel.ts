@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { NeurolmmError } from '../errors';
 import { installLabExtension } from '../viewers/labextension';
+import { installNbconvertTemplate } from '../viewers/nbconvert-template';
 
 export interface KernelInstallOptions {
   user?: boolean;
@@ -36,8 +37,8 @@ export function kernelLauncherPath(): string {
 }
 
 /**
- * Installs (or replaces) the kernelspec, and the widgets' JupyterLab extension beside it in the
- * same Jupyter data directory; returns the kernelspec's directory.
+ * Installs (or replaces) the kernelspec, and beside it in the same Jupyter data directory the
+ * widgets' JupyterLab extension and the nbconvert template "neurolmm"; returns the kernelspec's directory.
  */
 export function installKernel(opts: KernelInstallOptions = {}): string {
   const name = opts.name ?? 'neurolmm';
@@ -63,5 +64,6 @@ export function installKernel(opts: KernelInstallOptions = {}): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'kernel.json'), `${JSON.stringify(spec, null, 2)}\n`);
   installLabExtension(dataDir);
+  installNbconvertTemplate(dataDir);
   return dir;
 }

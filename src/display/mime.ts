@@ -66,3 +66,22 @@ export function display(value: unknown, options: DisplayOptions = {}): void {
   if (displayRegistry.publisher) displayRegistry.publisher(bundle, options);
   else console.log(bundle['text/plain']);
 }
+
+/** The cell execution a display belongs to, as the kernel knows it: the notebook's cell id (when the
+ * frontend sends one) and the execute request. */
+export interface CellExecution {
+  cellId?: string;
+  requestId: string;
+}
+
+const cellRegistry = processSingleton('cellExecution', () => ({ current: undefined as (() => CellExecution | undefined) | undefined }));
+
+/** The kernel registers where the current cell execution comes from. */
+export function setCellExecutionSource(source: (() => CellExecution | undefined) | undefined): void {
+  cellRegistry.current = source;
+}
+
+/** The cell execution being run, or undefined outside the kernel or outside a cell. */
+export function currentCellExecution(): CellExecution | undefined {
+  return cellRegistry.current?.();
+}

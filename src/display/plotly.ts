@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { escapeHtml } from './html';
-import { MimeBundle, MimeBundleProvider } from './mime';
+import { CellExecution, MimeBundle, MimeBundleProvider, currentCellExecution } from './mime';
 import { processSingleton } from './registry';
 
 export interface PlotlyFigureSpec {
@@ -16,23 +16,37 @@ export interface PlotlyFigureSpec {
 }
 
 /**
- * Where the inlined plotly.js (about 4.8 MB) goes in notebook outputs:
- * - 'every-output' (default): in every figure, so each output renders on its own even after other
- *   outputs were cleared; a guard makes the browser evaluate it once per page.
- * - 'first-output': only in the first figure this process displays; later figures reuse it. Keeps
- *   notebooks small, but figures go blank on reload if that first output is cleared or re-run.
+ * Where the inlined plotly.js (about 4.8 MB) goes in the text/html of figures:
+ * - 'every-output' (default outside the kernel): in every figure, so each output renders on its own
+ *   even after other outputs were cleared; a guard makes the browser evaluate it once per page.
+ * - 'first-output' (the neurolmm kernel's): once per notebook, in the first figure the kernel shows,
+ *   and again when the cell that carried it runs again (its old output, and the library with it, is
+ *   replaced). Later figures reuse it, in the live page and in exported HTML (outputs run in order);
+ *   JupyterLab with a Plotly renderer draws application/vnd.plotly.v1+json and needs neither.
  */
 export type PlotlyInlining = 'every-output' | 'first-output';
 
 const plotlyState = processSingleton('plotly', () => ({
   inlining: 'every-output' as PlotlyInlining,
-  libraryEmitted: false,
+  /** The cell execution whose output carries the library (null: none yet). */
+  libraryCarrier: null as CellExecution | undefined | null,
   librarySource: undefined as string | undefined,
 }));
 
 export function setPlotlyInlining(mode: PlotlyInlining): void {
   plotlyState.inlining = mode;
-  plotlyState.libraryEmitted = false;
+  plotlyState.libraryCarrier = null;
+}
+
+/** Whether the figure displayed now must carry plotly.js (and records it when it does). */
+function carriesLibrary(): boolean {
+  if (plotlyState.inlining === 'every-output') return true;
+  const carrier = plotlyState.libraryCarrier;
+  const now = currentCellExecution();
+  const carrierRerun = carrier?.cellId !== undefined && carrier.cellId === now?.cellId && carrier.requestId !== now.requestId;
+  if (carrier !== null && !carrierRerun) return false;
+  plotlyState.libraryCarrier = now;
+  return true;
 }
 
 /** plotly.min.js, read once; `</script` is escaped so the source can sit inside a script element. */
@@ -83,8 +97,7 @@ export class PlotlyFigure implements MimeBundleProvider {
   }
 
   toMimeBundle(): MimeBundle {
-    const includeLibrary = plotlyState.inlining === 'every-output' || !plotlyState.libraryEmitted;
-    plotlyState.libraryEmitted = true;
+    const includeLibrary = carriesLibrary();
     return {
       'application/vnd.plotly.v1+json': JSON.parse(toJson(this.toJSON())),
       'text/html': (includeLibrary ? libraryScript() + '\n' : '') + this.plotHtml(),

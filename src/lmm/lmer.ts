@@ -15,16 +15,23 @@ export interface LmerOptions extends FitOptions {
   nobsVsRE?: 'stop' | 'ignore';
   /** contrasts of the fixed effects' factors, lme4's `contrasts = list(Machine = "contr.sum")`: { Machine: 'sum' } */
   contrasts?: Record<string, ContrastSpec>;
+  /** none for an ROI fit: with images, lmer fits every voxel (the whole-brain overload) */
+  images?: undefined;
 }
 
 /**
- * Fits a linear mixed model, lme4's `lmer(formula, data, REML = TRUE)`.
+ * Fits a linear mixed model, lme4's `lmer(formula, data, REML = TRUE)`:
+ * `lmer('Reaction ~ Days + (Days | Subject)', sleepstudy)`, `{ REML: false }` for ML.
  * `data` is a danfojs DataFrame, an array of records, an object of columns or a table from `readCSV`.
- * With `options.images` (one image per row) the same model is fitted at every voxel or vertex:
- * the whole-brain fit, resolved when all cores are done (see `lmerBrain`).
+ * With `options.images` the same model is fitted at every voxel or vertex (the other overload).
+ */
+// The ROI signature comes first: it is the one editors and the kernel's inspection show.
+export function lmer(formula: string, data: DataInput, options?: LmerOptions): LinearMixedModel;
+/**
+ * The whole-brain fit: with `options.images` (one image per row) the model is fitted at every voxel
+ * or vertex, resolved when all cores are done (see `lmerBrain`).
  */
 export function lmer(formula: string, data: DataInput, options: BrainOptions): Promise<BrainFit>;
-export function lmer(formula: string, data: DataInput, options?: LmerOptions): LinearMixedModel;
 export function lmer(formula: string, data: DataInput, options: LmerOptions | BrainOptions = {}): LinearMixedModel | Promise<BrainFit> {
   if ('images' in options && options.images !== undefined) return lmerBrain(formula, data, options);
   return fitRoi(formula, data, options as LmerOptions);

@@ -35,6 +35,7 @@ export interface SurfaceControls {
   design: string;
   statistic: string;
   volume: number;
+  /** |x| below it shows the grey background; default per statistic (`defaultThreshold`). */
   threshold: number;
   /** Colour range ±vmax; null: max |x| of the shown volume over both hemispheres. */
   vmax: number | null;
@@ -91,6 +92,14 @@ interface MapEntry {
 
 const HEMIS: Hemi[] = ['lh', 'rh'];
 
+/** Thresholds that suit BLMM's statistics as nilearn users expect: |t| 2, -log10 p 1.3 (p 0.05). */
+const DEFAULT_THRESHOLDS: Readonly<Record<string, number>> = { conT: 2, conTlp: 1.3, Chi2lp: 1.3 };
+
+/** The threshold a statistic starts with: its default above, else 0 (every value shown). */
+export function defaultThreshold(statistic: string): number {
+  return DEFAULT_THRESHOLDS[statistic] ?? 0;
+}
+
 function isMapValues(x: unknown): x is MapValues {
   return x instanceof Float32Array || (typeof x === 'object' && x !== null && 'data' in x);
 }
@@ -130,6 +139,14 @@ export class SurfaceViewer extends WidgetViewer<SurfaceControls, VertexClick> {
       for (const [statistic, hemiMaps] of Object.entries(maps)) this.addMap(design, statistic, hemiMaps, hemis);
     }
     if (this.entries.length === 0) throw new DataError('SurfaceViewer was given no maps');
+    // the front-end shows the first statistic when none is named
+    if (options.threshold === undefined) this.state.threshold = defaultThreshold(this.state.statistic || this.entries[0].statistic);
+  }
+
+  /** A new statistic without a threshold of its own gets its default threshold (sigma2 at |t| 2 shows nothing). */
+  override set(changes: Partial<SurfaceControls>): void {
+    const newStatistic = changes.statistic !== undefined && changes.statistic !== this.state.statistic;
+    super.set(newStatistic && changes.threshold === undefined ? { ...changes, threshold: defaultThreshold(changes.statistic!) } : changes);
   }
 
   private addMap(design: string, statistic: string, hemiMaps: HemiMaps, hemis: Hemi[]): void {
@@ -226,7 +243,8 @@ export class SurfaceViewer extends WidgetViewer<SurfaceControls, VertexClick> {
       buffers.push({ path: ['maps', index, 'values'], data: e.values });
       return { design: e.design, statistic: e.statistic, hemi: e.hemi, nvol: e.nvol, names: e.names, values: null };
     });
-    return viewerWidgetSpec('SurfaceModel', 'SurfaceView', { ...this.state, title: this.title, height: this.height, meshes, maps }, buffers);
+    const defaultThresholds = Object.fromEntries([...new Set(this.entries.map((e) => e.statistic))].map((s) => [s, defaultThreshold(s)]));
+    return viewerWidgetSpec('SurfaceModel', 'SurfaceView', { ...this.state, title: this.title, height: this.height, default_thresholds: defaultThresholds, meshes, maps }, buffers);
   }
 
   override describe(): string {

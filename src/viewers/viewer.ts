@@ -30,11 +30,13 @@ export abstract class WidgetViewer<State extends object, Click> {
     return this.state[key];
   }
 
-  /** Change controls (threshold, statistic, volume, ...); a live widget updates at once. */
-  set(changes: Partial<State>): this {
+  /**
+   * Change controls (threshold, statistic, volume, ...); a live widget updates at once, in place.
+   * Returns nothing, so a cell ending in `viewer.set(...)` does not show the viewer again.
+   */
+  set(changes: Partial<State>): void {
     this.state = { ...this.state, ...changes };
     this.live?.set(changes);
-    return this;
   }
 
   /** Called with each click on the brain (a vertex or a voxel) in the live widget. */

@@ -35,8 +35,8 @@ const escapeScript = (text: string) => text.replace(/<\/(script)/gi, '<\\/$1');
 const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
 
 let embedScript: string | undefined;
-/** The front-end bundle (html-manager, the views and Plotly), read once. */
-function embedBundle(): string {
+/** The front-end bundle (html-manager, the views and Plotly), read once, safe inside <script>. */
+export function embedBundle(): string {
   embedScript ??= escapeScript(fs.readFileSync(builtWidgetFile('embed.js'), 'utf8'));
   return embedScript;
 }

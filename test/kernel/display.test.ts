@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { dataFrameBundle, isDataFrameLike } from '../../src/display/dataframe';
 import { formatColumn, formatNumber, formatPValues, signifStars } from '../../src/display/format';
 import { escapeHtml, htmlTable, textTable } from '../../src/display/html';
-import { display, mimeBundleOf, setDisplayPublisher } from '../../src/display/mime';
+import { CellExecution, display, mimeBundleOf, setCellExecutionSource, setDisplayPublisher } from '../../src/display/mime';
 import { PlotlyFigure, setPlotlyInlining } from '../../src/display/plotly';
 import {
   Widget,
@@ -138,6 +138,27 @@ test('PlotlyFigure bundles the figure JSON and offline HTML with plotly.js inlin
     assert.ok(page.startsWith('<!DOCTYPE html>') && page.includes('plotly.js v4.1.2') && page.includes('window.Plotly.newPlot'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the kernel's inlining puts plotly.js in a notebook once, and again when the carrying cell runs again", () => {
+  const figure = new PlotlyFigure({ data: [{ type: 'scatter', x: [1], y: [1] }] });
+  let now: CellExecution | undefined;
+  setCellExecutionSource(() => now);
+  setPlotlyInlining('first-output');
+  try {
+    const carries = (cellId: string, requestId: string) => {
+      now = { cellId, requestId };
+      return String(figure.toMimeBundle()['text/html']).includes('plotly.js v4.1.2');
+    };
+    // cell a carries it; b reuses it; a run again replaces its output, so carries it again (once)
+    assert.deepEqual(
+      [carries('a', '1'), carries('a', '1'), carries('b', '2'), carries('a', '3'), carries('a', '3'), carries('b', '4')],
+      [true, false, false, true, false, false],
+    );
+  } finally {
+    setPlotlyInlining('every-output');
+    setCellExecutionSource(undefined);
   }
 });
 

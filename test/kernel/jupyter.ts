@@ -3,6 +3,7 @@
  * jupyter-nbconvert, python3-nbclient): finds a Python that has the modules and installs the
  * kernelspec into a temporary prefix that only the spawned Jupyter processes see.
  */
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { installKernel } from '../../src/cli/kernel';
 
-export const APT_PACKAGES = 'python3-jupyter-client jupyter-nbconvert python3-nbclient';
+export const APT_PACKAGES = 'python3-jupyter-client python3-jupyter-kernel-test jupyter-nbconvert python3-nbclient';
 
 /** NEUROLMM_PYTHON, `python3` on PATH or Debian's /usr/bin/python3, whichever imports `modules`. */
 export function findJupyterPython(modules: string[]): string | undefined {
@@ -65,3 +66,33 @@ export async function withTestKernel(t: TestContext, modules: string[], body: (p
 export const DIST_DIR = path.resolve(__dirname, '..', '..');
 export const REPO_DIR = path.resolve(DIST_DIR, '..');
 export const TEST_SOURCE_DIR = path.join(REPO_DIR, 'test', 'kernel');
+
+export interface PythonCheck {
+  check: string;
+  ok: boolean;
+  detail?: string;
+  /** Why the check was skipped (a feature the kernel does not claim). */
+  skip?: string;
+}
+
+/**
+ * Runs a Python script of kernel checks (test/kernel/*.py, which print one JSON line per check)
+ * against the test kernel; each check becomes a subtest of `t`. Returns the checks and the run.
+ */
+export async function runPythonChecks(t: TestContext, python: string, kernel: TestKernel, script: string, timeoutMs: number) {
+  const run = spawnSync(python, [path.join(TEST_SOURCE_DIR, script), 'neurolmm'], {
+    cwd: kernel.workDir,
+    env: kernel.env,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
+  const checks = run.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as PythonCheck);
+  assert.ok(checks.length > 0, `${script} ran no check:\n${run.stderr}`);
+  for (const { check, ok, detail, skip } of checks) {
+    await t.test(check, { skip }, () => assert.ok(ok, detail));
+  }
+  return { checks, run };
+}

@@ -170,6 +170,18 @@ def inspect(fe):
     expect(content["found"] and "max" in content["data"]["text/plain"], content)
 
 
+@check
+def inspect_lmer_shows_the_roi_signature_first(fe):
+    reply, _, _ = fe.execute('import { lmer } from "neurolmm";')
+    expect(reply["content"]["status"] == "ok", reply["content"])
+    code = "lmer"
+    msg_id = fe.send("inspect_request", {"code": code, "cursor_pos": len(code), "detail_level": 0})
+    content = fe.reply(msg_id)["content"]
+    text = content["data"].get("text/plain", "")
+    first = text.split("\n")[0]
+    expect(content["found"] and "function lmer(formula: string, data: DataInput, options?: LmerOptions): LinearMixedModel (+1 overload)" in first, text)
+
+
 BINARY = bytes(range(256)) * 64  # every byte value, 16 KiB
 
 

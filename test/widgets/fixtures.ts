@@ -172,6 +172,24 @@ export async function openWidgetPage(
   }
 }
 
+/**
+ * Opens a local page in a new tab of `browser` with no network: page errors and every request other
+ * than local files (which fails) are recorded in `errors`.
+ */
+export async function openOffline(browser: Browser, file: string, errors: string[], viewport = { width: 1000, height: 700 }): Promise<Page> {
+  const page = await browser.newPage({ viewport });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith('file:') || url.startsWith('data:')) return route.continue();
+    errors.push(`network request: ${url}`);
+    return route.abort();
+  });
+  // an exported notebook holds megabytes of widget state: parsing it may outlast the default 30 s on a busy machine
+  await page.goto(`file://${file}`, { waitUntil: 'domcontentloaded', timeout: 180_000 });
+  return page;
+}
+
 /** Sets a SurfaceViewer control as a person would (value + change event) and waits for Plotly's redraw. */
 export async function changeControl(page: Page, selector: string, value: string): Promise<void> {
   await page.evaluate(
@@ -182,7 +200,8 @@ export async function changeControl(page: Page, selector: string, value: string)
         if (el.value === value) return reject(new Error(`${selector} is already ${value}: no redraw would follow`));
         gd.once('plotly_afterplot', () => resolve());
         el.value = value;
-        el.dispatchEvent(new Event('change'));
+        // sliders act on input, number boxes and selects on change
+        el.dispatchEvent(new Event(el.type === 'range' ? 'input' : 'change'));
       }),
     [selector, value],
   );

@@ -13,7 +13,8 @@ import * as zmq from 'zeromq';
 import { KernelMessage, decodeMessage, encodeMessage } from '../../kernel-ext/wire';
 import { REPO } from './fixtures';
 
-async function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 now (another process may take it before it is bound). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.listen(0, '127.0.0.1', () => {

@@ -13,6 +13,7 @@ const brain = syntheticBrain();
 const LH_CENTRE = [-55, 0, 0];
 const RH_CENTRE = [55, 0, 0];
 // conT: volume 0 rises from -4 (bottom) to +4 (top); volume 1 is its mirror image. beta: 0.5 * y.
+// sigma2: 1 + z, from 0 (bottom) to 2 (top), never negative.
 const conT = (mesh: { vertices: Float32Array }, centre: number[]) => {
   const up = vertexMap(mesh, centre, (_x, _y, z) => 4 * z);
   const down = up.map((v) => -v);
@@ -24,14 +25,17 @@ const conT = (mesh: { vertices: Float32Array }, centre: number[]) => {
 const maps = {
   conT: { lh: conT(brain.lh, LH_CENTRE), rh: conT(brain.rh, RH_CENTRE) },
   beta: { lh: vertexMap(brain.lh, LH_CENTRE, (_x, y) => 0.5 * y), rh: vertexMap(brain.rh, RH_CENTRE, (_x, y) => 0.5 * y) },
+  sigma2: { lh: vertexMap(brain.lh, LH_CENTRE, (_x, _y, z) => 1 + z), rh: vertexMap(brain.rh, RH_CENTRE, (_x, _y, z) => 1 + z) },
 };
 const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 interface PlotState {
-  meshes: Array<{ hemi: string; nvertices: number; nfaces: number; colours: string[]; values: number[] }>;
-  colorbar: { cmin: number; cmax: number; ticks: string[] };
+  meshes: Array<{ hemi: string; nvertices: number; nfaces: number; colours: string[]; values: number[]; x: number[]; y: number[] }>;
+  colorbar: { cmin: number; cmax: number; ticks: string[]; colorscale: [number, string][] };
   status: string;
   selects: Record<string, string>;
+  /** the threshold's number box and slider */
+  threshold: { box: string; slider: string };
 }
 
 async function plotState(page: Page): Promise<PlotState> {
@@ -39,12 +43,19 @@ async function plotState(page: Page): Promise<PlotState> {
     const gd = document.querySelector('.neurolmm-plot') as any;
     const meshes = gd.data
       .filter((t: any) => t.type === 'mesh3d')
-      .map((t: any) => ({ hemi: t.meta.hemi, nvertices: t.x.length, nfaces: t.i.length, colours: t.vertexcolor, values: Array.from(t.customdata as Float32Array) }));
+      .map((t: any) => ({ hemi: t.meta.hemi, nvertices: t.x.length, nfaces: t.i.length, colours: t.vertexcolor, values: Array.from(t.customdata as Float32Array), x: Array.from(t.x as Float32Array), y: Array.from(t.y as Float32Array) }));
     const bar = gd.data.find((t: any) => t.marker?.showscale);
     const ticks = Array.from(gd.querySelectorAll('.colorbar .cbaxis text')).map((e: any) => e.textContent);
     const selects: Record<string, string> = {};
     for (const s of Array.from(document.querySelectorAll('.neurolmm-controls select')) as HTMLSelectElement[]) selects[s.name] = s.value;
-    return { meshes, colorbar: { cmin: bar.marker.cmin, cmax: bar.marker.cmax, ticks }, status: document.querySelector('.neurolmm-status')!.textContent!, selects };
+    const input = (name: string) => (document.querySelector(`input[name=${name}]`) as HTMLInputElement).value;
+    return {
+      meshes,
+      colorbar: { cmin: bar.marker.cmin, cmax: bar.marker.cmax, ticks, colorscale: bar.marker.colorscale },
+      status: document.querySelector('.neurolmm-status')!.textContent!,
+      selects,
+      threshold: { box: input('threshold'), slider: input('threshold-slider') },
+    };
   });
 }
 
@@ -118,16 +129,39 @@ describe('SurfaceViewer in a browser (saved widget state)', { skip: SKIP_BROWSER
     await page.screenshot({ path: artifact('surface-conT-volume1.png') });
   });
 
-  it('changing the statistic recolours the mesh and rescales the colorbar', async () => {
+  it('changing the statistic recolours the mesh, rescales the colorbar and resets the threshold', async () => {
     await changeControl(page, 'select[name=statistic]', 'beta');
-    await changeControl(page, 'input[name=threshold]', '0');
     const state = await plotState(page);
     assert.equal(state.selects.statistic, 'beta');
+    // |t| 2 is conT's threshold; beta has none of its own, so 0
+    assert.deepEqual(state.threshold, { box: '0', slider: '0' });
     const expected = Math.max(maxAbs(maps.beta.lh), maxAbs(maps.beta.rh));
     assert.equal(state.colorbar.cmax, expected);
     // With threshold 0 every vertex is coloured; y = 0 maps to the colormap's white centre.
     for (const m of state.meshes) for (const c of m.colours) assert.ok(!GREYS.has(c));
     await page.screenshot({ path: artifact('surface-beta.png') });
+  });
+
+  it('a statistic that is never negative gets a sequential colour scale from 0', async () => {
+    await changeControl(page, 'select[name=statistic]', 'sigma2');
+    const state = await plotState(page);
+    assert.equal(state.colorbar.cmin, 0);
+    assert.equal(state.colorbar.cmax, Math.max(maxAbs(maps.sigma2.lh), maxAbs(maps.sigma2.rh)));
+    // YlOrRd: light yellow at 0, dark red at the top; no white centre and no blue
+    assert.deepEqual([state.colorbar.colorscale[0], state.colorbar.colorscale.at(-1)], [[0, 'rgb(255,255,204)'], [1, 'rgb(128,0,38)']]);
+    assert.match(state.status, /sigma2, range 0 to 2\b/);
+    const pixels = colourCensus(decodePng(await page.screenshot({ path: artifact('surface-sigma2.png') })));
+    // blue: only the threshold slider's handle (a few hundred pixels), none of the brain
+    assert.ok(pixels.red > 10000 && pixels.blue < 500, `rendered pixels: ${JSON.stringify(pixels)}`);
+  });
+
+  it('the threshold slider and number box show the same value', async () => {
+    // the slider moves freely; its value is rounded to 3 significant digits, which the box shows
+    await changeControl(page, 'input[name=threshold-slider]', '1.23456');
+    assert.deepEqual((await plotState(page)).threshold, { box: '1.23', slider: '1.23' });
+    // a typed threshold above the colour range (0 to 2) does not leave the slider behind at its end
+    await changeControl(page, 'input[name=threshold]', '6');
+    assert.deepEqual((await plotState(page)).threshold, { box: '6', slider: '6' });
   });
 
   it('hemisphere and camera controls redraw: right hemisphere alone, medial view', async () => {
@@ -145,6 +179,17 @@ describe('SurfaceViewer in a browser (saved widget state)', { skip: SKIP_BROWSER
     await changeControl(page, 'select[name=hemisphere]', 'both');
     state = await plotState(page);
     assert.equal(state.meshes.length, 2);
+  });
+
+  it('the medial view of both hemispheres sets them apart, each medial wall to the camera', async () => {
+    // still the medial camera: the left hemisphere as it is, seen from +x; the right one turned half a
+    // turn (its medial wall, at -x, now faces +x too) and set beyond the left one along y
+    const [lh, rh] = (await plotState(page)).meshes;
+    const original = Array.from(brain.rh.vertices.filter((_, i) => i % 3 === 0));
+    assert.deepEqual(lh.x, Array.from(brain.lh.vertices.filter((_, i) => i % 3 === 0)));
+    rh.x.forEach((x, i) => assert.equal(x, -original[i]));
+    assert.ok(Math.min(...rh.y) > Math.max(...lh.y), 'the hemispheres overlap along y');
+    await page.screenshot({ path: artifact('surface-both-medial.png') });
   });
 
   it('hovering shows the vertex value and clicking selects a vertex', async () => {

@@ -12,7 +12,7 @@ import { DataError } from '../../src/errors';
 import { writeNifti } from '../../src/io/nifti';
 import { Widget, setWidgetHost } from '../../src/display/widget-host';
 import { installKernel } from '../../src/cli/kernel';
-import { SurfaceViewer, VolumeViewer, blmmVolumeNames, installLabExtension, meshCurvature, resampleToGrid } from '../../src/viewers';
+import { SurfaceViewer, VolumeViewer, blmmVolumeNames, defaultThreshold, installLabExtension, meshCurvature, resampleToGrid } from '../../src/viewers';
 import { BLMM_DEMO, REPO, SKIP_DEMO, artifact, icosphere, syntheticBrain } from './fixtures';
 
 const brain = syntheticBrain();
@@ -128,6 +128,29 @@ describe('SurfaceViewer widget state', () => {
     } finally {
       setWidgetHost(undefined);
     }
+  });
+});
+
+describe('SurfaceViewer thresholds', () => {
+  const maps = { conT: { lh: ones(10242) }, conTlp: { lh: ones(10242) }, sigma2: { lh: ones(10242) } };
+
+  it('start at the default of the statistic shown: |t| 2, -log10 p 1.3, else 0', () => {
+    assert.deepEqual([defaultThreshold('conT'), defaultThreshold('conTlp'), defaultThreshold('Chi2lp'), defaultThreshold('sigma2'), defaultThreshold('D')], [2, 1.3, 1.3, 0, 0]);
+    assert.equal(new SurfaceViewer({ surface: { lh: brain.lh }, maps }).get('threshold'), 2);
+    assert.equal(new SurfaceViewer({ surface: { lh: brain.lh }, maps, statistic: 'sigma2' }).get('threshold'), 0);
+    assert.equal(new SurfaceViewer({ surface: { lh: brain.lh }, maps, threshold: 3 }).get('threshold'), 3);
+    const state = new SurfaceViewer({ surface: { lh: brain.lh }, maps }).spec().state as Record<string, unknown>;
+    assert.deepEqual(state.default_thresholds, { conT: 2, conTlp: 1.3, sigma2: 0 });
+  });
+
+  it('set() of a new statistic without a threshold takes its default; set() returns nothing to display', () => {
+    const viewer = new SurfaceViewer({ surface: { lh: brain.lh }, maps });
+    assert.equal(viewer.set({ statistic: 'sigma2' }), undefined);
+    assert.equal(viewer.get('threshold'), 0);
+    viewer.set({ statistic: 'conTlp', threshold: 3 });
+    assert.equal(viewer.get('threshold'), 3);
+    viewer.set({ statistic: 'conTlp', volume: 0 });
+    assert.equal(viewer.get('threshold'), 3);
   });
 });
 

@@ -1,6 +1,8 @@
 /**
- * The symmetric diverging colormap shared by both viewers (blue negative, white at zero, red positive;
- * ColorBrewer RdBu reversed) and the grey shades drawn where a value is below threshold.
+ * The colour scales shared by both viewers, chosen as nilearn does: a signed map gets the symmetric
+ * diverging colormap centred at zero (blue negative, white at zero, red positive; ColorBrewer RdBu
+ * reversed), a map with no negative value a sequential one from zero (ColorBrewer YlOrRd), so no half
+ * of the scale goes unused; and the grey shades drawn where a value is below threshold.
  */
 export type Rgb = [number, number, number];
 
@@ -18,19 +20,53 @@ const STOPS: ReadonlyArray<readonly [number, Rgb]> = [
   [1.0, [103, 0, 31]],
 ];
 
-/** The same stops in Plotly's colorscale form, so the colorbar and the vertex colours agree. */
-export const PLOTLY_COLORSCALE: Array<[number, string]> = STOPS.map(([t, c]) => [t, rgbString(c)]);
+const SEQUENTIAL_STOPS: ReadonlyArray<readonly [number, Rgb]> = [
+  [0.0, [255, 255, 204]],
+  [0.125, [255, 237, 160]],
+  [0.25, [254, 217, 118]],
+  [0.375, [254, 178, 76]],
+  [0.5, [253, 141, 60]],
+  [0.625, [252, 78, 42]],
+  [0.75, [227, 26, 28]],
+  [0.875, [189, 0, 38]],
+  [1.0, [128, 0, 38]],
+];
+
+/** How values map to colours: diverging on [-vmax, vmax] or sequential on [0, vmax]. */
+export interface ColourScale {
+  kind: 'diverging' | 'sequential';
+  vmin: number;
+  vmax: number;
+}
+
+/**
+ * The scale of the shown values: sequential when none is negative, else diverging; vmax is the
+ * setting when positive, else the largest |x| (1 when there is none).
+ */
+export function colourScale(arrays: Float32Array[], vmaxSetting: unknown): ColourScale {
+  const vmax = typeof vmaxSetting === 'number' && vmaxSetting > 0 ? vmaxSetting : maxAbs(arrays);
+  const signed = arrays.some((a) => a.some((v) => v < 0));
+  return signed ? { kind: 'diverging', vmin: -vmax, vmax } : { kind: 'sequential', vmin: 0, vmax };
+}
+
+const stopsOf = (scale: ColourScale) => (scale.kind === 'diverging' ? STOPS : SEQUENTIAL_STOPS);
+
+/** The scale's stops in Plotly's colorscale form, so the colorbar and the vertex colours agree. */
+export function plotlyColorscale(scale: ColourScale): Array<[number, string]> {
+  return stopsOf(scale).map(([t, c]) => [t, rgbString(c)]);
+}
 
 export function rgbString([r, g, b]: Rgb): string {
   return `rgb(${r},${g},${b})`;
 }
 
-/** Colour of `value` on the scale [-vmax, vmax] (clamped outside it). */
-export function divergingRgb(value: number, vmax: number): Rgb {
-  const t = Math.min(1, Math.max(0, (value / vmax + 1) / 2));
-  const upper = Math.max(1, STOPS.findIndex(([s]) => s >= t));
-  const [t0, c0] = STOPS[upper - 1];
-  const [t1, c1] = STOPS[upper];
+/** Colour of `value` on the scale (clamped outside [vmin, vmax]). */
+export function scaleRgb(value: number, scale: ColourScale): Rgb {
+  const stops = stopsOf(scale);
+  const t = Math.min(1, Math.max(0, (value - scale.vmin) / (scale.vmax - scale.vmin)));
+  const upper = Math.max(1, stops.findIndex(([s]) => s >= t));
+  const [t0, c0] = stops[upper - 1];
+  const [t1, c1] = stops[upper];
   const w = (t - t0) / (t1 - t0);
   return [0, 1, 2].map((k) => Math.round(c0[k] + w * (c1[k] - c0[k]))) as Rgb;
 }

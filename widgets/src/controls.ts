@@ -35,13 +35,27 @@ export function numberInput(name: string, onChange: (value: number) => void): HT
   return el;
 }
 
+/** A slider whose values are rounded to 3 significant digits, so the number box beside it shows the same. */
 export function rangeInput(name: string, onInput: (value: number) => void): HTMLInputElement {
   const el = document.createElement('input');
   el.type = 'range';
   el.name = name;
   el.min = '0';
-  el.addEventListener('input', () => onInput(Number(el.value)));
+  el.step = 'any';
+  el.addEventListener('input', () => onInput(Number(Number(el.value).toPrecision(3))));
   return el;
+}
+
+/**
+ * Shows `threshold` in its number box and slider alike: the slider reaches at least the threshold
+ * (a typed value above the colour range does not pin it at its end) and moves freely (no step grid
+ * to snap to a value the box does not show).
+ */
+export function syncThreshold(box: HTMLInputElement, slider: HTMLInputElement, threshold: number, vmax: number): void {
+  box.step = String(Number((vmax / 100).toPrecision(2)));
+  box.value = String(threshold);
+  slider.max = String(Math.max(vmax, threshold));
+  slider.value = String(threshold);
 }
 
 /** A number with four significant digits, as shown in status lines and colorbars. */

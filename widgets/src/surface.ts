@@ -2,8 +2,11 @@
  * SurfaceViewer: vertex-wise maps on a cortical mesh (Plotly mesh3d with per-vertex colours).
  *
  * Synced state: `hemisphere` ('left' | 'right' | 'both'), `design`, `statistic`, `volume` (index),
- * `threshold` (|x| below it is drawn as the grey background), `vmax` (null: max |x| of the shown volume),
- * `camera` (a preset), `selected` ({hemi, vertex} of the last click, or null).
+ * `threshold` (|x| below it is drawn as the grey background; set to `default_thresholds[statistic]`,
+ * else 0, when the statistic changes without a threshold), `vmax` (null: max |x| of the shown volume),
+ * `camera` (a preset; "medial" with both hemispheres sets them side by side, medial walls to the
+ * camera), `selected` ({hemi, vertex} of the last click, or null). A volume with no negative value
+ * is coloured on a sequential scale from 0, a signed one on the diverging scale centred at 0.
  * Binary state: `meshes` ({lh, rh}: vertices, faces, background) and `maps` (one entry per
  * design x statistic x hemisphere, all volumes volume-major).
  * A click also sends `{event: 'click', hemi, vertex, value, design, statistic, volume}` to the kernel.
@@ -11,15 +14,8 @@
 import { DOMWidgetModel, DOMWidgetView, ISerializers, WidgetModel } from '@jupyter-widgets/base';
 import Plotly from 'plotly.js-dist-min';
 import { asFloat32, asInt32, exact } from './buffers';
-import {
-  PLOTLY_COLORSCALE,
-  backgroundRgb,
-  divergingRgb,
-  isSuprathreshold,
-  maxAbs,
-  rgbString,
-} from './colormap';
-import { fmt, labelled, numberInput, rangeInput, select, setOptions } from './controls';
+import { ColourScale, backgroundRgb, colourScale, isSuprathreshold, plotlyColorscale, rgbString, scaleRgb } from './colormap';
+import { fmt, labelled, numberInput, rangeInput, select, setOptions, syncThreshold } from './controls';
 import { injectStyle } from './style';
 import { MODULE_NAME, MODULE_VERSION } from './version';
 
@@ -81,6 +77,7 @@ export class SurfaceModel extends DOMWidgetModel {
       statistic: '',
       volume: 0,
       threshold: 0,
+      default_thresholds: {},
       vmax: null,
       camera: 'lateral',
       selected: null,
@@ -109,7 +106,7 @@ export interface SurfaceSelection {
   label: string;
   hemis: Hemi[]; // hemispheres drawn
   maps: Partial<Record<Hemi, Float32Array>>; // the selected volume, per hemisphere that has it
-  vmax: number;
+  scale: ColourScale;
 }
 
 const unique = (xs: string[]) => [...new Set(xs)];
@@ -134,21 +131,20 @@ export function resolveSelection(model: WidgetModel): SurfaceSelection {
     const nv = m.values.length / m.nvol;
     if (volume < m.nvol) volumes[m.hemi] = m.values.subarray(volume * nv, (volume + 1) * nv);
   }
-  // One range for both hemispheres, so switching hemisphere never changes what a colour means.
-  const vmaxSetting = model.get('vmax');
-  const vmax = typeof vmaxSetting === 'number' && vmaxSetting > 0 ? vmaxSetting : maxAbs(Object.values(volumes));
+  // One scale for both hemispheres, so switching hemisphere never changes what a colour means.
+  const scale = colourScale(Object.values(volumes), model.get('vmax'));
   const volumeLabel = volumeNames[volume] ?? (nvol > 1 ? String(volume) : '');
   const label = volumeLabel && volumeLabel !== statistic ? `${statistic} [${volumeLabel}]` : statistic;
-  return { designs, design, statistics, statistic, volume, volumeNames, label, hemis: shown.length ? shown : (Object.keys(meshes) as Hemi[]), maps: volumes, vmax };
+  return { designs, design, statistics, statistic, volume, volumeNames, label, hemis: shown.length ? shown : (Object.keys(meshes) as Hemi[]), maps: volumes, scale };
 }
 
-/** Per-vertex colours: the diverging colormap at or above threshold, the grey background below it. */
-export function vertexColours(mesh: HemiMesh, values: Float32Array | undefined, threshold: number, vmax: number): string[] {
+/** Per-vertex colours: the colour scale at or above threshold, the grey background below it. */
+export function vertexColours(mesh: HemiMesh, values: Float32Array | undefined, threshold: number, scale: ColourScale): string[] {
   const nv = mesh.vertices.length / 3;
   const colours = new Array<string>(nv);
   for (let i = 0; i < nv; i++) {
     const v = values ? values[i] : NaN;
-    colours[i] = rgbString(isSuprathreshold(v, threshold) ? divergingRgb(v, vmax) : backgroundRgb(mesh.background, i));
+    colours[i] = rgbString(isSuprathreshold(v, threshold) ? scaleRgb(v, scale) : backgroundRgb(mesh.background, i));
   }
   return colours;
 }
@@ -175,6 +171,33 @@ export function cameraFor(preset: CameraPreset, hemisphere: HemisphereChoice) {
 
 const HEMI_LABEL: Record<Hemi, string> = { lh: 'left', rh: 'right' };
 
+/** Gap between the hemispheres set side by side, as a fraction of the left one's length. */
+const MEDIAL_GAP = 0.1;
+
+type Placement = (x: number, y: number, z: number) => [number, number, number];
+
+/**
+ * Where each hemisphere is drawn: as given (no entry), except in the medial view of both hemispheres,
+ * where the right one is turned half a turn about the vertical axis (its medial wall faces the
+ * camera, as the left one's does from +x) and set in front of the left one along y.
+ */
+export function hemispherePlacement(meshes: Partial<Record<Hemi, HemiMesh>>, camera: string, hemis: Hemi[]): Partial<Record<Hemi, Placement>> {
+  if (camera !== 'medial' || hemis.length !== 2 || !meshes.lh || !meshes.rh) return {};
+  const yRange = (v: Float32Array) => {
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 1; i < v.length; i += 3) {
+      lo = Math.min(lo, v[i]);
+      hi = Math.max(hi, v[i]);
+    }
+    return [lo, hi];
+  };
+  const [lhMin, lhMax] = yRange(meshes.lh.vertices);
+  const [, rhMax] = yRange(meshes.rh.vertices);
+  // turned, the right hemisphere's y runs from -rhMax up: shift it to start past the left's front
+  const shift = lhMax + MEDIAL_GAP * (lhMax - lhMin) + rhMax;
+  return { rh: (x, y, z) => [-x, shift - y, z] };
+}
+
 export class SurfaceView extends DOMWidgetView {
   private plot!: HTMLDivElement;
   private status!: HTMLDivElement;
@@ -188,6 +211,8 @@ export class SurfaceView extends DOMWidgetView {
   /** Bumped on every camera preset click so Plotly re-applies the preset even when it is unchanged. */
   private cameraRevision = 0;
   private split = new WeakMap<Float32Array | Int32Array, [Float32Array | Int32Array, Float32Array | Int32Array, Float32Array | Int32Array]>();
+  /** Vertex columns of the right hemisphere turned for the medial view of both, by its vertex array. */
+  private turned = new WeakMap<Float32Array, [Float32Array, Float32Array, Float32Array]>();
   private plotted = false;
   /**
    * gl3d emits plotly_click on every frame the button is held (and, on a slow machine, again
@@ -243,6 +268,14 @@ export class SurfaceView extends DOMWidgetView {
     this.status.className = 'neurolmm-status';
     this.el.append(controls, this.plot, this.status);
 
+    // A threshold suits one statistic (|t| 2 is no threshold for sigma2): a new statistic without a
+    // threshold of its own gets its default. Runs before the redraw below.
+    this.listenTo(this.model, 'change:statistic', () => {
+      if (this.model.hasChanged('threshold')) return;
+      const defaults: Record<string, number> = this.model.get('default_thresholds') ?? {};
+      this.model.set('threshold', defaults[this.model.get('statistic')] ?? 0);
+      this.model.save_changes();
+    });
     this.listenTo(
       this.model,
       'change:hemisphere change:design change:statistic change:volume change:threshold change:vmax change:camera change:selected change:maps change:meshes',
@@ -265,6 +298,19 @@ export class SurfaceView extends DOMWidgetView {
     return cols;
   }
 
+  /** The vertex columns as placed: the mesh's own, or the turned right hemisphere's (computed once). */
+  private placedColumns(vertices: Float32Array, place: Placement | undefined): [Float32Array, Float32Array, Float32Array] {
+    const [x, y, z] = this.columns(vertices);
+    if (!place) return [x, y, z];
+    let cols = this.turned.get(vertices);
+    if (!cols) {
+      cols = [new Float32Array(x.length), new Float32Array(x.length), new Float32Array(x.length)];
+      for (let i = 0; i < x.length; i++) [cols[0][i], cols[1][i], cols[2][i]] = place(x[i], y[i], z[i]);
+      this.turned.set(vertices, cols);
+    }
+    return cols;
+  }
+
   private syncControls(sel: SurfaceSelection): void {
     const meshes: Partial<Record<Hemi, HemiMesh>> = this.model.get('meshes');
     const hemiOptions: Array<[string, string]> = [];
@@ -278,13 +324,7 @@ export class SurfaceView extends DOMWidgetView {
     const nvol = Math.max(1, sel.volumeNames.length, sel.volume + 1);
     const volumeOptions: Array<[string, string]> = Array.from({ length: nvol }, (_, v) => [String(v), sel.volumeNames[v] ? `${v}: ${sel.volumeNames[v]}` : String(v)]);
     setOptions(this.volumeSelect, volumeOptions, String(sel.volume));
-    const threshold = Number(this.model.get('threshold')) || 0;
-    const step = Number((sel.vmax / 100).toPrecision(2));
-    this.thresholdInput.step = String(step);
-    this.thresholdInput.value = String(threshold);
-    this.thresholdSlider.max = String(sel.vmax);
-    this.thresholdSlider.step = String(step);
-    this.thresholdSlider.value = String(threshold);
+    syncThreshold(this.thresholdInput, this.thresholdSlider, Number(this.model.get('threshold')) || 0, sel.scale.vmax);
     for (const [preset, b] of this.cameraButtons) b.classList.toggle('active', preset === this.model.get('camera'));
   }
 
@@ -296,9 +336,11 @@ export class SurfaceView extends DOMWidgetView {
     const traces: Array<Record<string, unknown>> = [];
     const centre = [0, 0, 0];
     let counted = 0;
+    const camera = this.model.get('camera') as CameraPreset;
+    const placement = hemispherePlacement(meshes, camera, sel.hemis);
     for (const hemi of sel.hemis) {
       const mesh = meshes[hemi]!;
-      const [x, y, z] = this.columns(mesh.vertices);
+      const [x, y, z] = this.placedColumns(mesh.vertices, placement[hemi]);
       const [i, j, k] = this.columns(mesh.faces);
       const values = sel.maps[hemi];
       traces.push({
@@ -311,7 +353,7 @@ export class SurfaceView extends DOMWidgetView {
         i,
         j,
         k,
-        vertexcolor: vertexColours(mesh, values, threshold, sel.vmax),
+        vertexcolor: vertexColours(mesh, values, threshold, sel.scale),
         customdata: values ?? new Float32Array(x.length).fill(NaN),
         hovertemplate: `${HEMI_LABEL[hemi]} vertex %{pointNumber}<br>${sel.label}: %{customdata:.4g}<extra></extra>`,
         flatshading: false,
@@ -340,9 +382,9 @@ export class SurfaceView extends DOMWidgetView {
         size: 0.1,
         opacity: 0,
         color: [0],
-        cmin: -sel.vmax,
-        cmax: sel.vmax,
-        colorscale: PLOTLY_COLORSCALE,
+        cmin: sel.scale.vmin,
+        cmax: sel.scale.vmax,
+        colorscale: plotlyColorscale(sel.scale),
         showscale: true,
         colorbar: { title: { text: sel.statistic, side: 'right' }, len: 0.75, thickness: 16 },
       },
@@ -351,13 +393,15 @@ export class SurfaceView extends DOMWidgetView {
     const selectedMesh = selected ? meshes[selected.hemi] : undefined;
     if (selected && selectedMesh && sel.hemis.includes(selected.hemi)) {
       const v = selectedMesh.vertices;
+      const at: [number, number, number] = [v[3 * selected.vertex], v[3 * selected.vertex + 1], v[3 * selected.vertex + 2]];
+      const [x, y, z] = placement[selected.hemi]?.(...at) ?? at;
       traces.push({
         type: 'scatter3d',
         mode: 'markers',
         name: 'selected',
-        x: [v[3 * selected.vertex]],
-        y: [v[3 * selected.vertex + 1]],
-        z: [v[3 * selected.vertex + 2]],
+        x: [x],
+        y: [y],
+        z: [z],
         hoverinfo: 'skip',
         showlegend: false,
         marker: { size: 5, color: '#ffd400', line: { color: '#000', width: 1 } },
@@ -366,7 +410,6 @@ export class SurfaceView extends DOMWidgetView {
     this.status.textContent = this.statusText(sel, selected);
     const noAxis = { visible: false, showspikes: false };
     const hemisphere = this.model.get('hemisphere') as HemisphereChoice;
-    const camera = this.model.get('camera') as CameraPreset;
     const layout = {
       title: { text: this.model.get('title') || '' },
       margin: { l: 0, r: 0, t: this.model.get('title') ? 30 : 0, b: 0 },
@@ -385,7 +428,7 @@ export class SurfaceView extends DOMWidgetView {
   }
 
   private statusText(sel: SurfaceSelection, selected: { hemi: Hemi; vertex: number } | null): string {
-    const range = `range ±${fmt(sel.vmax)}`;
+    const range = sel.scale.kind === 'diverging' ? `range ±${fmt(sel.scale.vmax)}` : `range 0 to ${fmt(sel.scale.vmax)}`;
     if (!selected) return `${sel.label}, ${range}. Click a vertex to select it.`;
     const value = sel.maps[selected.hemi]?.[selected.vertex];
     return `${HEMI_LABEL[selected.hemi]} vertex ${selected.vertex}: ${sel.label} = ${value === undefined ? 'n/a' : fmt(value)}; ${range}`;

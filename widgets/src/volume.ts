@@ -9,8 +9,8 @@
  */
 import { DOMWidgetModel, DOMWidgetView, ISerializers } from '@jupyter-widgets/base';
 import { asFloat32, exact } from './buffers';
-import { divergingRgb, isSuprathreshold, maxAbs, rgbString } from './colormap';
-import { fmt, labelled, numberInput, rangeInput, select, setOptions } from './controls';
+import { ColourScale, colourScale, isSuprathreshold, rgbString, scaleRgb } from './colormap';
+import { fmt, labelled, numberInput, rangeInput, select, setOptions, syncThreshold } from './controls';
 import { injectStyle } from './style';
 import { MODULE_NAME, MODULE_VERSION } from './version';
 
@@ -154,10 +154,6 @@ export class VolumeView extends DOMWidgetView {
     return { values: stat ? stat.subarray(volume * nvox, (volume + 1) * nvox) : null, volume };
   }
 
-  private vmax(values: Float32Array | null): number {
-    const setting = this.model.get('vmax');
-    return typeof setting === 'number' && setting > 0 ? setting : maxAbs(values ? [values] : []);
-  }
 
   /** Whether display coordinates run against voxel index along an axis (so +world is right/up). */
   private flipped(axis: Axis): boolean {
@@ -175,16 +171,16 @@ export class VolumeView extends DOMWidgetView {
   private draw(): void {
     const dims = this.dims();
     const { values, volume } = this.statVolume();
-    const vmax = this.vmax(values);
+    const scale = colourScale(values ? [values] : [], this.model.get('vmax'));
     const threshold = Number(this.model.get('threshold')) || 0;
     const background: Float32Array | null = this.model.get('background');
     if (background && !this.window) this.window = greyWindow(background);
     const cursor = this.cursor();
     const extentMm = Math.max(...[0, 1, 2].map((a) => dims[a] * this.voxelSize(a as Axis)));
     const mmToPixels = SLICE_PIXELS / extentMm;
-    for (const plane of PLANES) this.drawPlane(plane, values, background, threshold, vmax, cursor, mmToPixels);
-    this.syncControls(vmax, threshold, volume);
-    this.drawColorbar(vmax);
+    for (const plane of PLANES) this.drawPlane(plane, values, background, threshold, scale, cursor, mmToPixels);
+    this.syncControls(scale.vmax, threshold, volume);
+    this.drawColorbar(scale);
     const world = voxelToWorld(this.model.get('affine'), cursor);
     const names: string[] = this.model.get('volume_names');
     const value = values ? values[cursor[0] + dims[0] * (cursor[1] + dims[1] * cursor[2])] : NaN;
@@ -205,7 +201,7 @@ export class VolumeView extends DOMWidgetView {
     values: Float32Array | null,
     background: Float32Array | null,
     threshold: number,
-    vmax: number,
+    scale: ColourScale,
     cursor: number[],
     mmToPixels: number,
   ): void {
@@ -226,7 +222,7 @@ export class VolumeView extends DOMWidgetView {
         const index = voxel[0] + nx * (voxel[1] + ny * voxel[2]);
         const v = values ? values[index] : NaN;
         let rgb: [number, number, number];
-        if (isSuprathreshold(v, threshold)) rgb = divergingRgb(v, vmax);
+        if (isSuprathreshold(v, threshold)) rgb = scaleRgb(v, scale);
         else {
           const g = background ? Math.round(255 * Math.min(1, Math.max(0, (background[index] - lo) / (hi - lo)))) : 0;
           rgb = [g, g, g];
@@ -273,23 +269,18 @@ export class VolumeView extends DOMWidgetView {
       Array.from({ length: nvol }, (_, v) => [String(v), names[v] ? `${v}: ${names[v]}` : String(v)]),
       String(volume),
     );
-    const step = String(Number((vmax / 100).toPrecision(2)));
-    this.thresholdInput.step = step;
-    this.thresholdInput.value = String(threshold);
-    this.thresholdSlider.max = String(vmax);
-    this.thresholdSlider.step = step;
-    this.thresholdSlider.value = String(threshold);
+    syncThreshold(this.thresholdInput, this.thresholdSlider, threshold, vmax);
   }
 
-  private drawColorbar(vmax: number): void {
+  private drawColorbar(scale: ColourScale): void {
     const ctx = this.colorbar.getContext('2d')!;
     const { width, height } = this.colorbar;
     for (let x = 0; x < width; x++) {
-      ctx.fillStyle = rgbString(divergingRgb(((2 * (x + 0.5)) / width - 1) * vmax, vmax));
+      ctx.fillStyle = rgbString(scaleRgb(scale.vmin + ((x + 0.5) / width) * (scale.vmax - scale.vmin), scale));
       ctx.fillRect(x, 0, 1, height);
     }
-    this.colorbarLabels[0].textContent = fmt(-vmax);
-    this.colorbarLabels[1].textContent = fmt(vmax);
+    this.colorbarLabels[0].textContent = fmt(scale.vmin);
+    this.colorbarLabels[1].textContent = fmt(scale.vmax);
   }
 
   private onClick(plane: Plane, canvas: HTMLCanvasElement, event: MouseEvent): void {
