@@ -360,3 +360,22 @@ test('brain: surface-like missingness (medial wall, coverage patches) on ABCD-sh
   assert.ok(new Set(partial.map((i) => n[i])).size > 10, 'the patches have many distinct missingness patterns');
   for (const i of partial.filter((_, j) => j % Math.ceil(partial.length / 4) === 0)) checkVoxel(fit, i);
 });
+
+test('brain: a voxel whose observed images leave a site out is rank deficient there, as lm() would find', () => {
+  const data = new SyntheticDataset({ ...SMALL, vertices: 3, seed: 5 });
+  const images = data.matrix();
+  const site = data.table.site[0];
+  // vertex 1 misses every image of one site (its indicator column is all zero there); vertex 2
+  // misses as many images spread over the sites, and stays fitted
+  let removed = 0;
+  data.table.site.forEach((s, r) => {
+    if (s !== site) return;
+    images[r * 3 + 1] = NaN;
+    images[((r * 7) % data.nimages) * 3 + 2] = NaN;
+    removed++;
+  });
+  assert.ok(removed > 2);
+  const fit = lmerBrainSync(INTERCEPT, data.table, { images });
+  assert.deepEqual(Array.from(fit.status), [VoxelStatus.fitted, VoxelStatus.rankDeficient, VoxelStatus.fitted]);
+  checkVoxel(fit, 2);
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { qrCoef, qrDecompose, qrQty, qrQy } from '../src/linalg/qr';
+import { gramRank, qrCoef, qrDecompose, qrQty, qrQy } from '../src/linalg/qr';
 
 /** Column-major matrix from rows. */
 const fromRows = (rows: number[][]): Float64Array => {
@@ -76,4 +76,30 @@ test('a zero column is negligible and wide matrices have rank at most n', () => 
   const wide = qrDecompose(fromRows([[1, 0, 3], [0, 1, 4]]), 2, 3);
   assert.equal(wide.rank, 2);
   assert.throws(() => qrDecompose(new Float64Array(5), 2, 3), RangeError);
+});
+
+test('gramRank decides the rank as the QR does, from X\'X alone', () => {
+  let s = 17;
+  const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647 - 0.5;
+  const n = 60;
+  const cases: { name: string; columns: (Float64Array | ((c: Float64Array[]) => Float64Array))[] }[] = [];
+  const random = () => Float64Array.from({ length: n }, rnd);
+  const indicator = (every: number, offset: number) => Float64Array.from({ length: n }, (_, i) => (i % every === offset ? 1 : 0));
+  const ones = new Float64Array(n).fill(1);
+  cases.push({ name: 'independent', columns: [ones, random(), random(), indicator(3, 0)] });
+  // a factor's indicators sum to the intercept (a site with no images left: an all-zero column)
+  cases.push({ name: 'indicators and intercept', columns: [ones, indicator(3, 0), indicator(3, 1), indicator(3, 2), random()] });
+  cases.push({ name: 'zero column', columns: [ones, new Float64Array(n), random()] });
+  // dependent up to 1e-9 (below tol = 1e-7) and up to 1e-5 (above it), at a large scale
+  cases.push({ name: 'near dependence', columns: [ones, random(), (c) => c[0].map((v, i) => 1e6 * (v + 2 * c[1][i]) + 1e-3 * rnd()), (c) => c[1].map((v) => 3 * v + 1e-5 * rnd())] });
+  for (const { name, columns } of cases) {
+    const built: Float64Array[] = [];
+    for (const c of columns) built.push(typeof c === 'function' ? c(built) : c);
+    const p = built.length;
+    const X = new Float64Array(n * p);
+    built.forEach((c, j) => X.set(c, j * n));
+    const G = new Float64Array(p * p);
+    for (let j = 0; j < p; j++) for (let i = 0; i < p; i++) for (let r = 0; r < n; r++) G[i + j * p] += X[r + i * n] * X[r + j * n];
+    assert.equal(gramRank(G, p), qrDecompose(X, n, p).rank, name);
+  }
 });

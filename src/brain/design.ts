@@ -4,7 +4,7 @@
  * once for them, and the batched cross-products [X Z]'Y that swap each voxel's response in.
  */
 import type { RandomTerm } from '../frame/types';
-import { qrDecompose } from '../linalg/qr';
+import { gramRank } from '../linalg/qr';
 import { groupingProblem, type DesignProblem } from '../frame/checks';
 import { BlockedSystem } from '../lmm/blocked';
 import { orderByLevels, ReTerm } from '../lmm/reterm';
@@ -44,6 +44,37 @@ function restrictTerm(term: RandomTerm, rows: Int32Array): RandomTerm {
     for (let a = 0; a < k; a++) z[i + a * m] = term.z[rows[i] + a * n];
   }
   return { group: term.group, names: term.names, factor: { codes, levels }, z };
+}
+
+/** X'X (p x p, column-major) of an n x p X. */
+function gramOf(X: Float64Array, n: number, p: number): Float64Array {
+  const G = new Float64Array(p * p);
+  for (let j = 0; j < p; j++)
+    for (let i = j; i < p; i++) {
+      let s = 0;
+      for (let r = 0; r < n; r++) s += X[r + i * n] * X[r + j * n];
+      G[i + j * p] = s;
+      G[j + i * p] = s;
+    }
+  return G;
+}
+
+/** The full design's X'X less the rows that `rows` (ascending) leaves out. */
+function downdatedGram(full: Float64Array, spec: DesignSpec, rows: Int32Array): Float64Array {
+  const { n, p, X } = spec;
+  const G = Float64Array.from(full);
+  for (let r = 0, next = 0; r < n; r++) {
+    if (next < rows.length && rows[next] === r) {
+      next++;
+      continue;
+    }
+    for (let j = 0; j < p; j++) {
+      const xj = X[r + j * n];
+      if (xj === 0) continue;
+      for (let i = 0; i < p; i++) G[i + j * p] -= X[r + i * n] * xj;
+    }
+  }
+  return G;
 }
 
 function restrictColumns(X: Float64Array, n: number, p: number, rows: Int32Array): Float64Array {
@@ -104,7 +135,14 @@ export class BrainDesign {
   /** whether the design has no more observations than random effects (fitted as lme4's check.nobs.vs.nRE = "ignore") */
   readonly fewerObservationsThanEffects: boolean;
 
-  constructor(spec: DesignSpec, rows?: Int32Array, nobsCheck: NobsCheck = 'ignore') {
+  /** X'X over the design's rows (p x p): the rank check's, and a pattern's starting point */
+  readonly gram: Float64Array;
+
+  /**
+   * The design over `rows` of the spec's (all if absent); `full`, the design over all rows, lets a
+   * pattern's X'X be the full one less its missing rows' (most patterns miss few images).
+   */
+  constructor(spec: DesignSpec, rows?: Int32Array, nobsCheck: NobsCheck = 'ignore', full?: BrainDesign) {
     const restrict = rows !== undefined && rows.length !== spec.n;
     this.n = restrict ? rows.length : spec.n;
     this.p = spec.p;
@@ -117,7 +155,8 @@ export class BrainDesign {
     this.initialTheta = this.terms.flatMap((t) => t.initialTheta());
     const crowded = groupingProblem(formulaTerms, this.n, 'stop');
     this.fewerObservationsThanEffects = crowded?.kind === 'nobsVsRE';
-    this.problem = qrDecompose(this.X, this.n, this.p, RANK_TOLERANCE).rank < this.p ? { kind: 'rank', message: 'rank-deficient design' } : groupingProblem(formulaTerms, this.n, nobsCheck);
+    this.gram = restrict && full ? downdatedGram(full.gram, spec, rows) : gramOf(this.X, this.n, this.p);
+    this.problem = gramRank(this.gram, this.p, RANK_TOLERANCE) < this.p ? { kind: 'rank', message: 'rank-deficient design' } : groupingProblem(formulaTerms, this.n, nobsCheck);
     if (this.problem) return;
     this.system = new BlockedSystem(this.terms, this.X, new Float64Array(this.n), this.p);
   }

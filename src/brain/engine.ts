@@ -156,7 +156,7 @@ export class ChunkFitter {
       // most recently used last
       this.patterns.delete(key);
     } else {
-      design = new BrainDesign(this.spec, rows, this.settings.nobsVsRE);
+      design = new BrainDesign(this.spec, rows, this.settings.nobsVsRE, this.full);
       if (this.patterns.size >= this.patternCacheSize) {
         const oldest = this.patterns.keys().next().value as string;
         this.lastFit.delete(this.patterns.get(oldest)!);

@@ -137,3 +137,30 @@ export function qrCoef(qr: QR, y: Float64Array): Float64Array {
   for (let i = 0; i < rank; i++) coef[pivot[i]] = b[i];
   return coef;
 }
+
+/**
+ * The rank that `qrDecompose(X, n, p, tol)` finds, from the Gram matrix G = X'X (p x p,
+ * column-major) alone: column j is dependent when its residual after projection on the
+ * independent columns before it is below tol times its norm, which is what dqrdc2's limited
+ * pivoting decides; here the residual's square is the pivot of a Cholesky factorization that
+ * skips the dependent columns. O(p^3), where the QR costs O(n p^2): for designs that differ from
+ * a known one by a few rows, whose Gram matrix is a cheap downdate.
+ */
+export function gramRank(G: Float64Array, p: number, tol = 1e-7): number {
+  const L = new Float64Array(p * p);
+  const independent: number[] = [];
+  for (let j = 0; j < p; j++) {
+    let d = G[j + j * p];
+    for (const k of independent) d -= L[j + k * p] * L[j + k * p];
+    if (!(d > tol * tol * G[j + j * p]) || !(G[j + j * p] > 0)) continue;
+    const ljj = Math.sqrt(d);
+    L[j + j * p] = ljj;
+    for (let i = j + 1; i < p; i++) {
+      let v = G[i + j * p];
+      for (const k of independent) v -= L[i + k * p] * L[j + k * p];
+      L[i + j * p] = v / ljj;
+    }
+    independent.push(j);
+  }
+  return independent.length;
+}
