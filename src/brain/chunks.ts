@@ -448,8 +448,8 @@ export function mergeBrainChunks(dirs: string[]): BrainFit {
 }
 
 const MB = 1024 * 1024;
-/** Node, the modules and the WebAssembly kernels' memory: measured peak RSS of a tiny fit. */
-const BASE_MB = 160;
+/** Node, the modules and the WebAssembly kernels' memory: peak RSS of a chunk task of a tiny fit is 75-100 MB. */
+const BASE_MB = 100;
 /** A worker thread's own heap and kernels. */
 const WORKER_MB = 40;
 
