@@ -22,6 +22,7 @@ import { parseContrastArgument, type ContrastInput } from '../brain/contrasts';
 import type { BrainFit } from '../brain/fit';
 import { lmerBrain, type BrainOptions, type BrainProgress } from '../brain/lmerbrain';
 import { arrayRanges, followSlurm, shellQuote, submitSlurm } from '../cluster/slurm';
+import { DataError } from '../errors';
 import { readCSV } from '../frame/table';
 import type { DataInput } from '../frame/table';
 import { parseArgs, required, UsageError, type ParsedArgs } from './args';
@@ -163,7 +164,9 @@ export async function runBrain(argv: string[]): Promise<void> {
   // an array task fits its chunk here, whatever the input file's clusterType says
   const cluster = chunk === undefined ? single(args, 'cluster') ?? analysis.clusterType : undefined;
   if (cluster !== undefined && cluster !== 'local' && cluster !== 'slurm') {
-    throw new UsageError(`cluster type '${cluster}' is not supported: neurolmm submits to SLURM (--cluster slurm); without a cluster it fits on this machine`);
+    const problem = `cluster type '${cluster}' is not supported: neurolmm submits to SLURM; without a cluster it fits on this machine`;
+    if (args.options.has('cluster')) throw new UsageError(problem);
+    throw new DataError(`${analysis.config}: clusterType: ${problem} (set clusterType: SLURM or local)`);
   }
   if (cluster !== 'slurm') {
     for (const name of [...CLUSTER_OPTIONS.filter((o) => !['chunks', 'chunk', 'cluster'].includes(o)), ...CLUSTER_FLAGS]) {
