@@ -23,6 +23,8 @@ export * from './inference';
 // whole-brain fits: lmer() at every voxel or vertex with BLMM's maps, their comparison, ABCD-like synthetic data
 export { lmerBrain, lmerBrainSync } from './brain/lmerbrain';
 export type { BrainOptions, BrainProgress } from './brain/lmerbrain';
+export { lmerBrainChunk, lmerBrainChunks, mergeBrainChunks } from './brain/chunks';
+export type { ChunkOptions, ChunkRun } from './brain/chunks';
 export { BrainFit, BrainMaps, compareFits } from './brain/fit';
 export type { BrainMap, BrainReport, MapRange } from './brain/fit';
 export { SyntheticDataset } from './brain/synthetic';

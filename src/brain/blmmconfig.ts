@@ -26,11 +26,15 @@ export interface BlmmConfig {
   mask?: string;
   /** settings of the toolbox's own numerics, which have no effect here */
   ignored: string[];
+  /** BLMM's clusterType, lower case ('slurm', 'local', ...), when given */
+  clusterType?: string;
+  /** BLMM's numNodes: how many cluster jobs work at once */
+  numNodes?: number;
 }
 
 /** BLMM settings about its own memory, optimizer and batching: meaningless for this engine. */
 const IGNORED = new Set(['MAXMEM', 'OutputCovB', 'method', 'tol', 'voxelBatching', 'maxnvb', 'maxnit', 'resms', 'safeMode', 'minlog']);
-const KNOWN = new Set([...IGNORED, 'Y_files', 'X', 'Z', 'outdir', 'contrasts', 'Missingness', 'analysis_mask', 'data_mask_files', 'data_mask_thresh']);
+const KNOWN = new Set([...IGNORED, 'Y_files', 'X', 'Z', 'outdir', 'contrasts', 'Missingness', 'analysis_mask', 'data_mask_files', 'data_mask_thresh', 'clusterType', 'numNodes']);
 
 function fail(path: string, problem: string): never {
   throw new DataError(`${path}: ${problem}`);
@@ -144,6 +148,10 @@ export function readBlmmConfig(path: string): BlmmConfig {
   const missingness = (doc.Missingness ?? {}) as Record<string, unknown>;
   const minPercent = missingness.MinPercent === undefined ? undefined : Number(missingness.MinPercent);
   const minN = missingness.MinN === undefined ? undefined : Number(missingness.MinN);
+  const clusterType = doc.clusterType;
+  if (clusterType !== undefined && typeof clusterType !== 'string') fail(path, `clusterType must be a name such as SLURM, got ${JSON.stringify(clusterType)}`);
+  const numNodes = doc.numNodes;
+  if (numNodes !== undefined && !(Number.isInteger(numNodes) && (numNodes as number) >= 1)) fail(path, `numNodes must be a whole number of at least 1, got ${JSON.stringify(numNodes)}`);
   return {
     path,
     formula: `y ~ 0 + ${fixed.join(' + ')} + ${terms.join(' + ')}`,
@@ -155,5 +163,7 @@ export function readBlmmConfig(path: string): BlmmConfig {
     minN,
     mask: doc.analysis_mask ? file('analysis_mask') : undefined,
     ignored: Object.keys(doc).filter((k) => IGNORED.has(k)),
+    clusterType: clusterType?.toLowerCase(),
+    numNodes: numNodes as number | undefined,
   };
 }

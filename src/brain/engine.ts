@@ -90,6 +90,9 @@ export class ChunkFitter {
     const status = new Uint8Array(width).fill(VoxelStatus.outsideMask);
     this.evaluations = 0;
     this.crowded = 0;
+    // warm starts stay within a task: a voxel's estimates depend on its task's voxels only, not on
+    // which worker or machine fitted the tasks before it
+    this.lastFit.clear();
     if (analysis && !analysis.some((x) => x)) return { start, width, records, status, evaluations: 0, crowded: 0 };
 
     // per voxel: observed count, constancy and finiteness, in one pass over the images

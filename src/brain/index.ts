@@ -1,6 +1,8 @@
 /** The whole-brain engine's public API. */
 export { lmerBrain, lmerBrainSync, defaultWorkers } from './lmerbrain';
 export type { BrainOptions, BrainProgress } from './lmerbrain';
+export { lmerBrainChunk, lmerBrainChunks, mergeBrainChunks, planBrainChunks, chunkState } from './chunks';
+export type { ChunkOptions, ChunkSplit, ChunkRun, ChunkState, ChunkPlan, ChunkManifest } from './chunks';
 export { BrainFit, BrainMaps, compareFits } from './fit';
 export type { BrainMap, BrainReport, MapRange } from './fit';
 export { VoxelStatus, STATUS_REASONS } from './layout';

@@ -59,7 +59,11 @@ export interface BrainOptions {
   nobsVsRE?: 'stop' | 'ignore';
   /** worker threads (default: one per core); 0 or 1 fits in the calling thread */
   workers?: number;
-  /** voxels per chunk (default: about 32 MB of images) */
+  /**
+   * voxels per task (default: about 1/64 of the voxels in multiples of 256, at most 64 MB of images). Each task
+   * starts its optimizer afresh, so the maps depend on the data and this width only: not on the
+   * number of workers, nor on how the voxels are split over machines (`lmerBrainChunk`).
+   */
   chunkSize?: number;
   onProgress?: (progress: BrainProgress) => void;
   /** folder for decoded copies of compressed images (default: the system's temporary folder) */
@@ -67,13 +71,17 @@ export interface BrainOptions {
 }
 
 /**
- * Bytes of images per chunk: bounds memory whatever the number of images (at most three chunks
- * per worker are alive), while keeping the reads per image file few.
+ * Bytes of images per read and at most per task: bounds memory whatever the number of images (at
+ * most three tasks per worker are alive), while keeping the reads per image file few.
  */
 const CHUNK_BYTES = 64 * 1024 * 1024;
+/** Tasks in a fit by default: enough for the workers of a large machine to finish together. */
+const TASKS = 64;
+/** Task widths are multiples of the engine's block of voxels fitted together (ChunkFitter's BLOCK). */
+const TASK_QUANTUM = 256;
 
 /** Everything checked and set up before the fitting loop. */
-interface Prepared {
+export interface Prepared {
   formula: string;
   REML: boolean;
   spec: DesignSpec;
@@ -105,7 +113,7 @@ function responseName(formula: string): string {
   return response.name;
 }
 
-function prepare(formula: string, data: DataInput, options: BrainOptions): Prepared {
+export function prepare(formula: string, data: DataInput, options: BrainOptions): Prepared {
   const REML = options.REML ?? true;
   const response = responseName(formula);
   const fullTable = toTable(data);
@@ -168,7 +176,7 @@ function openFiles(table: Table, images: string | string[], rows: Int32Array, wh
 }
 
 /** Collects chunk results into maps. */
-class Assembler {
+export class Assembler {
   readonly status: Uint8Array;
   readonly llh: Float64Array;
   readonly maps: BrainMap[] = [];
@@ -179,10 +187,12 @@ class Assembler {
   crowded = 0;
 
   constructor(
-    private readonly prepared: Prepared,
+    private readonly layout: RecordLayout,
+    /** fixed effects: edf = n - p */
+    private readonly p: number,
     private readonly nvox: number,
   ) {
-    const L = prepared.layout;
+    const L = layout;
     this.status = new Uint8Array(nvox).fill(VoxelStatus.outsideMask);
     this.llh = new Float64Array(nvox).fill(NaN);
     const add = (name: string, volumes: string[], integer = false, fill = NaN): BrainMap => {
@@ -216,10 +226,10 @@ class Assembler {
 
   add(result: ChunkResult): void {
     const { start, width, records, status } = result;
-    const L = this.prepared.layout;
+    const L = this.layout;
     const R = L.size;
     const nvox = this.nvox;
-    const p = this.prepared.spec.p;
+    const p = this.p;
     const edf = this.mapNamed('edf').data;
     const mask = this.mapNamed('mask').data;
     const llhOffset = L.field('llh').offset;
@@ -242,7 +252,7 @@ class Assembler {
 
   /** p-values and Benjamini-Hochberg q-values within the fitted voxels, per contrast, in log space. */
   finish(): BrainMap[] {
-    const L = this.prepared.layout;
+    const L = this.layout;
     const nT = L.tContrasts.length;
     const fitted: number[] = [];
     for (let i = 0; i < this.nvox; i++) if (this.status[i] === VoxelStatus.fitted) fitted.push(i);
@@ -264,23 +274,51 @@ class Assembler {
   }
 }
 
-function chunkWidth(nimages: number, nvox: number, workers: number, requested?: number): number {
+/**
+ * Voxels per task: `requested`, or by default about 1/TASKS of the voxels in whole blocks of
+ * TASK_QUANTUM, within CHUNK_BYTES of images. A function of the data alone, so that every machine
+ * cuts the same tasks.
+ */
+export function chunkWidth(nimages: number, nvox: number, requested?: number): number {
   if (requested !== undefined) return Math.max(1, Math.min(nvox, Math.floor(requested)));
   const byMemory = Math.max(16, Math.floor(CHUNK_BYTES / (4 * nimages)));
-  // a few chunks per worker so that the workers finish together
-  const byBalance = Math.max(64, Math.ceil(nvox / (4 * Math.max(1, workers))));
+  const byBalance = TASK_QUANTUM * Math.ceil(nvox / TASKS / TASK_QUANTUM);
   return Math.max(1, Math.min(nvox, byMemory, byBalance));
 }
 
-function* chunkTasks(prepared: Prepared, width: number): Generator<ChunkTask> {
-  const { nvox } = prepared.source;
-  for (let start = 0; start < nvox; start += width) {
-    const end = Math.min(nvox, start + width);
-    const analysis = prepared.mask?.slice(start, end);
-    // chunks entirely outside the mask are not read
-    const Y = analysis && !analysis.some((x) => x) ? new Float32Array(0) : prepared.source.readChunk(start, end);
-    yield { start, width: end - start, Y, analysis };
+/**
+ * The tasks of voxels [from, to) (from on the task grid of `width`). Images are read in blocks of
+ * up to CHUNK_BYTES, several tasks each, so narrow tasks do not multiply the reads per file; a
+ * block entirely outside the analysis mask is not read.
+ */
+function* chunkTasks(prepared: Prepared, width: number, from: number, to: number): Generator<ChunkTask> {
+  const { source, mask } = prepared;
+  const nimages = source.nimages;
+  const blockWidth = width * Math.max(1, Math.floor(CHUNK_BYTES / (4 * nimages * width)));
+  for (let blockStart = from; blockStart < to; blockStart += blockWidth) {
+    const blockEnd = Math.min(to, blockStart + blockWidth);
+    let block: Float32Array | undefined;
+    for (let start = blockStart; start < blockEnd; start += width) {
+      const end = Math.min(blockEnd, start + width);
+      const analysis = mask?.slice(start, end);
+      if (analysis && !analysis.some((x) => x)) {
+        yield { start, width: end - start, Y: new Float32Array(0), analysis };
+        continue;
+      }
+      block ??= source.readChunk(blockStart, blockEnd);
+      yield { start, width: end - start, Y: columns(block, nimages, blockStart, blockEnd, start, end), analysis };
+    }
   }
+}
+
+/** Voxels [start, end) of an image-major block holding voxels [blockStart, blockEnd). */
+function columns(block: Float32Array, nimages: number, blockStart: number, blockEnd: number, start: number, end: number): Float32Array {
+  if (start === blockStart && end === blockEnd) return block;
+  const blockWidth = blockEnd - blockStart;
+  const width = end - start;
+  const out = new Float32Array(nimages * width);
+  for (let i = 0, from = start - blockStart; i < nimages; i++, from += blockWidth) out.set(block.subarray(from, from + width), i * width);
+  return out;
 }
 
 function finishFit(prepared: Prepared, assembler: Assembler, started: number): BrainFit {
@@ -304,16 +342,21 @@ function finishFit(prepared: Prepared, assembler: Assembler, started: number): B
   });
 }
 
-function progressReporter(prepared: Prepared, width: number, started: number, onProgress?: (p: BrainProgress) => void) {
-  const nvox = prepared.source.nvox;
-  const chunks = Math.ceil(nvox / width);
+/** Reports voxels done out of `voxels` in `tasks` tasks, after each task. */
+function progressReporter(voxels: number, tasks: number, started: number, onProgress?: (p: BrainProgress) => void) {
   let voxelsDone = 0;
   let chunksDone = 0;
   return (result: ChunkResult) => {
     voxelsDone += result.width;
     chunksDone++;
-    onProgress?.({ voxelsDone, voxels: nvox, chunksDone, chunks, seconds: (Date.now() - started) / 1000 });
+    onProgress?.({ voxelsDone, voxels, chunksDone, chunks: tasks, seconds: (Date.now() - started) / 1000 });
   };
+}
+
+/** Fits the tasks in the calling thread. */
+function fitInThread(prepared: Prepared, tasks: Iterable<ChunkTask>, onResult: (r: ChunkResult) => void): void {
+  const fitter = new ChunkFitter(prepared.spec, prepared.rowImage, prepared.settings);
+  for (const task of tasks) onResult(fitter.process(task));
 }
 
 /** The whole-brain fit in the calling thread (no workers): what `lmerBrain` does with `workers: 0`. */
@@ -321,15 +364,14 @@ export function lmerBrainSync(formula: string, data: DataInput, options: BrainOp
   const started = Date.now();
   const prepared = prepare(formula, data, options);
   try {
-    const fitter = new ChunkFitter(prepared.spec, prepared.rowImage, prepared.settings);
-    const assembler = new Assembler(prepared, prepared.source.nvox);
-    const width = chunkWidth(prepared.spec.n, prepared.source.nvox, 1, options.chunkSize);
-    const progress = progressReporter(prepared, width, started, options.onProgress);
-    for (const task of chunkTasks(prepared, width)) {
-      const result = fitter.process(task);
+    const { nvox } = prepared.source;
+    const width = chunkWidth(prepared.spec.n, nvox, options.chunkSize);
+    const assembler = new Assembler(prepared.layout, prepared.spec.p, nvox);
+    const progress = progressReporter(nvox, Math.ceil(nvox / width), started, options.onProgress);
+    fitInThread(prepared, chunkTasks(prepared, width, 0, nvox), (result) => {
       assembler.add(result);
       progress(result);
-    }
+    });
     return finishFit(prepared, assembler, started);
   } finally {
     prepared.source.close();
@@ -344,28 +386,48 @@ export function defaultWorkers(): number {
 }
 
 /**
+ * Fits voxels [from, to) (from on the task grid of `width`) on `workers` worker threads, or in
+ * this thread when there is one worker or one task; `onResult` gets each task's result, in any
+ * order, and progress is reported over these voxels.
+ */
+export async function fitVoxels(
+  prepared: Prepared,
+  width: number,
+  range: { from: number; to: number; workers: number; started: number; onProgress?: (p: BrainProgress) => void },
+  onResult: (r: ChunkResult) => void,
+): Promise<void> {
+  const { from, to } = range;
+  const ntasks = Math.ceil((to - from) / width);
+  const progress = progressReporter(to - from, ntasks, range.started, range.onProgress);
+  const tasks = chunkTasks(prepared, width, from, to);
+  const handle = (result: ChunkResult) => {
+    onResult(result);
+    progress(result);
+  };
+  if (range.workers <= 1 || ntasks < 2 || !fs.existsSync(WORKER_SCRIPT)) {
+    fitInThread(prepared, tasks, handle);
+    return;
+  }
+  // a fit that cannot start fails here, in this thread, with its own message
+  const { spec, rowImage, settings } = prepared;
+  new ChunkFitter(spec, rowImage, settings);
+  await runWorkers(Math.min(range.workers, ntasks), { spec, rowImage, settings }, tasks, handle);
+}
+
+/**
  * Fits `formula` at every voxel of `options.images` (see BrainOptions). Resolves to a BrainFit
  * whose maps are BLMM's (fit.map('conT')), whose summary() counts voxels and failures, and whose
  * voxel(i) is the ordinary lmer() fit at voxel i. Input problems reject before any image data is read.
  */
 export async function lmerBrain(formula: string, data: DataInput, options: BrainOptions): Promise<BrainFit> {
-  const nworkers = Math.floor(options.workers ?? defaultWorkers());
-  if (nworkers <= 1 || !fs.existsSync(WORKER_SCRIPT)) return lmerBrainSync(formula, data, options);
   const started = Date.now();
   const prepared = prepare(formula, data, options);
   try {
-    // a fit that cannot start fails here, in this thread, with its own message
-    const { spec, rowImage, settings } = prepared;
-    new ChunkFitter(spec, rowImage, settings);
-    const width = chunkWidth(spec.n, prepared.source.nvox, nworkers, options.chunkSize);
-    const nchunks = Math.ceil(prepared.source.nvox / width);
-    if (nchunks < 2) return lmerBrainSync(formula, data, { ...options, workers: 0 });
-    const assembler = new Assembler(prepared, prepared.source.nvox);
-    const progress = progressReporter(prepared, width, started, options.onProgress);
-    await runWorkers(Math.min(nworkers, nchunks), { spec, rowImage, settings }, chunkTasks(prepared, width), (result) => {
-      assembler.add(result);
-      progress(result);
-    });
+    const { nvox } = prepared.source;
+    const width = chunkWidth(prepared.spec.n, nvox, options.chunkSize);
+    const assembler = new Assembler(prepared.layout, prepared.spec.p, nvox);
+    const workers = Math.floor(options.workers ?? defaultWorkers());
+    await fitVoxels(prepared, width, { from: 0, to: nvox, workers, started, onProgress: options.onProgress }, (result) => assembler.add(result));
     return finishFit(prepared, assembler, started);
   } finally {
     prepared.source.close();

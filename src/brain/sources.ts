@@ -14,6 +14,8 @@ export interface ImageSource {
   geometry: ImageGeometry;
   /** image index of each table row, -1 for rows without one */
   tableRowImage: Int32Array;
+  /** the image files, in image order (absent for an in-memory matrix) */
+  files?: string[];
   /** voxels [start, end) of every image, image-major */
   readChunk(start: number, end: number): Float32Array;
   close(): void;
@@ -82,6 +84,7 @@ export function fileSource(paths: (string | null)[], usedRows: Int32Array, what:
     nvox,
     geometry,
     tableRowImage,
+    files: used,
     readChunk(start, end) {
       // after close() (e.g. voxel() on a finished fit), reread without the decoded-image cache
       reader ??= openImageSeries(used, { cache: 'none' });

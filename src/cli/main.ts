@@ -18,6 +18,10 @@ const USAGE = `neurolmm: linear mixed models with lme4's numbers
   neurolmm brain --data table.csv --formula "y ~ x + (1 | subject)" --image-column InputFile --out DIR
                  [--mask M] [--contrast name=vector ...] [--min-percent F] [--min-n N] [--ml] [--workers N]
   neurolmm brain --config blmm_inputs.yml [--out DIR]
+      either with --chunks N [--chunk I]       (chunk I of N only; without --chunk, the missing chunks, then the maps)
+      or with --cluster slurm [--chunks N] [--cpus-per-task C] [--mem MB] [--time T] [--partition P]
+              [--account A] [--max-running K] [--sbatch ARG ...] [--wait]
+  neurolmm brain merge DIR... [--out DIR] [--format nii|nii.gz|gii|dat]
   neurolmm kernel install [--user | --prefix DIR]
 `;
 
