@@ -25,6 +25,8 @@ export class GroupedFirstBlock implements FirstBlock {
   private readonly h: Float64Array;
   private readonly work: Float64Array;
   private readonly K: Float64Array;
+  /** `setResponse`'s sums: per block (c, a, b) the y row of S_c[a][b] */
+  private yRows?: Float64Array;
 
   constructor(
     private readonly term: ReTerm,
@@ -65,37 +67,42 @@ export class GroupedFirstBlock implements FirstBlock {
     this.K = new Float64Array(kk);
   }
 
-  /** Z'y into W's y column, and the y row and column of every S_c[a][b] summed anew from it. */
+  /**
+   * Z'y into W's y column, and the y row and column of every S_c[a][b] summed anew from it: the
+   * row of S_c[a][b] is sum_l (Z_l'y)_a W_l[b, :], accumulated contiguously, then written as that
+   * block's row y and as S_c[b][a]'s column y.
+   */
   setResponse(zty: ArrayLike<number>): void {
     const { k, P, W, S } = this;
     const PP = P * P;
     const y = P - 1;
     const nlevels = this.term.nlevels;
     for (let r = 0; r < nlevels * k; r++) W[r * P + y] = zty[r];
-    for (let block = 0; block < this.groupSize.length * k * k; block++)
-      for (let j = 0; j < P; j++) {
-        S[block * PP + y + j * P] = 0;
-        S[block * PP + j + y * P] = 0;
-      }
+    const rows = (this.yRows ??= new Float64Array(this.groupSize.length * k * k * P));
+    rows.fill(0);
     for (let l = 0; l < nlevels; l++) {
       const c = this.groupOf[l];
       for (let a = 0; a < k; a++) {
         const za = zty[l * k + a];
         if (za === 0) continue;
         for (let b = 0; b < k; b++) {
-          // row y of S_c[a][b] and column y of S_c[b][a]; their shared corner once
-          const ab = ((c * k + a) * k + b) * PP;
-          const ba = ((c * k + b) * k + a) * PP;
+          const o = ((c * k + a) * k + b) * P;
           const wb = (l * k + b) * P;
-          for (let j = 0; j < y; j++) {
-            const v = za * W[wb + j];
-            S[ab + y + j * P] += v;
-            S[ba + j + y * P] += v;
-          }
-          S[ab + y + y * P] += za * zty[l * k + b];
+          for (let j = 0; j < P; j++) rows[o + j] += za * W[wb + j];
         }
       }
     }
+    for (let c = 0; c < this.groupSize.length; c++)
+      for (let a = 0; a < k; a++)
+        for (let b = 0; b < k; b++) {
+          const o = ((c * k + a) * k + b) * P;
+          const ab = o * P;
+          const ba = ((c * k + b) * k + a) * PP;
+          for (let j = 0; j < P; j++) {
+            S[ab + y + j * P] = rows[o + j];
+            S[ba + j + y * P] = rows[o + j];
+          }
+        }
   }
 
   /** K = lambda H^{-1} lambda' = G'G with G = L^{-1} lambda', L the Cholesky factor of H held in this.h */
