@@ -156,3 +156,14 @@ test('syntax errors point at the right character', () => {
   assertSyntaxError('y ~ log(1 | g)', 10, /'\|' can only separate/);
   assertSyntaxError('y ~ (1 | g + h)', 11, /grouping factor must be a variable/);
 });
+
+test('deep nesting is a FormulaError naming the nesting depth limit, not a stack overflow', () => {
+  const nested = (n: number) => `y ~ ${'('.repeat(n)}x${')'.repeat(n)}`;
+  assert.throws(() => parseFormula(nested(10000)), (e: unknown) => e instanceof FormulaError && /nesting depth limit is 500/.test(e.message) && e.position === 4 + 500);
+  assert.throws(() => parseFormula(`y ~ ${'log('.repeat(10000)}x${')'.repeat(10000)}`), /nesting depth limit is 500/);
+  assert.throws(() => parseFormula(`y ~ ${'-'.repeat(10000)}x`), /nesting depth limit is 500/);
+  assert.throws(() => expandFormula(`y ~ ${Array(20000).fill('x').join(' + ')}`), /nesting depth limit is 2000/);
+  // just under the limits, the formula parses and expands
+  assert.equal(deparse(parseFormula(nested(499)).rhs), nested(499).slice(4));
+  assert.deepEqual(expandFormula(`y ~ ${Array(1999).fill('x').join(' + ')}`).fixed.labels, ['x']);
+});

@@ -30,6 +30,15 @@ type Token =
   | { kind: '(' | ')' | ','; text: string; pos: number }
   | { kind: 'end'; text: string; pos: number };
 
+/**
+ * Nesting limits. The parser recurses into parentheses, calls, signs and powers (the nesting
+ * depth), and the expansion into terms recurses over the whole tree, where each operator of a chain
+ * such as `a + b + c` adds a level (the expression depth). Bounds keep a pasted or generated
+ * formula from exhausting the stack; real formulas stay far below them.
+ */
+export const MAX_FORMULA_NESTING = 500;
+export const MAX_FORMULA_DEPTH = 2000;
+
 const NUMBER = /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y;
 const NAME = /[\p{L}.][\p{L}\p{N}._]*/uy;
 
@@ -101,13 +110,32 @@ export function parseFormula(text: string): Formula {
   };
   const unexpected = (token: Token): never =>
     token.kind === 'end' ? fail(token, 'expected a term but the formula ends') : fail(token, `unexpected '${token.text}'`);
+  const tooDeep = (token: Token, what: string, limit: number): never =>
+    fail(token, `the formula nests deeper than ${limit} levels (${what}; the nesting depth limit is ${limit})`);
+
+  // Depth of each built node, and of the recursive descent that has not built its node yet.
+  const depths = new WeakMap<Expr, number>();
+  let descent = 0;
+  const descend = <T>(token: Token, parse: () => T): T => {
+    if (++descent > MAX_FORMULA_NESTING) tooDeep(token, 'parentheses, calls, signs or powers', MAX_FORMULA_NESTING);
+    const result = parse();
+    descent--;
+    return result;
+  };
+  const node = <E extends Expr>(token: Token, e: E, ...children: Expr[]): E => {
+    const depth = 1 + children.reduce((d, c) => Math.max(d, depths.get(c) ?? 1), 0);
+    if (depth > MAX_FORMULA_DEPTH) tooDeep(token, 'operators chained or nested', MAX_FORMULA_DEPTH);
+    depths.set(e, depth);
+    return e;
+  };
 
   function binaryLevel(ops: BinaryOp[], operand: () => Expr): () => Expr {
     return () => {
       let left = operand();
       while (isOp(...ops)) {
         const op = tokens[at++];
-        left = { type: 'binary', op: op.text as BinaryOp, left, right: operand(), pos: op.pos };
+        const right = operand();
+        left = node(op, { type: 'binary', op: op.text as BinaryOp, left, right, pos: op.pos }, left, right);
       }
       return left;
     };
@@ -121,7 +149,8 @@ export function parseFormula(text: string): Formula {
   function parseUnary(): Expr {
     if (isOp('+', '-')) {
       const op = tokens[at++];
-      return { type: 'unary', op: op.text as '+' | '-', arg: parseUnary(), pos: op.pos };
+      const arg = descend(op, parseUnary);
+      return node(op, { type: 'unary', op: op.text as '+' | '-', arg, pos: op.pos }, arg);
     }
     return parsePower();
   }
@@ -130,14 +159,16 @@ export function parseFormula(text: string): Formula {
     const base = parsePrimary();
     if (!isOp('^')) return base;
     const op = tokens[at++];
-    return { type: 'binary', op: '^', left: base, right: parseExponent(), pos: op.pos };
+    const right = descend(op, parseExponent);
+    return node(op, { type: 'binary', op: '^', left: base, right, pos: op.pos }, base, right);
   }
 
   // R allows a signed exponent (2^-1) and ^ associates to the right (2^3^2 = 2^9)
   function parseExponent(): Expr {
     if (isOp('+', '-')) {
       const op = tokens[at++];
-      return { type: 'unary', op: op.text as '+' | '-', arg: parseExponent(), pos: op.pos };
+      const arg = descend(op, parseExponent);
+      return node(op, { type: 'unary', op: op.text as '+' | '-', arg, pos: op.pos }, arg);
     }
     return parsePower();
   }
@@ -154,20 +185,20 @@ export function parseFormula(text: string): Formula {
       const open = tokens[at++];
       const args: Expr[] = [];
       if (peek().kind !== ')') {
-        args.push(parseBar());
+        args.push(descend(open, parseBar));
         while (peek().kind === ',') {
           at++;
-          args.push(parseBar());
+          args.push(descend(open, parseBar));
         }
       }
       closeParen(open);
-      return { type: 'call', fn: token.name, args, pos: token.pos };
+      return node(token, { type: 'call', fn: token.name, args, pos: token.pos }, ...args);
     }
     if (token.kind === '(') {
       at++;
-      const inner = parseBar();
+      const inner = descend(token, parseBar);
       closeParen(token);
-      return { type: 'paren', inner, pos: token.pos };
+      return node(token, { type: 'paren', inner, pos: token.pos }, inner);
     }
     return unexpected(token);
   }
