@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as nodePath from 'path';
-import { htmlTable, textTable, type TableSpec } from '../display/html';
+import { html, tableHtml, textTable, type TableSpec } from '../display/html';
 import type { MimeBundle } from '../display/mime';
 import { DataError, ModelError } from '../errors';
 import { modelFrame } from '../frame/modelframe';
@@ -250,8 +250,8 @@ export class BrainFit extends BrainMaps {
 
   toMimeBundle(): MimeBundle {
     const s = this.summarySpecs();
-    const html = `<div><pre>${s.header.join('\n')}</pre>${s.failures ? htmlTable(s.failures) : ''}${htmlTable(s.ranges)}</div>`;
-    return { 'text/plain': this.summary(), 'text/html': html };
+    const summary = html`<div><pre>${s.header.join('\n')}</pre>${s.failures ? tableHtml(s.failures) : ''}${tableHtml(s.ranges)}</div>`;
+    return { 'text/plain': this.summary(), 'text/html': summary.markup };
   }
 
   toJSON(): BrainReport {

@@ -1,6 +1,11 @@
 /**
  * Tables as escaped HTML and as aligned plain text from one description, so every rich display
  * (data frames, model summaries, anova tables) also has the text/plain twin Jupyter requires.
+ *
+ * The escaping rule for every HTML output: markup is written only in `html` templates, whose
+ * interpolated values are text (escaped) unless they are `Html` made by another template or a
+ * helper here; JSON inside a script element goes through `scriptJson`, script sources through
+ * `scriptSource`. Names from the user's data (file names, columns, formulas, levels) are text.
  */
 import { formatColumn } from './format';
 
@@ -26,6 +31,49 @@ const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '
 /** Escapes text for HTML element content and quoted attribute values. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+}
+
+/** A piece of markup that is safe to place as is (built by `html` or a helper of this module). */
+export class Html {
+  constructor(readonly markup: string) {}
+  toString(): string {
+    return this.markup;
+  }
+}
+
+/**
+ * Template tag for markup: html`<p>${name}</p>` escapes `name` unless it is `Html`; arrays are
+ * concatenated item by item under the same rule; undefined, null and false insert nothing.
+ */
+export function html(strings: TemplateStringsArray, ...values: unknown[]): Html {
+  const piece = (v: unknown): string =>
+    v instanceof Html ? v.markup : Array.isArray(v) ? v.map(piece).join('') : v === undefined || v === null || v === false ? '' : escapeHtml(String(v));
+  return new Html(strings.reduce((out, s, i) => out + piece(values[i - 1]) + s));
+}
+
+/** Lines of text joined by <br>, each escaped. */
+export function htmlLines(lines: string[]): Html {
+  return new Html(lines.map(escapeHtml).join('<br>'));
+}
+
+/**
+ * JSON to place inside a script element: typed arrays become plain arrays, and '<' (which JSON
+ * leaves only inside strings, where \u003c reads the same) cannot start `</script>` or `<!--`.
+ */
+export function scriptJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<number>) : v,
+  ).replace(/</g, '\\u003c');
+}
+
+/** A script element of a data type (widget state, widget view) holding `value` as JSON. */
+export function jsonScript(type: string, value: unknown): Html {
+  return new Html(`<script type="${escapeHtml(type)}">${scriptJson(value)}</script>`);
+}
+
+/** JavaScript source to place inside a script element: `</script` would end it early (`<\/` reads the same in strings and regexes). */
+export function scriptSource(source: string): string {
+  return source.replace(/<\/(script)/gi, '<\\/$1');
 }
 
 interface LaidOutTable {
@@ -58,21 +106,19 @@ function layOut(spec: TableSpec): LaidOutTable {
 }
 
 /** An HTML table with escaped content; numbers are formatted per column (see `TableSpec.digits`). */
-export function htmlTable(spec: TableSpec): string {
+export function tableHtml(spec: TableSpec): Html {
   const { header, body, labels, align } = layOut(spec);
-  const style = (j: number) => (align[j] === 'left' ? '' : ` style="text-align: ${align[j]}"`);
-  const labelHead = labels ? '<th></th>' : '';
-  const head = `<tr>${labelHead}${header.map((h, j) => `<th${style(j)}>${escapeHtml(h)}</th>`).join('')}</tr>`;
-  const rows = body.map((row, i) => {
-    const label = labels ? `<th>${escapeHtml(labels[i])}</th>` : '';
-    return `<tr>${label}${row.map((c, j) => `<td${style(j)}>${escapeHtml(c)}</td>`).join('')}</tr>`;
-  });
-  const caption = spec.caption === undefined ? '' : `<caption>${escapeHtml(spec.caption)}</caption>`;
-  const footer = spec.footer === undefined ? '' : `<p>${escapeHtml(spec.footer)}</p>`;
-  return (
-    `<div class="neurolmm-table"><table>${caption}<thead>${head}</thead>` +
-    `<tbody>${rows.join('')}</tbody></table>${footer}</div>`
-  );
+  const style = (j: number) => (align[j] === 'left' ? '' : html` style="text-align: ${align[j]}"`);
+  const head = html`<tr>${labels ? html`<th></th>` : ''}${header.map((h, j) => html`<th${style(j)}>${h}</th>`)}</tr>`;
+  const rows = body.map((row, i) => html`<tr>${labels ? html`<th>${labels[i]}</th>` : ''}${row.map((c, j) => html`<td${style(j)}>${c}</td>`)}</tr>`);
+  const caption = spec.caption === undefined ? '' : html`<caption>${spec.caption}</caption>`;
+  const footer = spec.footer === undefined ? '' : html`<p>${spec.footer}</p>`;
+  return html`<div class="neurolmm-table"><table>${caption}<thead>${head}</thead><tbody>${rows}</tbody></table>${footer}</div>`;
+}
+
+/** `tableHtml` as a string, for a `text/html` entry of a MIME bundle. */
+export function htmlTable(spec: TableSpec): string {
+  return tableHtml(spec).markup;
 }
 
 function pad(text: string, width: number, align: Align): string {

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { escapeHtml } from './html';
+import { html, scriptJson, scriptSource } from './html';
 import { CellExecution, MimeBundle, MimeBundleProvider, currentCellExecution } from './mime';
 import { processSingleton } from './registry';
 
@@ -49,12 +49,9 @@ function carriesLibrary(): boolean {
   return true;
 }
 
-/** plotly.min.js, read once; `</script` is escaped so the source can sit inside a script element. */
+/** plotly.min.js, read once, ready to sit inside a script element. */
 function plotlyLibrary(): string {
-  plotlyState.librarySource ??= readFileSync(require.resolve('plotly.js-dist-min/plotly.min.js'), 'utf8').replace(
-    /<\/script/gi,
-    '<\\/script',
-  );
+  plotlyState.librarySource ??= scriptSource(readFileSync(require.resolve('plotly.js-dist-min/plotly.min.js'), 'utf8'));
   return plotlyState.librarySource;
 }
 
@@ -62,11 +59,24 @@ function libraryScript(): string {
   return `<script type="text/javascript">if (!window.Plotly) {\n${plotlyLibrary()}\n}</script>`;
 }
 
-/** JSON with typed arrays as plain arrays, safe to embed in a script element. */
-function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<number>) : v,
-  ).replace(/</g, '\\u003c');
+
+/** Keys whose strings plotly.js draws as its own small HTML (<b>, <br>, <a href>, entities). */
+const PLOTLY_TEXT_KEYS = new Set(['text', 'name', 'title', 'hovertext', 'ticktext']);
+const PLOTLY_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+
+/**
+ * The figure with every label (titles, trace names, annotations, hover texts) shown literally:
+ * names from the user's data may hold '<' or '&', which plotly.js would read as markup. Only
+ * &amp; &lt; &gt; are used because plotly.js decodes no other named entity.
+ */
+export function literalLabels(spec: PlotlyFigureSpec): PlotlyFigureSpec {
+  const escape = (value: unknown, isText: boolean): unknown => {
+    if (typeof value === 'string') return isText ? value.replace(/[&<>]/g, (c) => PLOTLY_ESCAPES[c]) : value;
+    if (Array.isArray(value)) return value.map((v) => escape(v, isText));
+    if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escape(v, isText || PLOTLY_TEXT_KEYS.has(k))]));
+  };
+  return escape(spec, false) as PlotlyFigureSpec;
 }
 
 export class PlotlyFigure implements MimeBundleProvider {
@@ -92,14 +102,14 @@ export class PlotlyFigure implements MimeBundleProvider {
     return (
       `<div id="${id}" class="neurolmm-plotly" style="width: 100%; height: ${height};"></div>\n` +
       `<script type="text/javascript">window.Plotly.newPlot(${JSON.stringify(id)}, ` +
-      `${toJson(this.data)}, ${toJson(this.layout)}, ${toJson(config)});</script>`
+      `${scriptJson(this.data)}, ${scriptJson(this.layout)}, ${scriptJson(config)});</script>`
     );
   }
 
   toMimeBundle(): MimeBundle {
     const includeLibrary = carriesLibrary();
     return {
-      'application/vnd.plotly.v1+json': JSON.parse(toJson(this.toJSON())),
+      'application/vnd.plotly.v1+json': JSON.parse(scriptJson(this.toJSON())),
       'text/html': (includeLibrary ? libraryScript() + '\n' : '') + this.plotHtml(),
       'text/plain': this.toString(),
     };
@@ -108,11 +118,10 @@ export class PlotlyFigure implements MimeBundleProvider {
   /** A self-contained HTML page (plotly.js inlined); written to `path` when given. */
   toHTML(path?: string): string {
     const title = typeof this.layout.title === 'string' ? this.layout.title : 'Plotly figure';
-    const html =
-      `<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n<title>${escapeHtml(title)}</title>\n</head>\n<body>\n` +
+    const page = html`<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n<title>${title}</title>\n</head>\n<body>\n`.markup +
       `${libraryScript()}\n${this.plotHtml()}\n</body>\n</html>\n`;
-    if (path !== undefined) writeFileSync(path, html);
-    return html;
+    if (path !== undefined) writeFileSync(path, page);
+    return page;
   }
 
   toString(): string {

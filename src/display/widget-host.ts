@@ -13,7 +13,7 @@
  * the embedded widget state (rendered by the loader set with `setWidgetEmbedLoader`, if any).
  */
 import { randomUUID } from 'node:crypto';
-import { escapeHtml } from './html';
+import { html, jsonScript } from './html';
 import { MimeBundle, MimeBundleProvider } from './mime';
 import { processSingleton } from './registry';
 
@@ -274,20 +274,15 @@ export function setWidgetEmbedLoader(scriptHtml: string | undefined): void {
   widgetRegistry.embedLoader = scriptHtml;
 }
 
-function scriptJson(type: string, value: unknown): string {
-  return `<script type="${type}">${JSON.stringify(value).replace(/</g, '\\u003c')}</script>`;
-}
-
 /** Widget state and view as the standard embed script elements, plus the loader if one is set. */
 function embeddedWidgetHtml(widget: Widget): string {
   const { embedLoader } = widgetRegistry;
   const placeholder = embedLoader
     ? ''
-    : `<div class="neurolmm-widget-placeholder">${escapeHtml(widget.modelName)}: ` +
-      'interactive view needs the neurolmm kernel or a widget embed loader</div>';
+    : html`<div class="neurolmm-widget-placeholder">${widget.modelName}: interactive view needs the neurolmm kernel or a widget embed loader</div>`.markup;
   return (
-    scriptJson('application/vnd.jupyter.widget-state+json', widgetStateDocument()) +
-    scriptJson('application/vnd.jupyter.widget-view+json', { version_major: 2, version_minor: 0, model_id: widget.modelId }) +
+    jsonScript('application/vnd.jupyter.widget-state+json', widgetStateDocument()).markup +
+    jsonScript('application/vnd.jupyter.widget-view+json', { version_major: 2, version_minor: 0, model_id: widget.modelId }).markup +
     placeholder +
     (embedLoader ?? '')
   );

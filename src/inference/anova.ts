@@ -4,7 +4,7 @@
  * R prints them (print.anova: printCoefmat with 5 significant digits).
  */
 import { coefmatSpec, SIGNIF_LEGEND, zapsmall, type CoefColumn } from '../display/coefmat';
-import { htmlTable, textTable, type TableSpec } from '../display/html';
+import { html, htmlLines, tableHtml, textTable, type TableSpec } from '../display/html';
 import type { MimeBundle } from '../display/mime';
 import { ModelError } from '../errors';
 import type { LinearModel } from '../lmm/lm';
@@ -35,9 +35,8 @@ function anovaText(heading: string[], spec: TableSpec & { stars: boolean }): str
   return out.join('\n');
 }
 
-function anovaHtml(heading: string[], spec: TableSpec): string {
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  return `<div class="neurolmm-anova"><p>${heading.map(esc).join('<br>')}</p>${htmlTable(spec)}</div>`;
+function anovaHtml(heading: string[], spec: TableSpec, notes: string[] = []): string {
+  return html`${notes.map((m) => html`<p><i>${m}</i></p>`)}<div class="neurolmm-anova"><p>${htmlLines(heading)}</p>${tableHtml(spec)}</div>`.markup;
 }
 
 /**
@@ -169,8 +168,7 @@ export class LikelihoodRatioTable {
   }
 
   toMimeBundle(): MimeBundle {
-    const notes = this.messages.map((m) => `<p><i>${m}</i></p>`).join('');
-    return { 'text/plain': this.toString(), 'text/html': notes + anovaHtml(this.heading, this.spec()) };
+    return { 'text/plain': this.toString(), 'text/html': anovaHtml(this.heading, this.spec(), this.messages) };
   }
 
   toJSON(): { dataName?: string; messages: string[]; boundary: boolean; rows: LikelihoodRatioRow[] } {

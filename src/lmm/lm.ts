@@ -1,6 +1,6 @@
 import { coefmatSpec, SIGNIF_LEGEND } from '../display/coefmat';
 import { formatNumber, formatPValues } from '../display/format';
-import { htmlTable, textTable } from '../display/html';
+import { html, htmlLines, tableHtml, textTable } from '../display/html';
 import type { MimeBundle } from '../display/mime';
 import { ModelError } from '../errors';
 import type { ContrastSpec } from '../frame/contrasts';
@@ -134,8 +134,8 @@ export class LinearModel extends FixedEffectsFit {
 
   toMimeBundle(): MimeBundle {
     const s = this.summaryParts();
-    const html = `<div class="neurolmm-summary"><p><b>Linear model</b><br>${s.call}</p>${htmlTable(s.coefs)}<p>${s.lines.join('<br>')}</p></div>`;
-    return { 'text/plain': this.summary(), 'text/html': html };
+    const summary = html`<div class="neurolmm-summary"><p><b>Linear model</b><br>${s.call}</p>${tableHtml(s.coefs)}<p>${htmlLines([...s.lines, ...this.warnings])}</p></div>`;
+    return { 'text/plain': this.summary(), 'text/html': summary.markup };
   }
 }
 

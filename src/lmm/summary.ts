@@ -4,7 +4,7 @@
  */
 import { abbreviate, CoefColumn, coefmatSpec, SIGNIF_LEGEND, zapsmall } from '../display/coefmat';
 import { formatColumn } from '../display/format';
-import { htmlTable, TableSpec, textTable } from '../display/html';
+import { html, htmlLines, tableHtml, TableSpec, textTable } from '../display/html';
 import { explanationLines } from '../inference/explain';
 import type { LinearMixedModel } from './model';
 
@@ -149,17 +149,11 @@ export function summaryText(parts: SummaryParts): string {
 }
 
 export function summaryHtml(parts: SummaryParts): string {
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  const section = (title: string, body: string) => `<h4>${esc(title)}</h4>${body}`;
-  return [
-    `<div class="neurolmm-summary"><p><b>${esc(parts.title)}</b><br>${parts.header.map(esc).join('<br>')}</p>`,
-    typeof parts.criterion === 'string' ? `<p>${esc(parts.criterion)}</p>` : htmlTable(parts.criterion),
-    section('Random effects', htmlTable(parts.randomEffects) + `<p>${esc(parts.groups)}</p>`),
-    section('Fixed effects', htmlTable(parts.fixedEffects)),
-    parts.correlation ? section('Correlation of fixed effects', htmlTable(parts.correlation)) : '',
-    ...parts.notes.map((n) => `<p><i>${esc(n)}</i></p>`),
-    '</div>',
-  ].join('');
+  return html`<div class="neurolmm-summary"><p><b>${parts.title}</b><br>${htmlLines(parts.header)}</p>${
+    typeof parts.criterion === 'string' ? html`<p>${parts.criterion}</p>` : tableHtml(parts.criterion)
+  }<h4>Random effects</h4>${tableHtml(parts.randomEffects)}<p>${parts.groups}</p><h4>Fixed effects</h4>${tableHtml(parts.fixedEffects)}${
+    parts.correlation ? html`<h4>Correlation of fixed effects</h4>${tableHtml(parts.correlation)}` : ''
+  }${parts.notes.map((n) => html`<p><i>${n}</i></p>`)}</div>`.markup;
 }
 
 /** lme4 indents the random-effects table by one space */

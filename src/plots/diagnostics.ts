@@ -2,7 +2,7 @@
  * Residual diagnostics, as plot(fit) and qqnorm(resid(fit, scaled = TRUE)) show them in R, for
  * mixed models and linear models alike.
  */
-import { PlotlyFigure } from '../display/plotly';
+import { PlotlyFigure, literalLabels } from '../display/plotly';
 import type { ModelFrame } from '../frame/types';
 import { normalQuantile } from '../inference/distributions';
 
@@ -26,7 +26,7 @@ export function residualsVsFitted(model: DiagnosedModel): PlotlyFigure {
   const residuals = Array.from(model.residuals());
   const low = Math.min(...fitted);
   const high = Math.max(...fitted);
-  return new PlotlyFigure({
+  return new PlotlyFigure(literalLabels({
     data: [
       { type: 'scatter', mode: 'markers', name: 'observations', x: fitted, y: residuals, text: rowLabels(model), marker: { size: 6, opacity: 0.7 } },
       { type: 'scatter', mode: 'lines', name: 'zero', x: [low, high], y: [0, 0], line: { dash: 'dash', color: 'gray' }, hoverinfo: 'skip' },
@@ -37,7 +37,7 @@ export function residualsVsFitted(model: DiagnosedModel): PlotlyFigure {
       yaxis: { title: { text: 'residuals' } },
       showlegend: false,
     },
-  });
+  }));
 }
 
 /** R's ppoints(n): probabilities (i - a) / (n + 1 - 2a), a = 3/8 for n <= 10, else 1/2. */
@@ -68,7 +68,7 @@ export function qqPlot(model: DiagnosedModel): PlotlyFigure {
   const [y1, y2] = [sortedQuantile(sample, 0.25), sortedQuantile(sample, 0.75)];
   const slope = (y2 - y1) / (x2 - x1);
   const ends = [theoretical[0], theoretical[theoretical.length - 1]];
-  return new PlotlyFigure({
+  return new PlotlyFigure(literalLabels({
     data: [
       { type: 'scatter', mode: 'markers', name: 'scaled residuals', x: theoretical, y: sample, text: order.map((i) => labels[i]), marker: { size: 6, opacity: 0.7 } },
       { type: 'scatter', mode: 'lines', name: 'qqline', x: ends, y: ends.map((x) => y1 + slope * (x - x1)), line: { dash: 'dash', color: 'gray' }, hoverinfo: 'skip' },
@@ -79,5 +79,5 @@ export function qqPlot(model: DiagnosedModel): PlotlyFigure {
       yaxis: { title: { text: 'scaled residuals' } },
       showlegend: false,
     },
-  });
+  }));
 }

@@ -3,7 +3,7 @@
  * the level's data, the population line X beta and the level's own line, the model's fitted values
  * X beta + Z b.
  */
-import { PlotlyFigure } from '../display/plotly';
+import { PlotlyFigure, literalLabels } from '../display/plotly';
 import { ModelError } from '../errors';
 import type { LinearMixedModel } from '../lmm/model';
 import { gridLayout, panelAxes, Trace } from './layout';
@@ -56,8 +56,8 @@ export function subjectPanels(model: LinearMixedModel, options: SubjectPanelsOpt
     shareX: true,
     shareY: true,
   });
-  return new PlotlyFigure({
+  return new PlotlyFigure(literalLabels({
     data,
     layout: { ...layout, title: { text: `${model.formula}: data and fitted lines per ${group}` }, margin: { t: 60, l: 60, r: 20, b: 100 }, legend: { orientation: 'h', yref: 'container', y: 0, yanchor: 'bottom' } },
-  });
+  }));
 }

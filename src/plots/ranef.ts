@@ -3,7 +3,7 @@
  * effect, the conditional modes of the levels with their conditional intervals, levels ordered by
  * the first effect's mode.
  */
-import { PlotlyFigure } from '../display/plotly';
+import { PlotlyFigure, literalLabels } from '../display/plotly';
 import { ModelError } from '../errors';
 import { ranef } from '../inference/conditional';
 import { normalQuantile } from '../inference/distributions';
@@ -72,8 +72,8 @@ export function caterpillarPlot(model: LinearMixedModel, options: CaterpillarOpt
     layout[axisKey(yaxis)] = { ...(layout[axisKey(yaxis)] as object), type: 'category', categoryorder: 'array', categoryarray: orderedLevels, dtick: 1 };
     layout[axisKey(xaxis)] = { ...(layout[axisKey(xaxis)] as object), zeroline: true, zerolinecolor: 'gray' };
   });
-  return new PlotlyFigure({
+  return new PlotlyFigure(literalLabels({
     data,
     layout: { ...layout, title: { text: `Random effects of ${group}: ${model.formula}` }, showlegend: false },
-  });
+  }));
 }

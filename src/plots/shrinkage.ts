@@ -5,7 +5,7 @@
  * with an arrow from each no-pooling point to its partial-pooling point and the population
  * estimate (the fixed effects). Complete pooling would put every level on the population point.
  */
-import { PlotlyFigure } from '../display/plotly';
+import { PlotlyFigure, literalLabels } from '../display/plotly';
 import { ModelError } from '../errors';
 import { coef } from '../inference/conditional';
 import { qrCoef, qrDecompose } from '../linalg/qr';
@@ -103,7 +103,7 @@ export function shrinkagePlot(model: LinearMixedModel, options: ShrinkageOptions
     { type: 'scatter', mode: 'markers', name: 'partial pooling (mixed model)', ...partialPooling, text: e.levels, marker: { size: 8, color: '#d62728' } },
     { type: 'scatter', name: 'population (fixed effects)', ...population },
   ];
-  return new PlotlyFigure({
+  return new PlotlyFigure(literalLabels({
     data,
     layout: {
       title: { text: `Shrinkage of per-${group} estimates: ${model.formula}` },
@@ -111,5 +111,5 @@ export function shrinkagePlot(model: LinearMixedModel, options: ShrinkageOptions
       yaxis: oneParameter ? { title: { text: group }, type: 'category' } : { title: { text: e.parameters[1] } },
       height: 500,
     },
-  });
+  }));
 }

@@ -4,6 +4,7 @@
  * binary buffers at buffer paths. From it come the live widget and the standalone page (`toHTML`).
  */
 import * as fs from 'fs';
+import { html, jsonScript, scriptSource } from '../display/html';
 import { BinaryData, Widget, WidgetSpec, setWidgetEmbedLoader, widgetStateDocument } from '../display/widget-host';
 import { builtWidgetFile, widgetModule } from './assets';
 
@@ -30,14 +31,10 @@ export function savedWidgetState(spec: WidgetSpec): { modelId: string; document:
   }
 }
 
-/** Text placed inside <script>: `</script` would end it early (`<\/` means the same in JS strings and regexes). */
-const escapeScript = (text: string) => text.replace(/<\/(script)/gi, '<\\/$1');
-const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
-
 let embedScript: string | undefined;
 /** The front-end bundle (html-manager, the views and Plotly), read once, safe inside <script>. */
 export function embedBundle(): string {
-  embedScript ??= escapeScript(fs.readFileSync(builtWidgetFile('embed.js'), 'utf8'));
+  embedScript ??= scriptSource(fs.readFileSync(builtWidgetFile('embed.js'), 'utf8'));
   return embedScript;
 }
 
@@ -55,18 +52,16 @@ export function useEmbedBundleForHostlessWidgets(): void {
  */
 export function widgetHtml(spec: WidgetSpec, title: string): string {
   const { modelId, document } = savedWidgetState(spec);
-  // JSON.stringify leaves '<' only inside strings, where \u003c reads the same.
-  const json = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
     '<head>',
     '<meta charset="utf-8">',
-    `<title>${escapeHtml(title)}</title>`,
-    `<script type="${WIDGET_STATE_MIME}">${json(document)}</script>`,
+    html`<title>${title}</title>`.markup,
+    jsonScript(WIDGET_STATE_MIME, document).markup,
     '</head>',
     '<body style="margin: 12px">',
-    `<script type="${WIDGET_VIEW_MIME}">${json({ version_major: 2, version_minor: 0, model_id: modelId })}</script>`,
+    jsonScript(WIDGET_VIEW_MIME, { version_major: 2, version_minor: 0, model_id: modelId }).markup,
     `<script>${embedBundle()}</script>`,
     '</body>',
     '</html>',
