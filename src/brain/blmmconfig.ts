@@ -4,10 +4,13 @@
  * random factor f with design columns z1..zk becomes the term (0 + f_z1 + ... | f), and the
  * images listed in Y_files are the response. Relative paths are resolved against the YAML
  * file's folder (and image paths against the Y_files list's folder).
+ *
+ * A config path can point at any file the user can read, so messages name files, lines and
+ * positions but never quote what a file holds.
  */
 import * as fs from 'fs';
 import * as nodePath from 'path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, type YAMLError } from 'yaml';
 import { DataError } from '../errors';
 import { tableOf } from '../frame/table';
 import type { Column, Table } from '../frame/types';
@@ -55,9 +58,9 @@ function readMatrix(path: string, what: string, config: string): number[][] {
     .map((line) => line.trim())
     .filter((line) => line !== '')
     .map((line, i) =>
-      line.split(/[\s,]+/).map((cell) => {
+      line.split(/[\s,]+/).map((cell, j) => {
         const v = Number(cell);
-        if (cell === '' || !Number.isFinite(v)) fail(path, `${what}: '${cell}' on line ${i + 1} is not a number`);
+        if (cell === '' || !Number.isFinite(v)) fail(path, `${what}: value ${j + 1} on line ${i + 1} is not a number (${what} must be a headerless numeric CSV)`);
         return v;
       }),
     );
@@ -81,11 +84,16 @@ export function readBlmmConfig(path: string): BlmmConfig {
   try {
     doc = parseYaml(text) as Record<string, unknown>;
   } catch (err) {
-    return fail(path, `not valid YAML (${(err as Error).message.split('\n')[0]})`);
+    const at = (err as YAMLError).linePos?.[0];
+    return fail(path, `not a valid YAML file${at ? ` (line ${at.line}, column ${at.col})` : ''}`);
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) fail(path, 'expected a YAML mapping of BLMM inputs');
   const unknown = Object.keys(doc).filter((k) => !KNOWN.has(k));
-  if (unknown.length) fail(path, `unknown BLMM input${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
+  // a misspelt setting is worth naming; a key of some other file is not quoted
+  const shown = unknown.filter((k) => /^[A-Za-z_][A-Za-z0-9_]{0,39}$/.test(k));
+  if (unknown.length) {
+    fail(path, `not a BLMM input file: ${unknown.length} unknown key${unknown.length > 1 ? 's' : ''}${shown.length === unknown.length ? ` (${shown.join(', ')})` : ''}; BLMM's are ${[...KNOWN].join(', ')}`);
+  }
   for (const unsupported of ['data_mask_files', 'data_mask_thresh']) {
     if (doc[unsupported] !== undefined && doc[unsupported] !== null) {
       fail(path, `${unsupported} is not supported: write the images with 0 (or NaN) outside each image's mask instead, which both BLMM and neurolmm read as missing`);
@@ -99,11 +107,15 @@ export function readBlmmConfig(path: string): BlmmConfig {
   };
 
   const yList = file('Y_files');
-  const images = readText(yList, 'Y_files list', path)
+  const images: string[] = [];
+  readText(yList, 'Y_files list', path)
     .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '')
-    .map((l) => nodePath.resolve(nodePath.dirname(yList), l));
+    .forEach((line, i) => {
+      if (line.trim() === '') return;
+      const image = nodePath.resolve(nodePath.dirname(yList), line.trim());
+      if (!fs.existsSync(image)) fail(yList, `line ${i + 1} does not name an existing image file (Y_files lists one image path per line)`);
+      images.push(image);
+    });
   if (images.length === 0) fail(yList, 'lists no images');
   const n = images.length;
 

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { ModelError } from '../errors';
 import { expandFormula } from '../formula/terms';
-import { readCSV } from '../frame/table';
+import { readCSV, type ColumnType } from '../frame/table';
 import { anovaTable, likelihoodRatioTable, type FittedModel } from '../inference/anova';
 import { lm } from '../lmm/lm';
 import { lmer } from '../lmm/lmer';
@@ -14,6 +14,8 @@ import { lmer } from '../lmm/lmer';
 export interface AnovaArgs {
   /** CSV file */
   data: string;
+  /** types of columns of the CSV file (--factor) */
+  types?: Record<string, ColumnType>;
   formulas: string[];
   json: boolean;
   /** fit with maximum likelihood from the start (no REML refit message) */
@@ -26,7 +28,7 @@ export interface AnovaArgs {
 
 export function runAnova(args: AnovaArgs): string {
   if (args.formulas.length === 0) throw new ModelError('anova needs at least one --formula');
-  const table = readCSV(args.data);
+  const table = readCSV(args.data, { types: args.types });
   const dataName = path.basename(args.data).replace(/\.csv$/i, '');
   const models: FittedModel[] = args.formulas.map((formula) =>
     expandFormula(formula).random.length > 0 ? lmer(formula, table, { REML: !args.ml, dataName }) : lm(formula, table, { dataName }),

@@ -1,4 +1,5 @@
 import { NeurolmmError } from '../errors';
+import type { ColumnType } from '../frame/table';
 
 /** A command-line usage problem: printed with the command's usage, exit code 2. */
 export class UsageError extends NeurolmmError {}
@@ -36,6 +37,11 @@ export function parseArgs(argv: string[], valueNames: string[], flagNames: strin
     } else throw new UsageError(`unknown option --${name}`);
   }
   return { options, flags, positional };
+}
+
+/** Column types for readCSV from repeated `--factor COLUMN` options. */
+export function factorTypes(args: ParsedArgs): Record<string, ColumnType> {
+  return Object.fromEntries((args.options.get('factor') ?? []).map((name) => [name, 'factor' as const]));
 }
 
 /** The single value of a required option. */

@@ -25,12 +25,12 @@ import { arrayRanges, followSlurm, shellQuote, submitSlurm } from '../cluster/sl
 import { DataError } from '../errors';
 import { readCSV } from '../frame/table';
 import type { DataInput } from '../frame/table';
-import { parseArgs, required, UsageError, type ParsedArgs } from './args';
+import { factorTypes, parseArgs, required, UsageError, type ParsedArgs } from './args';
 
 type Format = 'nii' | 'nii.gz' | 'gii' | 'dat';
 const FORMATS: Format[] = ['nii', 'nii.gz', 'gii', 'dat'];
 
-const MODEL_OPTIONS = ['data', 'formula', 'image-column', 'out', 'mask', 'contrast', 'config', 'min-percent', 'min-n', 'workers', 'image-dir', 'format'];
+const MODEL_OPTIONS = ['data', 'formula', 'image-column', 'out', 'mask', 'contrast', 'config', 'min-percent', 'min-n', 'workers', 'image-dir', 'format', 'factor'];
 const MODEL_FLAGS = ['ml', 'keep-zeros', 'quiet'];
 /** options of the split and the scheduler: not passed on to the array tasks as they are */
 const CLUSTER_OPTIONS = ['chunks', 'chunk', 'cluster', 'cpus-per-task', 'mem', 'time', 'partition', 'account', 'max-running', 'sbatch'];
@@ -102,7 +102,7 @@ function analysisOf(args: ParsedArgs): Analysis {
   const REML = !args.flags.has('ml');
   const config = single(args, 'config');
   if (config !== undefined) {
-    for (const name of ['data', 'formula', 'image-column', 'mask', 'contrast', 'min-percent', 'min-n']) {
+    for (const name of ['data', 'formula', 'image-column', 'mask', 'contrast', 'min-percent', 'min-n', 'factor']) {
       if (args.options.has(name)) throw new UsageError(`--${name} cannot be combined with --config (the BLMM input file sets it)`);
     }
     const blmm = readBlmmConfig(config);
@@ -126,7 +126,7 @@ function analysisOf(args: ParsedArgs): Analysis {
   const data = required(args, 'data');
   return {
     formula: required(args, 'formula'),
-    data: readCSV(data),
+    data: readCSV(data, { types: factorTypes(args) }),
     options: {
       images: required(args, 'image-column'),
       imageDir: single(args, 'image-dir'),

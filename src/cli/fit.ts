@@ -3,16 +3,16 @@ import { readCSV } from '../frame/table';
 import { expandFormula } from '../formula/terms';
 import { lm } from '../lmm/lm';
 import { lmer } from '../lmm/lmer';
-import { parseArgs, required } from './args';
+import { factorTypes, parseArgs, required } from './args';
 
 
 
 /** `neurolmm fit`: lmer() when the formula has random-effects terms, lm() otherwise. */
 export function runFit(argv: string[]): string {
-  const args = parseArgs(argv, ['data', 'formula'], ['ml', 'json']);
+  const args = parseArgs(argv, ['data', 'formula', 'factor'], ['ml', 'json']);
   const file = required(args, 'data');
   const formula = required(args, 'formula');
-  const table = readCSV(file);
+  const table = readCSV(file, { types: factorTypes(args) });
   const dataName = path.basename(file).replace(/\.csv$/i, '');
   const hasRandom = expandFormula(formula).random.length > 0;
   const json = args.flags.has('json');

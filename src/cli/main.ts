@@ -5,7 +5,7 @@
  */
 import { NeurolmmError } from '../errors';
 import { runAnova } from './anova';
-import { parseArgs, required, UsageError } from './args';
+import { factorTypes, parseArgs, required, UsageError } from './args';
 import { runBrain } from './brain';
 import { runFit } from './fit';
 import { runKernelCommand } from './kernel-command';
@@ -17,6 +17,8 @@ const USAGE = `neurolmm: linear mixed models with lme4's numbers
   neurolmm anova --data FILE.csv --formula A [--type 1|3] [--json]
   neurolmm brain --data table.csv --formula "y ~ x + (1 | subject)" --image-column InputFile --out DIR
                  [--mask M] [--contrast name=vector ...] [--min-percent F] [--min-n N] [--ml] [--workers N]
+                 [--overwrite]
+  (--factor COLUMN, with --data, reads a column of the CSV file as a factor even where its values are numbers)
   neurolmm brain --config blmm_inputs.yml [--out DIR]
       either with --chunks N [--chunk I]       (chunk I of N only; without --chunk, the missing chunks, then the maps)
       or with --cluster slurm [--chunks N] [--cpus-per-task C] [--mem MB] [--time T] [--partition P]
@@ -48,11 +50,12 @@ async function main(argv: string[]): Promise<string | undefined> {
 
 /** likelihood-ratio table for several formulas, lmerTest's F table for one */
 function anovaCommand(argv: string[]): string {
-  const args = parseArgs(argv, ['data', 'formula', 'type'], ['ml', 'json', 'boundary']);
+  const args = parseArgs(argv, ['data', 'formula', 'type', 'factor'], ['ml', 'json', 'boundary']);
   const type = args.options.get('type')?.[0];
   if (type !== undefined && type !== '1' && type !== '3') throw new UsageError(`--type must be 1 or 3, not '${type}'`);
   return runAnova({
     data: required(args, 'data'),
+    types: factorTypes(args),
     formulas: args.options.get('formula') ?? [],
     json: args.flags.has('json'),
     ml: args.flags.has('ml'),

@@ -82,6 +82,14 @@ export function columnFromCells(cells: ArrayLike<unknown>, name: string, source?
     for (let i = 0; i < n; i++) values[i] = isMissing(cells[i]) ? NaN : (cells[i] as number);
     return { kind: 'numeric', values };
   }
+  refuseStrayLabels(
+    n,
+    (i) => (isMissing(cells[i]) ? 'missing' : typeof cells[i] === 'number' ? 'number' : 'label'),
+    (i) => String(cells[i]),
+    (i) => `row ${i + 1}`,
+    `column '${name}'${source ? ` of ${source}` : ''}`,
+    'give it numbers (NaN or null where a value is missing), or strings throughout to make it a factor',
+  );
   const labels: (string | null)[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const v = cells[i];
@@ -177,6 +185,34 @@ export function toTable(data: DataInput, source?: string): Table {
   return tableOf(columns, source);
 }
 
+/**
+ * A column of numbers with a few labels among them (`ten` among ages) is a typing error far more
+ * often than a factor with as many levels as distinct numbers, which would then enter the model as
+ * one coefficient per level: refused, naming the labels and where they are. "A few" is at most
+ * one in ten of the column's values.
+ */
+function refuseStrayLabels(
+  n: number,
+  kindOf: (i: number) => 'missing' | 'number' | 'label',
+  valueOf: (i: number) => string,
+  rowOf: (i: number) => string,
+  column: string,
+  remedy: string,
+): void {
+  let numbers = 0;
+  const strays: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const kind = kindOf(i);
+    if (kind === 'number') numbers++;
+    else if (kind === 'label') strays.push(i);
+  }
+  if (numbers === 0 || strays.length * 10 > numbers + strays.length) return;
+  const shown = strays.slice(0, 3).map((i) => `'${valueOf(i)}' at ${rowOf(i)}`);
+  if (strays.length > 3) shown.push(`${strays.length - 3} more`);
+  const what = strays.length === 1 ? 'is not a number' : 'are not numbers';
+  throw new DataError(`${column}: ${shown.join(', ')} ${what}, though ${numbers} of its ${numbers + strays.length} values are; ${remedy}`);
+}
+
 /** R's type.convert: the numbers it reads from an unquoted field (NA is handled as missing before). */
 const NUMBER_FIELD = /^\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|Inf|NaN)\s*$/;
 const LOGICAL_FIELD = new Map([
@@ -193,7 +229,9 @@ const LF = 10;
  * Reads a CSV file (RFC 4180: quoted fields with "" escapes, CRLF or LF line ends) as R's read.csv
  * would after write.csv: quoted fields are labels, unquoted numbers are numbers; a column is numeric
  * when every non-missing field is an unquoted number, boolean when every one is an unquoted TRUE/FALSE.
- * Empty fields and NA are missing. `options.types` sets columns' types (see setColumnTypes).
+ * Empty fields and NA are missing. `options.types` sets columns' types (see setColumnTypes). A
+ * column of numbers with a few labels among them is refused (see `refuseStrayLabels`) unless
+ * `options.types` gives its type.
  */
 export function readCSV(path: string, options: { types?: Record<string, ColumnType> } = {}): Table {
   const file = basename(path);
@@ -205,12 +243,25 @@ export function readCSV(path: string, options: { types?: Record<string, ColumnTy
     throw new DataError(code === 'ENOENT' ? `cannot read CSV file '${path}': no such file` : `cannot read CSV file '${path}': ${(err as Error).message}`);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const { header, fields, quoted } = splitCSV(text, file);
+  const { header, fields, quoted, lines } = splitCSV(text, file);
   const names = header.map((name, j) => (name === '' ? (j === 0 ? 'X' : `X.${j}`) : name));
   const duplicate = names.find((name, j) => names.indexOf(name) !== j);
   if (duplicate !== undefined) throw new DataError(`CSV file '${file}' has two columns named '${duplicate}'`);
   const columns = new Map<string, Column>();
-  names.forEach((name, j) => columns.set(name, csvColumn(fields[j], quoted[j])));
+  names.forEach((name, j) => {
+    const column = csvColumn(fields[j], quoted[j]);
+    if (column.kind === 'label' && options.types?.[name] === undefined) {
+      refuseStrayLabels(
+        fields[j].length,
+        (i) => (isMissingField(fields[j][i], quoted[j][i]) ? 'missing' : !quoted[j][i] && NUMBER_FIELD.test(fields[j][i]) ? 'number' : 'label'),
+        (i) => fields[j][i],
+        (i) => `row ${i + 1} (line ${lines[i]})`,
+        `CSV file '${file}', column '${name}'`,
+        `correct the value (NA where it is missing), or read the column as a factor: readCSV(path, { types: { ${name}: 'factor' } }), or --factor ${name} on the command line`,
+      );
+    }
+    columns.set(name, column);
+  });
   const table = tableOf(columns, file);
   return options.types ? setColumnTypes(table, options.types) : table;
 }
@@ -254,11 +305,12 @@ function parseNumberField(field: string): number {
  * Splits CSV text into the header and, per column, the fields and whether each was quoted.
  * Blank lines are skipped; a row whose width differs from the header's is an error naming its line.
  */
-function splitCSV(text: string, file: string): { header: string[]; fields: string[][]; quoted: boolean[][] } {
+function splitCSV(text: string, file: string): { header: string[]; fields: string[][]; quoted: boolean[][]; lines: number[] } {
   const n = text.length;
   let header: string[] | undefined;
   let fields: string[][] = [];
   let quoted: boolean[][] = [];
+  const lines: number[] = [];
   const rowFields: string[] = [];
   const rowQuoted: boolean[] = [];
   let i = 0;
@@ -332,8 +384,9 @@ function splitCSV(text: string, file: string): { header: string[]; fields: strin
         fields[j].push(rowFields[j]);
         quoted[j].push(rowQuoted[j]);
       }
+      lines.push(startLine);
     }
   }
   if (!header) throw new DataError(`CSV file '${file}' is empty`);
-  return { header, fields, quoted };
+  return { header, fields, quoted, lines };
 }
