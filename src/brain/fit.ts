@@ -17,6 +17,7 @@ import { LinearMixedModel } from '../lmm/model';
 import { rememberData } from '../tidy/fit-data';
 import type { Contrast } from './contrasts';
 import { STATUS_REASONS, VoxelStatus } from './layout';
+import { writeMapSet } from './output';
 
 export interface BrainMap {
   name: string;
@@ -114,25 +115,31 @@ export class BrainMaps {
   /**
    * Writes every map as `<prefix><name>` in `dir` in the inputs' format (NIfTI with the input's
    * affine for volumes, GIfTI for surfaces, BLMM's vertex-major .dat for .dat inputs, n / edf /
-   * mask as int32 there) or in `format`. Returns the paths written.
+   * mask as int32 there) or in `format`, as one set with a manifest (see ./output.ts): maps of an
+   * earlier run in `dir` are refused unless `overwrite`. Returns the paths written.
    */
-  write(dir: string, options: { format?: 'nii' | 'nii.gz' | 'gii' | 'dat'; prefix?: string } = {}): string[] {
-    fs.mkdirSync(dir, { recursive: true });
+  write(dir: string, options: { format?: 'nii' | 'nii.gz' | 'gii' | 'dat'; prefix?: string; overwrite?: boolean } = {}): string[] {
     const prefix = options.prefix ?? 'blmm_vox_';
     const dat = options.format === 'dat' || (options.format === undefined && this.geometry.format === 'dat' && this.geometry.kind === 'surface');
-    const paths: string[] = [];
-    for (const m of this.maps.values()) {
-      const base = nodePath.join(dir, prefix + m.name);
-      if (dat && m.integer) {
-        const ints = new Int32Array(m.data.length);
-        for (let i = 0; i < this.nvox; i++) for (let v = 0; v < m.nvol; v++) ints[i * m.nvol + v] = m.data[v * this.nvox + i];
-        writeDat(`${base}.dat`, ints);
-        paths.push(`${base}.dat`);
-      } else {
-        paths.push(writeMap(options.format ? `${base}.${options.format}` : base, m.data, this.geometry, { names: m.volumes }));
-      }
-    }
-    return paths;
+    return writeMapSet(dir, { prefix, overwrite: options.overwrite, model: this.manifestModel() }, (staging) =>
+      [...this.maps.values()].map((m) => {
+        const base = nodePath.join(staging, prefix + m.name);
+        let path: string;
+        if (dat && m.integer) {
+          const ints = new Int32Array(m.data.length);
+          for (let i = 0; i < this.nvox; i++) for (let v = 0; v < m.nvol; v++) ints[i * m.nvol + v] = m.data[v * this.nvox + i];
+          writeDat((path = `${base}.dat`), ints);
+        } else {
+          path = writeMap(options.format ? `${base}.${options.format}` : base, m.data, this.geometry, { names: m.volumes });
+        }
+        return { path, name: m.name, volumes: m.volumes };
+      }),
+    );
+  }
+
+  /** What the manifest says about the model these maps come from (nothing for derived maps). */
+  protected manifestModel(): Record<string, unknown> | undefined {
+    return undefined;
   }
 }
 
@@ -167,6 +174,10 @@ export class BrainFit extends BrainMaps {
     this.evaluations = init.evaluations;
     this.crowded = init.crowded ?? 0;
     this.data = init.data;
+  }
+
+  protected override manifestModel(): Record<string, unknown> {
+    return { formula: this.formula, REML: this.REML, images: this.nimages, fixedEffects: this.xNames, contrasts: this.contrasts.map((c) => c.name) };
   }
 
   /**

@@ -13,6 +13,10 @@
  *     --cluster slurm [--chunks N] [--cpus-per-task C] [--mem MB] [--time T] [--partition P]
  *                     [--account A] [--max-running K] [--sbatch ARG ...] [--wait]
  *   neurolmm brain merge DIR... [--out DIR] [--format F]
+ *   --overwrite replaces the maps of an earlier run in the output folder (refused otherwise)
+ *
+ * The output folder is checked before the fit (writable, no maps of an earlier run unless
+ * --overwrite) and the maps are written as one set with a manifest (src/brain/output.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -24,6 +28,7 @@ import { lmerBrain, type BrainOptions, type BrainProgress } from '../brain/lmerb
 import { arrayRanges, followSlurm, shellQuote, submitSlurm } from '../cluster/slurm';
 import { DataError } from '../errors';
 import { readCSV } from '../frame/table';
+import { onOutputFolder, prepareOutputFolder } from '../brain/output';
 import type { DataInput } from '../frame/table';
 import { factorTypes, parseArgs, required, UsageError, type ParsedArgs } from './args';
 
@@ -31,7 +36,7 @@ type Format = 'nii' | 'nii.gz' | 'gii' | 'dat';
 const FORMATS: Format[] = ['nii', 'nii.gz', 'gii', 'dat'];
 
 const MODEL_OPTIONS = ['data', 'formula', 'image-column', 'out', 'mask', 'contrast', 'config', 'min-percent', 'min-n', 'workers', 'image-dir', 'format', 'factor'];
-const MODEL_FLAGS = ['ml', 'keep-zeros', 'quiet'];
+const MODEL_FLAGS = ['ml', 'keep-zeros', 'quiet', 'overwrite'];
 /** options of the split and the scheduler: not passed on to the array tasks as they are */
 const CLUSTER_OPTIONS = ['chunks', 'chunk', 'cluster', 'cpus-per-task', 'mem', 'time', 'partition', 'account', 'max-running', 'sbatch'];
 const CLUSTER_FLAGS = ['wait'];
@@ -143,9 +148,12 @@ function analysisOf(args: ParsedArgs): Analysis {
   };
 }
 
+/** BLMM's map names */
+const PREFIX = 'blmm_vox_';
+
 /** Writes the maps (BLMM writes volumes as .nii) and prints the summary. */
-function writeMaps(fit: BrainFit, out: string, format: Format | undefined): void {
-  const written = fit.write(out, { format: format ?? (fit.geometry.kind === 'volume' ? 'nii' : undefined) });
+function writeMaps(fit: BrainFit, out: string, format: Format | undefined, overwrite: boolean): void {
+  const written = fit.write(out, { format: format ?? (fit.geometry.kind === 'volume' ? 'nii' : undefined), prefix: PREFIX, overwrite });
   process.stdout.write(`${fit.summary()}\n\nWrote ${written.length} maps to ${out}\n`);
 }
 
@@ -160,6 +168,7 @@ export async function runBrain(argv: string[]): Promise<void> {
   if (chunk !== undefined && chunks === undefined) throw new UsageError('--chunk needs --chunks (the number of chunks the fit is split into)');
   const analysis = analysisOf(args);
   const { formula, data, options, out } = analysis;
+  const overwrite = args.flags.has('overwrite');
   const dir = path.join(out, 'chunks');
   // an array task fits its chunk here, whatever the input file's clusterType says
   const cluster = chunk === undefined ? single(args, 'cluster') ?? analysis.clusterType : undefined;
@@ -173,9 +182,14 @@ export async function runBrain(argv: string[]): Promise<void> {
       if (args.options.has(name) || args.flags.has(name)) throw new UsageError(`--${name} is for --cluster slurm`);
     }
   }
+  // a chunk of an array writes no maps; every other run checks its folder before fitting
+  if (chunk === undefined) prepareOutputFolder(out, { prefix: PREFIX, overwrite });
   if (analysis.config) {
-    fs.mkdirSync(out, { recursive: true });
-    fs.copyFileSync(analysis.config, path.join(out, 'inputs.yml'));
+    const config = analysis.config;
+    onOutputFolder(out, () => {
+      fs.mkdirSync(out, { recursive: true });
+      fs.copyFileSync(config, path.join(out, 'inputs.yml'));
+    });
   }
   if (cluster === 'slurm') return submitToSlurm(argv, args, analysis, chunks, format);
   if (chunk !== undefined) {
@@ -199,12 +213,12 @@ export async function runBrain(argv: string[]): Promise<void> {
       },
     });
   } else fit = await lmerBrain(formula, data, options);
-  writeMaps(fit, out, format);
+  writeMaps(fit, out, format, overwrite);
 }
 
 /** `neurolmm brain merge DIR... [--out DIR] [--format F]`: the maps from complete chunks. */
 async function runMerge(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, ['out', 'format'], ['quiet']);
+  const args = parseArgs(argv, ['out', 'format'], ['quiet', 'overwrite']);
   if (args.positional.length === 0) throw new UsageError('brain merge needs the folders of the chunks (DIR/chunks, or DIR)');
   const format = formatOption(args);
   let out = single(args, 'out');
@@ -214,7 +228,7 @@ async function runMerge(argv: string[]): Promise<void> {
     // the output folder is the one holding chunks/
     out = fs.existsSync(path.join(dir, 'chunks')) ? dir : path.dirname(dir);
   }
-  writeMaps(mergeBrainChunks(args.positional), out, format);
+  writeMaps(mergeBrainChunks(args.positional), out, format, args.flags.has('overwrite'));
 }
 
 /**
