@@ -12,10 +12,18 @@
  * One pool serves the process (as a BLAS thread pool does): its workers start with the first
  * wide system and idle between fits. A system hands its buffers over when it next runs a kernel
  * after another system did (a message the workers read synchronously before the kernel).
+ *
+ * A worker that dies (an exception in a kernel, terminated, out of memory) must not leave this
+ * thread waiting forever: the worker's code runs inside a guard that reports an exception and
+ * counts the worker done, this thread waits in slices and checks between them that each worker's
+ * OS thread still exists (Linux), and the workers' exit events mark the pool dead between fits.
+ * The kernel then ends in a NeurolmmError and the next fit starts a new pool.
  */
+import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
-import { MessageChannel, MessagePort, Worker } from 'node:worker_threads';
+import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { NeurolmmError } from '../errors';
 import { cliqueShares, FirstTermCliques } from './cliques';
 import { KernelMemory } from './kernels';
 import { inverseRows, multiplyRows, panelRows, updateColumns, type KernelLayout } from './supernode-kernels';
@@ -93,20 +101,61 @@ export function runShare(control: Int32Array, system: SystemBuffers, thread: num
   }
 }
 
+/**
+ * What each worker runs: it records its OS thread id (`threadIds[thread]`, Linux) and runs the
+ * worker script, whose loop only ends by an exception; that is reported on `reports` and the worker
+ * counted done, so that the main thread wakes up and sees `failed`.
+ */
+const GUARDED_WORKER = `
+const { workerData } = require('node:worker_threads');
+const { control, threadIds, failed, reports, thread, script } = workerData;
+try {
+  const self = require('node:fs').readlinkSync('/proc/thread-self');
+  Atomics.store(threadIds, thread, Number(self.slice(self.lastIndexOf('/') + 1)));
+} catch {}
+try {
+  require(script);
+} catch (error) {
+  reports.postMessage(String(error && error.stack || error));
+  Atomics.store(failed, thread, 1);
+  Atomics.add(control, ${Slot.Done}, 1);
+  Atomics.notify(control, ${Slot.Done});
+}
+`;
+
+/** how long this thread sleeps between checks that the workers are alive */
+const LIVENESS_CHECK_MS = 200;
+
 export class SupernodalPool {
   private readonly control = new Int32Array(new SharedArrayBuffer(Slot.Length * 4));
   private readonly ports: MessagePort[] = [];
+  private readonly workers: Worker[] = [];
+  /** per worker thread: its OS thread id (0: unknown), and whether its code failed */
+  private readonly threadIds: Int32Array;
+  private readonly failed: Int32Array;
+  /** per worker: where its guard reports an exception */
+  private readonly reports: MessagePort[] = [];
+  /** why the pool can no longer run kernels */
+  private death: string | undefined;
   private nextId = 1;
 
   constructor(private readonly threads: number) {
     this.control[Slot.Threads] = threads;
+    this.threadIds = new Int32Array(new SharedArrayBuffer(threads * 4));
+    this.failed = new Int32Array(new SharedArrayBuffer(threads * 4));
     const script = path.join(__dirname, 'supernodal-worker.js');
     for (let w = 1; w < threads; w++) {
       const { port1, port2 } = new MessageChannel();
-      const workerData = { control: this.control, thread: w, port: port2 };
-      const worker = new Worker(script, { workerData, transferList: [port2] });
+      const reports = new MessageChannel();
+      reports.port1.unref();
+      const workerData = { control: this.control, thread: w, port: port2, threadIds: this.threadIds, failed: this.failed, reports: reports.port2, script };
+      const worker = new Worker(GUARDED_WORKER, { eval: true, workerData, transferList: [port2, reports.port2] });
       worker.unref(); // an idle pool must not keep the process alive
+      worker.on('error', (error) => (this.death ??= `worker thread ${w} failed: ${error.message}`));
+      worker.on('exit', (code) => (this.death ??= `worker thread ${w} exited (code ${code})`));
       this.ports.push(port1);
+      this.reports.push(reports.port1);
+      this.workers.push(worker);
     }
   }
 
@@ -139,6 +188,7 @@ export class SupernodalPool {
   }
 
   private run(system: SystemBuffers, memory: KernelMemory, kernel: Kernel, s: number, rows: number, width = 0): void {
+    if (this.death) this.fail(this.death);
     const c = this.control;
     if (c[Slot.System] !== system.id) {
       for (const port of this.ports) port.postMessage(system);
@@ -154,17 +204,48 @@ export class SupernodalPool {
     Atomics.notify(c, Slot.Generation);
     runShare(c, system, 0, memory);
     const others = this.ports.length;
-    for (let done = Atomics.load(c, Slot.Done); done < others; done = Atomics.load(c, Slot.Done)) spinThenWait(c, Slot.Done, done);
+    for (let done = Atomics.load(c, Slot.Done); done < others; done = Atomics.load(c, Slot.Done)) {
+      if (!spinThenWait(c, Slot.Done, done, LIVENESS_CHECK_MS)) this.checkWorkers(true);
+    }
+    this.checkWorkers(false);
+  }
+
+  /** Throws if a worker's code failed or (`threads`: a stat per worker) its thread is gone. */
+  private checkWorkers(threads: boolean): void {
+    for (let w = 1; w < this.threads; w++) {
+      if (Atomics.load(this.failed, w)) {
+        const report = receiveMessageOnPort(this.reports[w - 1])?.message;
+        this.fail(`worker thread ${w} failed: ${String(report ?? 'no report').split('\n')[0]}`);
+      }
+      const tid = threads ? Atomics.load(this.threadIds, w) : 0;
+      if (tid && !fs.existsSync(`/proc/self/task/${tid}`)) this.fail(`worker thread ${w} died (its OS thread ${tid} is gone)`);
+    }
+  }
+
+  /** The pool cannot run kernels any more: its workers go, the next fit starts a new pool. */
+  private fail(reason: string): never {
+    this.death = reason;
+    if (processPool === this) processPool = undefined;
+    for (const worker of this.workers) void worker.terminate();
+    throw new NeurolmmError(`the factorization's thread pool lost a thread (${reason}); the fit was stopped (a new fit starts a new pool)`);
+  }
+
+  /** Stops the workers (for tests and shutdown); the pool cannot be used afterwards. */
+  terminate(): Promise<number[]> {
+    this.death ??= 'the pool was terminated';
+    if (processPool === this) processPool = undefined;
+    return Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 
 /**
  * Waits while control[slot] === value: polls first, since kernels come in quick succession and
- * a futex wake-up costs tens of microseconds, then sleeps.
+ * a futex wake-up costs tens of microseconds, then sleeps (at most `timeout` ms). False when the
+ * value has not changed after the timeout.
  */
-export function spinThenWait(control: Int32Array, slot: Slot, value: number): void {
-  for (let spin = 0; spin < SPINS; spin++) if (Atomics.load(control, slot) !== value) return;
-  Atomics.wait(control, slot, value);
+export function spinThenWait(control: Int32Array, slot: Slot, value: number, timeout = Infinity): boolean {
+  for (let spin = 0; spin < SPINS; spin++) if (Atomics.load(control, slot) !== value) return true;
+  return Atomics.wait(control, slot, value, timeout) !== 'timed-out';
 }
 
 /** polls before sleeping: about 100 microseconds */
