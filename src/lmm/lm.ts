@@ -8,8 +8,9 @@ import { modelFrame } from '../frame/modelframe';
 import { DataInput, toTable } from '../frame/table';
 import type { ModelFrame } from '../frame/types';
 import { fUpper, tTwoSided } from '../inference/distributions';
+import { choleskyInverse } from '../linalg/dense';
+import { qrCoef, qrDecompose, qrQty } from '../linalg/qr';
 import { rememberData } from '../tidy/fit-data';
-import { BlockedSystem } from './blocked';
 import { CoefficientTable, FixedEffectsFit } from './fixed';
 import { profiledDeviance } from './objective';
 import { residualQuantilesSpec } from './summary';
@@ -40,16 +41,33 @@ export class LinearModel extends FixedEffectsFit {
     if (!frame.y) throw new ModelError('lm needs a response');
     if (frame.reTerms.length) throw new ModelError('lm() takes no random-effects terms; use lmer()');
     this.formula = frame.formula;
-    if (this.n <= this.p) throw new ModelError(`${this.n} observations are too few for ${this.p} coefficients`);
-    const system = new BlockedSystem([], frame.X, frame.y, this.p);
-    const e = system.evaluate([]);
-    if (!e) throw new ModelError('the fixed-effects model matrix is not of full rank');
-    this.rss = e.pwrss;
-    this.objective = profiledDeviance(e, this.n, this.p, false);
-    this.beta = system.solve().beta;
-    this.unscaledCov = system.unscaledVcov();
-    this.sigma = Math.sqrt(this.rss / (this.n - this.p));
+    const { n, p } = this;
+    if (n <= p) throw new ModelError(`${n} observations are too few for ${p} coefficients`);
+    // by QR, as R's lm: the residual sum of squares is that of Q'y's last n - p entries, exact
+    // to rounding even when y is (nearly) in the span of X, where the normal equations lose it
+    const qr = qrDecompose(frame.X, n, p);
+    if (qr.rank < p) throw new ModelError('the fixed-effects model matrix is not of full rank');
+    const qty = qrQty(qr, frame.y);
+    let rss = 0;
+    for (let i = p; i < n; i++) rss += qty[i] * qty[i];
+    this.rss = rss;
+    this.beta = qrCoef(qr, frame.y);
+    // (X'X)^{-1} = (R'R)^{-1}, from L = R'
+    const l = new Float64Array(p * p);
+    let logdetX = 0;
+    for (let j = 0; j < p; j++) {
+      for (let i = j; i < p; i++) l[i + j * p] = qr.qr[i * n + j];
+      logdetX += 2 * Math.log(Math.abs(l[j + j * p]));
+    }
+    this.unscaledCov = choleskyInverse(l, p);
+    this.objective = profiledDeviance({ logdetZ: 0, logdetX, pwrss: rss }, n, p, false);
+    this.sigma = Math.sqrt(rss / (n - p));
     this.warnings = [...frame.warnings];
+    // summary.lm's test: the residual variance negligible against the fitted values' scale
+    const fitted = this.fixedPart();
+    const mean = fitted.reduce((a, b) => a + b, 0) / n;
+    const variance = fitted.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
+    if (this.sigma ** 2 < (mean * mean + variance) * 1e-30) this.warnings.push('essentially perfect fit: summary may be unreliable');
   }
 
   /** -2 log-likelihood */
@@ -73,18 +91,21 @@ export class LinearModel extends FixedEffectsFit {
     return this.fixedPart();
   }
 
-  /** R-squared, adjusted R-squared and the overall F test, as summary.lm reports them */
+  /**
+   * R-squared, adjusted R-squared and the overall F test, as summary.lm computes them: from the
+   * model sum of squares of the fitted values (so that a perfect fit gives R's numbers too).
+   */
   fitStatistics(): { rSquared: number; adjRSquared: number; F: number; numDF: number; denDF: number; p: number } {
-    const y = this.frame.y!;
+    const fitted = this.fixedPart();
     const intercept = this.frame.hasIntercept;
-    const mean = intercept ? y.reduce((a, b) => a + b, 0) / this.n : 0;
-    let tss = 0;
-    for (const v of y) tss += (v - mean) ** 2;
+    const mean = intercept ? fitted.reduce((a, b) => a + b, 0) / this.n : 0;
+    let mss = 0;
+    for (const f of fitted) mss += (f - mean) ** 2;
     const numDF = this.p - (intercept ? 1 : 0);
     const denDF = this.n - this.p;
-    const rSquared = 1 - this.rss / tss;
+    const rSquared = mss / (mss + this.rss);
     const adjRSquared = 1 - (1 - rSquared) * ((this.n - (intercept ? 1 : 0)) / denDF);
-    const F = ((tss - this.rss) / numDF) / (this.rss / denDF);
+    const F = mss / numDF / (this.rss / denDF);
     return { rSquared, adjRSquared, F, numDF, denDF, p: fUpper(F, numDF, denDF) };
   }
 

@@ -1,11 +1,13 @@
 import type { BrainFit } from '../brain/fit';
 import { lmerBrain, type BrainOptions } from '../brain/lmerbrain';
 import { ModelError } from '../errors';
+import { formatNumber } from '../formula';
 import { groupingProblem } from '../frame/checks';
 import type { ContrastSpec } from '../frame/contrasts';
 import { modelFrame } from '../frame/modelframe';
 import { DataInput, toTable } from '../frame/table';
 import { rememberData } from '../tidy/fit-data';
+import type { ModelFrame } from '../frame/types';
 import { FitOptions, LinearMixedModel } from './model';
 
 export interface LmerOptions extends FitOptions {
@@ -43,7 +45,19 @@ function fitRoi(formula: string, data: DataInput, options: LmerOptions): LinearM
   if (frame.reTerms.length === 0) throw new ModelError('no random effects terms specified in formula');
   const problem = groupingProblem(frame.reTerms, frame.n, options.nobsVsRE ?? 'stop');
   if (problem) throw new ModelError(problem.message);
+  checkResponseVaries(frame);
   const fit = new LinearMixedModel(frame, { ...options, dataName: options.dataName ?? table.source });
   rememberData(fit, table);
   return fit;
+}
+
+/**
+ * A constant response leaves no variance to estimate: lme4 returns a REML criterion of -Inf with
+ * convergence warnings; here it is one message.
+ */
+function checkResponseVaries(frame: ModelFrame): void {
+  const y = frame.y!;
+  if (y.every((v) => v === y[0])) {
+    throw new ModelError(`the response is constant (all ${frame.n} values are ${formatNumber(y[0])}): there is no variation for the model to explain`);
+  }
 }
