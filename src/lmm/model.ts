@@ -5,7 +5,8 @@ import { BlockedSystem, Evaluation } from './blocked';
 import { CoefficientTable, FixedEffectsFit } from './fixed';
 import { profiledDeviance, profiledSigma } from './objective';
 import { orderByLevels, ReTerm } from './reterm';
-import { optimizeTheta } from './fit-theta';
+import { optimizeTheta, type ThetaFit } from './fit-theta';
+import { covariateScaling, scaleWarning, type CovariateScaling } from './scaling';
 import { summaryHtml, summaryParts, summaryText } from './summary';
 
 /** One row of lme4's `as.data.frame(VarCorr(fit))`. */
@@ -69,7 +70,9 @@ export class LinearMixedModel extends FixedEffectsFit {
     this.terms = orderByLevels(frame.reTerms.map((t) => new ReTerm(t)));
     this.system = new BlockedSystem(this.terms, frame.X, frame.y, this.p);
     const start = options.start ?? momentStart(this.terms, frame.X, frame.y, this.p);
-    const opt = optimizeTheta(this.system, this.REML, start, { maxEvaluations: options.maxEvaluations });
+    // badly scaled covariates: the search runs on rescaled columns (see scaling.ts)
+    const scaling = options.start ? undefined : covariateScaling(frame, this.terms);
+    const opt = scaling ? this.optimizeRescaled(scaling, options) : optimizeTheta(this.system, this.REML, start, { maxEvaluations: options.maxEvaluations });
     this.theta = opt.theta;
     this.optimizer = { evaluations: opt.evaluations, converged: opt.converged, message: opt.message };
     const e = this.evaluateAt(this.theta);
@@ -81,9 +84,21 @@ export class LinearMixedModel extends FixedEffectsFit {
     this.unscaledCov = this.system.unscaledVcov();
     this.b = this.terms.map((t, i) => lambdaTimes(t, u[i]));
     this.warnings = [...frame.warnings];
+    const scales = scaleWarning(frame);
+    if (scales) this.warnings.push(scales);
     if (!opt.converged) this.warnings.push(`convergence failure: ${opt.message}`);
     if (this.isSingular()) this.warnings.push("boundary (singular) fit: see help('isSingular')");
   }
+
+  /** The optimum of the same model on scaled columns, its theta mapped back. */
+  private optimizeRescaled(scaling: CovariateScaling, options: FitOptions): ThetaFit {
+    const rescaled = new LinearMixedModel(scaling.frame, { REML: this.REML, maxEvaluations: options.maxEvaluations });
+    this.rescaledFit = rescaled;
+    return { theta: scaling.thetaBack(rescaled.theta), ...rescaled.optimizer };
+  }
+
+  /** the fit on scaled columns that found theta, when the covariates were badly scaled */
+  private rescaledFit?: LinearMixedModel;
 
   /** Factorizes the system at theta (null if not positive definite). */
   evaluateAt(theta: ArrayLike<number>): Evaluation | null {
@@ -102,6 +117,9 @@ export class LinearMixedModel extends FixedEffectsFit {
   }
 
   isSingular(tol = 1e-4): boolean {
+    // lme4's rule compares lambda's diagonal with tol, which depends on the covariates' units: a
+    // fit whose search ran on scaled columns is judged there
+    if (this.rescaledFit) return this.rescaledFit.isSingular(tol);
     return this.terms.some((t) => t.isSingular(tol));
   }
 
