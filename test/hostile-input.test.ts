@@ -10,10 +10,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { readBlmmConfig } from '../src/brain/blmmconfig';
-import { DataError, NeurolmmError } from '../src/errors';
+import { DataError, ModelError, NeurolmmError } from '../src/errors';
 import { expandFormula } from '../src/formula';
 import { readCSV, toTable } from '../src/frame/table';
 import { lm } from '../src/lmm/lm';
+import { lmer } from '../src/lmm/lmer';
 import { repoRoot } from './helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'neurolmm-hostile-'));
@@ -96,6 +97,26 @@ test('brain --config names files and lines but never quotes what an arbitrary fi
   }
   // a misspelt setting is still named
   assert.throws(() => readBlmmConfig(config('Y_file: y.txt\n')), /1 unknown key \(Y_file\)/);
+});
+
+test('a fixed factor with thousands of levels is refused at once, naming the sizes', () => {
+  const n = 20000;
+  const data = {
+    y: Float64Array.from({ length: n }, (_, i) => Math.sin(i)),
+    f: Array.from({ length: n }, (_, i) => `f${i % 5000}`),
+    g: Array.from({ length: n }, (_, i) => `g${i % 200}`),
+  };
+  const start = performance.now();
+  assert.throws(
+    () => lmer('y ~ f + (1 | g)', data),
+    (e: unknown) =>
+      e instanceof ModelError &&
+      e.message === 'the fixed effects have 5000 columns for 20000 rows (4999 of them from f): fitting them as dense fixed effects would take hours; a factor with this many levels is usually a grouping factor, written (1 | f)',
+  );
+  assert.ok(performance.now() - start < 5000);
+  // as a grouping factor it fits
+  const small = { y: data.y.subarray(0, 2000), f: data.f.slice(0, 2000).map((f) => `f${Number(f.slice(1)) % 500}`), g: data.g.slice(0, 2000) };
+  assert.ok(Number.isFinite(lmer('y ~ 1 + (1 | f) + (1 | g)', small).objective));
 });
 
 /** A small deterministic generator (mulberry32) so that a failing input can be reproduced. */

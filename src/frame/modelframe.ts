@@ -56,12 +56,22 @@ function checkFinite(variable: Variable, rows: Int32Array, source?: string): voi
 const levelsOf = (variables: DesignVariable[]): (string[] | undefined)[] =>
   variables.map((v) => (v.kind === 'factor' ? v.factor.levels : undefined));
 
-/** Model matrix of a term specification over the used rows, factors coded by `codings` (R's defaults where undefined). */
-function designOf(spec: TermSpec, variables: DesignVariable[], n: number, codings: (FactorCoding | undefined)[] = []): { columns: DesignColumn[]; matrix: Float64Array } {
+/**
+ * Model matrix of a term specification over the used rows, factors coded by `codings` (R's
+ * defaults where undefined); `check` sees the columns before the matrix is filled.
+ */
+function designOf(
+  spec: TermSpec,
+  variables: DesignVariable[],
+  n: number,
+  codings: (FactorCoding | undefined)[] = [],
+  check?: (columns: DesignColumn[]) => void,
+): { columns: DesignColumn[]; matrix: Float64Array } {
   const levels = levelsOf(variables);
   checkFactorLevels(spec, levels);
   const coded = variables.map((v, i) => codings[i] ?? (v.kind === 'factor' ? defaultCoding(v.factor.levels, v.factor.ordered === true) : undefined));
   const columns = designColumns(spec, levels, coded);
+  check?.(columns);
   return { columns, matrix: fillDesign(columns, variables, n) };
 }
 
@@ -119,7 +129,7 @@ export function modelFrame(formula: string, data: Table, options: ModelFrameOpti
   // fixed effects, then lme4's rank check
   const fixedDesignVariables = fixedVariables.map((v) => restrict(v, rows, true));
   const codings = fixedCodings(fixed, fixedDesignVariables, options.contrasts);
-  const full = designOf(fixed, fixedDesignVariables, n, codings);
+  const full = designOf(fixed, fixedDesignVariables, n, codings, (columns) => refuseHugeFixedDesign(n, columns, fixed.labels));
   const { kept, dropped } = independentColumns(full.matrix, n, full.columns.length);
   const columns = kept.map((j) => full.columns[j]);
   const X = dropped.length === 0 ? full.matrix : selectColumns(full.matrix, n, kept);
@@ -207,6 +217,27 @@ function completeRows(variables: Variable[], nrows: number): Int32Array {
   const rows = new Int32Array(count);
   for (let i = 0, k = 0; i < nrows; i++) if (complete[i]) rows[k++] = i;
   return rows;
+}
+
+/**
+ * The work of the dense fixed-effects algebra grows as n p^2 (the rank check's QR, X'X) and p^3:
+ * about a minute at 1e10 (the QR alone: 2,000 x 500 takes 3 s). A factor with thousands of levels written as a fixed effect
+ * (`y ~ f + (1 | g)` with 5,000 levels of f) would take hours, and is usually meant as a grouping
+ * factor: refused at once, naming the sizes.
+ */
+const MAX_FIXED_WORK = 1e10;
+
+function refuseHugeFixedDesign(n: number, columns: DesignColumn[], termLabels: string[]): void {
+  const p = columns.length;
+  if (n * p * p <= MAX_FIXED_WORK && p * p * p <= MAX_FIXED_WORK) return;
+  const perTerm = new Map<number, number>();
+  for (const c of columns) perTerm.set(c.term, (perTerm.get(c.term) ?? 0) + 1);
+  const [widest, width] = [...perTerm].reduce((a, b) => (b[1] > a[1] ? b : a));
+  const label = widest >= 0 ? termLabels[widest] : '(Intercept)';
+  throw new ModelError(
+    `the fixed effects have ${p} columns for ${n} rows (${width} of them from ${label}): fitting them as dense fixed effects would take hours; ` +
+      `a factor with this many levels is usually a grouping factor, written (1 | ${label})`,
+  );
 }
 
 /** lme4's chkRank.drop.cols: the pivoted QR keeps independent columns in order and names the rest. */
