@@ -5,7 +5,7 @@
  * Wald F tests per term (anova.lme, sequential or marginal) and likelihood-ratio comparisons.
  */
 import { formatColumn } from '../display/format';
-import { escapeHtml } from '../display/html';
+import { html } from '../display/html';
 import type { MimeBundle } from '../display/mime';
 import { ModelError } from '../errors';
 import { chisqQuantile, chisqUpper, fUpper, normalQuantile, tQuantile } from '../inference/distributions';
@@ -166,7 +166,7 @@ function withText(x: IntervalValues): NlmeIntervals {
   return { ...x, toString: () => intervalsText(x), toMimeBundle: () => preformatted(intervalsText(x)) };
 }
 
-const preformatted = (text: string): MimeBundle => ({ 'text/plain': text, 'text/html': `<pre>${escapeHtml(text)}</pre>` });
+const preformatted = (text: string): MimeBundle => ({ 'text/plain': text, 'text/html': html`<pre>${text}</pre>`.markup });
 
 function intervalRowsText(rows: IntervalRow[]): string[] {
   const cols = ['lower', 'est', 'upper'] as const;

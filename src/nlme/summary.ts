@@ -4,7 +4,7 @@
  */
 import { abbreviate } from '../display/coefmat';
 import { formatColumn } from '../display/format';
-import { escapeHtml } from '../display/html';
+import { html } from '../display/html';
 import { deparse } from '../formula/deparse';
 import { parseFormula, type Expr } from '../formula/parse';
 import { quantiles } from '../lmm/summary';
@@ -195,5 +195,5 @@ export function summaryText(model: NlmeModel): string {
 }
 
 export function summaryHtml(model: NlmeModel): string {
-  return `<div class="neurolmm-summary"><pre>${escapeHtml(summaryText(model))}</pre></div>`;
+  return html`<div class="neurolmm-summary"><pre>${summaryText(model)}</pre></div>`.markup;
 }

@@ -1,7 +1,7 @@
 /**
  * Every HTML output rendered in headless Chromium with hostile names: a CSV file named
  * `<img src=x onerror=alert(1)>.csv`, columns and factor levels holding markup. Each output type
- * (lmer and lm fits, anova tables, contrasts, intervals, data frames, plots, whole-brain fits,
+ * (lmer, lm and gls fits, anova tables, contrasts, intervals, data frames, plots, whole-brain fits,
  * widgets, viewers' and figures' toHTML pages) must show the names as text and run no script of
  * them: any alert() fails the test.
  */
@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
-import { anova, confint, contrast, lm, lmer, readCSV, SurfaceViewer, VolumeViewer } from '../../src';
+import { anova, confint, contrast, gls, lm, lmer, readCSV, SurfaceViewer, VolumeViewer } from '../../src';
 import { lmerBrainSync } from '../../src/brain/lmerbrain';
 import { mimeBundleOf } from '../../src/display/mime';
 import { PlotlyFigure, setPlotlyInlining } from '../../src/display/plotly';
@@ -82,6 +82,7 @@ describe('hostile names in every HTML output', { skip: SKIP_BROWSER }, () => {
     const outputs: Record<string, unknown> = {
       lmer: fit,
       lm: fixed,
+      gls: gls(`${name(RESPONSE)} ~ ${name(COVARIATE)}`, data),
       anovaType3: anova(fit, { type: 3 }),
       anovaLRT: anova(fixed, intercept, fit),
       contrast: contrast(fit, { [name(COVARIATE)]: 1 }),
@@ -115,7 +116,7 @@ describe('hostile names in every HTML output', { skip: SKIP_BROWSER }, () => {
     // the names are shown as text, where each output shows them
     assert.ok(text.lm.includes(`data = ${FILE_NAME}`), 'the lm call shows the file name');
     assert.ok(text.lmer.includes(`Data: ${FILE_NAME}`) && text.lmer.includes(GROUP), 'the lmer summary shows the data and group names');
-    for (const key of ['anovaType3', 'confint', 'table']) assert.ok(text[key].includes(COVARIATE), `${key} shows the covariate`);
+    for (const key of ['anovaType3', 'confint', 'table', 'gls']) assert.ok(text[key].includes(COVARIATE), `${key} shows the covariate`);
     assert.ok(text.anovaLRT.includes(FILE_NAME), 'the LRT table names the data');
     assert.ok(text.records.includes(LEVEL('a')), 'a data frame cell is text');
     assert.ok(text.residualsVsFitted.includes(`Residuals vs fitted: ${name(RESPONSE)}`), `the plot title is literal: ${text.residualsVsFitted}`);
