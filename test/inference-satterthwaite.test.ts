@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { ModelError } from '../src/errors';
 import { readCSV } from '../src/frame/table';
 import { anova, type AnovaTable } from '../src/inference/anova';
@@ -23,7 +24,7 @@ import { fixture } from './helpers';
 import { assertNear, atTheta, fitReference, inferenceReferences, type InferenceReference } from './inference-helpers';
 
 const references = inferenceReferences();
-const extraTests = JSON.parse(require('node:fs').readFileSync(fixture('extra-tests.json'), 'utf8'));
+const extraTests = JSON.parse(readFileSync(fixture('extra-tests.json'), 'utf8'));
 
 test('Richardson Hessian and Jacobian reproduce analytic derivatives (numDeriv defaults)', () => {
   // f = x^2 y^3 + exp(x y): exact Hessian at (1.3, -0.7)

@@ -127,7 +127,7 @@ function relativeInverseBlocks(model: LinearMixedModel): Float64Array[][] {
       }
     });
     W.push({ index, values });
-    index.forEach((i, m) => {
+    index.forEach((i) => {
       const ci = coupling[l].get(i)!;
       index.forEach((j, u) => {
         let s = 0;
