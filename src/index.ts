@@ -1,7 +1,7 @@
 /**
  * neurolmm: lme4's linear mixed models for TypeScript notebooks, from ROI fits to whole-brain analyses.
  */
-export { lmer } from './lmm/lmer';
+export { lmer } from './api';
 export type { LmerOptions } from './lmm/lmer';
 export { lm, LinearModel } from './lmm/lm';
 export { LinearMixedModel } from './lmm/model';

@@ -10,7 +10,7 @@ import { DataError } from '../src/errors';
 import { readCSV } from '../src/frame/table';
 import { coef, conditionalVariances, predict, ranef, residuals } from '../src/inference/conditional';
 import { bootPercentile, confint, sdcorParameters } from '../src/inference/confint';
-import { RRandom } from '../src/inference/rng';
+import { RRandom } from '../src/stats/rng';
 import { refit, simulate } from '../src/inference/simulate';
 import { lm } from '../src/lmm/lm';
 import { lmer } from '../src/lmm/lmer';

@@ -10,7 +10,7 @@ import type { MimeBundle } from '../display/mime';
 import { DataError, ModelError } from '../errors';
 import { modelFrame } from '../frame/modelframe';
 import type { Column, Table } from '../frame/types';
-import { logChisqMixtureUpper, negLog10FromLn } from '../inference/distributions';
+import { logChisqMixtureUpper, negLog10FromLn } from '../stats/distributions';
 import { writeDat } from '../io/dat';
 import { writeMap, type ImageGeometry } from '../io/images';
 import { LinearMixedModel } from '../lmm/model';

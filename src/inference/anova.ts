@@ -13,7 +13,7 @@ import { nlmeAnova, nlmeComparison, type NlmeAnovaOptions, type NlmeAnovaTable, 
 import { NlmeModel } from '../nlme/lme';
 import { type1Hypotheses, type3Hypotheses } from './anova-contrasts';
 import { fTest, isMixedModel, type DdfMethod, type FTestResult } from './contrast';
-import { chisqUpper, logChisqMixtureUpper, logChisqUpper, negLog10FromLn } from './distributions';
+import { chisqUpper, logChisqMixtureUpper, logChisqUpper, negLog10FromLn } from '../stats/distributions';
 
 export type FittedModel = LinearMixedModel | LinearModel;
 

@@ -21,8 +21,8 @@ import { LinearModel } from '../lmm/lm';
 import { LinearMixedModel } from '../lmm/model';
 import { varparDeviance } from '../lmm/objective';
 import { minimizeBounded } from '../lmm/optimize';
-import { normalQuantile } from './distributions';
-import { randomSeed } from './rng';
+import { normalQuantile } from '../stats/distributions';
+import { randomSeed } from '../stats/rng';
 import { refit, simulate } from './simulate';
 
 export interface ConfintOptions {

@@ -3,7 +3,7 @@
  * and whether to act. lme4's own wording stays in the summary; these lines follow it.
  */
 import type { LinearMixedModel } from '../lmm/model';
-import { varparInference } from './satterthwaite';
+import { varparInference } from '../lmm/satterthwaite';
 
 /** One warning: lme4's (or lmerTest's) own words and what they mean. */
 export interface Explanation {

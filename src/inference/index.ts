@@ -5,7 +5,6 @@
  */
 export {
   coefficientTests,
-  satterthwaiteCoefColumns,
   contrast,
   ContrastResult,
   contrastVector,
@@ -19,7 +18,8 @@ export {
   type TestableModel,
   type TTestResult,
 } from './contrast';
-export { satterthwaite1D, coefficientDf, varparInference, type SatterthwaiteContrast, type VarparInference, type VarparModel } from './satterthwaite';
+export { satterthwaiteCoefColumns, satterthwaiteTests } from '../lmm/coeftests';
+export { satterthwaite1D, coefficientDf, varparInference, type SatterthwaiteContrast, type VarparInference, type VarparModel } from '../lmm/satterthwaite';
 export {
   anova,
   anovaTable,
@@ -47,12 +47,12 @@ export {
 } from './conditional';
 export { confint, ConfintTable, bootPercentile, sdcorParameters, varianceParameterNames, type ConfintOptions } from './confint';
 export { simulate, refit, type SimulateOptions } from './simulate';
-export { RRandom } from './rng';
+export { RRandom } from '../stats/rng';
 export { emmeans, EmmGrid, EmmContrasts, type EmmeansOptions, type Adjustment, type DfMethod } from './emmeans';
 export { ptukey, ptukeyUpper, qtukey } from './tukey';
 export { r2, icc, varianceComponents, type VarianceComponents } from './r2';
 export { kenwardRoger, type KenwardRoger } from './kenward-roger';
 export { explainWarnings, type Explanation } from './explain';
 export { checkConvergence, ConvergenceCheck, type Refit } from './convergence';
-export { richardsonHessian, richardsonJacobian } from './numderiv';
-export * from './distributions';
+export { richardsonHessian, richardsonJacobian } from '../stats/numderiv';
+export * from '../stats/distributions';

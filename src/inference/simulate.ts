@@ -7,7 +7,7 @@
 import { ModelError } from '../errors';
 import { LinearModel } from '../lmm/lm';
 import { LinearMixedModel } from '../lmm/model';
-import { randomSeed, RRandom } from './rng';
+import { randomSeed, RRandom } from '../stats/rng';
 
 export interface SimulateOptions {
   /** number of simulated responses (default 1) */

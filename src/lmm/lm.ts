@@ -7,7 +7,7 @@ import type { ContrastSpec } from '../frame/contrasts';
 import { modelFrame } from '../frame/modelframe';
 import { DataInput, toTable } from '../frame/table';
 import type { ModelFrame } from '../frame/types';
-import { fUpper, tTwoSided } from '../inference/distributions';
+import { fUpper, tTwoSided } from '../stats/distributions';
 import { rememberData } from '../tidy/fit-data';
 import { BlockedSystem } from './blocked';
 import { CoefficientTable, FixedEffectsFit } from './fixed';

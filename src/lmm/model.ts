@@ -1,7 +1,7 @@
 import type { MimeBundle } from '../display/mime';
 import type { ModelFrame } from '../frame/types';
-import { coefficientTests, satterthwaiteCoefColumns } from '../inference/contrast';
 import { BlockedSystem, Evaluation } from './blocked';
+import { satterthwaiteCoefColumns, satterthwaiteTests } from './coeftests';
 import { CoefficientTable, FixedEffectsFit } from './fixed';
 import { profiledDeviance, profiledSigma } from './objective';
 import { orderByLevels, ReTerm } from './reterm';
@@ -182,7 +182,7 @@ export class LinearMixedModel extends FixedEffectsFit {
 
   /** The fit in the layout of lme4-fits.json (the CLI's `fit --json`). */
   toJSON(): FitReport {
-    const c = { ...this.coefficients(), ...coefficientTests(this) };
+    const c = { ...this.coefficients(), ...satterthwaiteTests(this) };
     return {
       formula: this.formula,
       REML: this.REML,

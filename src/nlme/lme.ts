@@ -13,7 +13,7 @@ import type { Factor, ModelFrame, Table } from '../frame/types';
 import { BlockedSystem, type Evaluation } from '../lmm/blocked';
 import { FixedEffectsFit, type CoefficientTable } from '../lmm/fixed';
 import { predict } from '../inference/conditional';
-import { tTwoSided } from '../inference/distributions';
+import { tTwoSided } from '../stats/distributions';
 import { lambdaTimes, type OptimizerInfo, type RanefRows } from '../lmm/model';
 import { profiledDeviance, profiledSigma, varparDeviance } from '../lmm/objective';
 import { minimizeBounded } from '../lmm/optimize';

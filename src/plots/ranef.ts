@@ -6,7 +6,7 @@
 import { PlotlyFigure } from '../display/plotly';
 import { ModelError } from '../errors';
 import { ranef } from '../inference/conditional';
-import { normalQuantile } from '../inference/distributions';
+import { normalQuantile } from '../stats/distributions';
 import type { LinearMixedModel } from '../lmm/model';
 import { axisKey, gridLayout, panelAxes, Trace } from './layout';
 

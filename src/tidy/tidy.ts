@@ -8,7 +8,7 @@ import { toTable, type DataInput } from '../frame/table';
 import type { Table } from '../frame/types';
 import { coef, conditionalVariances, predict } from '../inference/conditional';
 import { coefficientTests } from '../inference/contrast';
-import { normalQuantile, tQuantile } from '../inference/distributions';
+import { normalQuantile, tQuantile } from '../stats/distributions';
 import { LinearModel } from '../lmm/lm';
 import { LinearMixedModel } from '../lmm/model';
 import { frameOf, tableColumns, type DataFrame, type FrameColumn } from './danfo';
