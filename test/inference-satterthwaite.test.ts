@@ -60,13 +60,12 @@ function checkAnova(table: AnovaTable, expected: Record<string, number | string 
 for (const [id, ref] of Object.entries(references) as [string, InferenceReference][]) {
   test(`Satterthwaite df, p and anova tables match lmerTest at lme4's theta: ${id} (${ref.formula})`, () => {
     const model = fitReference(ref);
-    const { view, restore } = atTheta(model, ref.theta);
+    const view = atTheta(model, ref.theta);
     const atLme4 = coefficientTests(view);
     atLme4.df.forEach((df, i) => assertNear(df, ref.coefficients.df[i], 1e-5, `df ${ref.coefficients.term[i]} at lme4 theta`));
     atLme4.p.forEach((p, i) => assertNear(p, ref.coefficients.p[i], 1e-4, `p ${ref.coefficients.term[i]} at lme4 theta`, 1e-14));
     checkAnova(anova(view, { type: 1 }), ref.anova_type1, 1e-4, 'Type I at lme4 theta');
     checkAnova(anova(view, { type: 3 }), ref.anova_type3, 1e-4, 'Type III at lme4 theta');
-    restore();
   });
 
   test(`Satterthwaite df, p and anova tables match lmerTest at our optimum: ${id}`, (t) => {
@@ -111,7 +110,7 @@ test('contest references: t tests with rhs and confidence limits, joint F tests 
   for (const [id, c] of Object.entries(extraTests.contest) as [string, any][]) {
     const ref = c.model === 'sleepstudy_full' ? references.sleepstudy_full : references[c.model];
     const model = fitReference(ref);
-    const { view, restore } = atTheta(model, ref.theta);
+    const view = atTheta(model, ref.theta);
     for (const m of [view, model]) {
       const tol = m === view ? 1e-6 : 1e-3;
       const label = `${id}${m === view ? ' at lme4 theta' : ''}`;
@@ -139,7 +138,6 @@ test('contest references: t tests with rhs and confidence limits, joint F tests 
         assertNear(res.p, c.p, 10 * tol, `${label} p`);
       }
     }
-    restore();
   }
 });
 

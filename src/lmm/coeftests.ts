@@ -20,8 +20,8 @@ export function satterthwaiteTests(model: VarparModel): { df: number[]; p: numbe
  * Pr(>|t|). The df column belongs to printCoefmat's coefficient group (its cs.ind), so it is
  * printed with the estimates' decimals ("17.000"), as lmerTest prints it.
  */
-export function satterthwaiteCoefColumns(model: VarparModel & { coefficients(): { estimate: number[]; se: number[]; t: number[] } }): CoefColumn[] {
-  const c = model.coefficients();
+export function satterthwaiteCoefColumns(model: VarparModel & { coefTable(): { estimate: number[]; se: number[]; t: number[] } }): CoefColumn[] {
+  const c = model.coefTable();
   const { df, p } = satterthwaiteTests(model);
   return [
     { name: 'Estimate', kind: 'estimate', values: c.estimate },

@@ -54,7 +54,8 @@ export abstract class FixedEffectsFit {
     return this.xNames.map((_, i) => this.xNames.map((__, j) => v[i + j * this.p]));
   }
 
-  coefficients(): CoefficientTable {
+  /** lme4's coef(summary(fit)): estimate, standard error and t value per fixed effect (see coef() for per-level coefficients) */
+  coefTable(): CoefficientTable {
     const v = this.vcovMatrix();
     const estimate = Array.from(this.beta);
     const se = estimate.map((_, i) => Math.sqrt(v[i + i * this.p]));

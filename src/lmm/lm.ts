@@ -63,8 +63,8 @@ export class LinearModel extends FixedEffectsFit {
   }
 
   /** t tests on n - p degrees of freedom, as summary.lm */
-  override coefficients(): LmCoefficientTable {
-    const c = super.coefficients();
+  override coefTable(): LmCoefficientTable {
+    const c = super.coefTable();
     const df = c.t.map(() => this.n - this.p);
     return { ...c, df, p: c.t.map((x, i) => tTwoSided(x, df[i])) };
   }
@@ -94,7 +94,7 @@ export class LinearModel extends FixedEffectsFit {
       formula: this.formula,
       nobs: this.n,
       fixef: this.fixef(),
-      coefficients: this.coefficients(),
+      coefficients: this.coefTable(),
       sigma: this.sigma,
       logLik: this.logLik(),
       AIC: this.AIC(),
@@ -105,7 +105,7 @@ export class LinearModel extends FixedEffectsFit {
   }
 
   private summaryParts() {
-    const c = this.coefficients();
+    const c = this.coefTable();
     const coefs = coefmatSpec(this.xNames, [
       { name: 'Estimate', kind: 'estimate', values: c.estimate },
       { name: 'Std. Error', kind: 'se', values: c.se },

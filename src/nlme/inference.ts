@@ -114,7 +114,7 @@ function approximateCovariance(model: NlmeModel, natural: NaturalParameters): Fl
 
 /** nlme's intervals(fit, level): Wald intervals, variance parameters on their natural scale transformed back. */
 export function intervals(model: NlmeModel, level = 0.95): NlmeIntervals {
-  const c = model.coefficients();
+  const c = model.coefTable();
   const v = model.vcovMatrix();
   const fixed = c.term.map((name, i) => {
     const half = tQuantile((1 + level) / 2, c.df[i]) * Math.sqrt(v[i + i * model.p]);

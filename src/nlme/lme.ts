@@ -234,7 +234,7 @@ export class NlmeModel extends FixedEffectsFit {
   }
 
   /** summary()'s t table: Value, Std.Error, DF, t-value, p-value */
-  override coefficients(): NlmeCoefficientTable {
+  override coefTable(): NlmeCoefficientTable {
     const v = this.testCovariance();
     const estimate = Array.from(this.beta);
     const se = estimate.map((_, i) => Math.sqrt(v[i + i * this.p]));
@@ -341,7 +341,7 @@ export class NlmeModel extends FixedEffectsFit {
   }
 
   toJSON() {
-    const c = this.coefficients();
+    const c = this.coefTable();
     return {
       kind: this.kind,
       formula: this.formula,

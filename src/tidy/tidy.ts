@@ -69,7 +69,7 @@ function confidenceLevel(options: { confLevel?: number }): number {
 
 /** Fixed effects with t tests (Satterthwaite df for lmer, n - p for lm) and t intervals, as summary() and confint.lm. */
 function fixedRows(model: FittedModel, level: number): TidyRow[] {
-  const c = model.coefficients();
+  const c = model.coefTable();
   const { df, p } = coefficientTests(model);
   return c.term.map((term, j) => {
     const half = tQuantile((1 + level) / 2, df[j]) * c.se[j];
