@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import { datasets } from '../src/datasets';
 import { conditionalVariances, ranef } from '../src/inference/conditional';
 import { coefficientTests } from '../src/inference/contrast';
+import { Matrix } from 'ml-matrix';
+import { lm } from '../src/lmm/lm';
 import { lmer } from '../src/lmm/lmer';
 import type { LinearMixedModel } from '../src/lmm/model';
 import type { Table } from '../src/frame/types';
@@ -90,4 +92,20 @@ test("fit.ranef() and ranef(fit) have lme4's shape: a row per level for each gro
   assert.deepEqual([...withVariances], fit.ranef().Subject);
   assert.deepEqual(withVariances.condVar, conditionalVariances(fit).Subject);
   assert.deepEqual(Object.keys(withVariances[0]), ['level', '(Intercept)', 'Days']);
+});
+
+test('vcov() and modelMatrix() are ml-matrix matrices in the coefficients order (lmer and lm)', () => {
+  const data = datasets.sleepstudy();
+  const days = Array.from(data.column('Days')!.values as Float64Array);
+  for (const fit of [lmer('Reaction ~ Days + (Days | Subject)', data), lm('Reaction ~ Days', data)]) {
+    const v = fit.vcov();
+    assert.ok(v instanceof Matrix);
+    assert.deepEqual([v.rows, v.columns], [2, 2]);
+    assert.ok(v.isSymmetric());
+    assertClose(v.diag().map(Math.sqrt), fit.coefTable().se, 1e-14, 'sqrt(diag(vcov))');
+    const X = fit.modelMatrix();
+    assert.deepEqual([X.rows, X.columns], [180, 2]);
+    assert.deepEqual(X.getColumn(0), new Array(180).fill(1));
+    assert.deepEqual(X.getColumn(1), days);
+  }
 });
