@@ -15,6 +15,8 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': ['error', { allowAsImport: true }],
       // a leading underscore marks a parameter an override or a callback signature requires
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      // `interface X extends Y {}` gives a type alias a name declarations can print
+      '@typescript-eslint/no-empty-object-type': ['error', { allowInterfaces: 'with-single-extends' }],
       // series coefficients are kept with the digits of their published source (R's nmath, Cody)
       'no-loss-of-precision': 'off',
       // expected R output is fixed-width: its runs of spaces read best as they print

@@ -32,7 +32,17 @@ export {
   type LikelihoodRatioOptions,
   type LikelihoodRatioRow,
 } from './inference/anova';
-export { coefficientTests, contrast, ContrastResult, tTest, fTest, type ContrastVector, type DdfMethod, type FTestResult, type TTestResult } from './inference/contrast';
+export {
+  coefficientTests,
+  contrast,
+  ContrastResult,
+  tTest,
+  fTest,
+  type ContrastVector,
+  type DdfMethod,
+  type FTestResult,
+  type TTestResult,
+} from './inference/contrast';
 export {
   coef,
   conditionalVariances,
@@ -50,7 +60,7 @@ export { simulate, refit, type SimulateOptions } from './inference/simulate';
 export { emmeans, EmmGrid, EmmContrasts, type EmmeansOptions, type Adjustment, type DfMethod } from './inference/emmeans';
 export { r2, icc, varianceComponents, type VarianceComponents } from './inference/r2';
 export { kenwardRoger, type KenwardRoger } from './inference/kenward-roger';
-export { explainWarnings, type Explanation } from './inference/explain';
+export { explainWarnings, type Explanation } from './lmm/explain';
 export { checkConvergence, ConvergenceCheck, type Refit } from './inference/convergence';
 export { RRandom } from './stats/rng';
 // whole-brain fits: lmer() at every voxel or vertex with BLMM's maps, their comparison, ABCD-like synthetic data

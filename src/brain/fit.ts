@@ -14,7 +14,7 @@ import { logChisqMixtureUpper, negLog10FromLn } from '../stats/distributions';
 import { writeDat } from '../io/dat';
 import { writeMap, type ImageGeometry } from '../io/images';
 import { LinearMixedModel } from '../lmm/model';
-import { rememberData } from '../tidy/fit-data';
+import { rememberData } from '../frame/fit-data';
 import type { Contrast } from './contrasts';
 import { STATUS_REASONS, VoxelStatus } from './layout';
 

@@ -53,5 +53,5 @@ export { emmeans, EmmGrid, EmmContrasts, type EmmeansOptions, type Adjustment, t
 export { ptukey, ptukeyUpper, qtukey } from './tukey';
 export { r2, icc, varianceComponents, type VarianceComponents } from './r2';
 export { kenwardRoger, type KenwardRoger } from './kenward-roger';
-export { explainWarnings, type Explanation } from './explain';
+export { explainWarnings, type Explanation } from '../lmm/explain';
 export { checkConvergence, ConvergenceCheck, type Refit } from './convergence';

@@ -8,7 +8,7 @@ import { modelFrame } from '../frame/modelframe';
 import { DataInput, toTable } from '../frame/table';
 import type { ModelFrame } from '../frame/types';
 import { fUpper, tTwoSided } from '../stats/distributions';
-import { rememberData } from '../tidy/fit-data';
+import { rememberData } from '../frame/fit-data';
 import { BlockedSystem } from './blocked';
 import { CoefficientTable, FixedEffectsFit } from './fixed';
 import { profiledDeviance } from './objective';

@@ -3,7 +3,7 @@ import { groupingProblem } from '../frame/checks';
 import type { ContrastSpec } from '../frame/contrasts';
 import { modelFrame } from '../frame/modelframe';
 import { DataInput, toTable } from '../frame/table';
-import { rememberData } from '../tidy/fit-data';
+import { rememberData } from '../frame/fit-data';
 import { FitOptions, LinearMixedModel } from './model';
 
 export interface LmerOptions extends FitOptions {

@@ -5,7 +5,7 @@
 import { abbreviate, CoefColumn, coefmatSpec, SIGNIF_LEGEND, zapsmall } from '../display/coefmat';
 import { formatColumn } from '../display/format';
 import { htmlTable, TableSpec, textTable } from '../display/html';
-import { explanationLines } from '../inference/explain';
+import { explanationLines } from './explain';
 import type { LinearMixedModel } from './model';
 
 export interface SummaryParts {

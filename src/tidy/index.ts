@@ -13,10 +13,10 @@ import { ConfintTable } from '../inference/confint';
 import { ContrastResult } from '../inference/contrast';
 import { LinearModel } from '../lmm/lm';
 import { isRanefRows, LinearMixedModel, type RanefRows } from '../lmm/model';
-import { danfo, frameOf, tableToFrame, type DataFrame, type FrameColumn } from './danfo';
+import { danfo, frameOf, tableToFrame, type DataFrame, type FrameColumn } from '../frame/danfo';
 import { augmentModel, glanceEntries, tidyModel, type FittedModel, type TidyOptions } from './tidy';
 
-export { danfo, type DanfoModule, type DataFrame, type DataFrameBase, type Series, type SeriesBase } from './danfo';
+export { danfo, type DanfoModule, type DataFrame, type DataFrameBase, type Series, type SeriesBase } from '../frame/danfo';
 export type { TidyEffect, TidyOptions } from './tidy';
 
 /** Every result tidy() turns into a frame. */

@@ -11,8 +11,8 @@ import { coefficientTests } from '../inference/contrast';
 import { normalQuantile, tQuantile } from '../stats/distributions';
 import { LinearModel } from '../lmm/lm';
 import { LinearMixedModel } from '../lmm/model';
-import { frameOf, tableColumns, type DataFrame, type FrameColumn } from './danfo';
-import { dataOf, modelFrameColumns } from './fit-data';
+import { frameOf, tableColumns, type DataFrame, type FrameColumn } from '../frame/danfo';
+import { dataOf, modelFrameColumns } from '../frame/fit-data';
 import { hatValues } from './hat';
 
 export type FittedModel = LinearMixedModel | LinearModel;
