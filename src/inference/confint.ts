@@ -20,6 +20,7 @@ import { ModelError } from '../errors';
 import { LinearModel } from '../lmm/lm';
 import { LinearMixedModel } from '../lmm/model';
 import { minimizeBounded } from '../lmm/optimize';
+import { lambdaCovariance } from '../lmm/reterm';
 import { normalQuantile } from '../stats/distributions';
 import { randomSeed } from '../stats/rng';
 import { refit, simulate } from './simulate';
@@ -86,13 +87,7 @@ export function sdcorParameters(model: LinearMixedModel, theta: ArrayLike<number
     const k = term.k;
     const lam = new Float64Array(k * k);
     for (let j = 0; j < k; j++) for (let i = j; i < k; i++) lam[i + j * k] = theta[offset++];
-    const cov = new Float64Array(k * k);
-    for (let i = 0; i < k; i++)
-      for (let j = 0; j < k; j++) {
-        let s = 0;
-        for (let m = 0; m <= Math.min(i, j); m++) s += lam[i + m * k] * lam[j + m * k];
-        cov[i + j * k] = sigma * sigma * s;
-      }
+    const cov = lambdaCovariance(lam, k, sigma);
     const sd = Array.from({ length: k }, (_, i) => Math.sqrt(cov[i + i * k]));
     for (let j = 0; j < k; j++)
       for (let i = j; i < k; i++) out.push(i === j ? sd[i] : sd[i] > 0 && sd[j] > 0 ? cov[i + j * k] / (sd[i] * sd[j]) : 0);
