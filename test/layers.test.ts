@@ -19,6 +19,7 @@ const LAYERS: Record<string, number> = {
   formula: 1,
   linalg: 1,
   io: 1,
+  cluster: 1,
   frame: 2,
   lmm: 3,
   datasets: 3,

@@ -1,12 +1,12 @@
 // `npm run test:unit`: the compiled tests that need neither Jupyter, Chromium nor a running kernel
 // (every file of dist/test except the notebook, kernel protocol and conformance, kernel-link,
-// JupyterLab and browser tests), for a quick loop beside the full `npm test`.
+// JupyterLab, browser and real-SLURM tests), for a quick loop beside the full `npm test`.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', 'dist', 'test');
-const needsJupyterOrBrowser = /notebook|protocol|conformance|kernel-link|jupyterlab|browser/;
+const needsJupyterOrBrowser = /notebook|protocol|conformance|kernel-link|jupyterlab|browser|slurm/;
 const files = readdirSync(root, { recursive: true })
   .filter((f) => f.endsWith('.test.js') && !needsJupyterOrBrowser.test(f))
   .sort()
