@@ -257,7 +257,7 @@ export async function startKernel(connectionFile: string): Promise<void> {
   };
   mapLibraryModule();
   const converters = new Converters(cellGlobalsDeclaration(globals));
-  converters.node; // compile the TypeScript program before the first cell, like tslab
+  void converters.node; // compile the TypeScript program before the first cell, like tslab
   const executor = createExecutor(process.cwd(), converters, executorConsole);
   const history = new History();
   const handler = new NeurolmmHandler(executor, session, history);

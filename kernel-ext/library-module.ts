@@ -7,6 +7,7 @@
  * to the notebook is not used by this kernel. `require` of a package the notebook's folder lacks
  * falls back to the packages neurolmm itself resolves (e.g. `require("danfojs")`).
  */
+import { readFileSync } from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
 import * as ts from '@tslab/typescript-for-tslab';
@@ -15,11 +16,24 @@ export const LIBRARY_NAME = 'neurolmm';
 /** The package root this kernel runs from (dist/kernel-ext is two levels down). */
 export const LIBRARY_ROOT = path.resolve(__dirname, '..', '..');
 
-/** "neurolmm" -> the package root, "neurolmm/x" -> root/x; undefined for other modules. */
+/**
+ * "neurolmm" -> the package root, "neurolmm/brain" (a subpath of package.json's exports) -> its
+ * CommonJS file, "neurolmm/x" otherwise -> root/x; undefined for other modules. (Types of the
+ * subpaths reach tslab's compiler through package.json's typesVersions.)
+ */
 export function libraryPath(request: string): string | undefined {
   if (request === LIBRARY_NAME) return LIBRARY_ROOT;
-  if (request.startsWith(`${LIBRARY_NAME}/`)) return path.join(LIBRARY_ROOT, request.slice(LIBRARY_NAME.length + 1));
-  return undefined;
+  if (!request.startsWith(`${LIBRARY_NAME}/`)) return undefined;
+  const subpath = request.slice(LIBRARY_NAME.length + 1);
+  const target = packageExports()[`./${subpath}`];
+  return path.join(LIBRARY_ROOT, typeof target === 'object' ? target.require : subpath);
+}
+
+let exportsMap: Record<string, string | { require: string }> | undefined;
+
+function packageExports(): Record<string, string | { require: string }> {
+  exportsMap ??= JSON.parse(readFileSync(path.join(LIBRARY_ROOT, 'package.json'), 'utf8')).exports ?? {};
+  return exportsMap!;
 }
 
 type ResolveFilename = (request: string, ...rest: unknown[]) => string;

@@ -17,8 +17,8 @@ import { VoxelStatus } from '../src/brain/layout';
 import { SyntheticDataset } from '../src/brain/synthetic';
 import { DataError, ModelError } from '../src/errors';
 import { fTest } from '../src/inference/contrast';
-import { logTTwoSided, logTUpper, negLog10FromLn, logChisqMixtureUpper } from '../src/inference/distributions';
-import { satterthwaite1D } from '../src/inference/satterthwaite';
+import { logTTwoSided, logTUpper, negLog10FromLn, logChisqMixtureUpper } from '../src/stats/distributions';
+import { satterthwaite1D } from '../src/lmm/satterthwaite';
 import { LinearMixedModel } from '../src/lmm/model';
 
 const FIXED = 'sex + age + time + nih + site';

@@ -22,7 +22,7 @@ for (const r of ref.codings) {
   test(`contrasts: ${r.name} (${r.formula}) equals lmerTest`, () => {
     const model = lmer(r.formula, datasets[r.data](), { REML: r.REML, contrasts: r.contrasts ?? undefined });
     assert.deepEqual(model.xNames, r.term);
-    const c = model.coefficients();
+    const c = model.coefTable();
     const { df } = coefficientTests(model);
     r.term.forEach((name: string, i: number) => {
       assertNear(c.estimate[i], r.estimate[i], 1e-6, `${name} estimate`, 1e-8);
@@ -41,7 +41,7 @@ for (const r of ref.codings) {
 test('contrasts: lm with sum contrasts equals R', () => {
   const fit = lm('angle ~ recipe * temperature', cake(), { contrasts: { recipe: 'sum' } });
   assert.deepEqual(fit.xNames, ref.lm_coding.term);
-  const c = fit.coefficients();
+  const c = fit.coefTable();
   ref.lm_coding.term.forEach((name: string, i: number) => {
     assertNear(c.estimate[i], ref.lm_coding.estimate[i], 1e-8, `${name}`, 1e-10);
     assertNear(c.se[i], ref.lm_coding.se[i], 1e-8, `${name} SE`);

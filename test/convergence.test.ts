@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readCSV } from '../src/frame/table';
 import { checkConvergence } from '../src/inference/convergence';
-import { RRandom } from '../src/inference/rng';
-import { explainWarnings } from '../src/inference/explain';
+import { RRandom } from '../src/stats/rng';
+import { explainWarnings } from '../src/lmm/explain';
 import { lmer } from '../src/lmm/lmer';
 import { extraReferences, fixture, lme4References, relativeError } from './helpers';
 

@@ -21,7 +21,7 @@ import {
   tQuantile,
   tTwoSided,
   tUpper,
-} from '../src/inference/distributions';
+} from '../src/stats/distributions';
 import { ModelError } from '../src/errors';
 
 const BODY = 1e-10; // relative, probabilities and quantiles

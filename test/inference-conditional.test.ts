@@ -10,7 +10,7 @@ import { DataError } from '../src/errors';
 import { readCSV } from '../src/frame/table';
 import { coef, conditionalVariances, predict, ranef, residuals } from '../src/inference/conditional';
 import { bootPercentile, confint, sdcorParameters } from '../src/inference/confint';
-import { RRandom } from '../src/inference/rng';
+import { RRandom } from '../src/stats/rng';
 import { refit, simulate } from '../src/inference/simulate';
 import { lm } from '../src/lmm/lm';
 import { lmer } from '../src/lmm/lmer';
@@ -43,9 +43,8 @@ function checkCondVar(model: LinearMixedModel, expected: NonNullable<(typeof ref
 for (const [id, ref] of withCondVar) {
   test(`conditional variances, coef, fitted and residuals match lme4: ${id} (${ref.formula})`, (t) => {
     const model = fitReference(ref);
-    const { view, restore } = atTheta(model, ref.theta);
+    const view = atTheta(model, ref.theta);
     checkCondVar(view, ref.ranef_condvar!, 1e-7, 'at lme4 theta');
-    restore();
     const lme4Criterion = (ref.REML ? ref.REMLcrit : ref.deviance) as number;
     // where the optima differ (lme4 short, or the engine's optimizer worse) the conditional quantities move with theta
     const sameOptimum = Math.abs(model.objective - lme4Criterion) < 1e-7;

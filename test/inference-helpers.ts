@@ -30,16 +30,16 @@ export function fitReference(ref: ReferenceFit): LinearMixedModel {
 }
 
 /**
- * The model at lme4's theta: beta, sigma and the system's factorization (hence lambda) there.
- * Call `restore()` afterwards to put the system back at the model's own optimum.
+ * The model as if fitted at lme4's theta: a snapshot with theta, lambda, beta and sigma there
+ * (computed with the model's deviance function, which leaves the model's own results alone).
  */
-export function atTheta(model: LinearMixedModel, theta: number[]): { view: LinearMixedModel; restore: () => void } {
-  const e = model.system.evaluate(theta);
+export function atTheta(model: LinearMixedModel, theta: number[]): LinearMixedModel {
+  const e = model.devfun.evaluate(theta);
   assert.ok(e, 'lme4 theta must give a positive definite system');
   const sigma = profiledSigma(e, model.n, model.p, model.REML);
   const beta = model.system.solve().beta;
-  const view = Object.create(model, { theta: { value: theta }, sigma: { value: sigma }, beta: { value: beta } }) as LinearMixedModel;
-  return { view, restore: () => model.system.evaluate(model.theta) };
+  const lambda = model.terms.map((t) => t.lambda.slice());
+  return Object.create(model, { theta: { value: theta }, sigma: { value: sigma }, beta: { value: beta }, lambda: { value: lambda } }) as LinearMixedModel;
 }
 
 /** Relative error within `relative`, or absolute error within `absolute`; null in R is NA (NaN here). */

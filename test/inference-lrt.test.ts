@@ -10,7 +10,7 @@ import { ModelError } from '../src/errors';
 import { readCSV } from '../src/frame/table';
 import { anova, type LikelihoodRatioTable } from '../src/inference/anova';
 import { coefficientTests } from '../src/inference/contrast';
-import { chisqUpper } from '../src/inference/distributions';
+import { chisqUpper } from '../src/stats/distributions';
 import { lm } from '../src/lmm/lm';
 import { lmer } from '../src/lmm/lmer';
 import { fixture } from './helpers';

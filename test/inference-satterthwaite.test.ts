@@ -10,20 +10,22 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { ModelError } from '../src/errors';
 import { readCSV } from '../src/frame/table';
 import { anova, type AnovaTable } from '../src/inference/anova';
 import { coefmatSpec } from '../src/display/coefmat';
-import { coefficientTests, contrast, fStatisticDdf, fTest, satterthwaiteCoefColumns, tTest } from '../src/inference/contrast';
+import { satterthwaiteCoefColumns } from '../src/lmm/coeftests';
+import { coefficientTests, contrast, fStatisticDdf, fTest, tTest } from '../src/inference/contrast';
 import betaln = require('@stdlib/math-base-special-betaln');
-import { richardsonHessian, richardsonJacobian } from '../src/inference/numderiv';
-import { varparInference } from '../src/inference/satterthwaite';
+import { richardsonHessian, richardsonJacobian } from '../src/stats/numderiv';
+import { varparInference } from '../src/lmm/satterthwaite';
 import { lmer } from '../src/lmm/lmer';
 import { fixture } from './helpers';
 import { assertNear, atTheta, fitReference, inferenceReferences, type InferenceReference } from './inference-helpers';
 
 const references = inferenceReferences();
-const extraTests = JSON.parse(require('node:fs').readFileSync(fixture('extra-tests.json'), 'utf8'));
+const extraTests = JSON.parse(readFileSync(fixture('extra-tests.json'), 'utf8'));
 
 test('Richardson Hessian and Jacobian reproduce analytic derivatives (numDeriv defaults)', () => {
   // f = x^2 y^3 + exp(x y): exact Hessian at (1.3, -0.7)
@@ -58,13 +60,12 @@ function checkAnova(table: AnovaTable, expected: Record<string, number | string 
 for (const [id, ref] of Object.entries(references) as [string, InferenceReference][]) {
   test(`Satterthwaite df, p and anova tables match lmerTest at lme4's theta: ${id} (${ref.formula})`, () => {
     const model = fitReference(ref);
-    const { view, restore } = atTheta(model, ref.theta);
+    const view = atTheta(model, ref.theta);
     const atLme4 = coefficientTests(view);
     atLme4.df.forEach((df, i) => assertNear(df, ref.coefficients.df[i], 1e-5, `df ${ref.coefficients.term[i]} at lme4 theta`));
     atLme4.p.forEach((p, i) => assertNear(p, ref.coefficients.p[i], 1e-4, `p ${ref.coefficients.term[i]} at lme4 theta`, 1e-14));
     checkAnova(anova(view, { type: 1 }), ref.anova_type1, 1e-4, 'Type I at lme4 theta');
     checkAnova(anova(view, { type: 3 }), ref.anova_type3, 1e-4, 'Type III at lme4 theta');
-    restore();
   });
 
   test(`Satterthwaite df, p and anova tables match lmerTest at our optimum: ${id}`, (t) => {
@@ -109,7 +110,7 @@ test('contest references: t tests with rhs and confidence limits, joint F tests 
   for (const [id, c] of Object.entries(extraTests.contest) as [string, any][]) {
     const ref = c.model === 'sleepstudy_full' ? references.sleepstudy_full : references[c.model];
     const model = fitReference(ref);
-    const { view, restore } = atTheta(model, ref.theta);
+    const view = atTheta(model, ref.theta);
     for (const m of [view, model]) {
       const tol = m === view ? 1e-6 : 1e-3;
       const label = `${id}${m === view ? ' at lme4 theta' : ''}`;
@@ -137,7 +138,6 @@ test('contest references: t tests with rhs and confidence limits, joint F tests 
         assertNear(res.p, c.p, 10 * tol, `${label} p`);
       }
     }
-    restore();
   }
 });
 

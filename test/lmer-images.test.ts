@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lmer } from '../src/lmm/lmer';
+import { lmer } from '../src/api';
 import { LinearMixedModel } from '../src/lmm/model';
 
 test('lmer(formula, table, {images}) fits every voxel like lmer() on that voxel alone', async () => {

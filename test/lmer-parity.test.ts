@@ -40,7 +40,7 @@ for (const [id, ref] of Object.entries(references)) {
       model.system.evaluate(model.theta);
     }
 
-    const coefs = model.coefficients();
+    const coefs = model.coefTable();
     coefs.se.forEach((se, i) => assert.ok(relativeError(se, ref.coefficients.se[i]) < 1e-4, `SE ${coefs.term[i]}: ${se} vs ${ref.coefficients.se[i]}`));
     coefs.t.forEach((t, i) => assert.ok(relativeError(t, ref.coefficients.t[i]) < 1e-4, `t ${coefs.term[i]}`));
 

@@ -104,7 +104,7 @@ for (const [id, ref] of Object.entries(reference.fits)) {
   test(`nlme parity ${id}: ${label} estimates`, () => {
     const m = fitted(id);
     assert.equal(m.nobs, ref.nobs);
-    const c = m.coefficients();
+    const c = m.coefTable();
     assert.deepEqual(c.term, ref.coefficients.term);
     const worst = Math.max(...c.estimate.map((b, i) => relativeError(b, ref.coefficients.estimate[i])));
     // where nlme stopped short of the optimum (a flat likelihood: BodyWeight's random slopes with
@@ -196,7 +196,7 @@ test('gls without structures is lm; lme without structures is lmer', () => {
   assertClose(g.beta, l.beta, 1e-10, 'beta');
   assert.ok(Math.abs(g.logLik() - l.logLik()) < 1e-8);
   // gls's varBeta uses the REML-like sigma also under ML: lm's standard errors
-  assertClose(g.coefficients().se, l.coefficients().se, 1e-10, 'SE');
+  assertClose(g.coefTable().se, l.coefTable().se, 1e-10, 'SE');
   const m = lme('distance ~ age + (age | Subject)', orthodont);
   const r = lmer('distance ~ age + (age | Subject)', orthodont);
   assert.ok(Math.abs(m.logLik() - r.logLik()) < 1e-6);

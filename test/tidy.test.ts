@@ -154,7 +154,7 @@ test('toDataFrame: ranef, coef, anova, likelihood-ratio, contrast, predict and c
   const re = toDataFrame(ranef(fit, { condVar: true }));
   assert.deepEqual(re.columns, ['grpvar', 'term', 'grp', 'condval', 'condsd']);
   assert.equal(re.shape[0], 36);
-  assert.deepEqual(re.iloc({ rows: [18] }).values[0], ['Subject', 'Days', '308', modes.rows[0].Days, modes.condVar![0].condSD[0][1]]);
+  assert.deepEqual(re.iloc({ rows: [18] }).values[0], ['Subject', 'Days', '308', modes[0].Days, modes.condVar![0].condSD[0][1]]);
 
   const coefficients = toDataFrame(coef(fit));
   assert.deepEqual(coefficients.columns, ['group', 'level', '(Intercept)', 'Days']);

@@ -1,4 +1,7 @@
-/** The whole-brain engine's public API. */
+/**
+ * `neurolmm/brain`: the whole-brain engine's public API: lmer() at every voxel or vertex with
+ * BLMM's maps, chunked fits, their comparison, and ABCD-like synthetic data.
+ */
 export { lmerBrain, lmerBrainSync, defaultWorkers } from './lmerbrain';
 export type { BrainOptions, BrainProgress } from './lmerbrain';
 export { lmerBrainChunk, lmerBrainChunks, mergeBrainChunks, planBrainChunks, chunkState } from './chunks';

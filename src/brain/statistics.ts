@@ -2,9 +2,9 @@
  * A voxel's contrast maps from the ROI inference code (lmerTest's contest1D / contestMD with
  * Satterthwaite's df): nothing about the tests is computed here, only laid out BLMM's way.
  */
-import { logTTwoSided, logTUpper, negLog10FromLn } from '../inference/distributions';
+import { logTTwoSided, logTUpper, negLog10FromLn } from '../stats/distributions';
 import { fTest } from '../inference/contrast';
-import { satterthwaite1D } from '../inference/satterthwaite';
+import { satterthwaite1D } from '../lmm/satterthwaite';
 import type { RecordLayout } from './layout';
 import type { VoxelEstimate } from './voxelfit';
 

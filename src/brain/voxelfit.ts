@@ -3,7 +3,7 @@
  * (`optimizeTheta`, the same profiled deviance and gradient), warm-started from the previous
  * voxel's theta, then sigma, beta and the unscaled covariance of beta at the optimum.
  */
-import { varparInference } from '../inference/satterthwaite';
+import { varparInference } from '../lmm/satterthwaite';
 import { choleskyInverse, choleskyLower } from '../linalg/dense';
 import type { BlockedSystem } from '../lmm/blocked';
 import { optimizeTheta } from '../lmm/fit-theta';

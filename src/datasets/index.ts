@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { readCSV, tableOf } from '../frame/table';
 import type { Column, Table } from '../frame/types';
-import { tableToFrame, type DataFrame } from '../tidy/danfo';
+import { tableToFrame, type DataFrame } from '../frame/danfo';
 
 export interface DatasetOptions {
   /** a danfojs DataFrame (factors as string columns) instead of a table; loads danfojs */

@@ -13,7 +13,7 @@ import { nlmeAnova, nlmeComparison, type NlmeAnovaOptions, type NlmeAnovaTable, 
 import { NlmeModel } from '../nlme/lme';
 import { type1Hypotheses, type3Hypotheses } from './anova-contrasts';
 import { fTest, isMixedModel, type DdfMethod, type FTestResult } from './contrast';
-import { chisqUpper, logChisqMixtureUpper, logChisqUpper, negLog10FromLn } from './distributions';
+import { chisqUpper, logChisqMixtureUpper, logChisqUpper, negLog10FromLn } from '../stats/distributions';
 
 export type FittedModel = LinearMixedModel | LinearModel;
 
@@ -222,7 +222,7 @@ export function likelihoodRatioTable(models: FittedModel[], options: LikelihoodR
   if (refit && remlFits.some(Boolean)) messages.push('refitting model(s) with ML (instead of REML)');
   if (!refit && remlFits.some(Boolean) && !remlFits.every(Boolean)) messages.push('warning: some models fit with REML = TRUE, some not');
   const fits = models.map((m, i) =>
-    refit && remlFits[i] ? new LinearMixedModel(m.frame, { REML: false, start: (m as LinearMixedModel).theta, dataName: m.dataName }) : m,
+    refit && remlFits[i] ? (m as LinearMixedModel).refitML() : m,
   );
   const order = fits.map((_, i) => i).sort((a, b) => parameterCount(fits[a]) - parameterCount(fits[b]));
   const rows: LikelihoodRatioRow[] = [];

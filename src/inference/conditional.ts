@@ -40,7 +40,7 @@ export function conditionalVariances(model: LinearMixedModel): Record<string, Co
   const out: Record<string, ConditionalVarianceBlock[]> = {};
   model.terms.forEach((term, t) => {
     const k = term.k;
-    const postVar = inverse[t].map((B) => scaleByLambda(term.lambda, B, k, s2));
+    const postVar = inverse[t].map((B) => scaleByLambda(model.lambda[t], B, k, s2));
     const condSD = postVar.map((V) => term.names.map((_, a) => Math.sqrt(V[a + a * k])));
     (out[term.group] ??= []).push({ names: [...term.names], levels: [...term.levels], postVar, condSD });
   });
@@ -82,15 +82,16 @@ function relativeInverseBlocks(model: LinearMixedModel): Float64Array[][] {
   const val: number[] = [];
   for (let r = 0; r < n; r++) {
     // this row of Z Lambda: first term's k0 values, then the other terms' (index, value) pairs
-    zLambdaRow(first, r, n, zl0);
+    zLambdaRow(first, model.lambda[0], r, n, zl0);
     idx.length = 0;
     val.length = 0;
     for (let t = 1; t < terms.length; t++) {
       const term = terms[t];
+      const lambda = model.lambda[t];
       const base = offsets[t] + term.codes[r] * term.k;
       for (let a = 0; a < term.k; a++) {
         let s = 0;
-        for (let c = a; c < term.k; c++) s += term.z[r + c * n] * term.lambda[c + a * term.k];
+        for (let c = a; c < term.k; c++) s += term.z[r + c * n] * lambda[c + a * term.k];
         idx.push(base + a);
         val.push(s);
       }
@@ -127,7 +128,7 @@ function relativeInverseBlocks(model: LinearMixedModel): Float64Array[][] {
       }
     });
     W.push({ index, values });
-    index.forEach((i, m) => {
+    index.forEach((i) => {
       const ci = coupling[l].get(i)!;
       index.forEach((j, u) => {
         let s = 0;
@@ -165,27 +166,29 @@ function relativeInverseBlocks(model: LinearMixedModel): Float64Array[][] {
 }
 
 /** (z_r' lambda) for one row r of a term: its k values in Z Lambda. */
-function zLambdaRow(term: ReTerm, r: number, n: number, out: Float64Array): void {
+function zLambdaRow(term: ReTerm, lambda: Float64Array, r: number, n: number, out: Float64Array): void {
   const k = term.k;
   for (let a = 0; a < k; a++) {
     let s = 0;
-    for (let c = a; c < k; c++) s += term.z[r + c * n] * term.lambda[c + a * k];
+    for (let c = a; c < k; c++) s += term.z[r + c * n] * lambda[c + a * k];
     out[a] = s;
   }
 }
 
-export interface RanefGroup {
-  /** one row per level: the level and the conditional mode of each random effect */
-  rows: RanefRows;
-  /** with condVar: the conditional covariance blocks, one per term on this grouping factor */
-  condVar?: ConditionalVarianceBlock[];
-}
+/**
+ * One grouping factor's conditional modes, a row per level (the shape of `fit.ranef()`); with
+ * condVar, the conditional covariance blocks ride along as `condVar`, one per term on this factor
+ * (lme4's "postVar" attribute).
+ */
+export type RanefGroup = RanefRows & { condVar?: ConditionalVarianceBlock[] };
 
-/** lme4's ranef(model, condVar): conditional modes per grouping factor, with conditional variances if asked. */
+/** lme4's ranef(model, condVar): `fit.ranef()`, with the conditional variances attached if asked. */
 export function ranef(model: LinearMixedModel, options: { condVar?: boolean } = {}): Record<string, RanefGroup> {
-  const modes = model.ranef();
-  const variances = options.condVar ? conditionalVariances(model) : undefined;
-  return Object.fromEntries(Object.entries(modes).map(([group, rows]) => [group, { rows, ...(variances ? { condVar: variances[group] } : {}) }]));
+  const modes: Record<string, RanefGroup> = model.ranef();
+  if (!options.condVar) return modes;
+  const variances = conditionalVariances(model);
+  for (const [group, rows] of Object.entries(modes)) rows.condVar = variances[group];
+  return modes;
 }
 
 /**

@@ -19,10 +19,10 @@ import type { MimeBundle } from '../display/mime';
 import { ModelError } from '../errors';
 import { LinearModel } from '../lmm/lm';
 import { LinearMixedModel } from '../lmm/model';
-import { varparDeviance } from '../lmm/objective';
 import { minimizeBounded } from '../lmm/optimize';
-import { normalQuantile } from './distributions';
-import { randomSeed } from './rng';
+import { lambdaCovariance } from '../lmm/reterm';
+import { normalQuantile } from '../stats/distributions';
+import { randomSeed } from '../stats/rng';
 import { refit, simulate } from './simulate';
 
 export interface ConfintOptions {
@@ -87,13 +87,7 @@ export function sdcorParameters(model: LinearMixedModel, theta: ArrayLike<number
     const k = term.k;
     const lam = new Float64Array(k * k);
     for (let j = 0; j < k; j++) for (let i = j; i < k; i++) lam[i + j * k] = theta[offset++];
-    const cov = new Float64Array(k * k);
-    for (let i = 0; i < k; i++)
-      for (let j = 0; j < k; j++) {
-        let s = 0;
-        for (let m = 0; m <= Math.min(i, j); m++) s += lam[i + m * k] * lam[j + m * k];
-        cov[i + j * k] = sigma * sigma * s;
-      }
+    const cov = lambdaCovariance(lam, k, sigma);
     const sd = Array.from({ length: k }, (_, i) => Math.sqrt(cov[i + i * k]));
     for (let j = 0; j < k; j++)
       for (let i = j; i < k; i++) out.push(i === j ? sd[i] : sd[i] > 0 && sd[j] > 0 ? cov[i + j * k] / (sd[i] * sd[j]) : 0);
@@ -195,21 +189,15 @@ function solveBracket(f: (x: number) => number, a: number, fa: number, b: number
   return (a + b) / 2;
 }
 
-/** The ML fit a profile is computed from (lme4 refits REML fits with ML to profile). */
-function maximumLikelihoodFit(model: LinearMixedModel): LinearMixedModel {
-  return model.REML ? new LinearMixedModel(model.frame, { REML: false, start: model.theta, dataName: model.dataName }) : model;
-}
-
 function profileConfint(model: LinearMixedModel, z: number): { names: string[]; lower: number[]; upper: number[] } {
-  const ml = maximumLikelihoodFit(model);
-  const { n, p } = ml;
+  // lme4 profiles a REML fit's ML refit
+  const ml = model.refitML();
   const base = ml.objective;
   const kinds = parameterKinds(ml);
   const optimum = sdcorParameters(ml);
   const deviance = (pars: ArrayLike<number>): number => {
     const theta = thetaFromSdcor(ml, pars);
-    const e = theta && pars[pars.length - 1] > 0 ? ml.system.evaluate(theta) : null;
-    return e ? varparDeviance(e, n, p, false, pars[pars.length - 1]) : Infinity;
+    return theta && pars[pars.length - 1] > 0 ? ml.devfun.varparDeviance(theta, pars[pars.length - 1]) : Infinity;
   };
   // the other parameters on an unbounded scale where possible: log sigma, correlations by z / sqrt(1 + z^2)
   const toFree = (v: number, kind: string) => (kind === 'sigma' ? Math.log(v) : kind === 'cor' ? v / Math.sqrt(Math.max(1e-12, 1 - v * v)) : v);
@@ -244,9 +232,8 @@ function profileConfint(model: LinearMixedModel, z: number): { names: string[]; 
     lower.push(lo);
     upper.push(hi);
   });
-  ml.system.evaluate(ml.theta);
   // fixed effects: ML refits of y - b x_j on the other columns
-  const se = ml.coefficients().se;
+  const se = ml.coefTable().se;
   ml.xNames.forEach((name, j) => {
     const zeta = (b: number): number => {
       const dev = fixedProfileDeviance(ml, j, b);
@@ -311,7 +298,7 @@ export function confint(model: LinearMixedModel | LinearModel, options: ConfintO
   if (!(level > 0 && level < 1)) throw new ModelError(`confidence level must be between 0 and 1, not ${level}`);
   const z = normalQuantile((1 + level) / 2);
   if (method === 'Wald') {
-    const se = model.coefficients().se;
+    const se = model.coefTable().se;
     const varNames = model instanceof LinearMixedModel ? varianceParameterNames(model) : [];
     const beta = Array.from(model.beta);
     return new ConfintTable(

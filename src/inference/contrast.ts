@@ -3,16 +3,16 @@
  * contestMD (F test, through the eigen-decomposition of Var(L beta) and get_Fstat_ddf), with
  * Satterthwaite's degrees of freedom for mixed models and the exact n - p for lm fits.
  */
-import type { CoefColumn } from '../display/coefmat';
 import { formatColumn } from '../display/format';
 import { htmlTable, textTable, type TableSpec } from '../display/html';
 import type { MimeBundle } from '../display/mime';
 import { ModelError } from '../errors';
-import { fUpper, logFUpper, logTTwoSided, logTUpper, negLog10FromLn, tQuantile, tTwoSided, tUpper } from './distributions';
+import { fUpper, logFUpper, logTTwoSided, logTUpper, negLog10FromLn, tQuantile, tTwoSided, tUpper } from '../stats/distributions';
 import { kenwardRoger } from './kenward-roger';
 import type { LinearMixedModel } from '../lmm/model';
-import { coefficientDf, satterthwaite1D, varparInference, type VarparModel } from './satterthwaite';
-import { multiply, quadraticForm, symmetricEigen, transpose } from './small-dense';
+import { satterthwaiteTests } from '../lmm/coeftests';
+import { satterthwaite1D, varparInference, type VarparModel } from '../lmm/satterthwaite';
+import { multiply, quadraticForm, symmetricEigen, transpose } from '../stats/small-dense';
 
 /** An lm fit as the tests need it (LinearModel). */
 export interface OlsModel {
@@ -73,30 +73,13 @@ function testBasis(model: TestableModel, ddf: DdfMethod = 'Satterthwaite'): Test
  * "df" and "Pr(>|t|)"): Satterthwaite for mixed models, n - p for lm fits.
  */
 export function coefficientTests(model: TestableModel, ddf: DdfMethod = 'Satterthwaite'): { df: number[]; p: number[]; se: number[] } {
+  if (isMixedModel(model) && ddf === 'Satterthwaite') return satterthwaiteTests(model);
   const basis = testBasis(model, ddf);
   const unit = (j: number) => Float64Array.from({ length: basis.p }, (_, k) => (k === j ? 1 : 0));
-  const df =
-    isMixedModel(model) && ddf === 'Satterthwaite' ? coefficientDf(model) : Array.from({ length: basis.p }, (_, j) => basis.df1D(unit(j)));
+  const df = Array.from({ length: basis.p }, (_, j) => basis.df1D(unit(j)));
   const se = df.map((_, j) => Math.sqrt(basis.vcov[j + j * basis.p]));
   const p = df.map((d, j) => tTwoSided(basis.beta[j] / se[j], d));
   return { df, p, se };
-}
-
-/**
- * The coefficient table columns of lmerTest's summary: Estimate, Std. Error, df, t value,
- * Pr(>|t|). The df column belongs to printCoefmat's coefficient group (its cs.ind), so it is
- * printed with the estimates' decimals ("17.000"), as lmerTest prints it.
- */
-export function satterthwaiteCoefColumns(model: TestableModel & { coefficients(): { estimate: number[]; se: number[]; t: number[] } }): CoefColumn[] {
-  const c = model.coefficients();
-  const { df, p } = coefficientTests(model);
-  return [
-    { name: 'Estimate', kind: 'estimate', values: c.estimate },
-    { name: 'Std. Error', kind: 'se', values: c.se },
-    { name: 'df', kind: 'se', values: df },
-    { name: 't value', kind: 'test', values: c.t },
-    { name: 'Pr(>|t|)', kind: 'p', values: p },
-  ];
 }
 
 /** A contrast as a length-p vector, checked against the model's coefficients. */

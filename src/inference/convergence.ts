@@ -122,7 +122,7 @@ export class ConvergenceCheck {
   get differences(): { objective: number; fixef: number; sdcor: number } {
     const [fit, ...others] = this.refits;
     const usable = others.filter((r) => Number.isFinite(r.objective));
-    const se = this.model.coefficients().se;
+    const se = this.model.coefTable().se;
     const sdcorScale = this.model.varCorr().map((r, i) => (r.var2 ? 1 : Math.max(Math.abs(fit.sdcor[i]), 1e-3 * this.model.sigma)));
     return {
       objective: Math.max(0, ...usable.map((r) => Math.abs(r.objective - fit.objective) / Math.max(1, Math.abs(fit.objective)))),

@@ -17,10 +17,10 @@ import type { Column } from '../frame/types';
 import type { LinearMixedModel } from '../lmm/model';
 import type { FittedModel } from './anova';
 import { isMixedModel } from './contrast';
-import { tQuantile, tTwoSided } from './distributions';
+import { tQuantile, tTwoSided } from '../stats/distributions';
 import { kenwardRoger } from './kenward-roger';
-import { satterthwaite1D } from './satterthwaite';
-import { quadraticForm } from './small-dense';
+import { satterthwaite1D } from '../lmm/satterthwaite';
+import { quadraticForm } from '../stats/small-dense';
 import { ptukeyUpper, qtukey } from './tukey';
 
 export type DfMethod = 'satterthwaite' | 'kenward-roger' | 'asymptotic';

@@ -1,11 +1,12 @@
 /**
  * Inference for fitted models, like R's lmerTest on top of lme4: Satterthwaite t and F tests,
  * anova tables, likelihood-ratio comparisons, conditional modes and variances, predictions,
- * confidence intervals, parametric simulation, and emmeans's marginal means.
+ * confidence intervals, parametric simulation, and emmeans's marginal means. `neurolmm/inference`
+ * is all of it, the building blocks too (Type I/III hypothesis matrices, Satterthwaite's pieces);
+ * the package's main entry exports the functions an analysis calls.
  */
 export {
   coefficientTests,
-  satterthwaiteCoefColumns,
   contrast,
   ContrastResult,
   contrastVector,
@@ -19,7 +20,8 @@ export {
   type TestableModel,
   type TTestResult,
 } from './contrast';
-export { satterthwaite1D, coefficientDf, varparInference, type SatterthwaiteContrast, type VarparInference, type VarparModel } from './satterthwaite';
+export { satterthwaiteCoefColumns, satterthwaiteTests } from '../lmm/coeftests';
+export { satterthwaite1D, coefficientDf, varparInference, type SatterthwaiteContrast, type VarparInference, type VarparModel } from '../lmm/satterthwaite';
 export {
   anova,
   anovaTable,
@@ -47,12 +49,9 @@ export {
 } from './conditional';
 export { confint, ConfintTable, bootPercentile, sdcorParameters, varianceParameterNames, type ConfintOptions } from './confint';
 export { simulate, refit, type SimulateOptions } from './simulate';
-export { RRandom } from './rng';
 export { emmeans, EmmGrid, EmmContrasts, type EmmeansOptions, type Adjustment, type DfMethod } from './emmeans';
 export { ptukey, ptukeyUpper, qtukey } from './tukey';
 export { r2, icc, varianceComponents, type VarianceComponents } from './r2';
 export { kenwardRoger, type KenwardRoger } from './kenward-roger';
-export { explainWarnings, type Explanation } from './explain';
+export { explainWarnings, type Explanation } from '../lmm/explain';
 export { checkConvergence, ConvergenceCheck, type Refit } from './convergence';
-export { richardsonHessian, richardsonJacobian } from './numderiv';
-export * from './distributions';

@@ -15,7 +15,7 @@
 import { ModelError } from '../errors';
 import { choleskyInverse, choleskyLower } from '../linalg/dense';
 import type { LinearMixedModel } from '../lmm/model';
-import { multiply, symmetricEigen, transpose } from './small-dense';
+import { multiply, symmetricEigen, transpose } from '../stats/small-dense';
 
 /** A variance parameter: a covariance element of one term (its index pairs in the random effects), or sigma². */
 type VarianceParameter = { kind: 'random'; pairs: [number, number][] } | { kind: 'residual' };

@@ -7,7 +7,7 @@
 import { ModelError } from '../errors';
 import { LinearModel } from '../lmm/lm';
 import { LinearMixedModel } from '../lmm/model';
-import { randomSeed, RRandom } from './rng';
+import { randomSeed, RRandom } from '../stats/rng';
 
 export interface SimulateOptions {
   /** number of simulated responses (default 1) */
@@ -35,8 +35,9 @@ export function simulate(model: LinearMixedModel | LinearModel, options: Simulat
     const u = rng.normals(q * nsim);
     out.forEach((y, s) => {
       let offset = s * q;
-      for (const term of model.terms) {
-        const { k, lambda: lam, z, codes } = term;
+      for (const [ti, term] of model.terms.entries()) {
+        const { k, z, codes } = term;
+        const lam = model.lambda[ti];
         for (let i = 0; i < n; i++) {
           const base = offset + codes[i] * k;
           // (Z Lambda u)_i = sum_a z_ia sum_{c <= a} lambda_ac u_c
@@ -61,8 +62,7 @@ export function simulate(model: LinearMixedModel | LinearModel, options: Simulat
 
 /** The model refitted to a new response on the same model frame (lme4's refit). */
 export function refit(model: LinearMixedModel | LinearModel, y: Float64Array): LinearMixedModel | LinearModel {
+  if (model instanceof LinearMixedModel) return model.refit(y);
   if (y.length !== model.n) throw new ModelError(`the new response has ${y.length} values for ${model.n} observations`);
-  const frame = { ...model.frame, y };
-  if (model instanceof LinearModel) return new LinearModel(frame, model.dataName);
-  return new LinearMixedModel(frame, { REML: model.REML, start: model.theta, dataName: model.dataName });
+  return new LinearModel({ ...model.frame, y }, model.dataName);
 }

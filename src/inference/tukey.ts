@@ -6,7 +6,7 @@
  * that probability against the density of s, the scaled chi distribution on df degrees of freedom,
  * over unit-length intervals until their contribution vanishes.
  */
-import { logGamma } from './distributions';
+import { logGamma } from '../stats/distributions';
 
 /** Gauss-Legendre nodes and weights of order n on [-1, 1] (Newton's method on P_n). */
 function gaussLegendre(n: number): { nodes: Float64Array; weights: Float64Array } {

@@ -1,3 +1,4 @@
+import { Matrix } from 'ml-matrix';
 import type { ModelFrame } from '../frame/types';
 
 /** The fixed-effects coefficient table (lme4's summary columns). */
@@ -49,12 +50,18 @@ export abstract class FixedEffectsFit {
     return this.unscaledCov.map((v) => v * s2);
   }
 
-  vcov(): number[][] {
-    const v = this.vcovMatrix();
-    return this.xNames.map((_, i) => this.xNames.map((__, j) => v[i + j * this.p]));
+  /** lme4's vcov(fit): the fixed effects' covariance, p x p, rows and columns in `xNames` order */
+  vcov(): Matrix {
+    return columnMajorMatrix(this.vcovMatrix(), this.p, this.p);
   }
 
-  coefficients(): CoefficientTable {
+  /** R's model.matrix(fit) (lme4's getME(fit, 'X')): n x p, columns in `xNames` order */
+  modelMatrix(): Matrix {
+    return columnMajorMatrix(this.frame.X, this.n, this.p);
+  }
+
+  /** lme4's coef(summary(fit)): estimate, standard error and t value per fixed effect (see coef() for per-level coefficients) */
+  coefTable(): CoefficientTable {
     const v = this.vcovMatrix();
     const estimate = Array.from(this.beta);
     const se = estimate.map((_, i) => Math.sqrt(v[i + i * this.p]));
@@ -92,4 +99,11 @@ export abstract class FixedEffectsFit {
     const y = this.frame.y!;
     return f.map((v, i) => y[i] - v);
   }
+}
+
+/** An ml-matrix Matrix (the API's matrix type) from a column-major array. */
+function columnMajorMatrix(values: Float64Array, rows: number, columns: number): Matrix {
+  const m = new Matrix(rows, columns);
+  for (let j = 0; j < columns; j++) for (let i = 0; i < rows; i++) m.set(i, j, values[i + j * rows]);
+  return m;
 }

@@ -7,10 +7,10 @@ import type { ContrastSpec } from '../frame/contrasts';
 import { modelFrame } from '../frame/modelframe';
 import { DataInput, toTable } from '../frame/table';
 import type { ModelFrame } from '../frame/types';
-import { fUpper, tTwoSided } from '../inference/distributions';
+import { fUpper, tTwoSided } from '../stats/distributions';
+import { rememberData } from '../frame/fit-data';
 import { choleskyInverse } from '../linalg/dense';
 import { qrCoef, qrDecompose, qrQty } from '../linalg/qr';
-import { rememberData } from '../tidy/fit-data';
 import { CoefficientTable, FixedEffectsFit } from './fixed';
 import { profiledDeviance } from './objective';
 import { residualQuantilesSpec } from './summary';
@@ -81,8 +81,8 @@ export class LinearModel extends FixedEffectsFit {
   }
 
   /** t tests on n - p degrees of freedom, as summary.lm */
-  override coefficients(): LmCoefficientTable {
-    const c = super.coefficients();
+  override coefTable(): LmCoefficientTable {
+    const c = super.coefTable();
     const df = c.t.map(() => this.n - this.p);
     return { ...c, df, p: c.t.map((x, i) => tTwoSided(x, df[i])) };
   }
@@ -115,7 +115,7 @@ export class LinearModel extends FixedEffectsFit {
       formula: this.formula,
       nobs: this.n,
       fixef: this.fixef(),
-      coefficients: this.coefficients(),
+      coefficients: this.coefTable(),
       sigma: this.sigma,
       logLik: this.logLik(),
       AIC: this.AIC(),
@@ -126,7 +126,7 @@ export class LinearModel extends FixedEffectsFit {
   }
 
   private summaryParts() {
-    const c = this.coefficients();
+    const c = this.coefTable();
     const coefs = coefmatSpec(this.xNames, [
       { name: 'Estimate', kind: 'estimate', values: c.estimate },
       { name: 'Std. Error', kind: 'se', values: c.se },

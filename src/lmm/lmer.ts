@@ -1,12 +1,10 @@
-import type { BrainFit } from '../brain/fit';
-import { lmerBrain, type BrainOptions } from '../brain/lmerbrain';
 import { ModelError } from '../errors';
 import { formatNumber } from '../formula';
 import { groupingProblem } from '../frame/checks';
 import type { ContrastSpec } from '../frame/contrasts';
 import { modelFrame } from '../frame/modelframe';
 import { DataInput, toTable } from '../frame/table';
-import { rememberData } from '../tidy/fit-data';
+import { rememberData } from '../frame/fit-data';
 import type { ModelFrame } from '../frame/types';
 import { FitOptions, LinearMixedModel } from './model';
 
@@ -22,24 +20,11 @@ export interface LmerOptions extends FitOptions {
 }
 
 /**
- * Fits a linear mixed model, lme4's `lmer(formula, data, REML = TRUE)`:
- * `lmer('Reaction ~ Days + (Days | Subject)', sleepstudy)`, `{ REML: false }` for ML.
- * `data` is a danfojs DataFrame, an array of records, an object of columns or a table from `readCSV`.
- * With `options.images` the same model is fitted at every voxel or vertex (the other overload).
+ * Fits a linear mixed model, lme4's `lmer(formula, data, REML = TRUE)`, to one response (an ROI
+ * fit). `data` is a danfojs DataFrame, an array of records, an object of columns or a table from
+ * `readCSV`. The package's `lmer()` (src/api.ts) also takes whole-brain images.
  */
-// The ROI signature comes first: it is the one editors and the kernel's inspection show.
-export function lmer(formula: string, data: DataInput, options?: LmerOptions): LinearMixedModel;
-/**
- * The whole-brain fit: with `options.images` (one image per row) the model is fitted at every voxel
- * or vertex, resolved when all cores are done (see `lmerBrain`).
- */
-export function lmer(formula: string, data: DataInput, options: BrainOptions): Promise<BrainFit>;
-export function lmer(formula: string, data: DataInput, options: LmerOptions | BrainOptions = {}): LinearMixedModel | Promise<BrainFit> {
-  if ('images' in options && options.images !== undefined) return lmerBrain(formula, data, options);
-  return fitRoi(formula, data, options as LmerOptions);
-}
-
-function fitRoi(formula: string, data: DataInput, options: LmerOptions): LinearMixedModel {
+export function lmer(formula: string, data: DataInput, options: LmerOptions = {}): LinearMixedModel {
   const table = toTable(data);
   const frame = modelFrame(formula, table, { contrasts: options.contrasts });
   if (frame.reTerms.length === 0) throw new ModelError('no random effects terms specified in formula');

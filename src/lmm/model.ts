@@ -1,10 +1,12 @@
 import type { MimeBundle } from '../display/mime';
+import { ModelError } from '../errors';
 import type { ModelFrame } from '../frame/types';
-import { coefficientTests, satterthwaiteCoefColumns } from '../inference/contrast';
 import { BlockedSystem, Evaluation } from './blocked';
+import { satterthwaiteCoefColumns, satterthwaiteTests } from './coeftests';
+import { DevianceFunction } from './devfun';
 import { CoefficientTable, FixedEffectsFit } from './fixed';
 import { profiledDeviance, profiledSigma } from './objective';
-import { orderByLevels, ReTerm } from './reterm';
+import { lambdaCovariance, lambdaIsSingular, orderByLevels, ReTerm } from './reterm';
 import { optimizeTheta, type ThetaFit } from './fit-theta';
 import { covariateScaling, scaleWarning, type CovariateScaling } from './scaling';
 import { summaryHtml, summaryParts, summaryText } from './summary';
@@ -27,6 +29,13 @@ export interface OptimizerInfo {
 /** Conditional modes of one grouping factor: a row per level. */
 export type RanefRows = ({ level: string } & Record<string, number | string>)[];
 
+const RANEF_ROWS = Symbol('ranef rows');
+
+/** Whether a table came from ranef() (lme4's class ranef.mer) rather than coef(), which has the same shape. */
+export function isRanefRows(rows: unknown): rows is RanefRows {
+  return Array.isArray(rows) && (rows as unknown as Record<symbol, unknown>)[RANEF_ROWS] === true;
+}
+
 export interface FitOptions {
   /** REML (default) or maximum likelihood */
   REML?: boolean;
@@ -39,7 +48,9 @@ export interface FitOptions {
 
 /**
  * A fitted linear mixed model (MixedModels.jl's LinearMixedModel; lme4's merMod): the model
- * frame, the blocked system at the optimum and every result derived from them.
+ * frame and a snapshot of the optimum (theta, lambda, beta, b, sigma, vcov) from which every
+ * result is derived. Evaluating its deviance function elsewhere (`devfun`, `system`) changes
+ * none of them.
  */
 export type { CoefficientTable };
 
@@ -48,8 +59,11 @@ export class LinearMixedModel extends FixedEffectsFit {
   readonly REML: boolean;
   /** random-effects terms in lme4's order (decreasing number of levels) */
   readonly terms: ReTerm[];
-  readonly system: BlockedSystem;
+  /** the deviance function the fit minimized, for Satterthwaite's method, profiles and refits */
+  readonly devfun: DevianceFunction;
   readonly theta: number[];
+  /** each term's relative covariance factor at the optimum (k x k, column-major copies) */
+  readonly lambda: Float64Array[];
   readonly beta: Float64Array;
   readonly sigma: number;
   /** the REML criterion (REML fits) or the deviance -2 log L (ML fits) at the optimum */
@@ -61,14 +75,19 @@ export class LinearMixedModel extends FixedEffectsFit {
   readonly dataName?: string;
   protected readonly unscaledCov: Float64Array;
 
-  constructor(readonly frame: ModelFrame, options: FitOptions = {}) {
+  /** `devfun`: a deviance function of this frame's structure to reuse (refits); by default a new one. */
+  constructor(
+    readonly frame: ModelFrame,
+    options: FitOptions = {},
+    devfun?: DevianceFunction,
+  ) {
     super();
     if (!frame.y) throw new Error('lmer needs a response');
     this.formula = frame.formula;
     this.REML = options.REML ?? true;
     this.dataName = options.dataName;
-    this.terms = orderByLevels(frame.reTerms.map((t) => new ReTerm(t)));
-    this.system = new BlockedSystem(this.terms, frame.X, frame.y, this.p);
+    this.terms = devfun?.terms ?? orderByLevels(frame.reTerms.map((t) => new ReTerm(t)));
+    this.devfun = devfun ?? DevianceFunction.create(this.terms, frame.X, frame.y, this.p, this.REML);
     const start = options.start ?? momentStart(this.terms, frame.X, frame.y, this.p);
     // badly scaled covariates: the search runs on rescaled columns (see scaling.ts)
     const scaling = options.start ? undefined : covariateScaling(frame, this.terms);
@@ -79,10 +98,11 @@ export class LinearMixedModel extends FixedEffectsFit {
     if (!e) throw new Error('the fitted model is not positive definite at the optimum');
     this.objective = profiledDeviance(e, this.n, this.p, this.REML);
     this.sigma = profiledSigma(e, this.n, this.p, this.REML);
+    this.lambda = this.terms.map((t) => t.lambda.slice());
     const { beta, u } = this.system.solve();
     this.beta = beta;
     this.unscaledCov = this.system.unscaledVcov();
-    this.b = this.terms.map((t, i) => lambdaTimes(t, u[i]));
+    this.b = this.terms.map((t, i) => lambdaTimes(t, u[i], this.lambda[i]));
     this.warnings = [...frame.warnings];
     const scales = scaleWarning(frame);
     if (scales) this.warnings.push(scales);
@@ -100,15 +120,33 @@ export class LinearMixedModel extends FixedEffectsFit {
   /** the fit on scaled columns that found theta, when the covariates were badly scaled */
   private rescaledFit?: LinearMixedModel;
 
-  /** Factorizes the system at theta (null if not positive definite). */
+  /** The deviance function's blocked system (its factorization is the last evaluation's, not the fit's). */
+  get system(): BlockedSystem {
+    return this.devfun.system;
+  }
+
+  /** Factorizes the deviance function's system at theta (null if not positive definite). */
   evaluateAt(theta: ArrayLike<number>): Evaluation | null {
-    return this.system.evaluate(theta);
+    return this.devfun.evaluate(theta);
   }
 
   /** The profiled deviance / REML criterion at theta. */
   objectiveAt(theta: ArrayLike<number>): number {
-    const e = this.system.evaluate(theta);
-    return e ? profiledDeviance(e, this.n, this.p, this.REML) : Infinity;
+    return this.devfun.objective(theta);
+  }
+
+  /** lme4's refit(fit, newresp): the same model fitted to another response, reusing the system's structure. */
+  refit(y: ArrayLike<number>, options: { REML?: boolean } = {}): LinearMixedModel {
+    if (y.length !== this.n) throw new ModelError(`the new response has ${y.length} values for ${this.n} observations`);
+    const response = Float64Array.from(y);
+    const REML = options.REML ?? this.REML;
+    return new LinearMixedModel({ ...this.frame, y: response }, { REML, start: this.theta, dataName: this.dataName }, this.devfun.derive({ y: response, REML }));
+  }
+
+  /** lme4's refitML(fit): a REML fit refitted by maximum likelihood (an ML fit is returned as it is). */
+  refitML(): LinearMixedModel {
+    if (!this.REML) return this;
+    return new LinearMixedModel(this.frame, { REML: false, start: this.theta, dataName: this.dataName }, this.devfun.derive({ REML: false }));
   }
 
   /** number of parameters: fixed effects, theta and sigma */
@@ -120,15 +158,20 @@ export class LinearMixedModel extends FixedEffectsFit {
     // lme4's rule compares lambda's diagonal with tol, which depends on the covariates' units: a
     // fit whose search ran on scaled columns is judged there
     if (this.rescaledFit) return this.rescaledFit.isSingular(tol);
-    return this.terms.some((t) => t.isSingular(tol));
+    return this.terms.some((t, i) => lambdaIsSingular(this.lambda[i], t.k, tol));
+  }
+
+  /** The covariance matrix of term t's random effects at the optimum (k x k, column-major). */
+  termCovariance(t: number): Float64Array {
+    return lambdaCovariance(this.lambda[t], this.terms[t].k, this.sigma);
   }
 
   /** lme4's `as.data.frame(VarCorr(fit))`: variances then correlations per term, residual last */
   varCorr(): VarCorrRow[] {
     const rows: VarCorrRow[] = [];
-    for (const [grp, term] of this.uniqueGroupNames()) {
+    for (const [grp, term, t] of this.uniqueGroupNames()) {
       const k = term.k;
-      const cov = term.covariance(this.sigma);
+      const cov = this.termCovariance(t);
       const sd = term.names.map((_, i) => Math.sqrt(cov[i + i * k]));
       term.names.forEach((name, i) => rows.push({ grp, var1: name, var2: null, vcov: cov[i + i * k], sdcor: sd[i] }));
       for (let i = 0; i < k; i++)
@@ -140,16 +183,19 @@ export class LinearMixedModel extends FixedEffectsFit {
   }
 
   /** lme4 names a second term on the same grouping factor "Subject.1" in VarCorr */
-  uniqueGroupNames(): [string, ReTerm][] {
+  uniqueGroupNames(): [string, ReTerm, number][] {
     const seen = new Map<string, number>();
-    return this.terms.map((t) => {
+    return this.terms.map((t, i) => {
       const count = seen.get(t.group) ?? 0;
       seen.set(t.group, count + 1);
-      return [count === 0 ? t.group : `${t.group}.${count}`, t];
+      return [count === 0 ? t.group : `${t.group}.${count}`, t, i];
     });
   }
 
-  /** Conditional modes per grouping factor; terms on the same factor are merged into one table like lme4. */
+  /**
+   * Conditional modes per grouping factor; terms on the same factor are merged into one table like
+   * lme4. Each table is marked as ranef's (see isRanefRows): coef() has the same shape.
+   */
   ranef(): Record<string, RanefRows> {
     const out: Record<string, RanefRows> = {};
     this.terms.forEach((term, ti) => {
@@ -162,6 +208,7 @@ export class LinearMixedModel extends FixedEffectsFit {
         term.names.forEach((name, a) => (row![name] = b[l * term.k + a]));
       });
     });
+    for (const rows of Object.values(out)) Object.defineProperty(rows, RANEF_ROWS, { value: true });
     return out;
   }
 
@@ -200,7 +247,7 @@ export class LinearMixedModel extends FixedEffectsFit {
 
   /** The fit in the layout of lme4-fits.json (the CLI's `fit --json`). */
   toJSON(): FitReport {
-    const c = { ...this.coefficients(), ...coefficientTests(this) };
+    const c = { ...this.coefTable(), ...satterthwaiteTests(this) };
     return {
       formula: this.formula,
       REML: this.REML,
@@ -278,10 +325,9 @@ function momentStart(terms: ReTerm[], X: Float64Array, y: Float64Array, p: numbe
   return between.map((v) => Math.sqrt(v / residualVariance));
 }
 
-/** b = Lambda u for one term's spherical random effects u (level-major) */
-export function lambdaTimes(term: ReTerm, u: Float64Array): Float64Array {
+/** b = Lambda u for one term's spherical random effects u (level-major); lambda defaults to the term's current one */
+export function lambdaTimes(term: ReTerm, u: Float64Array, lam: Float64Array = term.lambda): Float64Array {
   const k = term.k;
-  const lam = term.lambda;
   const b = new Float64Array(u.length);
   for (let l = 0; l < term.nlevels; l++)
     for (let i = 0; i < k; i++) {

@@ -58,25 +58,33 @@ export class ReTerm {
     for (let t = 0; t < this.ntheta; t++) this.lambda[this.thetaPositions[t]] = theta[offset + t];
   }
 
-  /** covariance matrix of this term's random effects, sigma^2 * lambda lambda' (k x k, column-major) */
+  /** covariance matrix of this term's random effects at the current lambda (see lambdaCovariance) */
   covariance(sigma: number): Float64Array {
-    const k = this.k;
-    const out = new Float64Array(k * k);
-    const l = this.lambda;
-    for (let i = 0; i < k; i++)
-      for (let j = 0; j < k; j++) {
-        let s = 0;
-        for (let m = 0; m <= Math.min(i, j); m++) s += l[i + m * k] * l[j + m * k];
-        out[i + j * k] = sigma * sigma * s;
-      }
-    return out;
+    return lambdaCovariance(this.lambda, this.k, sigma);
   }
 
-  /** Whether lambda is singular: a diagonal element below `tol` (lme4's isSingular rule). */
+  /** Whether the current lambda is singular (see lambdaIsSingular). */
   isSingular(tol = 1e-4): boolean {
-    for (let j = 0; j < this.k; j++) if (this.lambda[j + j * this.k] < tol) return true;
-    return false;
+    return lambdaIsSingular(this.lambda, this.k, tol);
   }
+}
+
+/** The covariance of a term's random effects, sigma^2 * lambda lambda' (k x k, column-major). */
+export function lambdaCovariance(lambda: Float64Array, k: number, sigma: number): Float64Array {
+  const out = new Float64Array(k * k);
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j < k; j++) {
+      let s = 0;
+      for (let m = 0; m <= Math.min(i, j); m++) s += lambda[i + m * k] * lambda[j + m * k];
+      out[i + j * k] = sigma * sigma * s;
+    }
+  return out;
+}
+
+/** Whether a k x k lambda is singular: a diagonal element below `tol` (lme4's isSingular rule). */
+export function lambdaIsSingular(lambda: Float64Array, k: number, tol = 1e-4): boolean {
+  for (let j = 0; j < k; j++) if (lambda[j + j * k] < tol) return true;
+  return false;
 }
 
 /** lme4 orders random-effects terms by decreasing number of levels (stable). */

@@ -5,7 +5,7 @@
 import { abbreviate, CoefColumn, coefmatSpec, SIGNIF_LEGEND, zapsmall } from '../display/coefmat';
 import { formatColumn } from '../display/format';
 import { html, htmlLines, tableHtml, TableSpec, textTable } from '../display/html';
-import { explanationLines } from '../inference/explain';
+import { explanationLines } from './explain';
 import type { LinearMixedModel } from './model';
 
 export interface SummaryParts {
@@ -48,8 +48,8 @@ export function randomEffectsSpec(model: LinearMixedModel, digits = 4): TableSpe
   const groups = model.uniqueGroupNames();
   const maxK = Math.max(...model.terms.map((t) => t.k));
   const corrCols = maxK > 1 ? maxK - 1 : 0;
-  for (const [grp, term] of groups) {
-    const cov = term.covariance(model.sigma);
+  for (const [grp, term, t] of groups) {
+    const cov = model.termCovariance(t);
     const k = term.k;
     const sd = term.names.map((_, i) => Math.sqrt(cov[i + i * k]));
     // lme4 rounds correlations to max(2, digits - 2) decimals, padded over the whole matrix

@@ -8,9 +8,9 @@ import { formatColumn } from '../display/format';
 import { html } from '../display/html';
 import type { MimeBundle } from '../display/mime';
 import { ModelError } from '../errors';
-import { chisqQuantile, chisqUpper, fUpper, normalQuantile, tQuantile } from '../inference/distributions';
-import { richardsonHessian } from '../inference/numderiv';
-import { symmetricEigen } from '../inference/small-dense';
+import { chisqQuantile, chisqUpper, fUpper, normalQuantile, tQuantile } from '../stats/distributions';
+import { richardsonHessian } from '../stats/numderiv';
+import { symmetricEigen } from '../stats/small-dense';
 import { choleskyInverse, choleskyLower } from '../linalg/dense';
 import { termColumns } from './fixdf';
 import type { ReTerm } from '../lmm/reterm';
@@ -114,7 +114,7 @@ function approximateCovariance(model: NlmeModel, natural: NaturalParameters): Fl
 
 /** nlme's intervals(fit, level): Wald intervals, variance parameters on their natural scale transformed back. */
 export function intervals(model: NlmeModel, level = 0.95): NlmeIntervals {
-  const c = model.coefficients();
+  const c = model.coefTable();
   const v = model.vcovMatrix();
   const fixed = c.term.map((name, i) => {
     const half = tQuantile((1 + level) / 2, c.df[i]) * Math.sqrt(v[i + i * model.p]);

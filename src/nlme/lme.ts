@@ -13,7 +13,7 @@ import type { Factor, ModelFrame, Table } from '../frame/types';
 import { BlockedSystem, type Evaluation } from '../lmm/blocked';
 import { FixedEffectsFit, type CoefficientTable } from '../lmm/fixed';
 import { predict } from '../inference/conditional';
-import { tTwoSided } from '../inference/distributions';
+import { tTwoSided } from '../stats/distributions';
 import { lambdaTimes, type OptimizerInfo, type RanefRows } from '../lmm/model';
 import { profiledDeviance, profiledSigma, varparDeviance } from '../lmm/objective';
 import { minimizeBounded } from '../lmm/optimize';
@@ -234,7 +234,7 @@ export class NlmeModel extends FixedEffectsFit {
   }
 
   /** summary()'s t table: Value, Std.Error, DF, t-value, p-value */
-  override coefficients(): NlmeCoefficientTable {
+  override coefTable(): NlmeCoefficientTable {
     const v = this.testCovariance();
     const estimate = Array.from(this.beta);
     const se = estimate.map((_, i) => Math.sqrt(v[i + i * this.p]));
@@ -341,7 +341,7 @@ export class NlmeModel extends FixedEffectsFit {
   }
 
   toJSON() {
-    const c = this.coefficients();
+    const c = this.coefTable();
     return {
       kind: this.kind,
       formula: this.formula,

@@ -139,7 +139,7 @@ function structureLines(model: NlmeModel): string[] {
 
 /** The t table as nlme prints it: format(zapsmall(column)) per column, p-values rounded to 4 decimals. */
 function tTableLines(model: NlmeModel): string[] {
-  const c = model.coefficients();
+  const c = model.coefTable();
   const col = (values: number[]) => formatColumn(zapsmall(values, 7), 7);
   const columns = model.kind === 'lme' ? ['Value', 'Std.Error', 'DF', 't-value', 'p-value'] : ['Value', 'Std.Error', 't-value', 'p-value'];
   const parts = [col(c.estimate), col(c.se), ...(model.kind === 'lme' ? [col(c.df)] : []), col(c.t), formatColumn(c.p.map((p) => Math.round(p * 1e4) / 1e4), 7)];

@@ -4,7 +4,7 @@
  */
 import { PlotlyFigure, literalLabels } from '../display/plotly';
 import type { ModelFrame } from '../frame/types';
-import { normalQuantile } from '../inference/distributions';
+import { normalQuantile } from '../stats/distributions';
 
 /** What the diagnostics need of a fitted model (LinearMixedModel and LinearModel have it). */
 export interface DiagnosedModel {

@@ -6,7 +6,7 @@
 import { PlotlyFigure, literalLabels } from '../display/plotly';
 import { ModelError } from '../errors';
 import { ranef } from '../inference/conditional';
-import { normalQuantile } from '../inference/distributions';
+import { normalQuantile } from '../stats/distributions';
 import type { LinearMixedModel } from '../lmm/model';
 import { axisKey, gridLayout, panelAxes, Trace } from './layout';
 
@@ -30,7 +30,8 @@ export function caterpillarPlot(model: LinearMixedModel, options: CaterpillarOpt
   const level = options.level ?? 0.95;
   if (!(level > 0 && level < 1)) throw new ModelError(`caterpillarPlot: level must be between 0 and 1, not ${level}`);
   const z = normalQuantile(1 - (1 - level) / 2);
-  const { rows, condVar } = ranef(model, { condVar: true })[group];
+  const rows = ranef(model, { condVar: true })[group];
+  const condVar = rows.condVar;
   const modeOf = new Map(rows.map((row) => [row.level, row]));
   const panels = condVar!.flatMap((block) =>
     block.names.map((name, a) => ({

@@ -12,11 +12,11 @@ import type { RanefGroup } from '../inference/conditional';
 import { ConfintTable } from '../inference/confint';
 import { ContrastResult } from '../inference/contrast';
 import { LinearModel } from '../lmm/lm';
-import { LinearMixedModel, type RanefRows } from '../lmm/model';
-import { danfo, frameOf, tableToFrame, type DataFrame, type FrameColumn } from './danfo';
+import { isRanefRows, LinearMixedModel, type RanefRows } from '../lmm/model';
+import { danfo, frameOf, tableToFrame, type DataFrame, type FrameColumn } from '../frame/danfo';
 import { augmentModel, glanceEntries, tidyModel, type FittedModel, type TidyOptions } from './tidy';
 
-export { danfo, type DanfoModule, type DataFrame, type DataFrameBase, type Series, type SeriesBase } from './danfo';
+export { danfo, type DanfoModule, type DataFrame, type DataFrameBase, type Series, type SeriesBase } from '../frame/danfo';
 export type { TidyEffect, TidyOptions } from './tidy';
 
 /** Every result tidy() turns into a frame. */
@@ -118,7 +118,8 @@ function ranefColumns(groups: Record<string, RanefGroup>): Columns {
   const condval: number[] = [];
   const condsd: number[] = [];
   const withSD = Object.values(groups).every((g) => g.condVar);
-  for (const [group, { rows, condVar }] of Object.entries(groups)) {
+  for (const [group, rows] of Object.entries(groups)) {
+    const condVar = rows.condVar;
     const blocks = condVar ?? [{ names: Object.keys(rows[0] ?? {}).filter((k) => k !== 'level'), levels: rows.map((r) => r.level), condSD: [] as number[][] }];
     const byLevel = new Map(rows.map((r) => [r.level, r]));
     for (const block of blocks)
@@ -185,7 +186,7 @@ export function toDataFrame(source: FrameSource): DataFrame {
   if (isRecordArray(source)) return frameOf(recordColumns(source));
   if (typeof source === 'object' && source !== null && !Array.isArray(source) && !('names' in source && 'nrows' in source)) {
     const values = Object.values(source as Record<string, unknown>);
-    if (values.length && values.every((g) => typeof g === 'object' && g !== null && Array.isArray((g as RanefGroup).rows))) {
+    if (values.length && values.every(isRanefRows)) {
       return frameOf(ranefColumns(source as Record<string, RanefGroup>));
     }
     if (values.length && values.every((g) => isRecordArray(g) && 'level' in g[0])) return frameOf(coefColumns(source as Record<string, RanefRows>));

@@ -8,11 +8,11 @@ import { toTable, type DataInput } from '../frame/table';
 import type { Table } from '../frame/types';
 import { coef, conditionalVariances, predict } from '../inference/conditional';
 import { coefficientTests } from '../inference/contrast';
-import { normalQuantile, tQuantile } from '../inference/distributions';
+import { normalQuantile, tQuantile } from '../stats/distributions';
 import { LinearModel } from '../lmm/lm';
 import { LinearMixedModel } from '../lmm/model';
-import { frameOf, tableColumns, type DataFrame, type FrameColumn } from './danfo';
-import { dataOf, modelFrameColumns } from './fit-data';
+import { frameOf, tableColumns, type DataFrame, type FrameColumn } from '../frame/danfo';
+import { dataOf, modelFrameColumns } from '../frame/fit-data';
 import { hatValues } from './hat';
 
 export type FittedModel = LinearMixedModel | LinearModel;
@@ -69,7 +69,7 @@ function confidenceLevel(options: { confLevel?: number }): number {
 
 /** Fixed effects with t tests (Satterthwaite df for lmer, n - p for lm) and t intervals, as summary() and confint.lm. */
 function fixedRows(model: FittedModel, level: number): TidyRow[] {
-  const c = model.coefficients();
+  const c = model.coefTable();
   const { df, p } = coefficientTests(model);
   return c.term.map((term, j) => {
     const half = tQuantile((1 + level) / 2, df[j]) * c.se[j];

@@ -246,8 +246,14 @@ describe('meshCurvature', () => {
     const curvature = meshCurvature({ vertices: dented, faces: sphere.faces });
     let bottom = 0, rim = 0;
     for (let i = 0; i < sphere.nvertices; i++) {
-      if (angle(i) < 0.08) (assert.ok(curvature[i] > 0, `vertex ${i} at ${angle(i)} rad: ${curvature[i]}`), bottom++);
-      if (angle(i) > 0.45 && angle(i) < 0.6) (assert.ok(curvature[i] < 0, `vertex ${i} at ${angle(i)} rad: ${curvature[i]}`), rim++);
+      if (angle(i) < 0.08) {
+        assert.ok(curvature[i] > 0, `vertex ${i} at ${angle(i)} rad: ${curvature[i]}`);
+        bottom++;
+      }
+      if (angle(i) > 0.45 && angle(i) < 0.6) {
+        assert.ok(curvature[i] < 0, `vertex ${i} at ${angle(i)} rad: ${curvature[i]}`);
+        rim++;
+      }
     }
     assert.ok(bottom >= 1 && rim >= 10, `${bottom} bottom and ${rim} rim vertices`);
   });

@@ -69,7 +69,7 @@ async function pixelAtVoxel(page: Page, plane: string, voxel: number[]): Promise
 }
 const isGrey = ([r, g, b]: Pixel) => r === g && g === b;
 const isRed = ([r, g, b]: Pixel) => r > g + 60 && r > b + 60;
-const isBlue = ([r, g, b]: Pixel) => b > r + 60;
+const isBlue = ([r, , b]: Pixel) => b > r + 60;
 
 async function setControl(page: Page, selector: string, value: string) {
   await page.evaluate(

@@ -2,7 +2,7 @@
  * lme4's and lmerTest's warnings in plain words for students: what went wrong, for which term,
  * and whether to act. lme4's own wording stays in the summary; these lines follow it.
  */
-import type { LinearMixedModel } from '../lmm/model';
+import type { LinearMixedModel } from './model';
 import { varparInference } from './satterthwaite';
 
 /** One warning: lme4's (or lmerTest's) own words and what they mean. */

@@ -5,8 +5,8 @@
 import { expandFormula } from '../formula/terms';
 import { deparse } from '../formula/deparse';
 import type { Expr } from '../formula/parse';
-import { Evaluator } from '../frame/evaluate';
-import type { ModelFrame, Table } from '../frame/types';
+import { Evaluator } from './evaluate';
+import type { ModelFrame, Table } from './types';
 import type { FrameColumn } from './danfo';
 
 const dataOfFit = new WeakMap<object, Table>();

@@ -9,10 +9,10 @@
  * the whole-brain engine): its blocked system, theta, sigma, REML, n, p and beta. The varpar
  * covariance and Jacobian are computed once per object and cached.
  */
-import type { BlockedSystem, Evaluation } from '../lmm/blocked';
-import { varparDeviance } from '../lmm/objective';
-import { richardsonHessian, richardsonJacobian } from './numderiv';
-import { quadraticForm, symmetricEigen } from './small-dense';
+import type { BlockedSystem, Evaluation } from './blocked';
+import { varparDeviance } from './objective';
+import { richardsonHessian, richardsonJacobian } from '../stats/numderiv';
+import { quadraticForm, symmetricEigen } from '../stats/small-dense';
 
 /** What Satterthwaite's method needs from a fitted model. */
 export interface VarparModel {

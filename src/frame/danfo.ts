@@ -4,7 +4,7 @@
  */
 import type * as Danfo from 'danfojs/dist/danfojs-browser/src/index';
 import type { DataFrame } from 'danfojs/dist/danfojs-browser/src/index';
-import type { Table } from '../frame/types';
+import type { Table } from './types';
 
 type DanfoNamespace = typeof Danfo;
 /** The danfojs module's type, as an interface so that `const dfd = danfo()` has a nameable type. */
