@@ -37,13 +37,19 @@ test('maps and a manifest; an earlier run in the folder is refused, or replaced 
   assert.equal(manifest.complete, true);
   assert.equal(manifest.model?.formula, FORMULA);
   assert.deepEqual(manifest.model?.contrasts, ['time']);
-  assert.deepEqual(manifest.maps.map((m) => m.file), written.map((p) => path.basename(p)));
+  assert.deepEqual(
+    manifest.maps.map((m) => m.file),
+    written.map((p) => path.basename(p)),
+  );
   assert.deepEqual(manifest.maps.find((m) => m.name === 'beta')?.volumes, fit.xNames);
   assert.deepEqual(readGifti(path.join(out, 'blmm_vox_conT.func.gii')).arrays[0], fit.map('conT'));
 
   // a second run into the same folder is refused, naming the earlier files and --overwrite
   const before = listing(out);
-  assert.throws(() => fit.write(out), (e: unknown) => e instanceof DataError && /holds the maps of an earlier run \(blmm_vox_/.test(e.message) && /--overwrite/.test(e.message));
+  assert.throws(
+    () => fit.write(out),
+    (e: unknown) => e instanceof DataError && /holds the maps of an earlier run \(blmm_vox_/.test(e.message) && /--overwrite/.test(e.message),
+  );
   assert.deepEqual(listing(out), before, 'a refused run changes nothing');
 
   // another analysis's map is not kept beside the new ones
@@ -73,7 +79,11 @@ test('an unwritable or invalid output folder is one clear DataError, before any 
   const csv = path.join(tmp, 'table.csv');
   fs.writeFileSync(csv, 'y,x\n1,2\n');
   const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
-  const r = spawnSync(process.execPath, [cli, 'brain', '--data', csv, '--formula', 'y ~ x + (1 | g)', '--image-column', 'img', '--out', path.join(file, 'out')], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [cli, 'brain', '--data', csv, '--formula', 'y ~ x + (1 | g)', '--image-column', 'img', '--out', path.join(file, 'out')],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 1);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, /cannot write the output folder '.*a-file\/out': it, or a folder on its path, is a file/);
@@ -108,7 +118,11 @@ test('a run killed while writing leaves no map under a final name and no manifes
   child.kill('SIGKILL');
   await exited;
   const left = listing(out);
-  assert.deepEqual(left.filter((f) => !f.startsWith('.neurolmm-partial-')), [], 'no map and no manifest under a final name');
+  assert.deepEqual(
+    left.filter((f) => !f.startsWith('.neurolmm-partial-')),
+    [],
+    'no map and no manifest under a final name',
+  );
   // the next run clears the dead run's staging folder and writes a complete set
   const written = fit.write(out);
   assert.deepEqual(listing(out), [...written.map((p) => path.basename(p)), MANIFEST_NAME].sort());
@@ -117,7 +131,10 @@ test('a run killed while writing leaves no map under a final name and no manifes
 test('derived maps (compareFits) are written as a set too, with no model in the manifest', () => {
   const maps = new BrainMaps(fit.nvox, fit.geometry, [{ name: 'Chi2', nvol: 1, volumes: ['Chi2'], data: new Float32Array(fit.nvox).fill(2) }]);
   const out = path.join(tmp, 'derived');
-  assert.deepEqual(maps.write(out).map((p) => path.basename(p)), ['blmm_vox_Chi2.func.gii']);
+  assert.deepEqual(
+    maps.write(out).map((p) => path.basename(p)),
+    ['blmm_vox_Chi2.func.gii'],
+  );
   const manifest = JSON.parse(fs.readFileSync(path.join(out, MANIFEST_NAME), 'utf8')) as Manifest;
   assert.equal(manifest.model, undefined);
   assert.deepEqual(manifest.maps, [{ file: 'blmm_vox_Chi2.func.gii', name: 'Chi2', volumes: ['Chi2'] }]);

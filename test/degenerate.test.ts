@@ -20,7 +20,7 @@ const reference = JSON.parse(fs.readFileSync(path.join(repoRoot, 'test', 'refere
 const x = Array.from({ length: 10 }, (_, i) => i + 1);
 const PERFECT = 'essentially perfect fit: summary may be unreliable';
 
-test('an exact linear response: the coefficients, a residual SE at rounding level and R\'s warning', () => {
+test("an exact linear response: the coefficients, a residual SE at rounding level and R's warning", () => {
   const fit = lm('y ~ x', { x, y: x.map((v) => 2 + 3 * v) });
   assert.ok(Math.abs(fit.fixef()['(Intercept)'] - 2) < 1e-13 && Math.abs(fit.fixef().x - 3) < 1e-14);
   // R: 1.29e-15; the normal equations gave 1.6e-7
@@ -49,7 +49,11 @@ test('a constant response: lm fits it as R does, lmer says the response is const
 test('rescaled Days in sleepstudy: the REML criterion is the unscaled one plus the log-Jacobian, the deviance the same', () => {
   const s = datasets.sleepstudy();
   const days = Float64Array.from(s.column('Days')!.values as Float64Array);
-  const data = (scale: number) => ({ Reaction: s.column('Reaction')!.values as Float64Array, D: days.map((d) => d * scale), Subject: s.column('Subject')!.values as string[] });
+  const data = (scale: number) => ({
+    Reaction: s.column('Reaction')!.values as Float64Array,
+    D: days.map((d) => d * scale),
+    Subject: s.column('Subject')!.values as string[],
+  });
   const formula = 'Reaction ~ D + (D | Subject)';
   const base = lmer(formula, data(1));
   const baseML = lmer(formula, data(1), { REML: false });
@@ -62,7 +66,12 @@ test('rescaled Days in sleepstudy: the REML criterion is the unscaled one plus t
     assert.ok(Math.abs(ml.objective - baseML.objective) < 1e-6, `scale ${scale}: deviance ${ml.objective} vs ${baseML.objective}`);
     assert.ok(relativeError(fit.sigma, base.sigma) < 1e-6);
     assert.ok(relativeError(fit.fixef().D * scale, base.fixef().D) < 1e-6);
-    assert.ok(relativeError(fit.varCorr().find((r) => r.var1 === 'D' && r.var2 === null)!.sdcor * scale, base.varCorr().find((r) => r.var1 === 'D' && r.var2 === null)!.sdcor) < 1e-5);
+    assert.ok(
+      relativeError(
+        fit.varCorr().find((r) => r.var1 === 'D' && r.var2 === null)!.sdcor * scale,
+        base.varCorr().find((r) => r.var1 === 'D' && r.var2 === null)!.sdcor,
+      ) < 1e-5,
+    );
     assert.equal(fit.isSingular(), false, 'the fit is not singular, whatever the units of D');
     assert.ok(fit.optimizer.converged);
     // lme4's message about the scales

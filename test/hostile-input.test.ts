@@ -41,7 +41,10 @@ test('a word among numbers is a DataError naming file, column, row and value, no
   );
   // several strays are listed (three, then a count); NA stays missing
   const several = agesCsv('several.csv', { 3: 'x', 5: 'NA', 7: 'y', 9: '"z"', 11: 'w' });
-  assert.throws(() => readCSV(several), /'x' at row 4 \(line 5\), 'y' at row 8 \(line 9\), 'z' at row 10 \(line 11\), 1 more are not numbers, though 145 of its 149 values are/);
+  assert.throws(
+    () => readCSV(several),
+    /'x' at row 4 \(line 5\), 'y' at row 8 \(line 9\), 'z' at row 10 \(line 11\), 1 more are not numbers, though 145 of its 149 values are/,
+  );
   // the way to say it really is a factor
   const asFactor = readCSV(file, { types: { age: 'factor' } });
   const age = asFactor.column('age')!;
@@ -111,7 +114,8 @@ test('a fixed factor with thousands of levels is refused at once, naming the siz
     () => lmer('y ~ f + (1 | g)', data),
     (e: unknown) =>
       e instanceof ModelError &&
-      e.message === 'the fixed effects have 5000 columns for 20000 rows (4999 of them from f): fitting them as dense fixed effects would take hours; a factor with this many levels is usually a grouping factor, written (1 | f)',
+      e.message ===
+        'the fixed effects have 5000 columns for 20000 rows (4999 of them from f): fitting them as dense fixed effects would take hours; a factor with this many levels is usually a grouping factor, written (1 | f)',
   );
   assert.ok(performance.now() - start < 5000);
   // as a grouping factor it fits
@@ -169,7 +173,28 @@ test('random formulas: a parse, a FormulaError/ModelError or a DataError, never 
 
 test('random CSV files: a table or a DataError, never an internal error', () => {
   const rand = random(16);
-  const pieces = ['1', '2.5', '-3e4', 'NA', '', 'Inf', 'TRUE', 'F', 'ten', '"a"', '"b""c"', '"', '"x\ny"', ',', '\n', '\r\n', ' ', '\ufeff', 'x,y', '"unclosed'];
+  const pieces = [
+    '1',
+    '2.5',
+    '-3e4',
+    'NA',
+    '',
+    'Inf',
+    'TRUE',
+    'F',
+    'ten',
+    '"a"',
+    '"b""c"',
+    '"',
+    '"x\ny"',
+    ',',
+    '\n',
+    '\r\n',
+    ' ',
+    '\ufeff',
+    'x,y',
+    '"unclosed',
+  ];
   const file = path.join(tmp, 'fuzz.csv');
   for (let k = 0; k < 500; k++) {
     const text = Array.from({ length: Math.floor(rand() * 40) }, () => pick(rand, pieces)).join(rand() < 0.5 ? ',' : '');

@@ -74,5 +74,8 @@ test('a worker killed while the main thread waits for it ends the factorization 
   const deadline = Date.now() + 30_000;
   while (fs.existsSync(`/proc/self/task/${tid}`)) assert.ok(Date.now() < deadline, 'the worker thread did not end');
   work.matrix.set(a);
-  assert.throws(() => chol.factor(work), (e: unknown) => e instanceof NeurolmmError && e.message.includes(`OS thread ${tid} is gone`));
+  assert.throws(
+    () => chol.factor(work),
+    (e: unknown) => e instanceof NeurolmmError && e.message.includes(`OS thread ${tid} is gone`),
+  );
 });

@@ -3,7 +3,6 @@
  * reason counts, the ordinary ROI fit at any voxel, map writing and the likelihood-ratio
  * comparison of two fits.
  */
-import * as fs from 'fs';
 import * as nodePath from 'path';
 import { html, tableHtml, textTable, type TableSpec } from '../display/html';
 import type { MimeBundle } from '../display/mime';

@@ -20,7 +20,7 @@
  * independent output columns or rows, which `SupernodalPool` hands to several threads.
  */
 import { inverseFromCholesky } from './dense';
-import { CliqueLayout, cliqueLayout, CliqueRunner, FirstTermCliques, placeCliques } from './cliques';
+import { cliqueLayout, CliqueRunner, FirstTermCliques, placeCliques } from './cliques';
 import { KernelMemory, threadMemory } from './kernels';
 import { analyseSupernodes, type SupernodeSizes, type SupernodeStructure } from './supernode-structure';
 import { inverseRows, multiplyRows, panelRows, PARALLEL_MIN_WORK, TILE, updateColumns, updateWork, type KernelLayout } from './supernode-kernels';

@@ -13,7 +13,7 @@
  * evaluation there loses the criterion to rounding; the fix is to evaluate on centred columns
  * and map every result back.
  */
-import type { ModelFrame, RandomTerm } from '../frame/types';
+import type { ModelFrame } from '../frame/types';
 import type { ReTerm } from './reterm';
 
 /** lme4's checkScaleX tolerance: standard deviations (or their ratios) beyond 1e3 */

@@ -149,11 +149,20 @@ export function summaryText(parts: SummaryParts): string {
 }
 
 export function summaryHtml(parts: SummaryParts): string {
-  return html`<div class="neurolmm-summary"><p><b>${parts.title}</b><br>${htmlLines(parts.header)}</p>${
-    typeof parts.criterion === 'string' ? html`<p>${parts.criterion}</p>` : tableHtml(parts.criterion)
-  }<h4>Random effects</h4>${tableHtml(parts.randomEffects)}<p>${parts.groups}</p><h4>Fixed effects</h4>${tableHtml(parts.fixedEffects)}${
-    parts.correlation ? html`<h4>Correlation of fixed effects</h4>${tableHtml(parts.correlation)}` : ''
-  }${parts.notes.map((n) => html`<p><i>${n}</i></p>`)}</div>`.markup;
+  return html`<div class="neurolmm-summary">
+    <p><b>${parts.title}</b><br />${htmlLines(parts.header)}</p>
+    ${typeof parts.criterion === 'string' ? html`<p>${parts.criterion}</p>` : tableHtml(parts.criterion)}
+    <h4>Random effects</h4>
+    ${tableHtml(parts.randomEffects)}
+    <p>${parts.groups}</p>
+    <h4>Fixed effects</h4>
+    ${tableHtml(parts.fixedEffects)}${
+      parts.correlation
+        ? html`<h4>Correlation of fixed effects</h4>
+            ${tableHtml(parts.correlation)}`
+        : ''
+    }${parts.notes.map((n) => html`<p><i>${n}</i></p>`)}
+  </div>`.markup;
 }
 
 /** lme4 indents the random-effects table by one space */

@@ -73,8 +73,10 @@ export function caterpillarPlot(model: LinearMixedModel, options: CaterpillarOpt
     layout[axisKey(yaxis)] = { ...(layout[axisKey(yaxis)] as object), type: 'category', categoryorder: 'array', categoryarray: orderedLevels, dtick: 1 };
     layout[axisKey(xaxis)] = { ...(layout[axisKey(xaxis)] as object), zeroline: true, zerolinecolor: 'gray' };
   });
-  return new PlotlyFigure(literalLabels({
-    data,
-    layout: { ...layout, title: { text: `Random effects of ${group}: ${model.formula}` }, showlegend: false },
-  }));
+  return new PlotlyFigure(
+    literalLabels({
+      data,
+      layout: { ...layout, title: { text: `Random effects of ${group}: ${model.formula}` }, showlegend: false },
+    }),
+  );
 }

@@ -126,11 +126,23 @@ describe('hostile names in every HTML output', { skip: SKIP_BROWSER }, () => {
   it('standalone pages: viewers and figures written with toHTML', async () => {
     const grid = icosphere(2);
     const pages = {
-      surface: new SurfaceViewer({ surface: { lh: grid }, maps: { [RESPONSE]: Float32Array.from({ length: grid.nvertices }, (_, i) => Math.sin(i)) }, title: FILE_NAME }).toHTML(
-        path.join(dir, 'surface.html'),
-      ),
+      surface: new SurfaceViewer({
+        surface: { lh: grid },
+        maps: { [RESPONSE]: Float32Array.from({ length: grid.nvertices }, (_, i) => Math.sin(i)) },
+        title: FILE_NAME,
+      }).toHTML(path.join(dir, 'surface.html')),
       volume: new VolumeViewer({
-        stat: { dims: [4, 4, 4], data: Float32Array.from({ length: 64 }, (_, i) => i - 32), affine: [[2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0], [0, 0, 0, 1]], nvol: 1 },
+        stat: {
+          dims: [4, 4, 4],
+          data: Float32Array.from({ length: 64 }, (_, i) => i - 32),
+          affine: [
+            [2, 0, 0, 0],
+            [0, 2, 0, 0],
+            [0, 0, 2, 0],
+            [0, 0, 0, 1],
+          ],
+          nvol: 1,
+        },
         names: [COVARIATE],
         statistic: GROUP,
         title: FILE_NAME,
