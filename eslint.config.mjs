@@ -26,6 +26,4 @@ export default tseslint.config(
   // browser tests and widget code read untyped page and JupyterLab objects
   { files: ['test/**/*.ts', 'widgets/src/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
   { files: ['**/*.mjs'], languageOptions: { globals: nodeGlobals } },
-  // an initial value every path overwrites; these files are being rewritten (issue #13): drop this then
-  { files: ['src/brain/engine.ts', 'src/lmm/optimize.ts'], rules: { 'no-useless-assignment': 'off' } },
 );

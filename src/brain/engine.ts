@@ -5,6 +5,7 @@
  * record of estimates.
  */
 import { ModelError } from '../errors';
+import type { BlockedSystem } from '../lmm/blocked';
 import type { Contrast } from './contrasts';
 import { contrastStatistics } from './statistics';
 import { BrainDesign, type DesignSpec, type NobsCheck } from './design';
@@ -201,13 +202,8 @@ export class ChunkFitter {
         design.setResponse(products, V, v);
         const system = design.system!;
         const before = system.evaluations;
-        let estimate: VoxelEstimate | null = null;
-        try {
-          const last = this.lastFit.get(design);
-          estimate = fitSystem(system, this.settings.REML, last?.theta ?? design.initialTheta, last?.inverseHessian);
-        } catch {
-          estimate = null;
-        }
+        const last = this.lastFit.get(design);
+        const estimate = fitVoxel(system, this.settings.REML, last?.theta ?? design.initialTheta, last?.inverseHessian);
         if (!estimate) {
           status[c] = VoxelStatus.fitFailed;
           continue;
@@ -251,3 +247,13 @@ function patternKey(rows: Int32Array, n: number): string {
   for (const r of rows) bits[r >> 3] |= 1 << (r & 7);
   return Buffer.from(bits).toString('latin1');
 }
+
+/** A voxel's fit, or null where it fails (the voxel is then reported as not fitted, the run goes on). */
+function fitVoxel(system: BlockedSystem, REML: boolean, start: number[], inverseHessian?: Float64Array): VoxelEstimate | null {
+  try {
+    return fitSystem(system, REML, start, inverseHessian);
+  } catch {
+    return null;
+  }
+}
+

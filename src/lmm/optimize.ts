@@ -148,7 +148,7 @@ function projectedBfgs(
   const d = new Float64Array(n);
   const xNew = new Float64Array(n);
   let converged = false;
-  let message = '';
+  let message: string;
 
   while (true) {
     let activeChanged = false;
