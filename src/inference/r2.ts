@@ -27,9 +27,10 @@ export function varianceComponents(model: LinearMixedModel): VarianceComponents 
   const mean = fixedPart.reduce((s, v) => s + v, 0) / n;
   const fixed = fixedPart.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1);
   let random = 0;
-  for (const term of model.terms) {
+  for (const [t, term] of model.terms.entries()) {
     const k = term.k;
-    const sigma = term.covariance(model.sigma);
+    // the fit's own covariance: the terms' lambda is the live system's, which refits move
+    const sigma = model.termCovariance(t);
     let sum = 0;
     for (let i = 0; i < n; i++)
       for (let a = 0; a < k; a++)

@@ -2,6 +2,7 @@
  * lme4's and lmerTest's warnings in plain words for students: what went wrong, for which term,
  * and whether to act. lme4's own wording stays in the summary; these lines follow it.
  */
+import { lambdaIsSingular } from './reterm';
 import type { LinearMixedModel } from './model';
 import { varparInference } from './satterthwaite';
 
@@ -18,11 +19,12 @@ const componentName = (name: string) => (name === '(Intercept)' ? 'intercept' : 
 /** Which variance or correlation of each singular term sits on the boundary, in words. */
 function singularParts(model: LinearMixedModel): string[] {
   const parts: string[] = [];
-  for (const term of model.terms) {
-    if (!term.isSingular()) continue;
-    const group = term.group;
+  for (const [t, term] of model.terms.entries()) {
     const k = term.k;
-    const cov = term.covariance(model.sigma);
+    // the fit's own lambda: the terms' is the live system's, which refits move
+    if (!lambdaIsSingular(model.lambda[t], k)) continue;
+    const group = term.group;
+    const cov = model.termCovariance(t);
     const sd = term.names.map((_, i) => Math.sqrt(cov[i + i * k]));
     const largest = Math.max(...sd, model.sigma);
     const zero = term.names.filter((_, i) => sd[i] < 1e-4 * largest);
