@@ -208,7 +208,10 @@ export class StackedFirstBlock implements FirstBlock {
     const l10 = lam[1];
     const l11 = lam[3];
     const c = columns.length;
+    // log|H| summed as logs of products: |H_l| >= 1 (H = lambda' M lambda + I), so a running
+    // product only grows, and is logged before it could overflow (one log per many levels)
     let logdet = 0;
+    let product = 1;
     for (let s = 0; s < levels.length; s++) {
       const f = 4 * levels[s];
       const m00 = M[f];
@@ -222,20 +225,26 @@ export class StackedFirstBlock implements FirstBlock {
       const h11 = l11 * l11 * m11 + 1;
       if (!(h00 > 0)) return Infinity;
       const c00 = Math.sqrt(h00);
-      const c10 = h10 / c00;
+      const i00 = 1 / c00;
+      const c10 = h10 * i00;
       const d = h11 - c10 * c10;
       if (!(d > 0)) return Infinity;
       const c11 = Math.sqrt(d);
-      logdet += Math.log(h00 * d);
+      const i11 = 1 / c11;
+      product *= h00 * d;
+      if (product > 1e200) {
+        logdet += Math.log(product);
+        product = 1;
+      }
       factors[f] = c00;
       factors[f + 1] = c10;
       factors[f + 2] = 0;
       factors[f + 3] = c11;
       // T = L^{-1} lambda' W: t0 = (l00 w0 + l10 w1) / c00, t1 = (l11 w1 - c10 t0) / c11
-      const u0 = l00 / c00;
-      const u1 = l10 / c00;
-      const v1 = l11 / c11;
-      const v0 = c10 / c11;
+      const u0 = l00 * i00;
+      const u1 = l10 * i00;
+      const v1 = l11 * i11;
+      const v0 = c10 * i11;
       for (let i = 0, o = base + 2 * s; i < c; i++, o += rows) {
         const w1 = W[o + 1];
         const t0 = u0 * W[o] + u1 * w1;
@@ -243,7 +252,7 @@ export class StackedFirstBlock implements FirstBlock {
         T[o + 1] = v1 * w1 - v0 * t0;
       }
     }
-    return logdet;
+    return logdet + Math.log(product);
   }
 
   /** u_l = L_l^{-T} T_l r with r = (-beta, 1) on the level's columns. */
