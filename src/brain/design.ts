@@ -158,7 +158,7 @@ export class BrainDesign {
     this.gram = restrict && full ? downdatedGram(full.gram, spec, rows) : gramOf(this.X, this.n, this.p);
     this.problem = gramRank(this.gram, this.p, RANK_TOLERANCE) < this.p ? { kind: 'rank', message: 'rank-deficient design' } : groupingProblem(formulaTerms, this.n, nobsCheck);
     if (this.problem) return;
-    this.system = new BlockedSystem(this.terms, this.X, new Float64Array(this.n), this.p);
+    this.system = new BlockedSystem(this.terms, this.X, new Float64Array(this.n), this.p, this.gram);
   }
 
   newProducts(capacity: number): ChunkProducts {

@@ -92,7 +92,11 @@ export class BlockedSystem implements TailLayout {
   private tailScale?: Float64Array;
   private readonly thetaOffsets: number[];
 
-  constructor(terms: ReTerm[], X: Float64Array, y: Float64Array, p: number) {
+  /**
+   * `xtx`, X'X when the caller has it (a whole-brain design derives it from the full design's):
+   * for a model with one term, whose tail is [X y], it spares the tail's cross-products.
+   */
+  constructor(terms: ReTerm[], X: Float64Array, y: Float64Array, p: number, xtx?: Float64Array) {
     this.terms = terms;
     const n = y.length;
     this.n = n;
@@ -115,7 +119,7 @@ export class BlockedSystem implements TailLayout {
     const xy = new Float64Array(n * (p + 1));
     xy.set(X.subarray(0, n * p));
     xy.set(y, n * p);
-    this.a22 = this.buildTailCrossproduct(xy);
+    this.a22 = xtx && terms.length === 1 ? this.tailFromGram(xtx, xy) : this.buildTailCrossproduct(xy);
     this.first = terms.length === 0 ? noFirstBlock : this.firstBlock(xy);
     this.work = factorizationWork(this.factorization, this.first.cliques);
     this.tail = this.work.matrix;
@@ -515,6 +519,21 @@ export class BlockedSystem implements TailLayout {
       const term = this.terms[ti];
       if (term.k > 1) transformLevelBlocks(t, m, term.lambda, term.k, this.levelRows[ti]);
     }
+  }
+
+  /** [X y]'[X y] of a one-term tail from X'X, with X'y and y'y computed (xy: [X y], n x (p + 1)). */
+  private tailFromGram(xtx: Float64Array, xy: Float64Array): Float64Array {
+    const { p, n } = this;
+    const m = p + 1;
+    const a = new Float64Array(m * m);
+    for (let j = 0; j < p; j++) a.set(xtx.subarray(j * p, (j + 1) * p), j * m);
+    for (let j = 0; j <= p; j++) {
+      let s = 0;
+      for (let r = 0; r < n; r++) s += xy[r + j * n] * xy[r + p * n];
+      a[p + j * m] = s;
+      a[j + p * m] = s;
+    }
+    return a;
   }
 
   private buildTailCrossproduct(xy: Float64Array): Float64Array {
