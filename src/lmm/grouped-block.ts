@@ -25,8 +25,9 @@ export class GroupedFirstBlock implements FirstBlock {
   private readonly h: Float64Array;
   private readonly work: Float64Array;
   private readonly K: Float64Array;
-  /** `setResponse`'s sums: per block (c, a, b) the y row of S_c[a][b] */
+  /** `setResponse`'s sums: per block (c, a, b) the y row of S_c[a][b]; the levels in group order */
   private yRows?: Float64Array;
+  private levelOrder?: Int32Array;
 
   constructor(
     private readonly term: ReTerm,
@@ -80,18 +81,20 @@ export class GroupedFirstBlock implements FirstBlock {
     for (let r = 0; r < nlevels * k; r++) W[r * P + y] = zty[r];
     const rows = (this.yRows ??= new Float64Array(this.groupSize.length * k * k * P));
     rows.fill(0);
-    for (let l = 0; l < nlevels; l++) {
-      const c = this.groupOf[l];
-      for (let a = 0; a < k; a++) {
-        const za = zty[l * k + a];
-        if (za === 0) continue;
-        for (let b = 0; b < k; b++) {
-          const o = ((c * k + a) * k + b) * P;
-          const wb = (l * k + b) * P;
-          for (let j = 0; j < P; j++) rows[o + j] += za * W[wb + j];
+    if (k === 1) this.sumScalarRows(zty, rows);
+    else
+      for (let l = 0; l < nlevels; l++) {
+        const c = this.groupOf[l];
+        for (let a = 0; a < k; a++) {
+          const za = zty[l * k + a];
+          if (za === 0) continue;
+          for (let b = 0; b < k; b++) {
+            const o = ((c * k + a) * k + b) * P;
+            const wb = (l * k + b) * P;
+            for (let j = 0; j < P; j++) rows[o + j] += za * W[wb + j];
+          }
         }
       }
-    }
     for (let c = 0; c < this.groupSize.length; c++)
       for (let a = 0; a < k; a++)
         for (let b = 0; b < k; b++) {
@@ -103,6 +106,40 @@ export class GroupedFirstBlock implements FirstBlock {
             S[ba + j + y * P] = rows[o + j];
           }
         }
+  }
+
+  /**
+   * `setResponse`'s sums for a scalar term (a random intercept: the whole-brain case), four
+   * levels of a group at a time, so that each group row is loaded and stored once per four.
+   */
+  private sumScalarRows(zty: ArrayLike<number>, rows: Float64Array): void {
+    const { P, W } = this;
+    const order = (this.levelOrder ??= levelsByGroup(this.groupOf, this.groupSize));
+    let s = 0;
+    this.groupSize.forEach((size, c) => {
+      const o = c * P;
+      const end = s + size;
+      for (; s + 3 < end; s += 4) {
+        const l0 = order[s];
+        const l1 = order[s + 1];
+        const l2 = order[s + 2];
+        const l3 = order[s + 3];
+        const z0 = zty[l0];
+        const z1 = zty[l1];
+        const z2 = zty[l2];
+        const z3 = zty[l3];
+        const w0 = l0 * P;
+        const w1 = l1 * P;
+        const w2 = l2 * P;
+        const w3 = l3 * P;
+        for (let j = 0; j < P; j++) rows[o + j] += z0 * W[w0 + j] + z1 * W[w1 + j] + z2 * W[w2 + j] + z3 * W[w3 + j];
+      }
+      for (; s < end; s++) {
+        const l = order[s];
+        const z = zty[l];
+        for (let j = 0; j < P; j++) rows[o + j] += z * W[l * P + j];
+      }
+    });
   }
 
   /** K = lambda H^{-1} lambda' = G'G with G = L^{-1} lambda', L the Cholesky factor of H held in this.h */
@@ -248,4 +285,13 @@ function addSandwich(hinv: Float64Array, lam: Float64Array, C: Float64Array, k: 
       for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) v += A[i + a * k] * C[i + j * k] * A[j + b * k];
       out[a + b * k] += sign * v;
     }
+}
+
+/** The levels sorted by group (counting sort): group c's are the next groupSize[c] entries. */
+function levelsByGroup(groupOf: Int32Array, groupSize: number[]): Int32Array {
+  const next = new Int32Array(groupSize.length);
+  for (let c = 1; c < groupSize.length; c++) next[c] = next[c - 1] + groupSize[c - 1];
+  const order = new Int32Array(groupOf.length);
+  groupOf.forEach((c, l) => (order[next[c]++] = l));
+  return order;
 }
