@@ -148,14 +148,7 @@ export class BlockedSystem implements TailLayout {
     const grouped = groups ? (groups.size.length * k * k * m * m) / 2 : Infinity;
     const touched = this.p + 1 + this.terms.reduce((sum, t, ti) => sum + (ti > 0 ? t.k : 0), 0);
     if (single) {
-      let columns = 0;
-      for (let l = 0; l < nlevels; l++)
-        for (let j = 0; j < m; j++) {
-          let nonzero = j === m - 1;
-          for (let a = 0; a < k && !nonzero; a++) nonzero = cross!.W[(l * k + a) * m + j] !== 0;
-          if (nonzero) columns++;
-        }
-      const stacked = StackedFirstBlock.cost(k, columns / nlevels, nlevels);
+      const stacked = StackedFirstBlock.cost(cross!, k, m, nlevels);
       return grouped <= stacked ? new GroupedFirstBlock(term, cross!, groups!, m) : new StackedFirstBlock(term, cross!, m);
     }
     if (grouped <= (nlevels * k * touched * touched) / 2) return new GroupedFirstBlock(term, cross!, groups!, m, () => this.rowScale());

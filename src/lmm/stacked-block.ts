@@ -65,13 +65,7 @@ export class StackedFirstBlock implements FirstBlock {
     const members: number[][] = [];
     const used: number[] = [];
     for (let l = 0; l < nlevels; l++) {
-      used.length = 0;
-      for (let j = 0; j < P - 1; j++) {
-        let nonzero = false;
-        for (let a = 0; a < k && !nonzero; a++) nonzero = cross.W[(l * k + a) * P + j] !== 0;
-        if (nonzero) used.push(j);
-      }
-      used.push(P - 1);
+      levelColumns(cross.W, k, P, l, used);
       const key = used.join(',');
       let q = keys.get(key);
       if (q === undefined) {
@@ -104,9 +98,15 @@ export class StackedFirstBlock implements FirstBlock {
     this.work = new Float64Array(k * k);
   }
 
-  /** Multiply-adds per evaluation, to choose between this and the grouped strategy. */
-  static cost(k: number, columnsPerLevel: number, nlevels: number): number {
-    return nlevels * (k * k * columnsPerLevel + (k * columnsPerLevel * columnsPerLevel) / 2);
+  /** Multiply-adds per evaluation (levels touching c_l columns), to choose between this and the grouped strategy. */
+  static cost(cross: LevelCrossproducts, k: number, P: number, nlevels: number): number {
+    const used: number[] = [];
+    let sum = 0;
+    for (let l = 0; l < nlevels; l++) {
+      levelColumns(cross.W, k, P, l, used);
+      sum += k * k * used.length + (k * used.length * used.length) / 2;
+    }
+    return sum;
   }
 
   eliminate(tail: Float64Array, m: number): number {
@@ -423,4 +423,15 @@ export class StackedFirstBlock implements FirstBlock {
   }
 
   refreshL21(): void {}
+}
+
+/** The columns of [X y] (P of them, row-major k x P per level in W) that level l touches, y always, into `used`. */
+function levelColumns(W: Float64Array, k: number, P: number, l: number, used: number[]): void {
+  used.length = 0;
+  for (let j = 0; j < P - 1; j++) {
+    let nonzero = false;
+    for (let a = 0; a < k && !nonzero; a++) nonzero = W[(l * k + a) * P + j] !== 0;
+    if (nonzero) used.push(j);
+  }
+  used.push(P - 1);
 }
