@@ -68,7 +68,10 @@ function subset(table: Table, rows: number[]): Table {
   const columns = new Map<string, Column>();
   for (const name of table.names) {
     const c = table.column(name)!;
-    columns.set(name, c.kind === 'numeric' ? { kind: 'numeric', values: Float64Array.from(rows, (r) => c.values[r]) } : { kind: 'label', values: rows.map((r) => c.values[r]) });
+    columns.set(
+      name,
+      c.kind === 'numeric' ? { kind: 'numeric', values: Float64Array.from(rows, (r) => c.values[r]) } : { kind: 'label', values: rows.map((r) => c.values[r]) },
+    );
   }
   return tableOf(columns, table.source);
 }
@@ -125,13 +128,26 @@ async function main(): Promise<void> {
   const pSites = 23;
   const cases: Case[] = [
     { key: 'intercept', name: '(1 | subject)', formula: `y ~ ${WITH_SITES} + (1 | subject)`, p: pSites, limitSeconds: 10 },
-    { key: 'slope', name: '(1 + time | subject), >= 2 visits', formula: `y ~ ${WITH_SITES} + (1 + time | subject)`, rows: multiVisitRows(table), p: pSites, limitSeconds: 180 },
+    {
+      key: 'slope',
+      name: '(1 + time | subject), >= 2 visits',
+      formula: `y ~ ${WITH_SITES} + (1 + time | subject)`,
+      rows: multiVisitRows(table),
+      p: pSites,
+      limitSeconds: 180,
+    },
     { key: 'site', name: '(1 | site) + (1 | subject)', formula: `y ~ ${WITHOUT_SITES} + (1 | site) + (1 | subject)`, p: 5, limitSeconds: 120 },
     { key: 'nested', name: '(1 | site/subject)', formula: `y ~ ${WITHOUT_SITES} + (1 | site/subject)`, p: 5, limitSeconds: 180 },
   ].filter((c) => design === 'all' || design === c.key);
   const results = [];
   for (const c of cases) {
-    const contrasts = { Intercept: unit(c.p, 0), Sex: unit(c.p, 1), 'Cross-sectional age': unit(c.p, 2), 'Longitudinal time': unit(c.p, 3), 'NIH score': unit(c.p, 4) };
+    const contrasts = {
+      Intercept: unit(c.p, 0),
+      Sex: unit(c.p, 1),
+      'Cross-sectional age': unit(c.p, 2),
+      'Longitudinal time': unit(c.p, 3),
+      'NIH score': unit(c.p, 4),
+    };
     const caseTable = c.rows ? subset(table, c.rows) : table;
     // other processes on the machine stretch the wall time: the load before the run says how much
     const loadBefore = os.loadavg()[0];
@@ -183,7 +199,15 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(row));
   }
   const peak = Math.round(process.resourceUsage().maxRSS / 1024);
-  const out = { date: new Date().toISOString(), node: process.version, times, loadAverageAfter: os.loadavg(), peakRssMB: peak, peakRssWithinLimit: peak <= 3 * 1024, results };
+  const out = {
+    date: new Date().toISOString(),
+    node: process.version,
+    times,
+    loadAverageAfter: os.loadavg(),
+    peakRssMB: peak,
+    peakRssWithinLimit: peak <= 3 * 1024,
+    results,
+  };
   fs.writeFileSync(path.join(root, 'bench', 'results-brain.json'), JSON.stringify(out, null, 2) + '\n');
   const minutes = (s: number | null) => (s === null ? 'no R' : s >= 3600 ? `${(s / 3600).toFixed(1)} h` : `${(s / 60).toFixed(1)} min`);
   console.log('| design | images | vertices fitted | wall s (target) | cpu s | evaluations/vertex | lme4 loop, 1 core | x lme4 | load before |');

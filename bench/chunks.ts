@@ -40,14 +40,20 @@ const TARGETS = [
 /** Runs a chunk task as its own process; returns its manifest and the process's CPU seconds. */
 function chunkTask(formula: string, table: string, out: string, workers: number): { manifest: ChunkManifest; processCpu: number } {
   const args = ['brain', '--data', path.join(dir, table), '--image-column', 'InputFile', '--image-dir', dir, '--formula', formula, '--contrast', 'time=time'];
-  const command = [process.execPath, CLI, ...args, '--out', out, '--chunks', '2', '--chunk', '1', '--workers', String(workers), '--quiet'].map((a) => `'${a}'`).join(' ');
+  const command = [process.execPath, CLI, ...args, '--out', out, '--chunks', '2', '--chunk', '1', '--workers', String(workers), '--quiet']
+    .map((a) => `'${a}'`)
+    .join(' ');
   // bash's `times` prints the children's user and system time on its second line
   const result = spawnSync('bash', ['-c', `${command} >/dev/null && times`], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(result.stderr);
-  const [user, system] = result.stdout.trim().split('\n')[1].split(' ').map((t) => {
-    const m = /(\d+)m([\d.]+)s/.exec(t)!;
-    return 60 * Number(m[1]) + Number(m[2]);
-  });
+  const [user, system] = result.stdout
+    .trim()
+    .split('\n')[1]
+    .split(' ')
+    .map((t) => {
+      const m = /(\d+)m([\d.]+)s/.exec(t)!;
+      return 60 * Number(m[1]) + Number(m[2]);
+    });
   const manifest = JSON.parse(fs.readFileSync(path.join(out, 'chunks', 'chunk-0001', 'manifest.json'), 'utf8')) as ChunkManifest;
   return { manifest, processCpu: user + system };
 }

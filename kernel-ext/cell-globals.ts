@@ -24,8 +24,6 @@ export function installCellGlobals(globals: CellGlobals): void {
 /** A module declaring the globals, to be added to tslab's program. */
 export function cellGlobalsDeclaration(globals: CellGlobals): string {
   const typesModule = JSON.stringify(path.join(__dirname, 'cell-globals'));
-  const members = Object.keys(globals).map(
-    (name) => `  const ${name}: import(${typesModule}).CellGlobals[${JSON.stringify(name)}];`,
-  );
+  const members = Object.keys(globals).map((name) => `  const ${name}: import(${typesModule}).CellGlobals[${JSON.stringify(name)}];`);
   return `declare global {\n${members.join('\n')}\n}\n`;
 }

@@ -128,8 +128,7 @@ class NeurolmmHandler extends JupyterHandlerImpl {
     if (!context) return reply;
     if (reply.status === 'error') {
       const failure =
-        context.failure ??
-        (context.diagnostics.length > 0 ? describeDiagnostics(context.diagnostics) : describeError(new Error('the cell failed')));
+        context.failure ?? (context.diagnostics.length > 0 ? describeDiagnostics(context.diagnostics) : describeError(new Error('the cell failed')));
       this.session.publish('error', failure);
       return { ...reply, ...failure };
     }

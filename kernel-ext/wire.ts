@@ -60,9 +60,7 @@ export function decodeMessage(frames: Buffer[], key: string): KernelMessage {
 }
 
 export function encodeMessage(message: KernelMessage<unknown>, key: string): Buffer[] {
-  const jsonFrames = [message.header, message.parentHeader, message.metadata, message.content].map((part) =>
-    Buffer.from(JSON.stringify(part), 'utf8'),
-  );
+  const jsonFrames = [message.header, message.parentHeader, message.metadata, message.content].map((part) => Buffer.from(JSON.stringify(part), 'utf8'));
   return [
     ...message.identities,
     DELIMITER,

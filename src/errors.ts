@@ -11,7 +11,11 @@ export class NeurolmmError extends Error {
 
 /** A formula that does not parse; `position` is the 0-based character offset. */
 export class FormulaError extends NeurolmmError {
-  constructor(readonly formula: string, readonly position: number, problem: string) {
+  constructor(
+    readonly formula: string,
+    readonly position: number,
+    problem: string,
+  ) {
     super(`formula syntax error: ${problem} at position ${position + 1}\n  ${formula}\n  ${' '.repeat(Math.max(0, position))}^`);
   }
 }

@@ -50,8 +50,16 @@ after(() => kernel?.remove());
  * One volume of a BLMM map read here: finite values inside the mask (int32 in design folders, float32
  * in compare), min and max to the 4 significant digits the notebook prints.
  */
-function datRange(folder: string, statistic: string, nvol: number, volume: number, design = statistic.startsWith('Chi2') ? 'compare' : 'des1'): { min: number; max: number; vertices: number } {
-  let min = Infinity, max = -Infinity, vertices = 0;
+function datRange(
+  folder: string,
+  statistic: string,
+  nvol: number,
+  volume: number,
+  design = statistic.startsWith('Chi2') ? 'compare' : 'des1',
+): { min: number; max: number; vertices: number } {
+  let min = Infinity,
+    max = -Infinity,
+    vertices = 0;
   for (const hemi of ['lh', 'rh']) {
     const dir = path.join(folder, `results_${hemi}_${design}`);
     const values = new Float32Array(readFileSync(path.join(dir, `blmm_vox_${statistic}.dat`)).buffer.slice(0));
@@ -123,7 +131,8 @@ function assertBrainFitSection(notebook: Notebook): void {
   const bytes = Buffer.from(buffer.data, 'base64');
   // copied: a small decoded Buffer may sit at an offset that is not a multiple of 4
   const time = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)).subarray(3 * FSAVERAGE5, 4 * FSAVERAGE5);
-  let peak = -1, fitted = 0;
+  let peak = -1,
+    fitted = 0;
   time.forEach((x, i) => {
     if (Number.isNaN(x)) return;
     fitted++;
@@ -148,15 +157,21 @@ async function renderedMeshes(browser: Browser, file: string): Promise<{ meshes:
   const page = await openOffline(browser, file, errors);
   try {
     await page.evaluate(() => (window as any).neurolmmWidgets.rendered);
-    await page.waitForFunction(() => {
-      const plots = Array.from(document.querySelectorAll('.neurolmm-plot')) as any[];
-      return plots.length > 0 && plots.every((gd) => gd._fullLayout !== undefined);
-    }, undefined, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => {
+        const plots = Array.from(document.querySelectorAll('.neurolmm-plot')) as any[];
+        return plots.length > 0 && plots.every((gd) => gd._fullLayout !== undefined);
+      },
+      undefined,
+      { timeout: 120_000 },
+    );
     const result = await page.evaluate(() => ({
       meshes: (Array.from(document.querySelectorAll('.neurolmm-plot')) as any[]).map((gd) =>
-        gd.data.filter((t: any) => t.type === 'mesh3d').map((t: any) => [t.meta.hemi, t.x.length])),
+        gd.data.filter((t: any) => t.type === 'mesh3d').map((t: any) => [t.meta.hemi, t.x.length]),
+      ),
       controls: Array.from(document.querySelectorAll('.neurolmm-controls')).map((controls) =>
-        Object.fromEntries(Array.from(controls.querySelectorAll('select')).map((s: any) => [s.name, s.value]))),
+        Object.fromEntries(Array.from(controls.querySelectorAll('select')).map((s: any) => [s.name, s.value])),
+      ),
     }));
     await page.screenshot({ path: file.replace(/\.html$/, '.png'), fullPage: true });
     return { ...result, errors };
@@ -165,7 +180,10 @@ async function renderedMeshes(browser: Browser, file: string): Promise<{ meshes:
   }
 }
 
-const BOTH = [['lh', FSAVERAGE5], ['rh', FSAVERAGE5]];
+const BOTH = [
+  ['lh', FSAVERAGE5],
+  ['rh', FSAVERAGE5],
+];
 
 /**
  * Views in output order: the demo's viewer shown once (viewer.set cells update it; its last state:
@@ -195,39 +213,54 @@ describe('blmm-demo.ipynb', { skip: SKIP_JUPYTER }, () => {
     assertBrainFitSection(notebook);
   });
 
-  it('with the demo folder: its HTML export (nbconvert, template neurolmm) draws 10,242 vertices per hemisphere in Chromium with no network', { skip: SKIP_DEMO || SKIP_BROWSER }, async () => {
-    await runs.get('demo')!;
-    const page = exportHtml(python!, kernel!, 'blmm-demo.ipynb', artifact('blmm-notebook-demo.html'));
-    assertRendered(await renderedMeshes(await chromium(), page));
-  });
+  it(
+    'with the demo folder: its HTML export (nbconvert, template neurolmm) draws 10,242 vertices per hemisphere in Chromium with no network',
+    { skip: SKIP_DEMO || SKIP_BROWSER },
+    async () => {
+      await runs.get('demo')!;
+      const page = exportHtml(python!, kernel!, 'blmm-demo.ipynb', artifact('blmm-notebook-demo.html'));
+      assertRendered(await renderedMeshes(await chromium(), page));
+    },
+  );
 
   it('with NEUROLMM_BLMM_DEMO naming a missing folder: says so, simulates both designs with lmerBrain and shows them', async () => {
     const notebook = await runs.get('simulated')!;
     assert.deepEqual(problems(notebook), []);
     const message = outputOf(notebook, /const haveDemo/).trim();
-    const match = /^Path: simulated\. There are no BLMM demo results at (.+) \(from NEUROLMM_BLMM_DEMO\), so the next cell simulates an fsaverage5-sized analysis with lmerBrain and writes it to (\S+)$/.exec(message);
+    const match =
+      /^Path: simulated\. There are no BLMM demo results at (.+) \(from NEUROLMM_BLMM_DEMO\), so the next cell simulates an fsaverage5-sized analysis with lmerBrain and writes it to (\S+)$/.exec(
+        message,
+      );
     assert.ok(match, message);
     assert.equal(match[1], path.join(kernel!.workDir, MISSING));
     const simulated = match[2];
     const fits = outputOf(notebook, /function icosphere/);
-    for (const hemi of ['lh', 'rh']) assert.match(fits, new RegExp(`^${hemi}: 140 images of 60 subjects at 10242 vertices, design 1 in [\\d.]+ s, design 2 in [\\d.]+ s$`, 'm'));
+    for (const hemi of ['lh', 'rh'])
+      assert.match(fits, new RegExp(`^${hemi}: 140 images of 60 subjects at 10242 vertices, design 1 in [\\d.]+ s, design 2 in [\\d.]+ s$`, 'm'));
     // the simulation has the five contrasts' coefficients only; every vertex is fitted
     assertRanges(notebook, simulated, 5);
     assert.equal(datRange(simulated, 'conT', 5, 1).vertices, 2 * FSAVERAGE5);
     assertBrainFitSection(notebook);
   });
 
-  it('with NEUROLMM_BLMM_DEMO naming a missing folder: its HTML export draws 10,242 vertices per hemisphere in Chromium with no network', { skip: SKIP_BROWSER }, async () => {
-    await runs.get('simulated')!;
-    const page = exportHtml(python!, kernel!, 'blmm-simulated.ipynb', artifact('blmm-notebook-simulated.html'));
-    assertRendered(await renderedMeshes(await chromium(), page));
-  });
+  it(
+    'with NEUROLMM_BLMM_DEMO naming a missing folder: its HTML export draws 10,242 vertices per hemisphere in Chromium with no network',
+    { skip: SKIP_BROWSER },
+    async () => {
+      await runs.get('simulated')!;
+      const page = exportHtml(python!, kernel!, 'blmm-simulated.ipynb', artifact('blmm-notebook-simulated.html'));
+      assertRendered(await renderedMeshes(await chromium(), page));
+    },
+  );
 
   it('with a folder lacking part of the layout: the first code cell names what is missing', async () => {
     const failure = await runs.get('incomplete')!.then(
       () => assert.fail('the notebook ran on an incomplete folder'),
       (err: Error) => err.message,
     );
-    assert.match(failure, /DataError: \S*incomplete-blmm is not a BLMM demo folder: it lacks results_lh_des2, results_lh_compare, results_rh_des1, results_rh_des2, results_rh_compare \(NEUROLMM_BLMM_DEMO must name a folder with geom\/\{lh,rh\}\.pial and results_\{lh,rh\}_\{des1,des2,compare\}\/; unset it to use the simulated analysis\)/);
+    assert.match(
+      failure,
+      /DataError: \S*incomplete-blmm is not a BLMM demo folder: it lacks results_lh_des2, results_lh_compare, results_rh_des1, results_rh_des2, results_rh_compare \(NEUROLMM_BLMM_DEMO must name a folder with geom\/\{lh,rh\}\.pial and results_\{lh,rh\}_\{des1,des2,compare\}\/; unset it to use the simulated analysis\)/,
+    );
   });
 });

@@ -69,7 +69,10 @@ for (const [formula, n, levels1, levels2] of [
     const X = model.frame.X;
     const y = model.frame.y!;
     const p = model.p;
-    const thetas = [terms.flatMap((t) => t.thetaLowerBounds().map((_, i) => 0.4 + 0.1 * i)), terms.flatMap((t) => t.thetaLowerBounds().map((_, i) => 1.3 - 0.2 * i))];
+    const thetas = [
+      terms.flatMap((t) => t.thetaLowerBounds().map((_, i) => 0.4 + 0.1 * i)),
+      terms.flatMap((t) => t.thetaLowerBounds().map((_, i) => 1.3 - 0.2 * i)),
+    ];
     for (const theta of thetas) {
       const e = system.evaluate(theta)!;
       // Z Lambda, densely: each term's block of k columns per level
@@ -126,7 +129,13 @@ for (const [formula, n, levels1, levels2] of [
     const data = crossed(n, levels1, levels2, levels1 + levels2);
     for (const REML of [true, false]) {
       const model = lmer(formula, data, { REML, maxEvaluations: 1 });
-      assertGradientMatchesDifferences(model, model.terms.flatMap((t) => t.thetaLowerBounds().map((_, i) => 0.7 + 0.15 * i)), REML, 1e-5, 1e-5);
+      assertGradientMatchesDifferences(
+        model,
+        model.terms.flatMap((t) => t.thetaLowerBounds().map((_, i) => 0.7 + 0.15 * i)),
+        REML,
+        1e-5,
+        1e-5,
+      );
     }
   });
 }
@@ -173,9 +182,14 @@ test('a small term in a wide tail is profiled: its trailing-block evaluation and
     }
     // the profiled search reaches the optimum of the plain one
     const fitted = lmer(formula, data, { REML });
-    const plain = minimizeBounded((theta) => fitted.objectiveAt(theta), fitted.theta.map((v) => v * 0.8 + 0.05), [0, 0, 0, -Infinity, 0], {
-      gradient: () => fitted.system.gradient(REML),
-    });
+    const plain = minimizeBounded(
+      (theta) => fitted.objectiveAt(theta),
+      fitted.theta.map((v) => v * 0.8 + 0.05),
+      [0, 0, 0, -Infinity, 0],
+      {
+        gradient: () => fitted.system.gradient(REML),
+      },
+    );
     assert.ok(fitted.objective <= plain.fx + 1e-7, `${fitted.objective} vs ${plain.fx}`);
     assert.ok(Math.abs(fitted.objective - plain.fx) < 1e-5);
   }

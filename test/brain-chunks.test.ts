@@ -25,7 +25,13 @@ process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const data = new SyntheticDataset({ visits: VISITS, vertices: 300, seed: 21, missing: 0.02 });
 const images = data.matrix();
-const contrasts = { time: 'time', sexAge: [[0, 1, ...Array(21).fill(0)], [0, 0, 1, ...Array(20).fill(0)]] };
+const contrasts = {
+  time: 'time',
+  sexAge: [
+    [0, 1, ...Array(21).fill(0)],
+    [0, 0, 1, ...Array(20).fill(0)],
+  ],
+};
 // every third block of 50 vertices outside the analysis mask: tasks that read nothing
 const mask = Float32Array.from({ length: 300 }, (_, i) => (Math.floor(i / 50) % 3 === 2 ? 0 : 1));
 const options = { images, contrasts, mask, chunkSize: 40 };
@@ -92,7 +98,10 @@ test('chunks: a rerun fits only the missing chunks; partial and foreign chunks a
   const three = path.join(dir, 'chunk-0003', 'records.f64');
   fs.truncateSync(three, fs.statSync(three).size - 8);
   assert.deepEqual(chunkState(dir), { plan: chunkState(dir).plan, done: [2], missing: [1, 3, 4] });
-  assert.throws(() => mergeBrainChunks([dir]), (e: unknown) => e instanceof DataError && /chunks 1, 3, 4 of 4 missing or incomplete/.test(e.message));
+  assert.throws(
+    () => mergeBrainChunks([dir]),
+    (e: unknown) => e instanceof DataError && /chunks 1, 3, 4 of 4 missing or incomplete/.test(e.message),
+  );
 
   const seen: [number, boolean][] = [];
   const merged = await lmerBrainChunks(FORMULA, data.table, { ...split, onChunk: (r) => seen.push([r.chunk, r.alreadyDone]) });
@@ -108,7 +117,10 @@ test('chunks: a rerun fits only the missing chunks; partial and foreign chunks a
   assert.ok(again.alreadyDone);
 
   // another model, other images, or another split into the same folder: refused, naming the folder
-  await assert.rejects(lmerBrainChunk(SLOPE, data.table, { ...split, chunk: 1 }), (e: unknown) => e instanceof DataError && e.message.includes(dir) && /another analysis/.test(e.message));
+  await assert.rejects(
+    lmerBrainChunk(SLOPE, data.table, { ...split, chunk: 1 }),
+    (e: unknown) => e instanceof DataError && e.message.includes(dir) && /another analysis/.test(e.message),
+  );
   const other = images.slice();
   other[5] += 1;
   await assert.rejects(lmerBrainChunk(FORMULA, data.table, { ...split, images: other, chunk: 1 }), /another analysis/);
@@ -124,7 +136,10 @@ test('chunks: a rerun fits only the missing chunks; partial and foreign chunks a
 test('chunks: the split is checked before any image is read', async () => {
   const dir = path.join(tmp, 'checks');
   // 300 voxels in tasks of 40 make 8 tasks
-  await assert.rejects(lmerBrainChunk(FORMULA, data.table, { ...options, chunks: 9, chunk: 1, dir }), (e: unknown) => e instanceof ModelError && /at most 8 chunks/.test(e.message));
+  await assert.rejects(
+    lmerBrainChunk(FORMULA, data.table, { ...options, chunks: 9, chunk: 1, dir }),
+    (e: unknown) => e instanceof ModelError && /at most 8 chunks/.test(e.message),
+  );
   await assert.rejects(lmerBrainChunk(FORMULA, data.table, { ...options, chunks: 4, chunk: 5, dir }), /chunk must be a whole number from 1 to 4, got 5/);
   await assert.rejects(lmerBrainChunk(FORMULA, data.table, { ...options, chunks: 0, chunk: 1, dir }), /at least 1, got 0/);
   // without a number of chunks: one per 10,000 voxels
@@ -136,11 +151,25 @@ test('chunks: the command line fits one chunk, the rest, and merges into the sin
   const files = new SyntheticDataset({ visits: VISITS, vertices: 512, seed: 22, missing: 0.02 });
   const dir = path.join(tmp, 'cli');
   const { table } = files.writeFiles(dir);
-  const base = ['--data', table, '--formula', FORMULA, '--image-column', 'InputFile', '--image-dir', dir, '--contrast', 'time=time', '--quiet', '--workers', '0'];
+  const base = [
+    '--data',
+    table,
+    '--formula',
+    FORMULA,
+    '--image-column',
+    'InputFile',
+    '--image-dir',
+    dir,
+    '--contrast',
+    'time=time',
+    '--quiet',
+    '--workers',
+    '0',
+  ];
   const stdout = async (args: string[]) => {
     const write = process.stdout.write.bind(process.stdout);
     let out = '';
-    process.stdout.write = ((chunk: string) => (out += chunk, true)) as typeof process.stdout.write;
+    process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
     try {
       await runBrain(args);
     } finally {
@@ -150,7 +179,10 @@ test('chunks: the command line fits one chunk, the rest, and merges into the sin
   };
   await stdout([...base, '--out', path.join(tmp, 'cli-single')]);
   const out = path.join(tmp, 'cli-chunked');
-  assert.match(await stdout([...base, '--out', out, '--chunks', '2', '--chunk', '2']), /^chunk 2 of 2 \(voxels 256-511\) fitted: \d+ of 256 voxels in .* s \(.* s CPU, peak \d+ MB\); .*chunk-0002\n$/);
+  assert.match(
+    await stdout([...base, '--out', out, '--chunks', '2', '--chunk', '2']),
+    /^chunk 2 of 2 \(voxels 256-511\) fitted: \d+ of 256 voxels in .* s \(.* s CPU, peak \d+ MB\); .*chunk-0002\n$/,
+  );
   assert.match(await stdout([...base, '--out', out, '--chunks', '2', '--chunk', '2']), /chunk 2 of 2 \(voxels 256-511\) was complete already: nothing to do/);
   await assert.rejects(stdout(['merge', path.join(out, 'chunks')]), /chunk 1 of 2 missing or incomplete/);
   await stdout([...base, '--out', out, '--chunks', '2', '--chunk', '1']);
@@ -165,7 +197,8 @@ test('chunks: the command line fits one chunk, the rest, and merges into the sin
   // --chunks without --chunk: the missing chunks, then the maps
   const all = path.join(tmp, 'cli-all');
   assert.match(await stdout([...base, '--out', all, '--chunks', '2']), /Wrote 14 maps/);
-  for (const file of fs.readdirSync(all).filter((f) => f.startsWith('blmm_vox_'))) assert.ok(fs.readFileSync(path.join(all, file)).equals(fs.readFileSync(path.join(out, file))), file);
+  for (const file of fs.readdirSync(all).filter((f) => f.startsWith('blmm_vox_')))
+    assert.ok(fs.readFileSync(path.join(all, file)).equals(fs.readFileSync(path.join(out, file))), file);
   await assert.rejects(stdout([...base, '--out', all, '--chunk', '1']), /--chunk needs --chunks/);
   await assert.rejects(stdout([...base, '--out', all, '--wait']), /--wait is for --cluster slurm/);
   await assert.rejects(stdout([...base, '--out', all, '--cluster', 'sge']), /cluster type 'sge' is not supported/);
@@ -174,6 +207,6 @@ test('chunks: the command line fits one chunk, the rest, and merges into the sin
 test('chunks: sbatch array ranges and shell quoting', () => {
   assert.equal(arrayRanges([1, 2, 3, 5, 7, 8]), '1-3,5,7-8');
   assert.equal(arrayRanges([4]), '4');
-  assert.equal(shellQuote('/data/a b/it\'s.csv'), `'/data/a b/it'\\''s.csv'`);
+  assert.equal(shellQuote("/data/a b/it's.csv"), `'/data/a b/it'\\''s.csv'`);
   assert.equal(shellQuote('--out=/x/y'), '--out=/x/y');
 });

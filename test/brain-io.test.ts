@@ -53,9 +53,33 @@ test('brain files: NIfTI volumes through the CLI, maps with the input affine equ
   const dir = path.join(tmp, 'volume');
   const { table } = data.writeFiles(dir);
   const out = path.join(tmp, 'volume-out');
-  const stdout = await cli(['--data', table, '--formula', FORMULA, '--image-column', 'InputFile', '--image-dir', dir, '--out', out, '--contrast', 'time=time', '--contrast', 'sexage=[[0,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],[0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]]']);
+  const stdout = await cli([
+    '--data',
+    table,
+    '--formula',
+    FORMULA,
+    '--image-column',
+    'InputFile',
+    '--image-dir',
+    dir,
+    '--out',
+    out,
+    '--contrast',
+    'time=time',
+    '--contrast',
+    'sexage=[[0,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],[0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]]',
+  ]);
   assert.match(stdout, /Wrote 19 maps/);
-  const inMemory = lmerBrainSync(FORMULA, data.table, { images: data.matrix(), contrasts: { time: 'time', sexage: [[0, 1, ...Array(21).fill(0)], [0, 0, 1, ...Array(20).fill(0)]] } });
+  const inMemory = lmerBrainSync(FORMULA, data.table, {
+    images: data.matrix(),
+    contrasts: {
+      time: 'time',
+      sexage: [
+        [0, 1, ...Array(21).fill(0)],
+        [0, 0, 1, ...Array(20).fill(0)],
+      ],
+    },
+  });
   // voxels outside the ellipsoid are 0 in every image: no data, not fitted
   assert.ok(inMemory.counts().fitted > 40 && inMemory.counts().fitted < 120);
   for (const name of ['beta', 'sigma2', 'D', 'llh', 'conT', 'conTlp', 'conT_swedf', 'conF', 'conFlp', 'n', 'mask']) {
@@ -73,9 +97,33 @@ test('brain files: BLMM-style .dat surfaces give BLMM .dat outputs (vertex-major
   const out = path.join(tmp, 'surface-out');
   const p = modelFrame('~ sex + age + time + nih + site', toTable(data.table), { responseOptional: true }).xNames.length;
   const unit = (j: number) => Array.from({ length: p }, (_, i) => (i === j ? 1 : 0)).join(',');
-  await cli(['--data', table, '--formula', FORMULA, '--image-column', 'InputFile', '--image-dir', dir, '--out', out, '--contrast', `Intercept=${unit(0)}`, '--contrast', 'Sex=sexM', '--contrast', `Age=${unit(2)}`, '--contrast', 'Time=time', '--contrast', 'NIH=nih']);
+  await cli([
+    '--data',
+    table,
+    '--formula',
+    FORMULA,
+    '--image-column',
+    'InputFile',
+    '--image-dir',
+    dir,
+    '--out',
+    out,
+    '--contrast',
+    `Intercept=${unit(0)}`,
+    '--contrast',
+    'Sex=sexM',
+    '--contrast',
+    `Age=${unit(2)}`,
+    '--contrast',
+    'Time=time',
+    '--contrast',
+    'NIH=nih',
+  ]);
   const results = readBlmmResults(out, { nvertices: 40 });
-  const inMemory = lmerBrainSync(FORMULA, data.table, { images: data.matrix(), contrasts: { Intercept: 'Intercept', Sex: 'sexM', Age: 'age', Time: 'time', NIH: 'nih' } });
+  const inMemory = lmerBrainSync(FORMULA, data.table, {
+    images: data.matrix(),
+    contrasts: { Intercept: 'Intercept', Sex: 'sexM', Age: 'age', Time: 'time', NIH: 'nih' },
+  });
   assert.equal(results.map('beta').nvol, p);
   assert.equal(results.map('con').nvol, 5);
   assert.equal(results.map('D').nvol, 1);
@@ -95,7 +143,28 @@ test('brain files: the layout matches the BLMM demonstration outputs', { skip: d
   const dir = path.join(tmp, 'layout');
   const { table } = data.writeFiles(dir);
   const out = path.join(tmp, 'layout-out');
-  await cli(['--data', table, '--formula', FORMULA, '--image-column', 'InputFile', '--image-dir', dir, '--out', out, '--contrast', 'Intercept=Intercept', '--contrast', 'Sex=sexM', '--contrast', 'Age=age', '--contrast', 'Time=time', '--contrast', 'NIH=nih']);
+  await cli([
+    '--data',
+    table,
+    '--formula',
+    FORMULA,
+    '--image-column',
+    'InputFile',
+    '--image-dir',
+    dir,
+    '--out',
+    out,
+    '--contrast',
+    'Intercept=Intercept',
+    '--contrast',
+    'Sex=sexM',
+    '--contrast',
+    'Age=age',
+    '--contrast',
+    'Time=time',
+    '--contrast',
+    'NIH=nih',
+  ]);
   const ours = readBlmmResults(out, { nvertices: 10 });
   for (const [name, map] of demo.maps) {
     assert.ok(ours.maps.has(name), `missing map ${name}`);
@@ -123,10 +192,19 @@ test('brain files: a BLMM input file (X, Z factor/design, contrasts, Missingness
   const n = frame.n;
   const p = frame.xNames.length;
   const rows = (f: (r: number) => number[]) => Array.from({ length: n }, (_, r) => f(r).join(',')).join('\n') + '\n';
-  fs.writeFileSync(path.join(dir, 'X.csv'), rows((r) => frame.xNames.map((_, j) => frame.X[r + j * n])));
+  fs.writeFileSync(
+    path.join(dir, 'X.csv'),
+    rows((r) => frame.xNames.map((_, j) => frame.X[r + j * n])),
+  );
   const subject = frame.reTerms[0].factor.codes;
-  fs.writeFileSync(path.join(dir, 'f1.csv'), rows((r) => [subject[r] + 1]));
-  fs.writeFileSync(path.join(dir, 'z1.csv'), rows(() => [1]));
+  fs.writeFileSync(
+    path.join(dir, 'f1.csv'),
+    rows((r) => [subject[r] + 1]),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'z1.csv'),
+    rows(() => [1]),
+  );
   fs.writeFileSync(path.join(dir, 'Y.txt'), images.map((f) => path.basename(f)).join('\n') + '\n');
   const timeIndex = frame.xNames.indexOf('time');
   const yml = `# BLMM inputs
@@ -158,14 +236,23 @@ Missingness:
   const reference = lmerBrainSync(FORMULA, data.table, {
     images: data.matrix(),
     minPercent: 0.9,
-    contrasts: { Time: 'time', SexAge: [[0, 1, ...Array(p - 2).fill(0)], [0, 0, 1, ...Array(p - 3).fill(0)]] },
+    contrasts: {
+      Time: 'time',
+      SexAge: [
+        [0, 1, ...Array(p - 2).fill(0)],
+        [0, 0, 1, ...Array(p - 3).fill(0)],
+      ],
+    },
   });
   for (const name of ['beta', 'sigma2', 'D', 'llh', 'conT', 'conT_swedf', 'conF', 'conF_swedf']) {
     const nvol = results.map(name).nvol;
     for (let v = 0; v < nvol; v++) close(results.volume(name, v), reference.map(name, v), `${name}[${v}]`, 1e-5);
   }
   close(Float32Array.from(results.map('n').data), reference.map('n'), 'n');
-  assert.equal(Array.from(results.map('mask').data).reduce((s, x) => s + x, 0), reference.counts().fitted);
+  assert.equal(
+    Array.from(results.map('mask').data).reduce((s, x) => s + x, 0),
+    reference.counts().fitted,
+  );
 });
 
 test('brain files: bad inputs fail before fitting with a message naming the file or row', async () => {
@@ -186,7 +273,10 @@ test('brain files: bad inputs fail before fitting with a message naming the file
   // mismatched dimensions, named
   fs.writeFileSync(path.join(dir, 'short.dat'), Buffer.alloc(4 * 7));
   const mismatched = rewrite('mismatched.csv', (l) => (l[5] = l[5].replace(/^[^,]+/, 'short.dat')));
-  await assert.rejects(cli(['--data', mismatched, ...base]), (e: unknown) => e instanceof DataError && /short\.dat/.test(e.message) && /dimensions/.test(e.message));
+  await assert.rejects(
+    cli(['--data', mismatched, ...base]),
+    (e: unknown) => e instanceof DataError && /short\.dat/.test(e.message) && /dimensions/.test(e.message),
+  );
   // a corrupt (truncated) NIfTI, named
   fs.writeFileSync(path.join(dir, 'corrupt.nii'), Buffer.alloc(100));
   const corrupt = rewrite('corrupt.csv', (l) => (l[2] = l[2].replace(/^[^,]+/, 'corrupt.nii')));
@@ -199,7 +289,10 @@ test('brain files: bad inputs fail before fitting with a message naming the file
   assert.ok(!fs.existsSync(path.join(tmp, 'bad-out')), 'nothing is written when the inputs are bad');
   assert.equal(readCSV(table).nrows, images.length);
   // a GIfTI of the wrong length among .dat images is named too
-  assert.throws(() => lmerBrainSync(FORMULA, { ...data.table, file: images.map((f, i) => (i === 7 ? path.join(dir, 'short.dat') : f)) }, { images: 'file' }), /short\.dat/);
+  assert.throws(
+    () => lmerBrainSync(FORMULA, { ...data.table, file: images.map((f, i) => (i === 7 ? path.join(dir, 'short.dat') : f)) }, { images: 'file' }),
+    /short\.dat/,
+  );
 });
 
 test('brain files: voxel(i) of a fit on image files is lmer() on that voxel, also after the files are closed', async () => {

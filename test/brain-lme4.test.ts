@@ -26,7 +26,9 @@ interface VertexReference {
   D: number[] | number;
   time: { estimate: number; se: number; df: number; t: number };
 }
-const references: Record<string, { formula: string; vertices: VertexReference[] }> = JSON.parse(fs.readFileSync(path.join(fixtures, 'brain-lme4.json'), 'utf8'));
+const references: Record<string, { formula: string; vertices: VertexReference[] }> = JSON.parse(
+  fs.readFileSync(path.join(fixtures, 'brain-lme4.json'), 'utf8'),
+);
 const data = new SyntheticDataset({ visits: [30, 90, 40], vertices: 4, seed: 31, medialWall: 0, patchy: 0 });
 
 test('the lme4 reference data are the synthetic dataset (continuous times, 19 sites)', () => {
@@ -64,7 +66,10 @@ for (const [design, { formula, vertices }] of Object.entries(references)) {
       D.forEach((d, v) => assert.ok(Math.abs(fit.map('D', v)[i] - d) <= 10 * tol * scale, `${where}: D[${v}] ${fit.map('D', v)[i]} vs ${d}`));
       assert.ok(Math.abs(fit.map('conSE')[i] - ref.time.se) <= 10 * tol * ref.time.se, `${where}: SE(time)`);
       assert.ok(Math.abs(fit.map('conT')[i] - ref.time.t) <= 10 * tol * Math.max(1, Math.abs(ref.time.t)), `${where}: T(time)`);
-      assert.ok(Math.abs(fit.map('conT_swedf')[i] - ref.time.df) <= 1e-3 * ref.time.df, `${where}: Satterthwaite df ${fit.map('conT_swedf')[i]} vs ${ref.time.df}`);
+      assert.ok(
+        Math.abs(fit.map('conT_swedf')[i] - ref.time.df) <= 1e-3 * ref.time.df,
+        `${where}: Satterthwaite df ${fit.map('conT_swedf')[i]} vs ${ref.time.df}`,
+      );
     });
   });
 }

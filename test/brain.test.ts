@@ -53,7 +53,10 @@ function roiFit(fit: BrainFit, i: number, weaklyIdentified = false): LinearMixed
   const plain = fit.voxel(i);
   if (fit.llh[i] <= plain.logLik() + 1e-6) return plain;
   if (!weaklyIdentified)
-    assert.ok(plain.theta.some((t, j) => plain.terms[0].thetaLowerBounds()[j] === 0 && t < 1e-6), `voxel ${i}: the ROI fit stopped short away from the bound`);
+    assert.ok(
+      plain.theta.some((t, j) => plain.terms[0].thetaLowerBounds()[j] === 0 && t < 1e-6),
+      `voxel ${i}: the ROI fit stopped short away from the bound`,
+    );
   const restarted = new LinearMixedModel(plain.frame, { REML: fit.REML, start: thetaFromD(fit, i) });
   assert.ok(restarted.logLik() > plain.logLik() + 1e-6, `voxel ${i}: the whole-brain optimum is not reached by the ROI fit`);
   return restarted;
@@ -77,7 +80,10 @@ function checkVoxel(fit: BrainFit, i: number, weaklyIdentified = false): void {
   for (let j = 0; j < model.p; j++) {
     const se = Math.sqrt(vcov[j + j * model.p]);
     const scale = Math.max(Math.abs(model.beta[j]), se);
-    assert.ok(Math.abs(at('beta', j) - model.beta[j]) <= 1e-6 * scale + 1e-7 * Math.abs(model.beta[j]), `${where} beta[${j}] ${at('beta', j)} vs ${model.beta[j]}`);
+    assert.ok(
+      Math.abs(at('beta', j) - model.beta[j]) <= 1e-6 * scale + 1e-7 * Math.abs(model.beta[j]),
+      `${where} beta[${j}] ${at('beta', j)} vs ${model.beta[j]}`,
+    );
   }
   const sigma2 = model.sigma * model.sigma;
   assert.ok(Math.abs(at('sigma2') - sigma2) <= 1e-4 * sigma2, `${where} sigma2`);
@@ -108,7 +114,10 @@ function checkVoxel(fit: BrainFit, i: number, weaklyIdentified = false): void {
   fit.contrasts.forEach((c) => {
     if (c.kind !== 'F') return;
     const v = fit.mapInfo('conF').volumes.indexOf(c.name);
-    const f = fTest(model, c.rows.map((r) => Float64Array.from(r)));
+    const f = fTest(
+      model,
+      c.rows.map((r) => Float64Array.from(r)),
+    );
     assert.ok(Math.abs(at('conF', v) - f.F) <= 1e-4 * f.F, `${where} ${c.name} F`);
     assert.ok(Math.abs(at('conF_swedf', v) - f.denDF) <= 1e-3 * f.denDF, `${where} ${c.name} F df`);
     assert.ok(Math.abs(at('conFlp', v) - f.negLog10P) <= 1e-3 * Math.max(1, f.negLog10P), `${where} ${c.name} conFlp`);
@@ -173,7 +182,10 @@ test('synthetic ABCD-shaped data: counts, continuous visit times, sites, seeded 
   // years since baseline: 0 at baseline, then gaps of 1.5-2.5 years that differ between subjects
   const gaps = [...visits.values()].flatMap((t) => t.slice(1).map((x, i) => x - t[i]));
   assert.ok([...visits.values()].every((t) => t[0] === 0));
-  assert.ok(gaps.every((g) => g >= 1.499 && g <= 2.501), 'visit gaps of 1.5-2.5 years');
+  assert.ok(
+    gaps.every((g) => g >= 1.499 && g <= 2.501),
+    'visit gaps of 1.5-2.5 years',
+  );
   assert.ok(new Set(gaps).size > 300, 'follow-up times are continuous (days apart)');
   assert.equal(new Set(abcd.table.site).size, 19);
   const discrete = new SyntheticDataset({ vertices: 4, seed: 1, times: 'discrete' });
@@ -322,7 +334,10 @@ function fitInit(fit: BrainFit) {
 test('brain: input errors are reported before any fitting', () => {
   const data = new SyntheticDataset({ ...SMALL, vertices: 4, seed: 1 });
   const images = data.matrix();
-  assert.throws(() => lmerBrainSync(INTERCEPT, data.table, { images, contrasts: { bad: [1, 0, 1] } }), (e: unknown) => e instanceof ModelError && /contrast 'bad' has 3 entries, the model has 23/.test(e.message));
+  assert.throws(
+    () => lmerBrainSync(INTERCEPT, data.table, { images, contrasts: { bad: [1, 0, 1] } }),
+    (e: unknown) => e instanceof ModelError && /contrast 'bad' has 3 entries, the model has 23/.test(e.message),
+  );
   assert.throws(() => lmerBrainSync(INTERCEPT, data.table, { images: images.subarray(1) }), DataError);
   assert.throws(() => lmerBrainSync(`~ ${FIXED} + (1 | subject)`, data.table, { images }), /plain response name/);
   assert.throws(() => lmerBrainSync(INTERCEPT, data.table, { images, mask: [1, 1] }), /analysis mask has 2 voxels, the images have 4/);
@@ -335,7 +350,7 @@ test('brain: input errors are reported before any fitting', () => {
   );
 });
 
-test('brain: voxels with no more observations than random effects are fitted (lme4\'s check ignored) and counted', () => {
+test("brain: voxels with no more observations than random effects are fitted (lme4's check ignored) and counted", () => {
   const few = new SyntheticDataset({ visits: [10, 30, 10], vertices: 3, seed: 1, medialWall: 0, patchy: 0 });
   const fit = lmerBrainSync(SLOPE, few.table, { images: few.matrix() });
   assert.equal(fit.counts().fitted, 3);

@@ -43,7 +43,9 @@ test('fit --json has the layout and numbers of the lme4 reference (with lmerTest
   assert.deepEqual(out.coefficients.term, ref.coefficients.term);
   out.coefficients.estimate.forEach((b: number, i: number) => assert.ok(relativeError(b, ref.coefficients.estimate[i]) < 1e-6));
   out.coefficients.df.forEach((df: number, i: number) => assert.ok(relativeError(df, ref.coefficients.df[i]) < 1e-3));
-  out.coefficients.p.forEach((p: number, i: number) => assert.ok(relativeError(p, ref.coefficients.p[i]) < 1e-3 || Math.abs(p - ref.coefficients.p[i]) < 1e-12));
+  out.coefficients.p.forEach((p: number, i: number) =>
+    assert.ok(relativeError(p, ref.coefficients.p[i]) < 1e-3 || Math.abs(p - ref.coefficients.p[i]) < 1e-12),
+  );
   assert.deepEqual(
     out.varcorr.map((v: { grp: string; var1: string | null; var2: string | null }) => [v.grp, v.var1, v.var2]),
     ref.varcorr.map((v) => [v.grp, v.var1, v.var2]),

@@ -46,8 +46,14 @@ test('cluster: the array, its retry (afternotok) and the merge (afterok either) 
   const [array, retry, merge] = calls();
   const common = '--parsable --job-name=neurolmm-out --chdir=/data --partition=short --time=1:00:00 --qos=low';
   assert.equal(array, `sbatch ${common} --array=1-3,5%2 --cpus-per-task=2 --mem=900M --output=${logDir}/chunk-%a.out ${logDir}/chunk.sh`);
-  assert.equal(retry, `sbatch ${common} --array=1-3,5%2 --cpus-per-task=2 --mem=900M --output=${logDir}/chunk-%a.retry.out --dependency=afternotok:101 --kill-on-invalid-dep=yes ${logDir}/chunk.sh`);
-  assert.equal(merge, `sbatch ${common} --cpus-per-task=1 --mem=300M --output=${logDir}/merge.out --kill-on-invalid-dep=yes --dependency=afterok:101?afterok:102 ${logDir}/merge.sh`);
+  assert.equal(
+    retry,
+    `sbatch ${common} --array=1-3,5%2 --cpus-per-task=2 --mem=900M --output=${logDir}/chunk-%a.retry.out --dependency=afternotok:101 --kill-on-invalid-dep=yes ${logDir}/chunk.sh`,
+  );
+  assert.equal(
+    merge,
+    `sbatch ${common} --cpus-per-task=1 --mem=300M --output=${logDir}/merge.out --kill-on-invalid-dep=yes --dependency=afterok:101?afterok:102 ${logDir}/merge.sh`,
+  );
   assert.equal(fs.readFileSync(path.join(logDir, 'chunk.sh'), 'utf8').split('\n').at(-2), `exec node main.js brain --chunk "$SLURM_ARRAY_TASK_ID"`);
 });
 
@@ -55,7 +61,10 @@ const jobs: SlurmJobs = { chunks: [1, 2, 3], array: '7', retry: '8', merge: '9',
 
 test('cluster: chunks that failed twice are reported by chunk, with their states and logs', async () => {
   fs.rmSync(path.join(tmp, 'calls.txt'), { force: true });
-  fake('squeue', `printf '7_1|COMPLETED|None\\n7_2|CANCELLED|None\\n7_3|FAILED|NonZeroExitCode\\n8_1|COMPLETED|None\\n8_2|OUT_OF_MEMORY|OutOfMemory\\n8_3|FAILED|NonZeroExitCode\\n9|CANCELLED|DependencyNeverSatisfied\\n'`);
+  fake(
+    'squeue',
+    `printf '7_1|COMPLETED|None\\n7_2|CANCELLED|None\\n7_3|FAILED|NonZeroExitCode\\n8_1|COMPLETED|None\\n8_2|OUT_OF_MEMORY|OutOfMemory\\n8_3|FAILED|NonZeroExitCode\\n9|CANCELLED|DependencyNeverSatisfied\\n'`,
+  );
   const lines: string[] = [];
   await assert.rejects(
     followSlurm(jobs, { total: 4, doneChunks: () => new Set([1]), interval: 10, log: (l) => lines.push(l) }),
@@ -80,7 +89,10 @@ test('cluster: chunks that failed twice are reported by chunk, with their states
 test('cluster: the follower waits while jobs run, asks sacct for jobs squeue forgot, and fails on a failed merge', async () => {
   fs.rmSync(path.join(tmp, 'calls.txt'), { force: true });
   // first poll: running; then squeue has forgotten everything and sacct knows the end
-  fake('squeue', `if [ "$(grep -c '^squeue' ${tmp}/calls.txt)" = 1 ]; then printf '7_1|RUNNING|None\\n7_2|PENDING|Resources\\n7_3|PENDING|Resources\\n8_1|PENDING|Dependency\\n8_2|PENDING|Dependency\\n8_3|PENDING|Dependency\\n9|PENDING|Dependency\\n'; else echo 'slurm_load_jobs error: Invalid job id specified' >&2; exit 1; fi`);
+  fake(
+    'squeue',
+    `if [ "$(grep -c '^squeue' ${tmp}/calls.txt)" = 1 ]; then printf '7_1|RUNNING|None\\n7_2|PENDING|Resources\\n7_3|PENDING|Resources\\n8_1|PENDING|Dependency\\n8_2|PENDING|Dependency\\n8_3|PENDING|Dependency\\n9|PENDING|Dependency\\n'; else echo 'slurm_load_jobs error: Invalid job id specified' >&2; exit 1; fi`,
+  );
   fake('sacct', `printf '7_1|COMPLETED|0:0\\n7_2|COMPLETED|0:0\\n7_3|COMPLETED|0:0\\n8_1|CANCELLED by 0|0:0\\n9|FAILED|1:0\\n'`);
   const lines: string[] = [];
   let polls = 0;
@@ -96,7 +108,16 @@ test('cluster: without the SLURM commands the message says where to run', () => 
   fs.rmSync(path.join(bin, 'sbatch'));
   try {
     assert.throws(
-      () => submitSlurm({ name: 'x', cwd: tmp, logDir: path.join(tmp, 'l2'), chunks: [1], chunkCommand: 'true', mergeCommand: 'true', resources: { cpusPerTask: 1, memoryMB: 100, mergeMemoryMB: 100 } }),
+      () =>
+        submitSlurm({
+          name: 'x',
+          cwd: tmp,
+          logDir: path.join(tmp, 'l2'),
+          chunks: [1],
+          chunkCommand: 'true',
+          mergeCommand: 'true',
+          resources: { cpusPerTask: 1, memoryMB: 100, mergeMemoryMB: 100 },
+        }),
       (e: unknown) => e instanceof SchedulerError && /^sbatch not found: run this on a machine with the SLURM client commands/.test(e.message),
     );
   } finally {

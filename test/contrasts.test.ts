@@ -30,7 +30,10 @@ for (const r of ref.codings) {
       assertNear(df[i], r.df[i], 1e-3, `${name} df`);
     });
     const table = anova(model, { type: 3 });
-    assert.deepEqual(table.rows.map((row) => row.term), r.anova_type3.term);
+    assert.deepEqual(
+      table.rows.map((row) => row.term),
+      r.anova_type3.term,
+    );
     table.rows.forEach((row, i) => {
       for (const key of ['sumSq', 'meanSq', 'numDF', 'denDF', 'F'] as const) assertNear(row[key], r.anova_type3[key][i], 1e-3, `Type III ${row.term} ${key}`);
       assertNear(row.p, r.anova_type3.p[i], 1e-3, `Type III ${row.term} p`, 1e-12);
@@ -53,7 +56,10 @@ test("contrasts: R's contrast matrices", () => {
   // contr.poly(4): R's printed values
   const poly = factorCoding('poly', levels, true, 'x');
   assert.deepEqual(poly.suffixes, ['.L', '.Q', '.C']);
-  const expected = [-0.670820393249937, -0.223606797749979, 0.223606797749979, 0.670820393249937, 0.5, -0.5, -0.5, 0.5, -0.223606797749979, 0.670820393249937, -0.670820393249937, 0.223606797749979];
+  const expected = [
+    -0.670820393249937, -0.223606797749979, 0.223606797749979, 0.670820393249937, 0.5, -0.5, -0.5, 0.5, -0.223606797749979, 0.670820393249937,
+    -0.670820393249937, 0.223606797749979,
+  ];
   expected.forEach((v, i) => assertNear(poly.matrix[i], v, 1e-12, `contr.poly(4)[${i}]`, 1e-15));
   assert.deepEqual(factorCoding('poly', ['1', '2', '3', '4', '5', '6'], true, 'x').suffixes, ['.L', '.Q', '.C', '^4', '^5']);
   assert.deepEqual(Array.from(factorCoding('sum', levels, false, 'x').matrix), [1, 0, 0, -1, 0, 1, 0, -1, 0, 0, 1, -1]);
@@ -64,8 +70,14 @@ test("contrasts: R's contrast matrices", () => {
 
 test('contrasts: bad specifications name the problem', () => {
   const data = cake();
-  assert.throws(() => lmer('angle ~ recipe + (1 | replicate)', data, { contrasts: { recipes: 'sum' } }), (e: Error) => e instanceof ModelError && /'recipes'.*factors: recipe/.test(e.message));
-  assert.throws(() => lm('angle ~ recipe + temp', data, { contrasts: { temp: 'sum' } }), (e: Error) => e instanceof ModelError && /'temp', which is numeric/.test(e.message));
+  assert.throws(
+    () => lmer('angle ~ recipe + (1 | replicate)', data, { contrasts: { recipes: 'sum' } }),
+    (e: Error) => e instanceof ModelError && /'recipes'.*factors: recipe/.test(e.message),
+  );
+  assert.throws(
+    () => lm('angle ~ recipe + temp', data, { contrasts: { temp: 'sum' } }),
+    (e: Error) => e instanceof ModelError && /'temp', which is numeric/.test(e.message),
+  );
   assert.throws(() => lm('angle ~ recipe', data, { contrasts: { recipe: 'deviation' as never } }), /unknown contrasts 'deviation' for 'recipe'/);
   assert.throws(() => lm('angle ~ recipe', data, { contrasts: { recipe: [[1], [0]] } }), /2 rows but the factor has 3 levels \(A, B, C\)/);
 });
@@ -83,7 +95,10 @@ test('column types: factor, ordered with a level order, numeric', () => {
   assertNear(fit.fixef()['temperature.L'], -usual['temperature.L'], 1e-10, 'reversed .L');
   assertNear(fit.fixef()['temperature.Q'], usual['temperature.Q'], 1e-10, 'reversed .Q');
   assert.deepEqual(lm('angle ~ temp', table).xNames.slice(0, 2), ['(Intercept)', 'temp185']);
-  assert.throws(() => setColumnTypes(table, { recipe: 'numeric' }), (e: Error) => e instanceof DataError && /column 'recipe' of 'cake.csv' cannot be numeric: row 1 holds 'A'/.test(e.message));
+  assert.throws(
+    () => setColumnTypes(table, { recipe: 'numeric' }),
+    (e: Error) => e instanceof DataError && /column 'recipe' of 'cake.csv' cannot be numeric: row 1 holds 'A'/.test(e.message),
+  );
   assert.throws(() => setColumnTypes(table, { recipe: { levels: ['A', 'B'] } }), /value 'C' at row \d+, which is not among the levels given \(A, B\)/);
   assert.throws(() => setColumnTypes(table, { Recipe: 'factor' }), /unknown column 'Recipe'/);
 });

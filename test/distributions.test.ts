@@ -233,10 +233,18 @@ test('chisqQuantile matches qchisq, lower and upper tail', () => {
 });
 
 test('quantiles invert the tails far out', () => {
-  for (const [p, df] of [[1e-250, 1.2], [1e-30, 4.5], [0.2, 17]]) {
+  for (const [p, df] of [
+    [1e-250, 1.2],
+    [1e-30, 4.5],
+    [0.2, 17],
+  ]) {
     assertClose(tUpper(-tQuantile(p, df), df), p, 1e-12, `tUpper(-tQuantile(${p}, ${df}))`);
   }
-  for (const [p, df] of [[1e-280, 1], [1e-30, 250.5], [0.7, 3]]) {
+  for (const [p, df] of [
+    [1e-280, 1],
+    [1e-30, 250.5],
+    [0.7, 3],
+  ]) {
     assertClose(chisqUpper(chisqQuantile(p, df, true), df), p, 1e-12, `chisqUpper(chisqQuantile(${p}, ${df}, upper))`);
   }
 });

@@ -20,7 +20,14 @@ const ref = rExtensions();
 type RFrame = Record<string, (string | number | null)[]>;
 
 /** Our rows (objects) against R's data frame (columns), numbers to `relative` (absolute `absolute`). */
-function assertRows(rows: Record<string, string | number>[], expected: RFrame, fields: Record<string, string>, relative: number, what: string, absolute = 1e-8): void {
+function assertRows(
+  rows: Record<string, string | number>[],
+  expected: RFrame,
+  fields: Record<string, string>,
+  relative: number,
+  what: string,
+  absolute = 1e-8,
+): void {
   const n = Object.values(expected)[0].length;
   assert.equal(rows.length, n, `${what}: ${rows.length} rows, R has ${n}`);
   rows.forEach((row, i) => {
@@ -32,8 +39,23 @@ function assertRows(rows: Record<string, string | number>[], expected: RFrame, f
   });
 }
 
-const contrastFields = (by: string[]) => ({ contrast: 'contrast', ...Object.fromEntries(by.map((b) => [b, b])), estimate: 'estimate', SE: 'SE', df: 'df', tRatio: 't.ratio', p: 'p.value' });
-const intervalFields = (by: string[]) => ({ contrast: 'contrast', ...Object.fromEntries(by.map((b) => [b, b])), estimate: 'estimate', SE: 'SE', lowerCL: 'lower.CL', upperCL: 'upper.CL' });
+const contrastFields = (by: string[]) => ({
+  contrast: 'contrast',
+  ...Object.fromEntries(by.map((b) => [b, b])),
+  estimate: 'estimate',
+  SE: 'SE',
+  df: 'df',
+  tRatio: 't.ratio',
+  p: 'p.value',
+});
+const intervalFields = (by: string[]) => ({
+  contrast: 'contrast',
+  ...Object.fromEntries(by.map((b) => [b, b])),
+  estimate: 'estimate',
+  SE: 'SE',
+  lowerCL: 'lower.CL',
+  upperCL: 'upper.CL',
+});
 
 function fitCase(c: { model: string; formula: string; data: string; REML: boolean; contrasts: Record<string, 'sum'> | null }): FittedModel {
   const data = datasets[c.data]();
@@ -48,7 +70,13 @@ for (const c of ref.emm) {
     const labels = e.factors;
     // lmer fits: our optimum may differ from lme4's in the 5th digit, hence 1e-4 on SEs and df
     const tol = c.model === 'lm' ? 1e-8 : 1e-4;
-    assertRows(e.summary(), c.emmeans, { ...Object.fromEntries(labels.map((l) => [l, l])), emmean: 'emmean', SE: 'SE', df: 'df', lowerCL: 'lower.CL', upperCL: 'upper.CL' }, tol, 'emmeans');
+    assertRows(
+      e.summary(),
+      c.emmeans,
+      { ...Object.fromEntries(labels.map((l) => [l, l])), emmean: 'emmean', SE: 'SE', df: 'df', lowerCL: 'lower.CL', upperCL: 'upper.CL' },
+      tol,
+      'emmeans',
+    );
     const check = (x: EmmContrasts, expected: RFrame, what: string) => assertRows(x.summary(), expected, contrastFields(e.by), tol, what, 1e-6);
     check(e.pairs(), c.pairs_tukey, 'pairs (tukey)');
     // R's qtukey stops at an accuracy of 1e-4 in the quantile, hence an absolute tolerance in SEs
@@ -77,7 +105,10 @@ test('emmeans: custom contrasts are unadjusted', () => {
 
 test('emmeans: bad specs name the problem', () => {
   const model = lmer('score ~ Machine + (1 | Worker) + (1 | Worker:Machine)', machines());
-  assert.throws(() => emmeans(model, 'Worker'), (e: Error) => e instanceof ModelError && /'Worker' is not a factor of the model; its factors are: Machine/.test(e.message));
+  assert.throws(
+    () => emmeans(model, 'Worker'),
+    (e: Error) => e instanceof ModelError && /'Worker' is not a factor of the model; its factors are: Machine/.test(e.message),
+  );
   assert.throws(() => emmeans(model, 'Machine').contrast({ AvsB: [1, -1] }), /contrast 'AvsB' has 2 coefficients but there are 3 means \(A, B, C\)/);
   assert.throws(() => emmeans(model, 'Machine', { at: { score: 1 } }), /'at' names 'score', which is not a numeric covariate/);
 });
@@ -104,8 +135,13 @@ test("ptukey and qtukey equal R's", () => {
 test('emmeansPlot: means with their confidence intervals, one trace per by-group', () => {
   const model = lmer(ref.emm[2].formula, datasets.cake());
   const e = emmeans(model, '~ temperature | recipe');
-  const figure = emmeansPlot(e).toJSON() as unknown as { data: { name: string; x: string[]; y: number[]; error_y: { array: number[]; arrayminus: number[] } }[] };
-  assert.deepEqual(figure.data.map((d) => d.name), ['recipe = A', 'recipe = B', 'recipe = C']);
+  const figure = emmeansPlot(e).toJSON() as unknown as {
+    data: { name: string; x: string[]; y: number[]; error_y: { array: number[]; arrayminus: number[] } }[];
+  };
+  assert.deepEqual(
+    figure.data.map((d) => d.name),
+    ['recipe = A', 'recipe = B', 'recipe = C'],
+  );
   const s = e.summary();
   const first = figure.data[0];
   assert.deepEqual(first.x, ['175', '185', '195', '205', '215', '225']);

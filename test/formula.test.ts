@@ -95,7 +95,10 @@ test('factor pattern: contrasts when the term without the variable came before',
   // R marks x by 2 in x:f as well (f alone is absent); for a numeric variable the code changes nothing
   assert.deepEqual(termsOf('x + x:f').coding, [[1], [2, 1]]);
   // a:c follows a:b, which contains the remainder a: c by contrasts, a by indicators
-  assert.deepEqual(termsOf('a:b + a:c').coding, [[2, 2], [2, 1]]);
+  assert.deepEqual(termsOf('a:b + a:c').coding, [
+    [2, 2],
+    [2, 1],
+  ]);
 });
 
 test('random terms: bars, double bars and nesting as lme4 expands them', () => {
@@ -136,8 +139,7 @@ test('syntax errors point at the right character', () => {
   assert.throws(
     () => parseFormula('Reaction ~ Days + )'),
     (err: unknown) =>
-      err instanceof FormulaError &&
-      err.message === "formula syntax error: unexpected ')' at position 19\n  Reaction ~ Days + )\n                    ^",
+      err instanceof FormulaError && err.message === "formula syntax error: unexpected ')' at position 19\n  Reaction ~ Days + )\n                    ^",
   );
   assertSyntaxError('Reaction ~ Days + )', 18, /unexpected '\)'/);
   assertSyntaxError('y ~ (a + b', 4, /never closed/);
@@ -159,7 +161,10 @@ test('syntax errors point at the right character', () => {
 
 test('deep nesting is a FormulaError naming the nesting depth limit, not a stack overflow', () => {
   const nested = (n: number) => `y ~ ${'('.repeat(n)}x${')'.repeat(n)}`;
-  assert.throws(() => parseFormula(nested(10000)), (e: unknown) => e instanceof FormulaError && /nesting depth limit is 500/.test(e.message) && e.position === 4 + 500);
+  assert.throws(
+    () => parseFormula(nested(10000)),
+    (e: unknown) => e instanceof FormulaError && /nesting depth limit is 500/.test(e.message) && e.position === 4 + 500,
+  );
   assert.throws(() => parseFormula(`y ~ ${'log('.repeat(10000)}x${')'.repeat(10000)}`), /nesting depth limit is 500/);
   assert.throws(() => parseFormula(`y ~ ${'-'.repeat(10000)}x`), /nesting depth limit is 500/);
   assert.throws(() => expandFormula(`y ~ ${Array(20000).fill('x').join(' + ')}`), /nesting depth limit is 2000/);

@@ -67,8 +67,14 @@ test('readCSV: RFC 4180 quoting, CRLF, missing values, booleans, R typing', () =
 });
 
 test('readCSV errors name the file and line', () => {
-  assert.throws(() => readCSV(join(scratch, 'absent.csv')), (e: unknown) => e instanceof DataError && /absent\.csv': no such file/.test(e.message));
-  assert.throws(() => readCSV(writeCSV('empty.csv', '')), (e: unknown) => e instanceof DataError && /'empty\.csv' is empty/.test(e.message));
+  assert.throws(
+    () => readCSV(join(scratch, 'absent.csv')),
+    (e: unknown) => e instanceof DataError && /absent\.csv': no such file/.test(e.message),
+  );
+  assert.throws(
+    () => readCSV(writeCSV('empty.csv', '')),
+    (e: unknown) => e instanceof DataError && /'empty\.csv' is empty/.test(e.message),
+  );
   assert.throws(
     () => readCSV(writeCSV('ragged.csv', 'a,b\n1,2\n3,4,5\n')),
     (e: unknown) => e instanceof DataError && e.message === "CSV file 'ragged.csv' line 3: expected 2 fields like the header, found 3",
@@ -92,7 +98,10 @@ test('toTable accepts records, columns, a DataFrame and a Table', () => {
   assert.deepEqual(columns.column('w'), { kind: 'label', values: ['p', '2.5'] });
   assert.equal(columns.source, 'mem');
   assert.equal(toTable(columns), columns);
-  assert.throws(() => toTable({ a: [1, 2], b: [1] }), (e: unknown) => e instanceof DataError && /column 'b' has 1 values but column 'a' has 2/.test(e.message));
+  assert.throws(
+    () => toTable({ a: [1, 2], b: [1] }),
+    (e: unknown) => e instanceof DataError && /column 'b' has 1 values but column 'a' has 2/.test(e.message),
+  );
 
   // danfojs is loaded only here (it takes most of a second); its DataFrame is matched structurally
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -119,8 +128,14 @@ test('factorOf: R level order', () => {
   // many levels on each side: the combined codes are too many for a presence table, same result
   const m = 1500;
   const wide = interactionFactor([
-    factorOf(Array.from({ length: m }, (_, i) => String(i + 1)), 'a'),
-    factorOf(Array.from({ length: m }, (_, i) => String(m - i)), 'b'),
+    factorOf(
+      Array.from({ length: m }, (_, i) => String(i + 1)),
+      'a',
+    ),
+    factorOf(
+      Array.from({ length: m }, (_, i) => String(m - i)),
+      'b',
+    ),
   ]);
   assert.equal(wide.levels.length, m);
   assert.deepEqual(wide.levels.slice(0, 2), ['1:1500', '2:1499']);
@@ -142,7 +157,26 @@ test('sleepstudy: Reaction ~ Days + (Days | Subject)', () => {
   const subject = mf.reTerms[0];
   assert.equal(subject.group, 'Subject');
   assert.deepEqual(subject.names, ['(Intercept)', 'Days']);
-  assert.deepEqual(subject.factor.levels, ['308', '309', '310', '330', '331', '332', '333', '334', '335', '337', '349', '350', '351', '352', '369', '370', '371', '372']);
+  assert.deepEqual(subject.factor.levels, [
+    '308',
+    '309',
+    '310',
+    '330',
+    '331',
+    '332',
+    '333',
+    '334',
+    '335',
+    '337',
+    '349',
+    '350',
+    '351',
+    '352',
+    '369',
+    '370',
+    '371',
+    '372',
+  ]);
   assert.equal(subject.factor.codes[0], 0);
   assert.equal(subject.factor.codes[179], 17);
   assert.deepEqual(zRow(mf, 0, 9), [1, 9]);
@@ -168,7 +202,10 @@ test('Machines: treatment contrasts and a factor in the random term', () => {
   assert.deepEqual(contrasts.reTerms[0].names, ['(Intercept)', 'MachineB', 'MachineC']);
   assert.deepEqual(zRow(contrasts, 0, 36), [1, 0, 1]);
   const split = modelFrame('score ~ Machine + (Machine || Worker)', machines);
-  assert.deepEqual(split.reTerms.map((t) => t.names), [['(Intercept)'], ['MachineA', 'MachineB', 'MachineC']]);
+  assert.deepEqual(
+    split.reTerms.map((t) => t.names),
+    [['(Intercept)'], ['MachineA', 'MachineB', 'MachineC']],
+  );
   const noIntercept = modelFrame('score ~ 0 + Machine + (1 | Worker)', machines);
   assert.deepEqual(noIntercept.xNames, ['MachineA', 'MachineB', 'MachineC']);
   assert.equal(noIntercept.hasIntercept, false);
@@ -179,7 +216,10 @@ test('Pixel: I() terms, numeric level order and an interaction grouping factor',
   assert.deepEqual(mf.xNames, ['(Intercept)', 'day', 'I(day^2)']);
   assert.deepEqual(mf.termLabels, ['day', 'I(day^2)']);
   assert.deepEqual(xRow(mf, 3), [1, 4, 16]);
-  assert.deepEqual(mf.reTerms.map((t) => t.group), ['Dog', 'Dog:Side']);
+  assert.deepEqual(
+    mf.reTerms.map((t) => t.group),
+    ['Dog', 'Dog:Side'],
+  );
   assert.deepEqual(mf.reTerms[0].names, ['(Intercept)', 'day']);
   assert.deepEqual(mf.reTerms[0].factor.levels, ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
   const dogSide = mf.reTerms[1].factor;
@@ -200,7 +240,14 @@ test('InstEval: quoted 0/1 is a factor, large crossed grouping factors, fast', (
   assert.deepEqual(mf.xNames, ['(Intercept)', 'service1']);
   assert.deepEqual(xRow(mf, 0), [1, 0]);
   assert.deepEqual(xRow(mf, 1), [1, 1]);
-  assert.deepEqual(mf.reTerms.map((t) => [t.group, t.factor.levels.length]), [['s', 2972], ['d', 1128], ['dept:service', 28]]);
+  assert.deepEqual(
+    mf.reTerms.map((t) => [t.group, t.factor.levels.length]),
+    [
+      ['s', 2972],
+      ['d', 1128],
+      ['dept:service', 28],
+    ],
+  );
   assert.deepEqual(mf.reTerms[2].factor.levels.slice(0, 3), ['1:0', '1:1', '2:0']);
   assert.ok(elapsed < 1000, `InstEval model frame took ${elapsed.toFixed(0)} ms`);
 });
@@ -208,7 +255,13 @@ test('InstEval: quoted 0/1 is a factor, large crossed grouping factors, fast', (
 test('Penicillin: two crossed grouping factors', () => {
   const mf = modelFrame('diameter ~ 1 + (1 | plate) + (1 | sample)', fixture('Penicillin.csv'));
   assert.deepEqual(mf.xNames, ['(Intercept)']);
-  assert.deepEqual(mf.reTerms.map((t) => [t.group, t.factor.levels.length]), [['plate', 24], ['sample', 6]]);
+  assert.deepEqual(
+    mf.reTerms.map((t) => [t.group, t.factor.levels.length]),
+    [
+      ['plate', 24],
+      ['sample', 6],
+    ],
+  );
   assert.deepEqual(mf.reTerms[1].factor.levels, ['A', 'B', 'C', 'D', 'E', 'F']);
 });
 
@@ -250,8 +303,14 @@ test('expressions: I(), log(), a transformed response, factor()', () => {
   const negative = modelFrame('y ~ log(x)', toTable({ y: [1, 2, 3, 4], x: [1, -1, Math.E, 4] }));
   assert.deepEqual(Array.from(negative.rows), [0, 2, 3]);
   assert.deepEqual(negative.warnings, ['log(x): NaNs produced']);
-  assert.throws(() => modelFrame('y ~ foo(x)', tiny), (e: unknown) => e instanceof FormulaError && e.position === 4 && /unknown function 'foo'/.test(e.message));
-  assert.throws(() => modelFrame('y ~ I(f * 2)', tiny), (e: unknown) => e instanceof ModelError && /'f' is a label column/.test(e.message));
+  assert.throws(
+    () => modelFrame('y ~ foo(x)', tiny),
+    (e: unknown) => e instanceof FormulaError && e.position === 4 && /unknown function 'foo'/.test(e.message),
+  );
+  assert.throws(
+    () => modelFrame('y ~ I(f * 2)', tiny),
+    (e: unknown) => e instanceof ModelError && /'f' is a label column/.test(e.message),
+  );
 });
 
 test('grouping factors: nesting, || and numeric grouping columns', () => {
@@ -263,13 +322,22 @@ test('grouping factors: nesting, || and numeric grouping columns', () => {
     Plot: [10, 9, 10, 9, 10, 9, 10, 9],
   });
   const nested = modelFrame('y ~ x + (1 | Block/Variety)', data);
-  assert.deepEqual(nested.reTerms.map((t) => t.group), ['Variety:Block', 'Block']);
+  assert.deepEqual(
+    nested.reTerms.map((t) => t.group),
+    ['Variety:Block', 'Block'],
+  );
   assert.deepEqual(nested.reTerms[0].factor.levels, ['a:1', 'a:2', 'b:1', 'b:2']);
   assert.deepEqual(nested.reTerms[1].factor.levels, ['1', '2']);
   const numericGroup = modelFrame('y ~ 1 + (1 | Plot)', data);
   assert.deepEqual(numericGroup.reTerms[0].factor.levels, ['9', '10']);
   const split = modelFrame('y ~ x + (1 + x || Block)', data);
-  assert.deepEqual(split.reTerms.map((t) => [t.group, t.names]), [['Block', ['(Intercept)']], ['Block', ['x']]]);
+  assert.deepEqual(
+    split.reTerms.map((t) => [t.group, t.names]),
+    [
+      ['Block', ['(Intercept)']],
+      ['Block', ['x']],
+    ],
+  );
   assert.deepEqual(zRow(split, 1, 1), [1]);
 });
 
@@ -402,7 +470,12 @@ test('frames agree with lme4 1.1-31 on the extra reference fits: columns, rows, 
     assert.deepEqual([...new Set(unique)], [...new Set(lme4Groups)], name);
     for (const term of mf.reTerms) {
       const ranef = fit.ranef?.[term.group];
-      if (ranef) assert.deepEqual(term.factor.levels, ranef.map((r) => r.level), `${name}: levels of ${term.group}`);
+      if (ranef)
+        assert.deepEqual(
+          term.factor.levels,
+          ranef.map((r) => r.level),
+          `${name}: levels of ${term.group}`,
+        );
     }
   }
 });

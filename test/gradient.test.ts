@@ -9,7 +9,16 @@ import { lmer } from '../src/lmm/lmer';
 import { assertGradientMatchesDifferences, extraReferences, fixture, lme4References } from './helpers';
 
 const references = { ...lme4References(), ...extraReferences() };
-const cases = ['sleepstudy_full', 'sleepstudy_full_ml', 'sleepstudy_uncorr', 'pixel_nested', 'penicillin', 'machines_cov3', 'oats_nested', 'orthodont_slopes_ml'];
+const cases = [
+  'sleepstudy_full',
+  'sleepstudy_full_ml',
+  'sleepstudy_uncorr',
+  'pixel_nested',
+  'penicillin',
+  'machines_cov3',
+  'oats_nested',
+  'orthodont_slopes_ml',
+];
 
 for (const id of cases) {
   test(`gradient of the profiled deviance: ${id}`, () => {

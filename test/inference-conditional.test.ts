@@ -134,11 +134,18 @@ test('predict on new data matches lme4 (population and conditional; unseen level
     const conditional = predict(model, p.newdata);
     p.fixed_only.forEach((v: number, i: number) => assertNear(population[i], v, 1e-9, `${p.model} fixed-only ${i}`));
     p.with_random.forEach((v: number, i: number) => assertNear(conditional[i], v, 1e-6, `${p.model} with random ${i}`));
-    assert.throws(() => predict(model, p.newdata, { allowNewLevels: false }), (e: Error) => e instanceof DataError && /new levels detected/.test(e.message));
+    assert.throws(
+      () => predict(model, p.newdata, { allowNewLevels: false }),
+      (e: Error) => e instanceof DataError && /new levels detected/.test(e.message),
+    );
   }
   // a missing grouping value gives NaN, a missing covariate too
   const model = fitReference(references.sleepstudy_full);
-  const out = predict(model, [{ Days: 1, Subject: null }, { Days: null, Subject: '308' }, { Days: 1, Subject: '308' }]);
+  const out = predict(model, [
+    { Days: 1, Subject: null },
+    { Days: null, Subject: '308' },
+    { Days: 1, Subject: '308' },
+  ]);
   assert.ok(Number.isNaN(out[0]) && Number.isNaN(out[1]) && Number.isFinite(out[2]));
   // lm: X beta
   const ols = lm('Reaction ~ Days', readCSV(fixture('sleepstudy.csv')));
@@ -172,7 +179,10 @@ test('profile intervals reproduce lme4 (confint(fm1) of the sleepstudy random-sl
     ['(Intercept)', 237.6806955, 265.1295147],
     ['Days', 7.3586533, 13.5759188],
   ];
-  assert.deepEqual(ci.names, expected.map((e) => e[0]));
+  assert.deepEqual(
+    ci.names,
+    expected.map((e) => e[0]),
+  );
   expected.forEach(([name, lo, hi], i) => {
     assertNear(ci.lower[i], lo, 1e-4, `${name} lower`);
     assertNear(ci.upper[i], hi, 1e-4, `${name} upper`);

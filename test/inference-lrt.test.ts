@@ -20,7 +20,10 @@ const extraTests = JSON.parse(fs.readFileSync(fixture('extra-tests.json'), 'utf8
 const sleep = readCSV(fixture('sleepstudy.csv'));
 
 function checkTable(table: LikelihoodRatioTable, expected: any): void {
-  assert.deepEqual(table.rows.map((r) => r.model), expected.model);
+  assert.deepEqual(
+    table.rows.map((r) => r.model),
+    expected.model,
+  );
   table.rows.forEach((row, i) => {
     assert.equal(row.npar, expected.npar[i]);
     for (const key of ['AIC', 'BIC', 'logLik', 'deviance'] as const) assertNear(row[key], expected[key][i], 1e-8, `${row.model} ${key}`);
@@ -38,7 +41,10 @@ test('anova(lmer, lmer, lm): REML fits refitted with ML, rows ordered by npar, l
   checkTable(table, extraTests.likelihood_ratio.sleepstudy_lm_ri_rs.table);
   assert.deepEqual(table.messages, ['refitting model(s) with ML (instead of REML)']);
   // printed as lme4 prints it
-  const text = table.toString().split('\n').map((l) => l.trimEnd());
+  const text = table
+    .toString()
+    .split('\n')
+    .map((l) => l.trimEnd());
   for (const line of [
     'refitting model(s) with ML (instead of REML)',
     'Data: sleep',
@@ -87,11 +93,23 @@ test('models fitted to different data are a ModelError', () => {
     Subject: (sleep.column('Subject') as { values: string[] }).values[i],
   }));
   const full = lmer('Reaction ~ Days + (1 | Subject)', rows);
-  const part = lmer('Reaction ~ Days + (1 | Subject)', rows.filter((r) => r.Days < 9));
-  assert.throws(() => anova(full, part), (e: Error) => e instanceof ModelError && /not all fitted to the same size of dataset: MODEL1 has 180 observations, MODEL2 has 162/.test(e.message));
+  const part = lmer(
+    'Reaction ~ Days + (1 | Subject)',
+    rows.filter((r) => r.Days < 9),
+  );
+  assert.throws(
+    () => anova(full, part),
+    (e: Error) => e instanceof ModelError && /not all fitted to the same size of dataset: MODEL1 has 180 observations, MODEL2 has 162/.test(e.message),
+  );
   const logged = lm('log(Reaction) ~ Days', rows);
-  assert.throws(() => anova(lm('Reaction ~ Days', rows), logged), (e: Error) => e instanceof ModelError && /response of MODEL2 differs/.test(e.message));
-  assert.throws(() => anova(full, full, { names: ['a'] }), (e: Error) => e instanceof ModelError && /1 model names for 2 models/.test(e.message));
+  assert.throws(
+    () => anova(lm('Reaction ~ Days', rows), logged),
+    (e: Error) => e instanceof ModelError && /response of MODEL2 differs/.test(e.message),
+  );
+  assert.throws(
+    () => anova(full, full, { names: ['a'] }),
+    (e: Error) => e instanceof ModelError && /1 model names for 2 models/.test(e.message),
+  );
 });
 
 test('lm fits: coefficient tests with n - p df, and Type I sums of squares add up to the regression sum of squares', () => {
@@ -104,7 +122,12 @@ test('lm fits: coefficient tests with n - p df, and Type I sums of squares add u
     const table = anova(fit, { type: 1 });
     const [F, numDF, denDF] = r.fstatistic;
     const regressionSS = F * numDF * r.sigma ** 2;
-    assertNear(table.rows.reduce((s, row) => s + row.sumSq, 0), regressionSS, 1e-9, `${r.formula} sequential SS`);
+    assertNear(
+      table.rows.reduce((s, row) => s + row.sumSq, 0),
+      regressionSS,
+      1e-9,
+      `${r.formula} sequential SS`,
+    );
     table.rows.forEach((row) => assert.equal(row.denDF, denDF));
   }
 });
@@ -126,7 +149,10 @@ test('neurolmm anova: text, --json, --ml, and a single formula gives the F table
   assert.ok(text.startsWith('refitting model(s) with ML (instead of REML)\nData: sleepstudy\nModels:\nMODEL3: Reaction ~ Days\n'), text);
   const json = JSON.parse(runAnova({ data, formulas, json: true, ml: true }));
   assert.deepEqual(json.messages, []);
-  assert.deepEqual(json.rows.map((r: { model: string }) => r.model), ['MODEL3', 'MODEL1', 'MODEL2']);
+  assert.deepEqual(
+    json.rows.map((r: { model: string }) => r.model),
+    ['MODEL3', 'MODEL1', 'MODEL2'],
+  );
   assert.equal(json.rows[0].Chisq, null);
   assertNear(json.rows[2].p, extraTests.likelihood_ratio.sleepstudy_lm_ri_rs.table.p[2], 1e-5, 'p');
   const single = JSON.parse(runAnova({ data, formulas: [formulas[1]], json: true }));

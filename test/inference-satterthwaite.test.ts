@@ -52,7 +52,14 @@ function checkAnova(table: AnovaTable, expected: Record<string, number | string 
   table.rows.forEach((row, i) => {
     const r = rows[i];
     assert.equal(row.term, r._row, `${what}: term ${i}`);
-    const pairs: [keyof typeof row, string][] = [['sumSq', 'Sum Sq'], ['meanSq', 'Mean Sq'], ['numDF', 'NumDF'], ['denDF', 'DenDF'], ['F', 'F value'], ['p', 'Pr(>F)']];
+    const pairs: [keyof typeof row, string][] = [
+      ['sumSq', 'Sum Sq'],
+      ['meanSq', 'Mean Sq'],
+      ['numDF', 'NumDF'],
+      ['denDF', 'DenDF'],
+      ['F', 'F value'],
+      ['p', 'Pr(>F)'],
+    ];
     for (const [key, name] of pairs) assertNear(row[key] as number, r[name] as number | null, relative, `${what} ${row.term} ${name}`, key === 'p' ? 1e-12 : 0);
   });
 }
@@ -160,7 +167,10 @@ test('contrast: -log10 p stays exact far beyond the double range, one-sided tail
   assert.ok(expected > 300);
   assertNear(far.negLog10P, expected, 1e-12, '-log10 p far beyond the double range');
   assert.ok(far.negLog10PUpper < 1e-12 && far.pUpper === 1, 'the upper tail of a hugely negative t has p = 1');
-  const F = contrast(model, [[1, 0], [0, 1]]).test;
+  const F = contrast(model, [
+    [1, 0],
+    [0, 1],
+  ]).test;
   assert.equal(F.kind, 'F');
   if (F.kind === 'F') assertNear(F.negLog10P, -Math.log10(F.p), 1e-10, 'F -log10 p');
 });
@@ -189,7 +199,12 @@ test('Type III hypotheses do not depend on the coding: renaming the baseline lev
   const formula = 'yield ~ nitro * Variety + (1 | Block/Variety)';
   const original = anova(lmer(formula, oats), { type: 3 });
   const recoded = anova(lmer(formula, records), { type: 3 });
-  checkAnova(recoded, original.rows.map((r) => ({ _row: r.term, 'Sum Sq': r.sumSq, 'Mean Sq': r.meanSq, NumDF: r.numDF, DenDF: r.denDF, 'F value': r.F, 'Pr(>F)': r.p })), 1e-6, 'recoded');
+  checkAnova(
+    recoded,
+    original.rows.map((r) => ({ _row: r.term, 'Sum Sq': r.sumSq, 'Mean Sq': r.meanSq, NumDF: r.numDF, DenDF: r.denDF, 'F value': r.F, 'Pr(>F)': r.p })),
+    1e-6,
+    'recoded',
+  );
   // while the treatment-coded marginal test of nitro (the slope in the baseline variety) does change
   const slopeOriginal = tTest(lmer(formula, oats), { nitro: 1 }).t;
   const slopeRecoded = tTest(lmer(formula, records), { nitro: 1 }).t;
@@ -198,12 +213,30 @@ test('Type III hypotheses do not depend on the coding: renaming the baseline lev
 
 test('bad contrasts are ModelErrors naming the problem', () => {
   const model = lmer('Reaction ~ Days + Days2 + (1 | Subject)', readCSV(fixture('sleepstudy_rankdef.csv')));
-  assert.throws(() => contrast(model, [1, 2, 3]), (e: Error) => e instanceof ModelError && /length 3 .* 2 fixed-effect coefficients \(\(Intercept\), Days\)/.test(e.message));
-  assert.throws(() => contrast(model, { Days2: 1 }), (e: Error) => e instanceof ModelError && /not estimable: coefficient 'Days2' was dropped/.test(e.message));
-  assert.throws(() => contrast(model, { Weeks: 1 }), (e: Error) => e instanceof ModelError && /unknown coefficient 'Weeks'/.test(e.message));
-  assert.throws(() => contrast(model, [0, 0]), (e: Error) => e instanceof ModelError && /all zeros/.test(e.message));
-  assert.throws(() => contrast(model, [[0, 1], [1]]), (e: Error) => e instanceof ModelError && /row 2 of the contrast matrix has length 1/.test(e.message));
-  assert.throws(() => contrast(model, [0, NaN]), (e: Error) => e instanceof ModelError && /non-finite/.test(e.message));
+  assert.throws(
+    () => contrast(model, [1, 2, 3]),
+    (e: Error) => e instanceof ModelError && /length 3 .* 2 fixed-effect coefficients \(\(Intercept\), Days\)/.test(e.message),
+  );
+  assert.throws(
+    () => contrast(model, { Days2: 1 }),
+    (e: Error) => e instanceof ModelError && /not estimable: coefficient 'Days2' was dropped/.test(e.message),
+  );
+  assert.throws(
+    () => contrast(model, { Weeks: 1 }),
+    (e: Error) => e instanceof ModelError && /unknown coefficient 'Weeks'/.test(e.message),
+  );
+  assert.throws(
+    () => contrast(model, [0, 0]),
+    (e: Error) => e instanceof ModelError && /all zeros/.test(e.message),
+  );
+  assert.throws(
+    () => contrast(model, [[0, 1], [1]]),
+    (e: Error) => e instanceof ModelError && /row 2 of the contrast matrix has length 1/.test(e.message),
+  );
+  assert.throws(
+    () => contrast(model, [0, NaN]),
+    (e: Error) => e instanceof ModelError && /non-finite/.test(e.message),
+  );
   // a rank-deficient matrix is tested on its rank (lmerTest's eigen-decomposition)
   const F = fTest(model, [Float64Array.of(0, 1), Float64Array.of(0, 2)]);
   assert.equal(F.numDF, 1);
@@ -215,6 +248,12 @@ test("lmerTest's summary coefficient columns: df printed with the estimates' dec
   const spec = coefmatSpec(model.xNames, satterthwaiteCoefColumns(model));
   // lmerTest: "(Intercept)  251.405      6.825  17.000  36.838  < 2e-16 ***"
   assert.deepEqual(spec.columns.slice(0, 5), ['Estimate', 'Std. Error', 'df', 't value', 'Pr(>|t|)']);
-  assert.deepEqual(spec.rows[0].map((c) => String(c).trim()), ['251.405', '6.825', '17.000', '36.838', '< 2e-16', '***']);
-  assert.deepEqual(spec.rows[1].map((c) => String(c).trim()), ['10.467', '1.546', '17.000', '6.771', '3.26e-06', '***']);
+  assert.deepEqual(
+    spec.rows[0].map((c) => String(c).trim()),
+    ['251.405', '6.825', '17.000', '36.838', '< 2e-16', '***'],
+  );
+  assert.deepEqual(
+    spec.rows[1].map((c) => String(c).trim()),
+    ['10.467', '1.546', '17.000', '6.771', '3.26e-06', '***'],
+  );
 });

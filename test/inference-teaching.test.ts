@@ -90,7 +90,11 @@ test('two-sample t-test: dummy, +1/-1 contrast and group-intercept codings give 
   const b = before.filter((_, i) => groups[i] === 'b');
   const pooled = (sumSq(a) + sumSq(b)) / (a.length + b.length - 2);
   const tHand = (mean(a) - mean(b)) / Math.sqrt(pooled * (1 / a.length + 1 / b.length));
-  for (const [name, t] of [['dummy', dummy], ['+1/-1', effect], ['group intercepts', cellMeans]] as const) {
+  for (const [name, t] of [
+    ['dummy', dummy],
+    ['+1/-1', effect],
+    ['group intercepts', cellMeans],
+  ] as const) {
     assertNear(t.t, tHand, 1e-10, `${name}: t by hand`);
     assertNear(t.t, r.statistic, 1e-10, `${name}: t`);
     assert.equal(t.df, r.df, `${name}: df`);

@@ -10,8 +10,23 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import { DataError } from '../src/errors';
 import {
-  imageGeometry, openImageSeries, readBlmmResults, readCurv, readDat, readGifti, readGiftiShape, readGiftiSurface,
-  readImageChunk, readImageSeries, readMgh, readNifti, readSurface, writeDat, writeGifti, writeMap, writeNifti,
+  imageGeometry,
+  openImageSeries,
+  readBlmmResults,
+  readCurv,
+  readDat,
+  readGifti,
+  readGiftiShape,
+  readGiftiSurface,
+  readImageChunk,
+  readImageSeries,
+  readMgh,
+  readNifti,
+  readSurface,
+  writeDat,
+  writeGifti,
+  writeMap,
+  writeNifti,
 } from '../src/io';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'neurolmm-io-test-'));
@@ -56,23 +71,52 @@ function encode(values: number[], dtype: TestDType, littleEndian: boolean): Buff
   values.forEach((v, i) => {
     const at = i * size;
     switch (dtype) {
-      case 'uint8': view.setUint8(at, v); break;
-      case 'int8': view.setInt8(at, v); break;
-      case 'int16': view.setInt16(at, v, littleEndian); break;
-      case 'uint16': view.setUint16(at, v, littleEndian); break;
-      case 'int32': view.setInt32(at, v, littleEndian); break;
-      case 'uint32': view.setUint32(at, v, littleEndian); break;
-      case 'float32': view.setFloat32(at, v, littleEndian); break;
-      case 'float64': view.setFloat64(at, v, littleEndian); break;
-      case 'int64': view.setBigInt64(at, BigInt(v), littleEndian); break;
-      case 'uint64': view.setBigUint64(at, BigInt(v), littleEndian); break;
+      case 'uint8':
+        view.setUint8(at, v);
+        break;
+      case 'int8':
+        view.setInt8(at, v);
+        break;
+      case 'int16':
+        view.setInt16(at, v, littleEndian);
+        break;
+      case 'uint16':
+        view.setUint16(at, v, littleEndian);
+        break;
+      case 'int32':
+        view.setInt32(at, v, littleEndian);
+        break;
+      case 'uint32':
+        view.setUint32(at, v, littleEndian);
+        break;
+      case 'float32':
+        view.setFloat32(at, v, littleEndian);
+        break;
+      case 'float64':
+        view.setFloat64(at, v, littleEndian);
+        break;
+      case 'int64':
+        view.setBigInt64(at, BigInt(v), littleEndian);
+        break;
+      case 'uint64':
+        view.setBigUint64(at, BigInt(v), littleEndian);
+        break;
     }
   });
   return out;
 }
 
 const NIFTI_CODES: Record<TestDType, number> = {
-  uint8: 2, int16: 4, int32: 8, float32: 16, float64: 64, int8: 256, uint16: 512, uint32: 768, int64: 1024, uint64: 1280,
+  uint8: 2,
+  int16: 4,
+  int32: 8,
+  float32: 16,
+  float64: 64,
+  int8: 256,
+  uint16: 512,
+  uint32: 768,
+  int64: 1024,
+  uint64: 1280,
 };
 
 interface NiftiSpec {
@@ -164,7 +208,10 @@ describe('readNifti', () => {
         const values = SAMPLE[dtype];
         const spec = { dims: [2, 3, 2], datatype: NIFTI_CODES[dtype], bitpix: 8 * SIZES[dtype], littleEndian };
         const tag = `${dtype}-${littleEndian ? 'le' : 'be'}`;
-        for (const p of [niftiFile(`${tag}.nii`, spec, encode(values, dtype, littleEndian)), niftiFile(`${tag}.2.nii`, spec, encode(values, dtype, littleEndian), 2)]) {
+        for (const p of [
+          niftiFile(`${tag}.nii`, spec, encode(values, dtype, littleEndian)),
+          niftiFile(`${tag}.2.nii`, spec, encode(values, dtype, littleEndian), 2),
+        ]) {
           const image = readNifti(p);
           assert.deepEqual(image.dims, [2, 3, 2]);
           assert.equal(image.nvox, 12);
@@ -179,7 +226,8 @@ describe('readNifti', () => {
     // value = 1000 * t + 100 * z + 10 * y + x on a 3 x 2 x 2 x 3 grid
     const dims = [3, 2, 2, 3];
     const values: number[] = [];
-    for (let t = 0; t < 3; t++) for (let z = 0; z < 2; z++) for (let y = 0; y < 2; y++) for (let x = 0; x < 3; x++) values.push(1000 * t + 100 * z + 10 * y + x);
+    for (let t = 0; t < 3; t++)
+      for (let z = 0; z < 2; z++) for (let y = 0; y < 2; y++) for (let x = 0; x < 3; x++) values.push(1000 * t + 100 * z + 10 * y + x);
     const gz = readNifti(niftiFile('four-d.nii.gz', { dims, datatype: 16 }, encode(values, 'float32', true)));
     const two = readNifti(niftiFile('four-d.2.nii', { dims, datatype: 64, littleEndian: false }, encode(values, 'float64', false), 2));
     for (const image of [gz, two]) {
@@ -211,16 +259,32 @@ describe('readNifti', () => {
   });
 
   it('takes the affine from the sform, else the qform, else pixdim', () => {
-    const srow = [[-2, 0.1, 0, 14], [0, 0, 2, 16], [0.2, -2, 0, 34]];
+    const srow = [
+      [-2, 0.1, 0, 14],
+      [0, 0, 2, 16],
+      [0.2, -2, 0, 34],
+    ];
     const data = encode([0], 'float32', true);
     const s = readNifti(niftiFile('sform.nii', { dims: [1], datatype: 16, sformCode: 1, qformCode: 1, srow, quatern: [0, 0, 1] }, data));
     assertAffineClose(s.affine, [...srow, [0, 0, 0, 1]], 1e-7);
     // qform: 90 degrees about z (b = c = 0, d = sin 45), voxel sizes 2, 3, 4 and qfac -1 flip z
     const d = Math.SQRT1_2;
-    const q = readNifti(niftiFile('qform.nii', { dims: [1], datatype: 16, qformCode: 1, quatern: [0, 0, d], qoffset: [5, 6, 7], pixdim: [-1, 2, 3, 4], srow }, data));
-    assertAffineClose(q.affine, [[0, -3, 0, 5], [2, 0, 0, 6], [0, 0, -4, 7], [0, 0, 0, 1]]);
+    const q = readNifti(
+      niftiFile('qform.nii', { dims: [1], datatype: 16, qformCode: 1, quatern: [0, 0, d], qoffset: [5, 6, 7], pixdim: [-1, 2, 3, 4], srow }, data),
+    );
+    assertAffineClose(q.affine, [
+      [0, -3, 0, 5],
+      [2, 0, 0, 6],
+      [0, 0, -4, 7],
+      [0, 0, 0, 1],
+    ]);
     const p = readNifti(niftiFile('pixdim.nii', { dims: [1], datatype: 16, pixdim: [1, 2, 3, 4], srow }, data));
-    assert.deepEqual(p.affine, [[2, 0, 0, 0], [0, 3, 0, 0], [0, 0, 4, 0], [0, 0, 0, 1]]);
+    assert.deepEqual(p.affine, [
+      [2, 0, 0, 0],
+      [0, 3, 0, 0],
+      [0, 0, 4, 0],
+      [0, 0, 0, 1],
+    ]);
     const two = readNifti(niftiFile('sform.2.nii', { dims: [1], datatype: 16, sformCode: 2, srow }, data, 2));
     assertAffineClose(two.affine, [...srow, [0, 0, 0, 1]], 1e-12);
   });
@@ -252,7 +316,12 @@ describe('readNifti', () => {
 describe('writeNifti', () => {
   const c = Math.cos(0.3);
   const s = Math.sin(0.3);
-  const oblique = [[2 * c, -3 * s, 0, -10], [2 * s, 3 * c, 0, 5], [0, 0, -4, 7], [0, 0, 0, 1]];
+  const oblique = [
+    [2 * c, -3 * s, 0, -10],
+    [2 * s, 3 * c, 0, 5],
+    [0, 0, -4, 7],
+    [0, 0, 0, 1],
+  ];
 
   it('round-trips float32 .nii and int32 .nii.gz with sform and qform from the affine', () => {
     const data = Float32Array.from({ length: 4 * 5 * 3 * 2 }, (_, i) => i * 0.25 - 3);
@@ -282,7 +351,12 @@ describe('writeNifti', () => {
 
   it('defaults to the identity affine and rejects inconsistent input', () => {
     writeNifti(file('identity.nii'), { dims: [2, 2], data: new Float32Array(4) });
-    assert.deepEqual(readNifti(file('identity.nii')).affine, [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]);
+    assert.deepEqual(readNifti(file('identity.nii')).affine, [
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+    ]);
     throwsData(() => writeNifti(file('x.nii'), { dims: [2, 3], data: new Float32Array(5) }), 'x.nii', 'hold 6 values but the data have 5');
     throwsData(() => writeNifti(file('y.nii'), { dims: [40000], data: new Float32Array(40000) }), 'y.nii', 'outside NIfTI-1');
   });
@@ -328,9 +402,23 @@ describe('readGifti', () => {
   it('reads ASCII, Base64Binary and GZipBase64Binary arrays of float32, int32 and uint8 in either byte order', () => {
     const p = giftiFile('mixed.func.gii', [
       { dataType: 'NIFTI_TYPE_FLOAT32', dims: [4], encoding: 'ASCII', data: '1.5 -2\n 3e2  4', name: 'ascii' },
-      { dataType: 'NIFTI_TYPE_INT32', dims: [4], encoding: 'Base64Binary', endian: 'BigEndian', data: b64(encode([1, -2, 70000, 4], 'int32', false)), name: 'b64-be' },
+      {
+        dataType: 'NIFTI_TYPE_INT32',
+        dims: [4],
+        encoding: 'Base64Binary',
+        endian: 'BigEndian',
+        data: b64(encode([1, -2, 70000, 4], 'int32', false)),
+        name: 'b64-be',
+      },
       { dataType: 'NIFTI_TYPE_UINT8', dims: [4, 1], encoding: 'GZipBase64Binary', data: b64(zlib.deflateSync(encode([0, 7, 255, 3], 'uint8', true))) },
-      { dataType: 'NIFTI_TYPE_FLOAT32', dims: [4], encoding: 'GZipBase64Binary', endian: 'BigEndian', data: b64(zlib.gzipSync(encode([0.25, 0.5, 1, 2], 'float32', false))), intent: 'NIFTI_INTENT_SHAPE' },
+      {
+        dataType: 'NIFTI_TYPE_FLOAT32',
+        dims: [4],
+        encoding: 'GZipBase64Binary',
+        endian: 'BigEndian',
+        data: b64(zlib.gzipSync(encode([0.25, 0.5, 1, 2], 'float32', false))),
+        intent: 'NIFTI_INTENT_SHAPE',
+      },
     ]);
     const g = readGifti(p);
     assert.equal(g.nvertices, 4);
@@ -346,21 +434,42 @@ describe('readGifti', () => {
 
   it('splits a 2-D [nvertices, k] array into k maps in either indexing order, and reads label tables', () => {
     // a 3 x 2 matrix [[1, 10], [2, 20], [3, 30]]
-    const labels = '<LabelTable><Label Key="0" Red="1" Green="1" Blue="1" Alpha="0"><![CDATA[unknown]]></Label><Label Key="7">cortex &amp; more</Label></LabelTable>';
-    const row = giftiFile('row.label.gii', [{ dataType: 'NIFTI_TYPE_INT32', dims: [3, 2], encoding: 'ASCII', data: '1 10 2 20 3 30', intent: 'NIFTI_INTENT_LABEL' }], labels);
-    const col = giftiFile('col.func.gii', [{ dataType: 'NIFTI_TYPE_FLOAT32', dims: [3, 2], encoding: 'Base64Binary', order: 'ColumnMajorOrder', data: b64(encode([1, 2, 3, 10, 20, 30], 'float32', true)) }]);
+    const labels =
+      '<LabelTable><Label Key="0" Red="1" Green="1" Blue="1" Alpha="0"><![CDATA[unknown]]></Label><Label Key="7">cortex &amp; more</Label></LabelTable>';
+    const row = giftiFile(
+      'row.label.gii',
+      [{ dataType: 'NIFTI_TYPE_INT32', dims: [3, 2], encoding: 'ASCII', data: '1 10 2 20 3 30', intent: 'NIFTI_INTENT_LABEL' }],
+      labels,
+    );
+    const col = giftiFile('col.func.gii', [
+      {
+        dataType: 'NIFTI_TYPE_FLOAT32',
+        dims: [3, 2],
+        encoding: 'Base64Binary',
+        order: 'ColumnMajorOrder',
+        data: b64(encode([1, 2, 3, 10, 20, 30], 'float32', true)),
+      },
+    ]);
     for (const p of [row, col]) {
       const g = readGifti(p);
       assert.equal(g.nvertices, 3);
       assertClose(g.arrays[0], [1, 2, 3], 0);
       assertClose(g.arrays[1], [10, 20, 30], 0);
     }
-    assert.deepEqual([...readGifti(row).labels], [[0, 'unknown'], [7, 'cortex & more']]);
+    assert.deepEqual(
+      [...readGifti(row).labels],
+      [
+        [0, 'unknown'],
+        [7, 'cortex & more'],
+      ],
+    );
   });
 
   it('reads ExternalFileBinary data relative to the GIfTI file', () => {
     fs.writeFileSync(file('external.bin'), Buffer.concat([Buffer.alloc(8), encode([5, 6, 7], 'float32', true)]));
-    const p = giftiFile('external.func.gii', [{ dataType: 'NIFTI_TYPE_FLOAT32', dims: [3], encoding: 'ExternalFileBinary', data: '', external: ['external.bin', 8] }]);
+    const p = giftiFile('external.func.gii', [
+      { dataType: 'NIFTI_TYPE_FLOAT32', dims: [3], encoding: 'ExternalFileBinary', data: '', external: ['external.bin', 8] },
+    ]);
     assertClose(readGifti(p).arrays[0], [5, 6, 7], 0);
   });
 
@@ -374,9 +483,13 @@ describe('readGifti', () => {
     throwsData(() => readGifti(truncated), truncated, 'NumberOfDataArrays is 2 but 1');
     const f64 = giftiFile('f64.func.gii', [{ dataType: 'NIFTI_TYPE_FLOAT64', dims: [1], encoding: 'ASCII', data: '1' }]);
     throwsData(() => readGifti(f64), f64, 'unsupported DataType NIFTI_TYPE_FLOAT64');
-    const short = giftiFile('short.func.gii', [{ dataType: 'NIFTI_TYPE_FLOAT32', dims: [3], encoding: 'Base64Binary', data: b64(encode([1, 2], 'float32', true)) }]);
+    const short = giftiFile('short.func.gii', [
+      { dataType: 'NIFTI_TYPE_FLOAT32', dims: [3], encoding: 'Base64Binary', data: b64(encode([1, 2], 'float32', true)) },
+    ]);
     throwsData(() => readGifti(short), short, '8 bytes of data, expected 12');
-    const badZip = giftiFile('badzip.func.gii', [{ dataType: 'NIFTI_TYPE_FLOAT32', dims: [1], encoding: 'GZipBase64Binary', data: b64(Buffer.from('not zlib')) }]);
+    const badZip = giftiFile('badzip.func.gii', [
+      { dataType: 'NIFTI_TYPE_FLOAT32', dims: [1], encoding: 'GZipBase64Binary', data: b64(Buffer.from('not zlib')) },
+    ]);
     throwsData(() => readGifti(badZip), badZip, 'corrupt GZipBase64Binary');
     const ascii = giftiFile('badascii.func.gii', [{ dataType: 'NIFTI_TYPE_FLOAT32', dims: [2], encoding: 'ASCII', data: '1 x' }]);
     throwsData(() => readGifti(ascii), ascii, '"x" is not a number');
@@ -399,7 +512,14 @@ describe('GIfTI surfaces and writeGifti', () => {
   it('reads POINTSET and TRIANGLE arrays in row- or column-major order', () => {
     const columnMajor = [0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]; // x of all, y of all, z of all
     const p = giftiFile('tetra.surf.gii', [
-      { intent: 'NIFTI_INTENT_POINTSET', dataType: 'NIFTI_TYPE_FLOAT32', dims: [4, 3], encoding: 'Base64Binary', order: 'ColumnMajorOrder', data: b64(encode(columnMajor, 'float32', true)) },
+      {
+        intent: 'NIFTI_INTENT_POINTSET',
+        dataType: 'NIFTI_TYPE_FLOAT32',
+        dims: [4, 3],
+        encoding: 'Base64Binary',
+        order: 'ColumnMajorOrder',
+        data: b64(encode(columnMajor, 'float32', true)),
+      },
       { intent: 'NIFTI_INTENT_TRIANGLE', dataType: 'NIFTI_TYPE_INT32', dims: [4, 3], encoding: 'ASCII', data: tetraFaces.join(' ') },
     ]);
     const s = readGiftiSurface(p);
@@ -476,7 +596,10 @@ describe('FreeSurfer surfaces, curv and MGH', () => {
   });
 
   it('names the file and the problem for bad surfaces', () => {
-    const write = (name: string, bytes: Buffer) => { fs.writeFileSync(file(name), bytes); return file(name); };
+    const write = (name: string, bytes: Buffer) => {
+      fs.writeFileSync(file(name), bytes);
+      return file(name);
+    };
     const good = surfaceBytes(vertices, faces);
     throwsData(() => readSurface(write('lh.short', good.subarray(0, good.length - 5))), 'lh.short', 'truncated surface', 'file has');
     throwsData(() => readSurface(write('lh.magic', Buffer.concat([Buffer.from([1, 2, 3]), good.subarray(3)]))), 'lh.magic', 'wrong magic');
@@ -500,10 +623,16 @@ describe('FreeSurfer surfaces, curv and MGH', () => {
     throwsData(() => readCurv(file('lh.old')), 'lh.old', 'wrong magic');
   });
 
-  it('reads every MGH data type, .mgh and .mgz, with FreeSurfer\'s vox2ras', () => {
+  it("reads every MGH data type, .mgh and .mgz, with FreeSurfer's vox2ras", () => {
     const ras = { delta: [2, 2, 2], mdc: [-1, 0, 0, 0, 0, -1, 0, 1, 0], center: [10, 20, 30] };
     const values = [0, 1, 2, 3, 4, 5, 6, 7, 100, 50, 25, 12, 3, 2, 1, 0]; // 2 x 2 x 2 x 2 frames
-    const types: [number, TestDType][] = [[0, 'uint8'], [1, 'int32'], [2, 'int32'], [3, 'float32'], [4, 'int16']];
+    const types: [number, TestDType][] = [
+      [0, 'uint8'],
+      [1, 'int32'],
+      [2, 'int32'],
+      [3, 'float32'],
+      [4, 'int16'],
+    ];
     for (const [type, dtype] of types) {
       const bytes = mghBytes([2, 2, 2, 2], type, encode(values, dtype, false), ras);
       fs.writeFileSync(file(`t${type}.mgh`), bytes);
@@ -515,14 +644,32 @@ describe('FreeSurfer surfaces, curv and MGH', () => {
         assert.equal(m.nvol, 2);
         assertClose(m.data, values, 0);
         // columns Mdc * 2; translation c - M * dims / 2 = [10, 20, 30] - [-2, 2, -2]
-        assertAffineClose(m.affine, [[-2, 0, 0, 12], [0, 0, 2, 18], [0, -2, 0, 32], [0, 0, 0, 1]], 1e-7);
+        assertAffineClose(
+          m.affine,
+          [
+            [-2, 0, 0, 12],
+            [0, 0, 2, 18],
+            [0, -2, 0, 32],
+            [0, 0, 0, 1],
+          ],
+          1e-7,
+        );
       }
     }
     // Without valid RAS information: 1 mm coronal (LIA) centred on the volume.
     fs.writeFileSync(file('noras.mgh'), mghBytes([4, 4, 4, 1], 3, encode(new Array(64).fill(1), 'float32', false)));
     const noRas = readMgh(file('noras.mgh'));
     assert.deepEqual(noRas.dims, [4, 4, 4]);
-    assertAffineClose(noRas.affine, [[-1, 0, 0, 2], [0, 0, 1, -2], [0, -1, 0, 2], [0, 0, 0, 1]], 0);
+    assertAffineClose(
+      noRas.affine,
+      [
+        [-1, 0, 0, 2],
+        [0, 0, 1, -2],
+        [0, -1, 0, 2],
+        [0, 0, 0, 1],
+      ],
+      0,
+    );
   });
 
   it('names the file and the problem for bad MGH files', () => {
@@ -548,7 +695,11 @@ describe('FreeSurfer surfaces, curv and MGH', () => {
         assert.ok(v >= 0 && v < s.nvertices);
         used[v] = 1;
       }
-      assert.equal(used.reduce((a, b) => a + b, 0), s.nvertices, 'every vertex belongs to a face');
+      assert.equal(
+        used.reduce((a, b) => a + b, 0),
+        s.nvertices,
+        'every vertex belongs to a face',
+      );
       // closed triangulated sphere: V - E + F = 2 with E = 3F / 2
       assert.equal(s.nvertices - (3 * s.nfaces) / 2 + s.nfaces, 2);
     }
@@ -556,7 +707,10 @@ describe('FreeSurfer surfaces, curv and MGH', () => {
     const lh = readSurface(path.join(DEMO, 'geom', 'lh.pial'));
     assertClose(lh.vertices.subarray(0, 6), [-38.7359581, -19.34336472, 67.22013855, -16.66248703, -69.06122589, 61.28127289]);
     assert.deepEqual([...lh.faces.subarray(0, 6)], [0, 2564, 2562, 0, 2562, 2565]);
-    assert.equal(lh.faces.reduce((a, b) => a + b, 0), 314664900);
+    assert.equal(
+      lh.faces.reduce((a, b) => a + b, 0),
+      314664900,
+    );
   });
 });
 
@@ -582,7 +736,10 @@ describe('.dat arrays and BLMM result folders', () => {
     fs.mkdirSync(dir);
     const nv = 4;
     // beta[vertex][volume] = 10 * vertex + volume, 3 volumes
-    writeDat(path.join(dir, 'blmm_vox_beta.dat'), Float32Array.from({ length: nv * 3 }, (_, k) => 10 * Math.floor(k / 3) + (k % 3)));
+    writeDat(
+      path.join(dir, 'blmm_vox_beta.dat'),
+      Float32Array.from({ length: nv * 3 }, (_, k) => 10 * Math.floor(k / 3) + (k % 3)),
+    );
     writeDat(path.join(dir, 'blmm_vox_mask.dat'), Int32Array.from([1, 0, 1, 1]));
     writeDat(path.join(dir, 'blmm_vox_n.dat'), Int32Array.from([9, 0, 9, 8]));
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'ignored');
@@ -615,7 +772,20 @@ describe('.dat arrays and BLMM result folders', () => {
       for (const [name, nvol] of Object.entries(volumes)) assert.equal(r.map(name).nvol, nvol, `${dir} ${name}`);
       return r;
     };
-    const des1 = expectVolumes('results_lh_des1', { beta: 23, con: 5, conSE: 5, conT: 5, conTlp: 5, conT_swedf: 5, sigma2: 1, llh: 1, D: 1, n: 1, mask: 1, edf: 1 });
+    const des1 = expectVolumes('results_lh_des1', {
+      beta: 23,
+      con: 5,
+      conSE: 5,
+      conT: 5,
+      conTlp: 5,
+      conT_swedf: 5,
+      sigma2: 1,
+      llh: 1,
+      D: 1,
+      n: 1,
+      mask: 1,
+      edf: 1,
+    });
     expectVolumes('results_rh_des1', { beta: 23, conT: 5, D: 1 });
     expectVolumes('results_lh_des2', { beta: 23, conT: 5, D: 3 });
     const compare = expectVolumes('results_lh_compare', { Chi2: 1, Chi2lp: 1, mask: 1 });
@@ -635,7 +805,11 @@ describe('.dat arrays and BLMM result folders', () => {
       }
     }
     assert.ok(masked > 5 * 9000, `most vertices are in the mask (${masked / 5})`);
-    assert.equal(des1.volume('n', 0).reduce((m, v) => Math.max(m, v), 0), 9835, 'des1 has 9835 images');
+    assert.equal(
+      des1.volume('n', 0).reduce((m, v) => Math.max(m, v), 0),
+      9835,
+      'des1 has 9835 images',
+    );
     assertClose(compare.volume('mask', 0), mask, 0);
   });
 });
@@ -649,7 +823,15 @@ describe('image series', () => {
   const paths = [
     niftiFile('s0.nii', { dims: [3, 2, 2], datatype: 16 }, encode(expected(0), 'float32', true)),
     niftiFile('s1.nii.gz', { dims: [3, 2, 2], datatype: 4, littleEndian: false }, encode(expected(1), 'int16', false)),
-    niftiFile('s2.nii', { dims: [3, 2, 2], datatype: 4, slope: 0.5, inter: 200 }, encode(expected(2).map((x) => (x - 200) * 2), 'int16', true)),
+    niftiFile(
+      's2.nii',
+      { dims: [3, 2, 2], datatype: 4, slope: 0.5, inter: 200 },
+      encode(
+        expected(2).map((x) => (x - 200) * 2),
+        'int16',
+        true,
+      ),
+    ),
   ];
 
   it('reads volumes into an image-major matrix', () => {
@@ -676,9 +858,18 @@ describe('image series', () => {
   });
 
   it('reads surface series from every surface format', () => {
-    const values = [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12, 13, 14, 15], [16, 17, 18, 19, 20], [21, 22, 23, 24, 25]];
+    const values = [
+      [1, 2, 3, 4, 5],
+      [6, 7, 8, 9, 10],
+      [11, 12, 13, 14, 15],
+      [16, 17, 18, 19, 20],
+      [21, 22, 23, 24, 25],
+    ];
     writeGifti(file('sub0.func.gii'), [Float32Array.from(values[0])]);
-    fs.writeFileSync(file('sub1.thickness'), Buffer.concat([Buffer.from([0xff, 0xff, 0xff]), encode([5, 0, 1], 'int32', false), encode(values[1], 'float32', false)]));
+    fs.writeFileSync(
+      file('sub1.thickness'),
+      Buffer.concat([Buffer.from([0xff, 0xff, 0xff]), encode([5, 0, 1], 'int32', false), encode(values[1], 'float32', false)]),
+    );
     writeDat(file('sub2.dat'), Float32Array.from(values[2]));
     fs.writeFileSync(file('sub3.mgh'), mghBytes([5, 1, 1, 1], 3, encode(values[3], 'float32', false)));
     fs.writeFileSync(file('sub4.mgz'), zlib.gzipSync(mghBytes([5, 1, 1, 1], 0, encode(values[4], 'uint8', false))));
@@ -708,17 +899,30 @@ describe('image series', () => {
     throwsData(() => openImageSeries([cut]), cut, 'truncated data');
   });
 
-  it('gives each format\'s geometry from its header', () => {
+  it("gives each format's geometry from its header", () => {
     const g = imageGeometry(paths[1]);
-    assert.deepEqual({ kind: g.kind, format: g.format, dims: g.dims, nvox: g.nvox, nvol: g.nvol }, { kind: 'volume', format: 'nifti', dims: [3, 2, 2], nvox: 12, nvol: 1 });
-    assert.deepEqual(g.affine, [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]);
+    assert.deepEqual(
+      { kind: g.kind, format: g.format, dims: g.dims, nvox: g.nvox, nvol: g.nvol },
+      { kind: 'volume', format: 'nifti', dims: [3, 2, 2], nvox: 12, nvol: 1 },
+    );
+    assert.deepEqual(g.affine, [
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+    ]);
     writeGifti(file('two.func.gii'), [new Float32Array(7), new Float32Array(7)]);
     const s = imageGeometry(file('two.func.gii'));
     assert.deepEqual([s.kind, s.format, s.dims, s.nvox, s.nvol], ['surface', 'gifti', [7], 7, 2]);
   });
 
   it('writes result maps in the format matching the inputs', () => {
-    const affine = [[-2, 0, 0, 90], [0, 2, 0, -126], [0, 0, 2, -72], [0, 0, 0, 1]];
+    const affine = [
+      [-2, 0, 0, 90],
+      [0, 2, 0, -126],
+      [0, 0, 2, -72],
+      [0, 0, 0, 1],
+    ];
     const volume = { kind: 'volume' as const, format: 'nifti' as const, dims: [3, 2, 2], nvox: 12, nvol: 1, affine };
     const twoMaps = Float32Array.from({ length: 24 }, (_, k) => k / 4);
     const niiPath = writeMap(file('tstat'), twoMaps, volume);

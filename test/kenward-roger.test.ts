@@ -33,10 +33,14 @@ for (const c of ref.kenward_roger) {
     for (const type of [1, 3] as const) {
       const expected = type === 1 ? c.anova_type1 : c.anova_type3;
       const table = anova(model, { type, ddf: 'Kenward-Roger' });
-      assert.deepEqual(table.rows.map((r) => r.term), expected.term);
+      assert.deepEqual(
+        table.rows.map((r) => r.term),
+        expected.term,
+      );
       if (expected.term.length) assert.match(String(table), /^Type I+ Analysis of Variance Table with Kenward-Roger's method/);
       table.rows.forEach((row, i) => {
-        for (const key of ['sumSq', 'meanSq', 'numDF', 'denDF', 'F'] as const) assertNear(row[key], expected[key][i], TOLERANCE, `Type ${type} ${row.term} ${key}`);
+        for (const key of ['sumSq', 'meanSq', 'numDF', 'denDF', 'F'] as const)
+          assertNear(row[key], expected[key][i], TOLERANCE, `Type ${type} ${row.term} ${key}`);
         assertNear(row.p, expected.p[i], 1e-3, `Type ${type} ${row.term} p`, 1e-12);
       });
     }
@@ -47,12 +51,14 @@ for (const c of ref.kenward_roger) {
         assertNear(row.SE, c.emmeans.SE[i], TOLERANCE, `emmean SE ${i}`);
         assertNear(row.df, c.emmeans.df[i], TOLERANCE, `emmean df ${i}`);
       });
-      e.pairs().summary().forEach((row, i) => {
-        assert.equal(row.contrast, c.pairs.contrast[i]);
-        assertNear(row.SE, c.pairs.SE[i], TOLERANCE, `pair SE ${i}`);
-        assertNear(row.df, c.pairs.df[i], TOLERANCE, `pair df ${i}`);
-        assertNear(row.p, c.pairs['p.value'][i], 1e-3, `pair p ${i}`, 1e-8);
-      });
+      e.pairs()
+        .summary()
+        .forEach((row, i) => {
+          assert.equal(row.contrast, c.pairs.contrast[i]);
+          assertNear(row.SE, c.pairs.SE[i], TOLERANCE, `pair SE ${i}`);
+          assertNear(row.df, c.pairs.df[i], TOLERANCE, `pair df ${i}`);
+          assertNear(row.p, c.pairs['p.value'][i], 1e-3, `pair p ${i}`, 1e-8);
+        });
       assert.match(String(e), /Degrees-of-freedom method: kenward-roger/);
     }
   });
@@ -68,5 +74,8 @@ test('Kenward-Roger: a contrast uses the adjusted covariance; ML fits are refuse
     assertNear(t.df, ref.kenward_roger[0].df[1], TOLERANCE, 'df');
   }
   const ml = lmer('Reaction ~ Days + (Days | Subject)', datasets.sleepstudy(), { REML: false });
-  assert.throws(() => anova(ml, { ddf: 'Kenward-Roger' }), (e: Error) => e instanceof ModelError && /only available for REML model fits/.test(e.message));
+  assert.throws(
+    () => anova(ml, { ddf: 'Kenward-Roger' }),
+    (e: Error) => e instanceof ModelError && /only available for REML model fits/.test(e.message),
+  );
 });

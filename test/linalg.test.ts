@@ -22,7 +22,7 @@ function spd(n: number, seed: number): Float64Array {
   return a;
 }
 
-test('blocked Cholesky reproduces A = L L\' across panel boundaries and odd sizes', () => {
+test("blocked Cholesky reproduces A = L L' across panel boundaries and odd sizes", () => {
   for (const n of [1, 2, 5, 47, 48, 49, 97, 130]) {
     const a = spd(n, n + 7);
     const l = a.slice();
@@ -97,7 +97,10 @@ function permute(a: Float64Array, n: number, order: Int32Array): Float64Array {
 
 test('minimum degree eliminates leaves before their hub, and its structure is the fill of the elimination', () => {
   // a star: the hub (node 0) joined to five leaves; eliminating leaves first adds no fill
-  const star = minimumDegree(6, [1, 2, 3, 4, 5].map((leaf) => Int32Array.from([0, leaf])));
+  const star = minimumDegree(
+    6,
+    [1, 2, 3, 4, 5].map((leaf) => Int32Array.from([0, leaf])),
+  );
   assert.ok(star.order.indexOf(0) >= 4);
   for (const rows of star.structure) assert.ok(rows.length <= 1);
   // a path 0-1-2-3 ordered from an end creates no fill: every column has at most one row below
@@ -144,7 +147,7 @@ test('supernodal Cholesky in a minimum-degree order equals the dense factor, ent
   }
 });
 
-test('the supernodal kernels on worker threads give the single thread\'s numbers exactly', () => {
+test("the supernodal kernels on worker threads give the single thread's numbers exactly", () => {
   const nodes = 500;
   const n = nodes + 3;
   const { a, cliques } = crossedSpd(nodes, 1500, 3, 3);
@@ -233,5 +236,12 @@ test('a factorization too large for the kernel memory is refused with a message,
   assert.ok(KernelMemory.allocate(1000).f64.length >= 1000);
   assert.throws(() => KernelMemory.allocate(1e9), /too large: its factorization needs 7\.5 GiB of kernel memory/);
   // the tail of a model that wide: its matrix and inverse alone are 2 n^2 doubles
-  assert.throws(() => new SupernodalCholesky(17000, Array.from({ length: 17000 }, () => new Int32Array(0))).work(), /too large/);
+  assert.throws(
+    () =>
+      new SupernodalCholesky(
+        17000,
+        Array.from({ length: 17000 }, () => new Int32Array(0)),
+      ).work(),
+    /too large/,
+  );
 });

@@ -19,7 +19,11 @@ for (const [id, ref] of Object.entries(references)) {
   test(`lme4 parity: ${id} (${ref.formula}${ref.REML ? '' : ', ML'})`, () => {
     const model = lmer(ref.formula, readCSV(fixture(`${ref.data}.csv`)), { REML: ref.REML });
     assert.equal(model.nobs, ref.nobs);
-    for (const w of ref.warnings ?? []) assert.ok(model.warnings.some((m) => m.startsWith(w.slice(0, 40))), `missing warning: ${w}`);
+    for (const w of ref.warnings ?? [])
+      assert.ok(
+        model.warnings.some((m) => m.startsWith(w.slice(0, 40))),
+        `missing warning: ${w}`,
+      );
     assert.deepEqual(model.xNames, Object.keys(ref.fixef));
 
     const lme4Criterion = (ref.REML ? ref.REMLcrit : ref.deviance) as number;

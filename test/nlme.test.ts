@@ -42,7 +42,13 @@ interface NlmeReference {
   corStruct: Record<string, number> | null;
   varStruct: Record<string, number> | null;
   varcorr?: { rows: string[]; StdDev: (number | null)[] };
-  intervals: { fixed: Rows[]; reStruct?: Record<string, Rows[]>; corStruct?: Rows[]; varStruct?: Rows[]; sigma?: { lower: number; est: number; upper: number } };
+  intervals: {
+    fixed: Rows[];
+    reStruct?: Record<string, Rows[]>;
+    corStruct?: Rows[];
+    varStruct?: Rows[];
+    sigma?: { lower: number; est: number; upper: number };
+  };
   anova: Record<'sequential' | 'marginal', { term: string[]; numDF: number[]; denDF: number[] | null; F: number[]; p: number[] }>;
   residuals: Record<'response' | 'pearson' | 'normalized', number[]>;
   fitted: number[];
@@ -51,8 +57,13 @@ interface NlmeReference {
   summary: string;
 }
 
-const reference: { fits: Record<string, NlmeReference>; lrt: Record<string, { models: string[]; df: number[]; AIC: number[]; BIC: number[]; logLik: number[]; 'L.Ratio': (number | null)[] | null; p: (number | null)[] | null }> } =
-  JSON.parse(fs.readFileSync(fixture('nlme-fits.json'), 'utf8'));
+const reference: {
+  fits: Record<string, NlmeReference>;
+  lrt: Record<
+    string,
+    { models: string[]; df: number[]; AIC: number[]; BIC: number[]; logLik: number[]; 'L.Ratio': (number | null)[] | null; p: (number | null)[] | null }
+  >;
+} = JSON.parse(fs.readFileSync(fixture('nlme-fits.json'), 'utf8'));
 
 const data = (name: string) => readCSV(fixture(`${name}.csv`));
 
@@ -60,7 +71,9 @@ function fitReference(ref: NlmeReference): NlmeModel {
   const c = ref.call;
   const options: NlmeOptions = { REML: c.REML ?? true, dataName: c.data };
   const cor = c.correlation;
-  if (cor) options.correlation = cor.kind === 'corAR1' ? corAR1(cor.form) : cor.kind === 'corCompSymm' ? corCompSymm(cor.form) : corARMA(cor.form, { p: cor.p, q: cor.q });
+  if (cor)
+    options.correlation =
+      cor.kind === 'corAR1' ? corAR1(cor.form) : cor.kind === 'corCompSymm' ? corCompSymm(cor.form) : corARMA(cor.form, { p: cor.p, q: cor.q });
   if (c.weights) options.weights = { varIdent, varPower, varExp }[c.weights.kind](c.weights.form);
   return (c.fn === 'lme' ? lme : gls)(c.formula, data(c.data), options);
 }
@@ -73,8 +86,7 @@ const fitted = (id: string) => {
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++)
-    assert.ok(relativeError(actual[i], expected[i]) < tolerance, `${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
+  for (let i = 0; i < expected.length; i++) assert.ok(relativeError(actual[i], expected[i]) < tolerance, `${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
 }
 
 /** Residual-type vectors: absolute error against the vector's scale. */
@@ -86,7 +98,11 @@ function assertVectorClose(actual: ArrayLike<number>, expected: number[], tolera
 
 function assertIntervals(actual: IntervalRow[] | undefined, expected: Rows[] | undefined, tolerance: number, what: string): void {
   if (!expected) return assert.equal(actual, undefined, what);
-  assert.deepEqual(actual!.map((r) => r.name), expected.map((r) => r.name), what);
+  assert.deepEqual(
+    actual!.map((r) => r.name),
+    expected.map((r) => r.name),
+    what,
+  );
   expected.forEach((r, i) => {
     // relative to the bound, or to the interval's width where a bound is near 0
     const scale = Math.max(Math.abs(r.upper - r.lower), 1e-300);
@@ -96,7 +112,11 @@ function assertIntervals(actual: IntervalRow[] | undefined, expected: Rows[] | u
 }
 
 /** A printed line with its numbers masked: the layout, not the last digits of the optimum. */
-const layout = (line: string) => line.replace(/-?\d+(\.\d+)?(e[-+]\d+)?/g, '#').replace(/\s+/g, ' ').trimEnd();
+const layout = (line: string) =>
+  line
+    .replace(/-?\d+(\.\d+)?(e[-+]\d+)?/g, '#')
+    .replace(/\s+/g, ' ')
+    .trimEnd();
 
 for (const [id, ref] of Object.entries(reference.fits)) {
   const label = `${ref.call.fn}(${ref.call.formula}${ref.call.correlation ? `, ${ref.call.correlation.kind}` : ''}${ref.call.weights ? `, ${ref.call.weights.kind}` : ''}${ref.call.REML === false ? ', ML' : ''})`;
@@ -118,12 +138,21 @@ for (const [id, ref] of Object.entries(reference.fits)) {
     assert.ok(Math.abs(m.AIC() - ref.AIC) < 1e-4, `AIC ${m.AIC()} vs ${ref.AIC}`);
     assert.ok(Math.abs(m.BIC() - ref.BIC) < 1e-4, `BIC ${m.BIC()} vs ${ref.BIC}`);
     assert.ok(relativeError(m.sigma, ref.sigma) < 1e-3, `sigma ${m.sigma} vs ${ref.sigma}`);
-    for (const [mine, theirs, what] of [[m.corStruct(), ref.corStruct, 'corStruct'], [m.varStruct(), ref.varStruct, 'varStruct']] as const) {
+    for (const [mine, theirs, what] of [
+      [m.corStruct(), ref.corStruct, 'corStruct'],
+      [m.varStruct(), ref.varStruct, 'varStruct'],
+    ] as const) {
       assert.deepEqual(Object.keys(mine), Object.keys(theirs ?? {}), what);
       for (const [k, v] of Object.entries(theirs ?? {})) assert.ok(relativeError(mine[k], v) < 1e-3, `${what} ${k}: ${mine[k]} vs ${v}`);
     }
     // nested fits: VarCorr has a heading row per level ("Block =") with no SD
-    if (ref.varcorr) assertClose(m.varCorr().map((r) => r.sd), ref.varcorr.StdDev.filter((sd): sd is number => sd !== null), 1e-3, 'random-effects SDs');
+    if (ref.varcorr)
+      assertClose(
+        m.varCorr().map((r) => r.sd),
+        ref.varcorr.StdDev.filter((sd): sd is number => sd !== null),
+        1e-3,
+        'random-effects SDs',
+      );
   });
 
   test(`nlme parity ${id}: intervals()`, () => {
@@ -143,10 +172,25 @@ for (const [id, ref] of Object.entries(reference.fits)) {
     for (const type of ['sequential', 'marginal'] as const) {
       const table = anova(m, { type });
       const r = ref.anova[type];
-      assert.deepEqual(table.rows.map((x) => x.term), r.term);
-      assert.deepEqual(table.rows.map((x) => x.numDF), r.numDF);
-      assert.deepEqual(table.rows.map((x) => x.denDF), r.denDF ?? r.term.map(() => m.n - m.p), `${type} denDF`);
-      assertClose(table.rows.map((x) => x.F), r.F, 1e-4, `${type} F`);
+      assert.deepEqual(
+        table.rows.map((x) => x.term),
+        r.term,
+      );
+      assert.deepEqual(
+        table.rows.map((x) => x.numDF),
+        r.numDF,
+      );
+      assert.deepEqual(
+        table.rows.map((x) => x.denDF),
+        r.denDF ?? r.term.map(() => m.n - m.p),
+        `${type} denDF`,
+      );
+      assertClose(
+        table.rows.map((x) => x.F),
+        r.F,
+        1e-4,
+        `${type} F`,
+      );
       table.rows.forEach((x, i) => assert.ok(Math.abs(x.p - r.p[i]) < 1e-6 || relativeError(x.p, r.p[i]) < 1e-3, `${type} p[${i}]`));
     }
   });
@@ -157,7 +201,8 @@ for (const [id, ref] of Object.entries(reference.fits)) {
     assertVectorClose(m.fitted(), ref.fitted, 1e-6, 'fitted');
     if (ref.fitted0) assertVectorClose(m.fitted({ level: 0 }), ref.fitted0, 1e-6, 'fitted, level 0');
     assertVectorClose(m.predict(ref.predict.newdata as Record<string, string | number>[]), ref.predict.value, 1e-6, 'predict');
-    if (ref.predict.value0) assertVectorClose(m.predict(ref.predict.newdata as Record<string, string | number>[], { level: 0 }), ref.predict.value0, 1e-6, 'predict, level 0');
+    if (ref.predict.value0)
+      assertVectorClose(m.predict(ref.predict.newdata as Record<string, string | number>[], { level: 0 }), ref.predict.value0, 1e-6, 'predict, level 0');
   });
 
   test(`nlme parity ${id}: summary laid out as nlme's`, () => {
@@ -175,10 +220,29 @@ for (const [id, ref] of Object.entries(reference.fits)) {
 for (const [id, ref] of Object.entries(reference.lrt)) {
   test(`nlme parity: anova(${ref.models.join(', ')}) likelihood-ratio table`, () => {
     const table = anova(fitted(ref.models[0]), fitted(ref.models[1]), { names: ref.models }) as NlmeComparisonTable;
-    assert.deepEqual(table.rows.map((r) => r.df), ref.df, id);
-    assertClose(table.rows.map((r) => r.AIC), ref.AIC, 1e-6, 'AIC');
-    assertClose(table.rows.map((r) => r.BIC), ref.BIC, 1e-6, 'BIC');
-    assertClose(table.rows.map((r) => r.logLik), ref.logLik, 1e-6, 'logLik');
+    assert.deepEqual(
+      table.rows.map((r) => r.df),
+      ref.df,
+      id,
+    );
+    assertClose(
+      table.rows.map((r) => r.AIC),
+      ref.AIC,
+      1e-6,
+      'AIC',
+    );
+    assertClose(
+      table.rows.map((r) => r.BIC),
+      ref.BIC,
+      1e-6,
+      'BIC',
+    );
+    assertClose(
+      table.rows.map((r) => r.logLik),
+      ref.logLik,
+      1e-6,
+      'logLik',
+    );
     const ratio = ref['L.Ratio']?.[1];
     if (ratio == null) assert.ok(Number.isNaN(table.rows[1].L_Ratio), 'no test between models with equal df');
     else {
@@ -241,15 +305,30 @@ test('bad structures and data give one clear error', () => {
   assert.throws(() => varIdent('~ Time'), ModelError);
   assert.throws(() => varPower('~ 1 | Sex'), ModelError);
   assert.throws(() => corARMA('~ 1 | g'), /corARMA needs/);
-  assert.throws(() => gls('follicles ~ Time', ovary, { correlation: corAR1('~ Time | Mare') }), (e: Error) => e instanceof DataError && /integer values/.test(e.message));
-  assert.throws(() => gls('distance ~ age', orthodont, { correlation: corAR1('~ age | Sex') }), (e: Error) => e instanceof DataError && /unique values within groups/.test(e.message));
-  assert.throws(() => lme('distance ~ age + (1 | Subject)', orthodont, { correlation: corAR1('~ 1 | Sex') }), (e: Error) => e instanceof DataError && /nested within the random-effects groups/.test(e.message));
+  assert.throws(
+    () => gls('follicles ~ Time', ovary, { correlation: corAR1('~ Time | Mare') }),
+    (e: Error) => e instanceof DataError && /integer values/.test(e.message),
+  );
+  assert.throws(
+    () => gls('distance ~ age', orthodont, { correlation: corAR1('~ age | Sex') }),
+    (e: Error) => e instanceof DataError && /unique values within groups/.test(e.message),
+  );
+  assert.throws(
+    () => lme('distance ~ age + (1 | Subject)', orthodont, { correlation: corAR1('~ 1 | Sex') }),
+    (e: Error) => e instanceof DataError && /nested within the random-effects groups/.test(e.message),
+  );
   assert.throws(() => gls('distance ~ age', orthodont, { weights: varIdent('~ 1 | Nope') }), /unknown column 'Nope'/);
-  assert.throws(() => gls('distance ~ age', orthodont, { weights: varPower('~ age - 8') }), (e: Error) => e instanceof DataError && /is 0 at row 1/.test(e.message));
+  assert.throws(
+    () => gls('distance ~ age', orthodont, { weights: varPower('~ age - 8') }),
+    (e: Error) => e instanceof DataError && /is 0 at row 1/.test(e.message),
+  );
   const crossed = { y: [1, 2, 3, 4, 5, 6, 7, 8], a: ['a', 'a', 'b', 'b', 'a', 'a', 'b', 'b'], b: ['x', 'y', 'x', 'y', 'x', 'y', 'x', 'y'] };
   assert.throws(() => lme('y ~ 1 + (1 | a) + (1 | b)', crossed), /nested grouping factors/);
   const missing = { y: [1, 2, 3, 4, 5, 6], t: [1, 2, 3, 1, 2, 3], g: ['a', 'a', 'a', null, 'b', 'b'] };
-  assert.throws(() => gls('y ~ t', missing, { correlation: corAR1('~ t | g') }), (e: Error) => e instanceof DataError && /missing at row 4/.test(e.message));
+  assert.throws(
+    () => gls('y ~ t', missing, { correlation: corAR1('~ t | g') }),
+    (e: Error) => e instanceof DataError && /missing at row 4/.test(e.message),
+  );
 });
 
 test('printed anova tables and intervals as nlme prints them', () => {

@@ -61,7 +61,12 @@ export function executeNotebook(python: string, kernel: TestKernel, name: string
         // jupyter_client picks free ports and releases them before the kernel binds them: runs
         // started together can draw the same port, and then the kernel cannot start
         if (status !== 0 && left > 0 && /kernel failed to start: Error: Address already in use/.test(stderr)) resolve(attempt(left - 1));
-        else if (status !== 0) reject(new Error(`${name}.ipynb failed (nbconvert exit ${status}):\n${stderr.length > 8000 ? `${stderr.slice(0, 4000)}\n...\n${stderr.slice(-4000)}` : stderr}`));
+        else if (status !== 0)
+          reject(
+            new Error(
+              `${name}.ipynb failed (nbconvert exit ${status}):\n${stderr.length > 8000 ? `${stderr.slice(0, 4000)}\n...\n${stderr.slice(-4000)}` : stderr}`,
+            ),
+          );
         else resolve(readNotebook(path.join(kernel.workDir, output)));
       });
     });
@@ -73,7 +78,19 @@ export function executeNotebook(python: string, kernel: TestKernel, name: string
  * the kernelspec) of an executed notebook in the kernel's work directory; returns the page's path.
  */
 export function exportHtml(python: string, kernel: TestKernel, executed: string, outputFile: string): string {
-  const args = ['-m', 'nbconvert', '--to', 'html', '--template', 'neurolmm', '--output-dir', path.dirname(outputFile), '--output', path.basename(outputFile, '.html'), executed];
+  const args = [
+    '-m',
+    'nbconvert',
+    '--to',
+    'html',
+    '--template',
+    'neurolmm',
+    '--output-dir',
+    path.dirname(outputFile),
+    '--output',
+    path.basename(outputFile, '.html'),
+    executed,
+  ];
   const run = spawnSync(python, args, { cwd: kernel.workDir, env: kernel.env, encoding: 'utf8', timeout: 120_000 });
   assert.equal(run.status, 0, `nbconvert --to html failed:\n${run.stderr}`);
   return outputFile;
@@ -88,10 +105,15 @@ export function codeCell(notebook: Notebook, source: RegExp): Cell {
 
 /** The text output of the code cell whose source matches `source` (execute_result or stdout). */
 export function outputOf(notebook: Notebook, source: RegExp): string {
-  return codeCell(notebook, source).outputs!.map((o) => joined(o.data?.['text/plain'] ?? o.text)).join('\n');
+  return codeCell(notebook, source)
+    .outputs!.map((o) => joined(o.data?.['text/plain'] ?? o.text))
+    .join('\n');
 }
 
 /** Error outputs and stderr streams of all code cells (none in a clean run). */
 export function problems(notebook: Notebook): Output[] {
-  return notebook.cells.filter((c) => c.cell_type === 'code').flatMap((c) => c.outputs!).filter((o) => o.output_type === 'error' || o.name === 'stderr');
+  return notebook.cells
+    .filter((c) => c.cell_type === 'code')
+    .flatMap((c) => c.outputs!)
+    .filter((o) => o.output_type === 'error' || o.name === 'stderr');
 }

@@ -80,7 +80,14 @@ function assertVariances(summary: string, fit: string, tolerance: number): void 
     .split('\n')
     .slice(1)
     .filter((line) => line.trim() !== '')
-    .map((line) => Number(line.trim().split(/\s+/).find((token) => /^\d/.test(token))));
+    .map((line) =>
+      Number(
+        line
+          .trim()
+          .split(/\s+/)
+          .find((token) => /^\d/.test(token)),
+      ),
+    );
   assert.equal(printed.length, reference.length, table);
   printed.forEach((variance, i) =>
     assert.ok(relativeError(variance, reference[i].vcov) < tolerance, `${reference[i].grp} ${reference[i].var1}: ${variance} vs lme4 ${reference[i].vcov}`),
@@ -121,7 +128,10 @@ const TIDY_NUMBERS = ['estimate', 'std.error', 'statistic', 'df', 'p.value', 'co
 /** A data-frame output is shown as a rich table. */
 function assertRichTable(notebook: Notebook, source: RegExp): void {
   const outputs = codeCell(notebook, source).outputs!;
-  assert.ok(outputs.some((o) => String(joined(o.data?.['text/html'])).includes('<table')), `no HTML table for ${source}`);
+  assert.ok(
+    outputs.some((o) => String(joined(o.data?.['text/html'])).includes('<table')),
+    `no HTML table for ${source}`,
+  );
 }
 
 test('the notebooks are committed without outputs, for the neurolmm kernel', () => {
@@ -130,7 +140,10 @@ test('the notebooks are committed without outputs, for the neurolmm kernel', () 
   for (const name of [...NOTEBOOKS, BLMM_NOTEBOOK]) {
     const notebook = readNotebook(path.join(NOTEBOOK_DIR, `${name}.ipynb`));
     assert.equal(notebook.metadata.kernelspec.name, 'neurolmm');
-    assert.ok(notebook.cells.every((c) => (c.outputs ?? []).length === 0), `${name}.ipynb has outputs`);
+    assert.ok(
+      notebook.cells.every((c) => (c.outputs ?? []).length === 0),
+      `${name}.ipynb has outputs`,
+    );
     const first = notebook.cells.find((c) => c.cell_type === 'code')!;
     assert.match(joined(first.source), /from "neurolmm";/, `${name}.ipynb imports the library by its package name`);
   }
@@ -149,12 +162,15 @@ test('sleepstudy.ipynb: lme4 variance components and the likelihood-ratio table 
   assert.match(correlated, /^ Subject  \(Intercept\) 612\.09   24\.740\s*$/m);
   assert.match(correlated, /^          Days         35\.07    5\.922   0\.07$/m);
   assert.match(correlated, /^ Residual             654\.94   25\.592\s*$/m);
-  const note = notebook.cells.filter((c) => c.cell_type === 'markdown').map((c) => joined(c.source)).join('\n');
+  const note = notebook.cells
+    .filter((c) => c.cell_type === 'markdown')
+    .map((c) => joined(c.source))
+    .join('\n');
   assert.match(note, /612\.09\*\* where lme4 1\.1-31 prints 612\.10/);
 
   // R 4.2.2 / lme4 1.1-31: anova(sleep_ri, sleep_rs, sleep_lm)
-  const reference = JSON.parse(readFileSync(path.join(REPO_DIR, 'test', 'fixtures', 'extra-tests.json'), 'utf8')).likelihood_ratio
-    .sleepstudy_lm_ri_rs.table as Record<string, (number | null)[]>;
+  const reference = JSON.parse(readFileSync(path.join(REPO_DIR, 'test', 'fixtures', 'extra-tests.json'), 'utf8')).likelihood_ratio.sleepstudy_lm_ri_rs
+    .table as Record<string, (number | null)[]>;
   const table = outputOf(notebook, /anova\(pooled, intercept, correlated/);
   ['pooled', 'intercept', 'correlated'].forEach((model, i) => {
     const row = tableRow(table, model);
@@ -192,15 +208,22 @@ test('sleepstudy.ipynb: lme4 variance components and the likelihood-ratio table 
     return { subject, mean: own.reduce((a, b) => a + b, 0) / own.length };
   });
   means.sort((a, b) => b.mean - a.mean);
-  const slowest = outputOf(notebook, /groupby\(\["Subject"\]\)/).split('\n').slice(1);
+  const slowest = outputOf(notebook, /groupby\(\["Subject"\]\)/)
+    .split('\n')
+    .slice(1);
   assert.equal(slowest.length, 5);
   slowest.forEach((line, k) => {
     const [, subject, mean] = line.trim().split(/\s+/);
     assert.equal(subject, means[k].subject);
     assert.ok(Math.abs(Number(mean) - means[k].mean) < 5e-5, `${subject}: ${mean} vs ${means[k].mean}`);
   });
-  const subject308 = outputOf(notebook, /addColumn\("restricted"/).split('\n').slice(1);
-  assert.deepEqual(subject308.map((line) => line.trim().split(/\s+/).slice(2)), [0, 1, 2, 3, 4].map((day) => [String(day), '308', String(day > 2)]));
+  const subject308 = outputOf(notebook, /addColumn\("restricted"/)
+    .split('\n')
+    .slice(1);
+  assert.deepEqual(
+    subject308.map((line) => line.trim().split(/\s+/).slice(2)),
+    [0, 1, 2, 3, 4].map((day) => [String(day), '308', String(day > 2)]),
+  );
 
   // broom.mixed's tidy and augment of the correlated model
   const broomFit = broom.mixed.sleepstudy;
@@ -223,7 +246,13 @@ test('sleepstudy.ipynb: lme4 variance components and the likelihood-ratio table 
       `augment row ${row}`,
     ),
   );
-  assert.deepEqual(outliers.split('\n').slice(1).map((line) => line.trim().split(/\s+/)[1]), ['308', '332', '332']);
+  assert.deepEqual(
+    outliers
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/)[1]),
+    ['308', '332', '332'],
+  );
   const panels = figures[0].data!['application/vnd.plotly.v1+json'] as { data: { y: number[] }[] };
   assert.equal(panels.data.length, 18 * 3);
   assert.deepEqual(panels.data[0].y.slice(0, 2), [249.56, 258.7047]);
@@ -287,7 +316,9 @@ test('group-analysis.ipynb: every linear-model coding reproduces its classical t
   assert.match(groupTable, /^0 patient +12 /m);
   assert.match(groupTable, /^1 control +12 /m);
   const twoSample = Number(/model: (-?[\d.e-]+)/.exec(outputOf(notebook, /compare\(tOf\(dummy, "grouppatient"\)/))![1]);
-  const grouppatient = outputOf(notebook, /^tidy\(dummy/m).split('\n').find((line) => line.startsWith('1 grouppatient'))!;
+  const grouppatient = outputOf(notebook, /^tidy\(dummy/m)
+    .split('\n')
+    .find((line) => line.startsWith('1 grouppatient'))!;
   assert.ok(Math.abs(Number(grouppatient.trim().split(/\s+/)[4]) - twoSample) <= 5e-7 * Math.abs(twoSample), `${grouppatient} vs t = ${twoSample}`);
   assertRichTable(notebook, /trendDesign\.query/);
 });
@@ -312,16 +343,22 @@ async function drawnFigures(file: string): Promise<{ figures: number; drawn: num
 
 const PLOTLY_LIBRARY = 'plotly.js v';
 for (const name of ['sleepstudy', 'pixel']) {
-  test(`${name}.ipynb: plotly.js goes into the executed notebook once; its HTML export draws every figure with no network`, { skip: skip || SKIP_BROWSER }, async () => {
-    await executed.get(name)!;
-    const file = path.join(kernel!.workDir, `${name}.executed.ipynb`);
-    const text = readFileSync(file, 'utf8');
-    assert.equal(text.split(PLOTLY_LIBRARY).length - 1, 1, 'plotly.js inlined once');
-    assert.ok(statSync(file).size < 6e6, `${name}.executed.ipynb is ${statSync(file).size} bytes`);
-    const figures = readNotebook(file).cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data?.['application/vnd.plotly.v1+json']).length;
-    assert.ok(figures > 0, 'the notebook shows Plotly figures');
+  test(
+    `${name}.ipynb: plotly.js goes into the executed notebook once; its HTML export draws every figure with no network`,
+    { skip: skip || SKIP_BROWSER },
+    async () => {
+      await executed.get(name)!;
+      const file = path.join(kernel!.workDir, `${name}.executed.ipynb`);
+      const text = readFileSync(file, 'utf8');
+      assert.equal(text.split(PLOTLY_LIBRARY).length - 1, 1, 'plotly.js inlined once');
+      assert.ok(statSync(file).size < 6e6, `${name}.executed.ipynb is ${statSync(file).size} bytes`);
+      const figures = readNotebook(file)
+        .cells.flatMap((c) => c.outputs ?? [])
+        .filter((o) => o.data?.['application/vnd.plotly.v1+json']).length;
+      assert.ok(figures > 0, 'the notebook shows Plotly figures');
 
-    const drawn = await drawnFigures(exportHtml(python!, kernel!, file, artifact(`${name}-export.html`)));
-    assert.deepEqual(drawn, { figures, drawn: figures, errors: [] });
-  });
+      const drawn = await drawnFigures(exportHtml(python!, kernel!, file, artifact(`${name}-export.html`)));
+      assert.deepEqual(drawn, { figures, drawn: figures, errors: [] });
+    },
+  );
 }

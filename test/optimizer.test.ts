@@ -32,7 +32,11 @@ test('random slopes whose path reaches theta = 0 still find the interior optimum
   const y = Array.from({ length: data.nimages }, (_, r) => images[r * data.nvox + 28]);
   const formula = `y ~ ${SyntheticDataset.FIXED} + (1 + time | subject)`;
   const fit = lmer(formula, { ...data.table, y });
-  for (const start of [[0.5, 0, 0.5], [1, 0.5, 1], [0.2, -0.2, 0.3]]) {
+  for (const start of [
+    [0.5, 0, 0.5],
+    [1, 0.5, 1],
+    [0.2, -0.2, 0.3],
+  ]) {
     const other = lmer(formula, { ...data.table, y }, { start });
     assert.ok(fit.objective <= other.objective + 1e-6, `from [${start}]: ${other.objective} < ${fit.objective}`);
   }

@@ -48,7 +48,12 @@ test('residuals vs fitted shows fitted() against residuals(), which add up to th
   const [points, zero] = traces(residualsVsFitted(fullModel));
   assert.deepEqual(points.x, Array.from(fullModel.fitted()));
   assert.deepEqual(points.y, Array.from(fullModel.residuals()));
-  assertClose(points.x.map((f, i) => f + (points.y[i] as number)), reaction, 1e-12, 'fitted + residual');
+  assertClose(
+    points.x.map((f, i) => f + (points.y[i] as number)),
+    reaction,
+    1e-12,
+    'fitted + residual',
+  );
   assert.deepEqual(zero.y, [0, 0]);
   const ols = lm('Reaction ~ Days', sleepstudy);
   assert.deepEqual(traces(residualsVsFitted(ols))[0].x, Array.from(ols.fitted()));
@@ -56,7 +61,12 @@ test('residuals vs fitted shows fitted() against residuals(), which add up to th
 
 test("QQ plot: sorted scaled residuals (lme4's range -3.9536 to 5.1793) against qnorm(ppoints(n))", () => {
   assertClose(plottingPositions(5), [0.625 / 5.25, 1.625 / 5.25, 2.625 / 5.25, 3.625 / 5.25, 4.625 / 5.25], 1e-15, 'ppoints(5)');
-  assertClose(plottingPositions(12), Array.from({ length: 12 }, (_, i) => (i + 0.5) / 12), 1e-15, 'ppoints(12)');
+  assertClose(
+    plottingPositions(12),
+    Array.from({ length: 12 }, (_, i) => (i + 0.5) / 12),
+    1e-15,
+    'ppoints(12)',
+  );
   const [points, line] = traces(qqPlot(fullModel));
   const scaled = Array.from(fullModel.residuals(), (r) => r / fullModel.sigma).sort((a, b) => a - b);
   assert.deepEqual(points.y, scaled);
@@ -91,10 +101,19 @@ test("caterpillar plot: lme4's conditional modes with +-1.96 sd from the hand-de
   assert.ok(Math.abs(narrow.error_x!.array[0] - halfWidth * (0.6744897501960817 / 1.959963984540054)) < 1e-9);
 
   const slopes = traces(caterpillarPlot(fullModel));
-  assert.deepEqual(slopes.map((t) => [t.name, t.xaxis]), [['(Intercept)', 'x'], ['Days', 'x2']]);
+  assert.deepEqual(
+    slopes.map((t) => [t.name, t.xaxis]),
+    [
+      ['(Intercept)', 'x'],
+      ['Days', 'x2'],
+    ],
+  );
   const days308 = slopes[1].x[slopes[1].y.indexOf('308')];
   assert.ok(Math.abs(days308 - 9.19897576557) < 1e-4, `Days mode of 308: ${days308}`);
-  assert.throws(() => caterpillarPlot(fullModel, { group: 'Day' }), (e) => e instanceof ModelError && /'Day' is not a grouping factor .* \(it has Subject\)/.test(e.message));
+  assert.throws(
+    () => caterpillarPlot(fullModel, { group: 'Day' }),
+    (e) => e instanceof ModelError && /'Day' is not a grouping factor .* \(it has Subject\)/.test(e.message),
+  );
 });
 
 test('subject panels: data, population line X beta and subject line equal to fitted() and to lme4 coef()', () => {
@@ -105,37 +124,90 @@ test('subject panels: data, population line X beta and subject line equal to fit
   const fixed = reference.fixef;
   reference.ranef!.Subject.forEach((row, panel) => {
     const [data, population, own] = figure.slice(3 * panel, 3 * panel + 3);
-    const rows = subject.map((s, i) => (s === row.level ? i : -1)).filter((i) => i >= 0).sort((a, b) => days[a] - days[b]);
+    const rows = subject
+      .map((s, i) => (s === row.level ? i : -1))
+      .filter((i) => i >= 0)
+      .sort((a, b) => days[a] - days[b]);
     assert.equal(data.xaxis, panel === 0 ? 'x' : `x${panel + 1}`);
-    assert.deepEqual(data.x, rows.map((i) => days[i]));
-    assert.deepEqual(data.y, rows.map((i) => reaction[i]));
-    assert.deepEqual(own.y, rows.map((i) => fitted[i]));
+    assert.deepEqual(
+      data.x,
+      rows.map((i) => days[i]),
+    );
+    assert.deepEqual(
+      data.y,
+      rows.map((i) => reaction[i]),
+    );
+    assert.deepEqual(
+      own.y,
+      rows.map((i) => fitted[i]),
+    );
     const intercept = fixed['(Intercept)'] + (row['(Intercept)'] as number);
     const slope = fixed.Days + (row.Days as number);
-    assertClose(own.y as number[], rows.map((i) => intercept + slope * days[i]), 1e-4, `subject ${row.level} line`);
-    assertClose(population.y as number[], rows.map((i) => fixed['(Intercept)'] + fixed.Days * days[i]), 1e-6, 'population line');
+    assertClose(
+      own.y as number[],
+      rows.map((i) => intercept + slope * days[i]),
+      1e-4,
+      `subject ${row.level} line`,
+    );
+    assertClose(
+      population.y as number[],
+      rows.map((i) => fixed['(Intercept)'] + fixed.Days * days[i]),
+      1e-6,
+      'population line',
+    );
   });
-  assert.throws(() => subjectPanels(fullModel, { x: 'day' }), (e) => e instanceof ModelError && /x 'day' is not a fixed-effect column .*\(columns: \(Intercept\), Days\)/.test(e.message));
+  assert.throws(
+    () => subjectPanels(fullModel, { x: 'day' }),
+    (e) => e instanceof ModelError && /x 'day' is not a fixed-effect column .*\(columns: \(Intercept\), Days\)/.test(e.message),
+  );
 });
 
 test('shrinkage plot: per-subject OLS (no pooling) against lme4 coef() (partial pooling)', () => {
   const [arrows, noPooling, partialPooling, population] = traces(shrinkagePlot(fullModel));
   const ols = perSubjectOls();
   const levels = [...ols.keys()].sort();
-  assert.deepEqual(levels, references.sleepstudy_full.ranef!.Subject.map((r) => r.level));
-  assertClose(noPooling.x, levels.map((l) => ols.get(l)!.intercept), 1e-10, 'OLS intercepts');
-  assertClose(noPooling.y as number[], levels.map((l) => ols.get(l)!.slope), 1e-10, 'OLS slopes');
+  assert.deepEqual(
+    levels,
+    references.sleepstudy_full.ranef!.Subject.map((r) => r.level),
+  );
+  assertClose(
+    noPooling.x,
+    levels.map((l) => ols.get(l)!.intercept),
+    1e-10,
+    'OLS intercepts',
+  );
+  assertClose(
+    noPooling.y as number[],
+    levels.map((l) => ols.get(l)!.slope),
+    1e-10,
+    'OLS slopes',
+  );
   assert.ok(Math.abs(noPooling.x[0] - 244.1927) < 1e-4 && Math.abs((noPooling.y[0] as number) - 21.7647) < 1e-4, 'subject 308: lm(Reaction ~ Days)');
   const fixed = references.sleepstudy_full.fixef;
   const ranef = references.sleepstudy_full.ranef!.Subject;
-  assertClose(partialPooling.x, ranef.map((r) => fixed['(Intercept)'] + (r['(Intercept)'] as number)), 1e-4, 'coef intercepts');
-  assertClose(partialPooling.y as number[], ranef.map((r) => fixed.Days + (r.Days as number)), 1e-4, 'coef slopes');
+  assertClose(
+    partialPooling.x,
+    ranef.map((r) => fixed['(Intercept)'] + (r['(Intercept)'] as number)),
+    1e-4,
+    'coef intercepts',
+  );
+  assertClose(
+    partialPooling.y as number[],
+    ranef.map((r) => fixed.Days + (r.Days as number)),
+    1e-4,
+    'coef slopes',
+  );
   assertClose(population.x.concat(population.y as number[]), [fixed['(Intercept)'], fixed.Days], 1e-6, 'fixed effects');
   assert.deepEqual(arrows.x.slice(0, 3), [noPooling.x[0], partialPooling.x[0], null]);
 
   // a random-intercept model: per-subject fits still estimate the intercept with a slope of their own
   const intercepts = traces(shrinkagePlot(lmer('Reaction ~ Days + (1 | Subject)', sleepstudy)))[1];
-  assertClose(intercepts.x, levels.map((l) => ols.get(l)!.intercept), 1e-10, 'OLS intercepts, one parameter');
+  assertClose(
+    intercepts.x,
+    levels.map((l) => ols.get(l)!.intercept),
+    1e-10,
+    'OLS intercepts, one parameter',
+  );
   assert.deepEqual(intercepts.y, levels);
   assert.throws(
     () => shrinkagePlot(lmer('Reaction ~ 1 + (Days | Subject)', sleepstudy)),
@@ -150,7 +222,9 @@ test('plots name rows, levels and panels for hovering and titles', () => {
   assert.deepEqual([layout.grid.rows, layout.grid.columns], [4, 5]);
   assert.equal(layout.annotations[17].text, 'Subject 372');
   const text = (qqPlot(model).toJSON().data[0] as { text: string[] }).text;
-  const sorted = Array.from(model.residuals()).map((r, i) => [r, i]).sort((a, b) => a[0] - b[0]);
+  const sorted = Array.from(model.residuals())
+    .map((r, i) => [r, i])
+    .sort((a, b) => a[0] - b[0]);
   assert.equal(text[0], `row ${sorted[0][1] + 1}`);
   assert.ok(relativeError(reaction[sorted[0][1]] - model.fitted()[sorted[0][1]], sorted[0][0]) < 1e-12);
 });

@@ -20,7 +20,12 @@ const close = (actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-
 };
 
 test('QR of cbind(1, 1:4) matches R and solves least squares', () => {
-  const X = fromRows([[1, 1], [1, 2], [1, 3], [1, 4]]);
+  const X = fromRows([
+    [1, 1],
+    [1, 2],
+    [1, 3],
+    [1, 4],
+  ]);
   const qr = qrDecompose(X, 4, 2);
   assert.equal(qr.rank, 2);
   assert.deepEqual(Array.from(qr.pivot), [0, 1]);
@@ -30,11 +35,25 @@ test('QR of cbind(1, 1:4) matches R and solves least squares', () => {
   // lm(c(6,5,7,10) ~ x): slope Sxy/Sxx = 7/5, intercept 7 - 1.4 * 2.5
   close(qrCoef(qr, Float64Array.of(6, 5, 7, 10)), [3.5, 1.4]);
   // the input is left untouched
-  close(X, fromRows([[1, 1], [1, 2], [1, 3], [1, 4]]));
+  close(
+    X,
+    fromRows([
+      [1, 1],
+      [1, 2],
+      [1, 3],
+      [1, 4],
+    ]),
+  );
 });
 
 test('Q is orthogonal and Q R reproduces the pivoted matrix', () => {
-  const rows = [[2, -1, 0.5], [1, 3, 2], [0, 1, -1], [4, 0, 1], [1, 1, 1]];
+  const rows = [
+    [2, -1, 0.5],
+    [1, 3, 2],
+    [0, 1, -1],
+    [4, 0, 1],
+    [1, 1, 1],
+  ];
   const n = 5;
   const p = 3;
   const X = fromRows(rows);
@@ -70,15 +89,30 @@ test('dependent columns move to the end, independent ones keep their order', () 
 });
 
 test('a zero column is negligible and wide matrices have rank at most n', () => {
-  const zero = qrDecompose(fromRows([[0, 1], [0, 2], [0, 3]]), 3, 2);
+  const zero = qrDecompose(
+    fromRows([
+      [0, 1],
+      [0, 2],
+      [0, 3],
+    ]),
+    3,
+    2,
+  );
   assert.equal(zero.rank, 1);
   assert.deepEqual(Array.from(zero.pivot), [1, 0]);
-  const wide = qrDecompose(fromRows([[1, 0, 3], [0, 1, 4]]), 2, 3);
+  const wide = qrDecompose(
+    fromRows([
+      [1, 0, 3],
+      [0, 1, 4],
+    ]),
+    2,
+    3,
+  );
   assert.equal(wide.rank, 2);
   assert.throws(() => qrDecompose(new Float64Array(5), 2, 3), RangeError);
 });
 
-test('gramRank decides the rank as the QR does, from X\'X alone', () => {
+test("gramRank decides the rank as the QR does, from X'X alone", () => {
   let s = 17;
   const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647 - 0.5;
   const n = 60;
@@ -91,7 +125,10 @@ test('gramRank decides the rank as the QR does, from X\'X alone', () => {
   cases.push({ name: 'indicators and intercept', columns: [ones, indicator(3, 0), indicator(3, 1), indicator(3, 2), random()] });
   cases.push({ name: 'zero column', columns: [ones, new Float64Array(n), random()] });
   // dependent up to 1e-9 (below tol = 1e-7) and up to 1e-5 (above it), at a large scale
-  cases.push({ name: 'near dependence', columns: [ones, random(), (c) => c[0].map((v, i) => 1e6 * (v + 2 * c[1][i]) + 1e-3 * rnd()), (c) => c[1].map((v) => 3 * v + 1e-5 * rnd())] });
+  cases.push({
+    name: 'near dependence',
+    columns: [ones, random(), (c) => c[0].map((v, i) => 1e6 * (v + 2 * c[1][i]) + 1e-3 * rnd()), (c) => c[1].map((v) => 3 * v + 1e-5 * rnd())],
+  });
   for (const { name, columns } of cases) {
     const built: Float64Array[] = [];
     for (const c of columns) built.push(typeof c === 'function' ? c(built) : c);

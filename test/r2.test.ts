@@ -38,6 +38,6 @@ test('r2: a random intercept model by hand', () => {
   assertNear(v.random, intercept, 1e-12, 'random');
   const days = model.fixef().Days;
   const n = model.n;
-  assertNear(v.fixed, days * days * (8.25 * n) / (n - 1), 1e-12, 'fixed');
+  assertNear(v.fixed, (days * days * (8.25 * n)) / (n - 1), 1e-12, 'fixed');
   assertNear(icc(model).values.adjusted, intercept / (intercept + model.sigma ** 2), 1e-12, 'ICC');
 });

@@ -63,7 +63,15 @@ export class LocalSlurm {
     try {
       fs.writeFileSync(at('munge.key'), randomBytes(1024), { mode: 0o600 });
       const socket = at('munge.socket');
-      execFileSync(binary('munged')!, ['-S', socket, `--key-file=${at('munge.key')}`, `--log-file=${at('munged.log')}`, `--pid-file=${at('munged.pid')}`, `--seed-file=${at('munged.seed')}`, '--num-threads=1']);
+      execFileSync(binary('munged')!, [
+        '-S',
+        socket,
+        `--key-file=${at('munge.key')}`,
+        `--log-file=${at('munged.log')}`,
+        `--pid-file=${at('munged.pid')}`,
+        `--seed-file=${at('munged.seed')}`,
+        '--num-threads=1',
+      ]);
       for (const sub of ['state', 'spool']) fs.mkdirSync(at(sub));
       const host = os.hostname().split('.')[0];
       const cpus = os.availableParallelism();

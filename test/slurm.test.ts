@@ -73,7 +73,9 @@ function submit(args: string[]): Submitted {
     if (m) foundArray(m[1]);
   });
   child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
   return { done, arrayId };
 }
 
@@ -81,7 +83,13 @@ function submit(args: string[]): Submitted {
 function assertSameMaps(a: string, b: string): void {
   const maps = fs.readdirSync(a).filter((f) => f.startsWith('blmm_vox_'));
   assert.ok(maps.length >= 14, `maps in ${a}`);
-  assert.deepEqual(fs.readdirSync(b).filter((f) => f.startsWith('blmm_vox_')).sort(), maps.sort());
+  assert.deepEqual(
+    fs
+      .readdirSync(b)
+      .filter((f) => f.startsWith('blmm_vox_'))
+      .sort(),
+    maps.sort(),
+  );
   for (const f of maps) assert.ok(fs.readFileSync(path.join(a, f)).equals(fs.readFileSync(path.join(b, f))), `${f} differs`);
 }
 
@@ -93,7 +101,10 @@ test('slurm: a 4-task job array and the merge give the local maps byte for byte'
   const run = submit([...args, '--out', out, '--cluster', 'slurm', '--chunks', '4']);
   const { code, stdout, stderr } = await run.done;
   assert.equal(code, 0, `${stdout}\n${stderr}`);
-  assert.match(stdout, /1024 voxels in 4 chunks; 0 complete already\nchunk array \d+: chunks 1-4, 1 CPU and \d+ MB per task\nretry array \d+: runs only if a chunk fails/);
+  assert.match(
+    stdout,
+    /1024 voxels in 4 chunks; 0 complete already\nchunk array \d+: chunks 1-4, 1 CPU and \d+ MB per task\nretry array \d+: runs only if a chunk fails/,
+  );
   assert.match(stdout, /merge job \d+: writes the maps to /);
   assert.match(stderr, /chunks: 4\/4 done, 0 running; merge job \d+ (running|completed)/);
   assert.doesNotMatch(stderr, /fits it again/);

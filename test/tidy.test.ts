@@ -133,7 +133,12 @@ test('augment(fit, data): all the data columns; rows omitted for missing values 
   const sleep = datasets.sleepstudy();
   const reaction = Float64Array.from(sleep.column('Reaction')!.values as Float64Array);
   reaction[3] = NaN;
-  const data = { Reaction: reaction, Days: sleep.column('Days')!.values, Subject: sleep.column('Subject')!.values, note: Array.from({ length: 180 }, (_, i) => `row ${i + 1}`) };
+  const data = {
+    Reaction: reaction,
+    Days: sleep.column('Days')!.values,
+    Subject: sleep.column('Subject')!.values,
+    note: Array.from({ length: 180 }, (_, i) => `row ${i + 1}`),
+  };
   const fit = lmer('Reaction ~ Days + (Days | Subject)', data);
   const frame = augment(fit, data);
   assert.deepEqual(frame.columns.slice(0, 5), ['Reaction', 'Days', 'Subject', 'note', '.fitted']);
@@ -191,7 +196,10 @@ test('datasets as DataFrames: factors as strings, the same fits as the tables', 
   const fromTable = lmer('score ~ Machine + (1 | Worker) + (1 | Worker:Machine)', datasets.Machines());
   assert.deepEqual(fromFrame.theta, fromTable.theta);
   // R's level order: Worker levels numerically, as factor() on the numbers
-  assert.deepEqual(fromFrame.ranef().Worker.map((r) => r.level), ['1', '2', '3', '4', '5', '6']);
+  assert.deepEqual(
+    fromFrame.ranef().Worker.map((r) => r.level),
+    ['1', '2', '3', '4', '5', '6'],
+  );
   assert.deepEqual(toDataFrame(datasets.Pixel()).shape, [102, 4]);
 });
 
@@ -212,7 +220,10 @@ test("a whole-brain fit: voxel(i)'s tidy frame is broom.mixed's at that voxel; m
   const ranges = tidy(fit);
   assert.deepEqual(ranges.columns, ['map', 'volume', 'min', 'max']);
   const report = fit.report();
-  assert.deepEqual(ranges.column('max').values, report.ranges.map((r) => r.max));
+  assert.deepEqual(
+    ranges.column('max').values,
+    report.ranges.map((r) => r.max),
+  );
   const counts = glance(fit);
   assert.deepEqual((counts.values[0] as number[]).slice(0, 4), [180, 2, 2, 2]);
 });

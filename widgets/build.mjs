@@ -19,11 +19,18 @@ const run = (cmd, args) => execFileSync(process.execPath, [require.resolve(cmd),
 const inputs = ['build.mjs', 'package.json', 'tsconfig.json', 'lab-core/package.json', ...readdirSync(join(here, 'src')).map((f) => `src/${f}`)];
 const hash = createHash('sha256');
 for (const file of inputs.sort()) hash.update(file).update(readFileSync(join(here, file)));
-for (const dep of ['esbuild', '@jupyterlab/builder', '@jupyter-widgets/html-manager', 'plotly.js-dist-min']) hash.update(dep).update(JSON.parse(readFileSync(require.resolve(`${dep}/package.json`), 'utf8')).version);
+for (const dep of ['esbuild', '@jupyterlab/builder', '@jupyter-widgets/html-manager', 'plotly.js-dist-min'])
+  hash.update(dep).update(JSON.parse(readFileSync(require.resolve(`${dep}/package.json`), 'utf8')).version);
 const digest = hash.digest('hex');
 const stamp = join(here, 'dist/.inputs-sha256');
 const embedOnly = process.argv[2] === 'embed';
-if (!embedOnly && process.env.NEUROLMM_WIDGETS_REBUILD !== '1' && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest && existsSync(join(here, 'dist/labextension/package.json'))) {
+if (
+  !embedOnly &&
+  process.env.NEUROLMM_WIDGETS_REBUILD !== '1' &&
+  existsSync(stamp) &&
+  readFileSync(stamp, 'utf8') === digest &&
+  existsSync(join(here, 'dist/labextension/package.json'))
+) {
   console.log('widgets: dist/ is up to date (NEUROLMM_WIDGETS_REBUILD=1 forces a rebuild)');
   process.exit(0);
 }
@@ -65,6 +72,10 @@ if (embedOnly) process.exit(0);
 run('@jupyterlab/builder/lib/build-labextension.js', ['--core-path', join(here, 'lab-core'), here]);
 writeFileSync(
   join(here, 'dist/labextension/install.json'),
-  JSON.stringify({ packageManager: 'npm', packageName: 'neurolmm', uninstallInstructions: 'Remove this folder, or run: npx neurolmm kernel uninstall' }, null, 2) + '\n',
+  JSON.stringify(
+    { packageManager: 'npm', packageName: 'neurolmm', uninstallInstructions: 'Remove this folder, or run: npx neurolmm kernel uninstall' },
+    null,
+    2,
+  ) + '\n',
 );
 writeFileSync(stamp, digest);

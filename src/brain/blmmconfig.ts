@@ -37,7 +37,20 @@ export interface BlmmConfig {
 
 /** BLMM settings about its own memory, optimizer and batching: meaningless for this engine. */
 const IGNORED = new Set(['MAXMEM', 'OutputCovB', 'method', 'tol', 'voxelBatching', 'maxnvb', 'maxnit', 'resms', 'safeMode', 'minlog']);
-const KNOWN = new Set([...IGNORED, 'Y_files', 'X', 'Z', 'outdir', 'contrasts', 'Missingness', 'analysis_mask', 'data_mask_files', 'data_mask_thresh', 'clusterType', 'numNodes']);
+const KNOWN = new Set([
+  ...IGNORED,
+  'Y_files',
+  'X',
+  'Z',
+  'outdir',
+  'contrasts',
+  'Missingness',
+  'analysis_mask',
+  'data_mask_files',
+  'data_mask_thresh',
+  'clusterType',
+  'numNodes',
+]);
 
 function fail(path: string, problem: string): never {
   throw new DataError(`${path}: ${problem}`);
@@ -60,7 +73,8 @@ function readMatrix(path: string, what: string, config: string): number[][] {
     .map((line, i) =>
       line.split(/[\s,]+/).map((cell, j) => {
         const v = Number(cell);
-        if (cell === '' || !Number.isFinite(v)) fail(path, `${what}: value ${j + 1} on line ${i + 1} is not a number (${what} must be a headerless numeric CSV)`);
+        if (cell === '' || !Number.isFinite(v))
+          fail(path, `${what}: value ${j + 1} on line ${i + 1} is not a number (${what} must be a headerless numeric CSV)`);
         return v;
       }),
     );
@@ -92,11 +106,17 @@ export function readBlmmConfig(path: string): BlmmConfig {
   // a misspelt setting is worth naming; a key of some other file is not quoted
   const shown = unknown.filter((k) => /^[A-Za-z_][A-Za-z0-9_]{0,39}$/.test(k));
   if (unknown.length) {
-    fail(path, `not a BLMM input file: ${unknown.length} unknown key${unknown.length > 1 ? 's' : ''}${shown.length === unknown.length ? ` (${shown.join(', ')})` : ''}; BLMM's are ${[...KNOWN].join(', ')}`);
+    fail(
+      path,
+      `not a BLMM input file: ${unknown.length} unknown key${unknown.length > 1 ? 's' : ''}${shown.length === unknown.length ? ` (${shown.join(', ')})` : ''}; BLMM's are ${[...KNOWN].join(', ')}`,
+    );
   }
   for (const unsupported of ['data_mask_files', 'data_mask_thresh']) {
     if (doc[unsupported] !== undefined && doc[unsupported] !== null) {
-      fail(path, `${unsupported} is not supported: write the images with 0 (or NaN) outside each image's mask instead, which both BLMM and neurolmm read as missing`);
+      fail(
+        path,
+        `${unsupported} is not supported: write the images with 0 (or NaN) outside each image's mask instead, which both BLMM and neurolmm read as missing`,
+      );
     }
   }
   const dir = nodePath.dirname(path);
@@ -163,7 +183,8 @@ export function readBlmmConfig(path: string): BlmmConfig {
   const clusterType = doc.clusterType;
   if (clusterType !== undefined && typeof clusterType !== 'string') fail(path, `clusterType must be a name such as SLURM, got ${JSON.stringify(clusterType)}`);
   const numNodes = doc.numNodes;
-  if (numNodes !== undefined && !(Number.isInteger(numNodes) && (numNodes as number) >= 1)) fail(path, `numNodes must be a whole number of at least 1, got ${JSON.stringify(numNodes)}`);
+  if (numNodes !== undefined && !(Number.isInteger(numNodes) && (numNodes as number) >= 1))
+    fail(path, `numNodes must be a whole number of at least 1, got ${JSON.stringify(numNodes)}`);
   return {
     path,
     formula: `y ~ 0 + ${fixed.join(' + ')} + ${terms.join(' + ')}`,

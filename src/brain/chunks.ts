@@ -198,7 +198,10 @@ function settlePlan(dir: string, plan: ChunkPlan): void {
     return;
   }
   if (existing.fingerprint === plan.fingerprint) return;
-  const what = existing.chunks !== plan.chunks ? `a split into ${existing.chunks} chunks (not ${plan.chunks})` : 'another analysis (other data, model, options or neurolmm version)';
+  const what =
+    existing.chunks !== plan.chunks
+      ? `a split into ${existing.chunks} chunks (not ${plan.chunks})`
+      : 'another analysis (other data, model, options or neurolmm version)';
   throw new DataError(`${dir} holds chunks of ${what}: remove that folder or write to another output folder`);
 }
 
@@ -240,10 +243,13 @@ function openChunked(formula: string, data: DataInput, options: BrainOptions & C
     const tasks = Math.ceil(source.nvox / width);
     const chunks = options.chunks ?? Math.min(tasks, Math.ceil(source.nvox / DEFAULT_CHUNK_VOXELS));
     if (chunks > tasks) {
-      throw new ModelError(`${chunks} chunks asked for, but the ${source.nvox} voxels make ${tasks} tasks of ${width} voxels and a chunk is at least one task: ask for at most ${tasks} chunks`);
+      throw new ModelError(
+        `${chunks} chunks asked for, but the ${source.nvox} voxels make ${tasks} tasks of ${width} voxels and a chunk is at least one task: ask for at most ${tasks} chunks`,
+      );
     }
     const { chunk } = options;
-    if (chunk !== undefined && !(Number.isInteger(chunk) && chunk >= 1 && chunk <= chunks)) throw new ModelError(`chunk must be a whole number from 1 to ${chunks}, got ${chunk}`);
+    if (chunk !== undefined && !(Number.isInteger(chunk) && chunk >= 1 && chunk <= chunks))
+      throw new ModelError(`chunk must be a whole number from 1 to ${chunks}, got ${chunk}`);
     const plan: ChunkPlan = {
       format: 'neurolmm-chunks',
       version: 1,
@@ -317,7 +323,8 @@ async function fitChunk(opened: Opened, chunk: number, dir: string, options: Bra
     finished: new Date().toISOString(),
   };
   // written under a temporary name, renamed when complete
-  for (const stale of fs.readdirSync(dir).filter((f) => f.startsWith(`.${chunkName(chunk, plan.chunks)}.`))) fs.rmSync(nodePath.join(dir, stale), { recursive: true, force: true });
+  for (const stale of fs.readdirSync(dir).filter((f) => f.startsWith(`.${chunkName(chunk, plan.chunks)}.`)))
+    fs.rmSync(nodePath.join(dir, stale), { recursive: true, force: true });
   const tmp = fs.mkdtempSync(nodePath.join(dir, `.${chunkName(chunk, plan.chunks)}.`));
   fs.writeFileSync(nodePath.join(tmp, STATUS), status);
   fs.writeFileSync(nodePath.join(tmp, RECORDS), littleEndian(records.subarray(0, fitted * R)));
@@ -369,7 +376,11 @@ export function planBrainChunks(formula: string, data: DataInput, options: Brain
  * `options.dir` (an interrupted run picks up where it stopped), then merges them.
  * `onChunk` hears about each chunk, fitted or found complete.
  */
-export async function lmerBrainChunks(formula: string, data: DataInput, options: BrainOptions & ChunkSplit & { onChunk?: (run: ChunkRun) => void }): Promise<BrainFit> {
+export async function lmerBrainChunks(
+  formula: string,
+  data: DataInput,
+  options: BrainOptions & ChunkSplit & { onChunk?: (run: ChunkRun) => void },
+): Promise<BrainFit> {
   const opened = openChunked(formula, data, options);
   try {
     for (let chunk = 1; chunk <= opened.plan.chunks; chunk++) options.onChunk?.(await fitChunk(opened, chunk, options.dir, options));
@@ -402,7 +413,8 @@ export function mergeBrainChunks(dirs: string[]): BrainFit {
   for (const dir of dirs) {
     const { root, only } = chunkFolders(dir);
     const state = chunkState(root);
-    if (plan && state.plan.fingerprint !== plan.fingerprint) throw new DataError(`${root} holds chunks of another analysis or split than ${planDir}: merge chunks of one analysis at a time`);
+    if (plan && state.plan.fingerprint !== plan.fingerprint)
+      throw new DataError(`${root} holds chunks of another analysis or split than ${planDir}: merge chunks of one analysis at a time`);
     plan ??= state.plan;
     planDir ||= root;
     for (const chunk of state.done) {
@@ -413,7 +425,9 @@ export function mergeBrainChunks(dirs: string[]): BrainFit {
   const missing = Array.from({ length: p.chunks }, (_, i) => i + 1).filter((i) => !found.has(i));
   if (missing.length) {
     const list = missing.length > 12 ? `${missing.slice(0, 12).join(', ')} and ${missing.length - 12} more` : missing.join(', ');
-    throw new DataError(`chunk${missing.length > 1 ? 's' : ''} ${list} of ${p.chunks} missing or incomplete in ${dirs.join(', ')}: fit ${missing.length > 1 ? 'them' : 'it'} (--chunk I), or rerun the whole command, which fits only the missing chunks`);
+    throw new DataError(
+      `chunk${missing.length > 1 ? 's' : ''} ${list} of ${p.chunks} missing or incomplete in ${dirs.join(', ')}: fit ${missing.length > 1 ? 'them' : 'it'} (--chunk I), or rerun the whole command, which fits only the missing chunks`,
+    );
   }
   const layout = new RecordLayout(p.xNames, p.dNames, p.contrasts);
   const assembler = new Assembler(layout, p.xNames.length, p.voxels);
@@ -425,7 +439,14 @@ export function mergeBrainChunks(dirs: string[]): BrainFit {
     const R = p.recordSize;
     const records = new Float64Array(status.length * R).fill(NaN);
     for (let c = 0, k = 0; c < status.length; c++) if (status[c] === VoxelStatus.fitted) records.set(compact.subarray(R * k, R * ++k), c * R);
-    const result: ChunkResult = { start: manifest.from, width: manifest.to - manifest.from, records, status, evaluations: manifest.evaluations, crowded: manifest.crowded };
+    const result: ChunkResult = {
+      start: manifest.from,
+      width: manifest.to - manifest.from,
+      records,
+      status,
+      evaluations: manifest.evaluations,
+      crowded: manifest.crowded,
+    };
     assembler.add(result);
     seconds += manifest.seconds;
   }

@@ -156,13 +156,20 @@ export class BrainDesign {
     const crowded = groupingProblem(formulaTerms, this.n, 'stop');
     this.fewerObservationsThanEffects = crowded?.kind === 'nobsVsRE';
     this.gram = restrict && full ? downdatedGram(full.gram, spec, rows) : gramOf(this.X, this.n, this.p);
-    this.problem = gramRank(this.gram, this.p, RANK_TOLERANCE) < this.p ? { kind: 'rank', message: 'rank-deficient design' } : groupingProblem(formulaTerms, this.n, nobsCheck);
+    this.problem =
+      gramRank(this.gram, this.p, RANK_TOLERANCE) < this.p
+        ? { kind: 'rank', message: 'rank-deficient design' }
+        : groupingProblem(formulaTerms, this.n, nobsCheck);
     if (this.problem) return;
     this.system = new BlockedSystem(this.terms, this.X, new Float64Array(this.n), this.p, this.gram);
   }
 
   newProducts(capacity: number): ChunkProducts {
-    return new ChunkProducts(capacity, this.p, this.terms.map((t) => t.nlevels * t.k));
+    return new ChunkProducts(
+      capacity,
+      this.p,
+      this.terms.map((t) => t.nlevels * t.k),
+    );
   }
 
   /**

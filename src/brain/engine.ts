@@ -172,7 +172,15 @@ export class ChunkFitter {
   }
 
   /** Fits the given columns of the chunk on one design (whose rows are `rows` of the full design, or all). */
-  private fitColumns(design: BrainDesign, Y: Float32Array, width: number, columns: number[], records: Float64Array, status: Uint8Array, rows?: Int32Array): void {
+  private fitColumns(
+    design: BrainDesign,
+    Y: Float32Array,
+    width: number,
+    columns: number[],
+    records: Float64Array,
+    status: Uint8Array,
+    rows?: Int32Array,
+  ): void {
     const m = design.n;
     const imageOf = rows ? Int32Array.from(rows, (r) => this.rowImage[r]) : this.rowImage;
     const block = Math.min(BLOCK, columns.length);
@@ -256,4 +264,3 @@ function fitVoxel(system: BlockedSystem, REML: boolean, start: number[], inverse
     return null;
   }
 }
-

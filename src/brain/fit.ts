@@ -288,7 +288,6 @@ export class BrainFit extends BrainMaps {
     rememberData(fit, withResponse);
     return fit;
   }
-
 }
 
 /**

@@ -25,7 +25,10 @@ export function contrastStatistics(e: VoxelEstimate, layout: RecordLayout, recor
     records[off('conTlnp') + i] = lnTwoSided;
   });
   layout.fContrasts.forEach((c, i) => {
-    const f = fTest(e, c.rows.map((r) => Float64Array.from(r)));
+    const f = fTest(
+      e,
+      c.rows.map((r) => Float64Array.from(r)),
+    );
     records[off('conF') + i] = f.F;
     records[off('conF_swedf') + i] = f.denDF;
     records[off('conFlp') + i] = f.negLog10P;

@@ -158,7 +158,19 @@ export class SyntheticDataset {
     if (options.volume) {
       const [nx, ny, nz] = options.volume;
       this.nvox = nx * ny * nz;
-      this.geometry = { kind: 'volume', format: 'nifti', dims: [nx, ny, nz], nvox: this.nvox, nvol: 1, affine: [[2, 0, 0, -nx], [0, 2, 0, -ny], [0, 0, 2, -nz], [0, 0, 0, 1]] };
+      this.geometry = {
+        kind: 'volume',
+        format: 'nifti',
+        dims: [nx, ny, nz],
+        nvox: this.nvox,
+        nvol: 1,
+        affine: [
+          [2, 0, 0, -nx],
+          [0, 2, 0, -ny],
+          [0, 0, 2, -nz],
+          [0, 0, 0, 1],
+        ],
+      };
       this.coords = new Float32Array(3 * this.nvox);
       this.inBrain = new Uint8Array(this.nvox);
       for (let z = 0, i = 0; z < nz; z++)
@@ -220,8 +232,7 @@ export class SyntheticDataset {
       const bw = Math.min(b + BLOCK, this.nvox) - b;
       const from = Math.max(b, start);
       const to = Math.min(b + bw, end);
-      for (let i = 0; i < this.nimages; i++)
-        for (let v = from; v < to; v++) out[i * width + v - start] = block[i * bw + v - b];
+      for (let i = 0; i < this.nimages; i++) for (let v = from; v < to; v++) out[i * width + v - start] = block[i * bw + v - b];
     }
     return out;
   }
@@ -263,7 +274,8 @@ export class SyntheticDataset {
       for (let c = 0; c < SITES; c++) bSite[c] = sdSite * random();
       for (let r = 0; r < n; r++) {
         const s = this.subjectOf[r];
-        const value = this.patterns[0][r] + w1 * this.patterns[1][r] + w2 * this.patterns[2][r] + bSite[this.siteOf[r]] + b0[s] + b1[s] * time[r] + sdResidual * random();
+        const value =
+          this.patterns[0][r] + w1 * this.patterns[1][r] + w2 * this.patterns[2][r] + bSite[this.siteOf[r]] + b0[s] + b1[s] * time[r] + sdResidual * random();
         const lost = (this.missing > 0 && uniform() < this.missing) || (patched && this.lostCoverage(xyz, r));
         out[r * width + v] = lost ? NaN : value;
       }

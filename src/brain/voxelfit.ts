@@ -71,4 +71,3 @@ export function thetaInverseHessian(e: VoxelEstimate): Float64Array | undefined 
   choleskyInverse(profiled, nt, inverse);
   return inverse;
 }
-

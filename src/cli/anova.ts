@@ -33,9 +33,6 @@ export function runAnova(args: AnovaArgs): string {
   const models: FittedModel[] = args.formulas.map((formula) =>
     expandFormula(formula).random.length > 0 ? lmer(formula, table, { REML: !args.ml, dataName }) : lm(formula, table, { dataName }),
   );
-  const result =
-    models.length === 1
-      ? anovaTable(models[0], { type: args.type ?? 3 })
-      : likelihoodRatioTable(models, { boundary: args.boundary });
+  const result = models.length === 1 ? anovaTable(models[0], { type: args.type ?? 3 }) : likelihoodRatioTable(models, { boundary: args.boundary });
   return args.json ? JSON.stringify(result.toJSON(), null, 2) : result.toString();
 }

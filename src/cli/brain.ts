@@ -35,7 +35,21 @@ import { factorTypes, parseArgs, required, UsageError, type ParsedArgs } from '.
 type Format = 'nii' | 'nii.gz' | 'gii' | 'dat';
 const FORMATS: Format[] = ['nii', 'nii.gz', 'gii', 'dat'];
 
-const MODEL_OPTIONS = ['data', 'formula', 'image-column', 'out', 'mask', 'contrast', 'config', 'min-percent', 'min-n', 'workers', 'image-dir', 'format', 'factor'];
+const MODEL_OPTIONS = [
+  'data',
+  'formula',
+  'image-column',
+  'out',
+  'mask',
+  'contrast',
+  'config',
+  'min-percent',
+  'min-n',
+  'workers',
+  'image-dir',
+  'format',
+  'factor',
+];
 const MODEL_FLAGS = ['ml', 'keep-zeros', 'quiet', 'overwrite'];
 /** options of the split and the scheduler: not passed on to the array tasks as they are */
 const CLUSTER_OPTIONS = ['chunks', 'chunk', 'cluster', 'cpus-per-task', 'mem', 'time', 'partition', 'account', 'max-running', 'sbatch'];
@@ -171,7 +185,7 @@ export async function runBrain(argv: string[]): Promise<void> {
   const overwrite = args.flags.has('overwrite');
   const dir = path.join(out, 'chunks');
   // an array task fits its chunk here, whatever the input file's clusterType says
-  const cluster = chunk === undefined ? single(args, 'cluster') ?? analysis.clusterType : undefined;
+  const cluster = chunk === undefined ? (single(args, 'cluster') ?? analysis.clusterType) : undefined;
   if (cluster !== undefined && cluster !== 'local' && cluster !== 'slurm') {
     const problem = `cluster type '${cluster}' is not supported: neurolmm submits to SLURM; without a cluster it fits on this machine`;
     if (args.options.has('cluster')) throw new UsageError(problem);
@@ -235,7 +249,13 @@ async function runMerge(argv: string[]): Promise<void> {
  * `--cluster slurm`: checks the analysis and writes the split's plan here, then submits the
  * missing chunks as a job array, its retry and the merge; with --wait, follows them.
  */
-async function submitToSlurm(argv: string[], args: ParsedArgs, analysis: Analysis, chunksOption: number | undefined, format: Format | undefined): Promise<void> {
+async function submitToSlurm(
+  argv: string[],
+  args: ParsedArgs,
+  analysis: Analysis,
+  chunksOption: number | undefined,
+  format: Format | undefined,
+): Promise<void> {
   const { formula, data, options, out } = analysis;
   const outDir = path.resolve(out);
   const dir = path.join(outDir, 'chunks');
@@ -250,7 +270,9 @@ async function submitToSlurm(argv: string[], args: ParsedArgs, analysis: Analysi
   const passed: string[] = [];
   for (const [name, values] of args.options) if (!CLUSTER_OPTIONS.includes(name) && name !== 'workers') for (const v of values) passed.push(`--${name}`, v);
   for (const flag of args.flags) if (!CLUSTER_FLAGS.includes(flag) && flag !== 'quiet') passed.push(`--${flag}`);
-  const chunkCommand = [...node, 'brain', ...passed, '--chunks', String(chunks)].map(shellQuote).join(' ') + ' --chunk "$SLURM_ARRAY_TASK_ID" --workers "${SLURM_CPUS_PER_TASK:-1}" --quiet';
+  const chunkCommand =
+    [...node, 'brain', ...passed, '--chunks', String(chunks)].map(shellQuote).join(' ') +
+    ' --chunk "$SLURM_ARRAY_TASK_ID" --workers "${SLURM_CPUS_PER_TASK:-1}" --quiet';
   const mergeCommand = [...node, 'brain', 'merge', dir, '--out', outDir, ...(format ? ['--format', format] : [])].map(shellQuote).join(' ');
   const jobs = submitSlurm({
     name: `neurolmm-${path.basename(outDir)}`,

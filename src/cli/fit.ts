@@ -5,8 +5,6 @@ import { lm } from '../lmm/lm';
 import { lmer } from '../lmm/lmer';
 import { factorTypes, parseArgs, required } from './args';
 
-
-
 /** `neurolmm fit`: lmer() when the formula has random-effects terms, lm() otherwise. */
 export function runFit(argv: string[]): string {
   const args = parseArgs(argv, ['data', 'formula', 'factor'], ['ml', 'json']);

@@ -83,4 +83,3 @@ main(process.argv.slice(2)).then(
     }
   },
 );
-

@@ -65,7 +65,7 @@ export function shellQuote(word: string): string {
 /** 1,2,3,5,7,8 -> "1-3,5,7-8": sbatch's array syntax. */
 export function arrayRanges(chunks: number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < chunks.length; ) {
+  for (let i = 0; i < chunks.length;) {
     let j = i;
     while (j + 1 < chunks.length && chunks[j + 1] === chunks[j] + 1) j++;
     parts.push(i === j ? `${chunks[i]}` : `${chunks[i]}-${chunks[j]}`);
@@ -79,14 +79,17 @@ function run(command: string, args: string[]): string {
     return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new SchedulerError(`${command} not found: run this on a machine with the SLURM client commands (a login node), or without --cluster`);
+    if (e.code === 'ENOENT')
+      throw new SchedulerError(`${command} not found: run this on a machine with the SLURM client commands (a login node), or without --cluster`);
     throw new SchedulerError(`${command} ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`);
   }
 }
 
 function sbatch(args: string[]): string {
   // --parsable prints "jobid" or "jobid;cluster"
-  return run('sbatch', ['--parsable', ...args]).trim().split(';')[0];
+  return run('sbatch', ['--parsable', ...args])
+    .trim()
+    .split(';')[0];
 }
 
 function writeScript(path: string, what: string, command: string): string {
@@ -124,7 +127,19 @@ export interface JobState {
   detail: string;
 }
 
-const ACTIVE = new Set(['PENDING', 'RUNNING', 'CONFIGURING', 'COMPLETING', 'REQUEUED', 'RESIZING', 'SUSPENDED', 'STAGE_OUT', 'SIGNALING', 'REQUEUE_HOLD', 'REQUEUE_FED']);
+const ACTIVE = new Set([
+  'PENDING',
+  'RUNNING',
+  'CONFIGURING',
+  'COMPLETING',
+  'REQUEUED',
+  'RESIZING',
+  'SUSPENDED',
+  'STAGE_OUT',
+  'SIGNALING',
+  'REQUEUE_HOLD',
+  'REQUEUE_FED',
+]);
 
 function isFailure(s: JobState | undefined): boolean {
   return s !== undefined && s.state !== 'COMPLETED' && !ACTIVE.has(s.state);
@@ -202,10 +217,14 @@ export async function followSlurm(jobs: SlurmJobs, options: FollowOptions): Prom
       const again = states.get(`${jobs.retry}_${chunk}`);
       if (isFailure(first) && !reported.has(`a${chunk}`)) {
         reported.add(`a${chunk}`);
-        options.log(`chunk ${chunk} (job ${jobs.array}_${chunk}) ${describe(first!)}: SLURM fits it again when the array has ended (log: ${logOf(chunk, false)})`);
+        options.log(
+          `chunk ${chunk} (job ${jobs.array}_${chunk}) ${describe(first!)}: SLURM fits it again when the array has ended (log: ${logOf(chunk, false)})`,
+        );
       }
       if (isFailure(again) && again!.detail !== 'DependencyNeverSatisfied') {
-        failedTwice.push(`chunk ${chunk}: job ${jobs.array}_${chunk} ${first ? describe(first) : 'failed'}, retry ${jobs.retry}_${chunk} ${describe(again!)} (logs: ${logOf(chunk, false)}, ${logOf(chunk, true)})`);
+        failedTwice.push(
+          `chunk ${chunk}: job ${jobs.array}_${chunk} ${first ? describe(first) : 'failed'}, retry ${jobs.retry}_${chunk} ${describe(again!)} (logs: ${logOf(chunk, false)}, ${logOf(chunk, true)})`,
+        );
         if (!reported.has(`r${chunk}`)) {
           reported.add(`r${chunk}`);
           options.log(`chunk ${chunk} failed again (job ${jobs.retry}_${chunk} ${describe(again!)}; log: ${logOf(chunk, true)})`);
@@ -230,7 +249,8 @@ export async function followSlurm(jobs: SlurmJobs, options: FollowOptions): Prom
     }
     // a job neither squeue nor sacct knows any more: its end went unseen
     missingPolls = merge === undefined ? missingPolls + 1 : 0;
-    if (missingPolls >= 3) throw new SchedulerError(`merge job ${jobs.merge} is no longer known to squeue or sacct; see ${nodePath.join(jobs.logDir, 'merge.out')}`);
+    if (missingPolls >= 3)
+      throw new SchedulerError(`merge job ${jobs.merge} is no longer known to squeue or sacct; see ${nodePath.join(jobs.logDir, 'merge.out')}`);
     await sleep(options.interval);
   }
 }

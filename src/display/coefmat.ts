@@ -29,7 +29,10 @@ export function coefmatSpec(rowNames: string[], columns: CoefColumn[], digits = 
     const digmin = nonzero.length ? 1 + Math.floor(Math.log10(Math.min(...nonzero))) : 1;
     const decimals = Math.max(1, digits - digmin);
     // R formats the estimate/SE group as one matrix: common decimals and a common width
-    coefSeFormatted = formatColumn(all.map((v) => roundTo(v, decimals)), digits);
+    coefSeFormatted = formatColumn(
+      all.map((v) => roundTo(v, decimals)),
+      digits,
+    );
     const width = Math.max(...coefSeFormatted.map((c) => c.length));
     coefSeFormatted = coefSeFormatted.map((c) => c.padStart(width));
   }
@@ -41,7 +44,11 @@ export function coefmatSpec(rowNames: string[], columns: CoefColumn[], digits = 
     if (col.kind === 'estimate' || col.kind === 'se') {
       formatted = coefSeFormatted.slice(coefSeIndex, coefSeIndex + rowNames.length);
       coefSeIndex += rowNames.length;
-    } else if (col.kind === 'test') formatted = formatColumn(Array.from(col.values, (v) => roundTo(v, digTst)), digits);
+    } else if (col.kind === 'test')
+      formatted = formatColumn(
+        Array.from(col.values, (v) => roundTo(v, digTst)),
+        digits,
+      );
     else if (col.kind === 'p') {
       formatted = formatPValues(col.values, digTst);
       stars = Array.from(col.values).some((p) => p < 0.1);

@@ -57,9 +57,7 @@ export function dataFrameBundle(frame: DataFrameLike, options: DataFrameDisplayO
   const rows = rowPositions.map((i) => columnPositions.map((j) => (i < 0 || j < 0 ? ELLIPSIS : cell(rowValues[i][j]))));
   const rowLabels = rowPositions.map((i) => (i < 0 ? ELLIPSIS : cell(frame.index[i])));
   // Alignment from the data itself: the ellipsis cells must not turn numeric columns left-aligned.
-  const align: Align[] = columnPositions.map((j) =>
-    j >= 0 && nRows > 0 && rowValues.every((row) => typeof row[j] === 'number') ? 'right' : 'left',
-  );
+  const align: Align[] = columnPositions.map((j) => (j >= 0 && nRows > 0 && rowValues.every((row) => typeof row[j] === 'number') ? 'right' : 'left'));
   const truncated = nRows > maxRows || nColumns > maxColumns;
   const spec: TableSpec = { columns, rows, rowLabels, align };
   if (truncated) spec.footer = isSeries ? `${nRows} rows` : `${nRows} rows × ${nColumns} columns`;

@@ -13,7 +13,9 @@ interface Decomposition {
 
 function decompose(x: number, digits: number): Decomposition {
   if (x === 0) return { exponent: 0, significant: 1 };
-  const [mantissa, exponent] = Math.abs(x).toExponential(digits - 1).split('e');
+  const [mantissa, exponent] = Math.abs(x)
+    .toExponential(digits - 1)
+    .split('e');
   const significant = mantissa.replace('.', '').replace(/0+$/, '').length;
   return { exponent: Number(exponent), significant: Math.max(1, significant) };
 }
@@ -50,9 +52,7 @@ export function formatColumn(values: ArrayLike<number>, digits = 7): string[] {
   }
   const sci = finite.map((x) => scientific(x, maxSignificant));
   // toFixed cannot print more than 100 decimals; such columns are far wider than scientific anyway.
-  const useFixed =
-    decimals <= 100 &&
-    Math.max(...finite.map((x) => x.toFixed(decimals).length)) <= Math.max(...sci.map((s) => s.length));
+  const useFixed = decimals <= 100 && Math.max(...finite.map((x) => x.toFixed(decimals).length)) <= Math.max(...sci.map((s) => s.length));
   return Array.from(values, (x) => {
     if (!Number.isFinite(x)) return nonFinite(x);
     return useFixed ? x.toFixed(decimals) : scientific(x, maxSignificant);
@@ -87,7 +87,10 @@ export function formatPValues(pValues: ArrayLike<number>, digits = 3, eps = 2.22
     }
   }
   for (const group of [fixedIdx, sciIdx]) {
-    const formatted = formatColumn(group.map((i) => pValues[i]), digits);
+    const formatted = formatColumn(
+      group.map((i) => pValues[i]),
+      digits,
+    );
     group.forEach((i, k) => (out[i] = formatted[k]));
   }
   if (anyBelowEps) {

@@ -98,7 +98,10 @@ function layOut(spec: TableSpec): LaidOutTable {
   const align: Align[] = [];
   columns.forEach((_, j) => {
     const numberRows = rows.flatMap((row, i) => (typeof row[j] === 'number' ? [i] : []));
-    const formatted = formatColumn(numberRows.map((i) => rows[i][j] as number), spec.digits ?? 7);
+    const formatted = formatColumn(
+      numberRows.map((i) => rows[i][j] as number),
+      spec.digits ?? 7,
+    );
     numberRows.forEach((i, k) => (body[i][j] = formatted[k]));
     align.push(spec.align?.[j] ?? (rows.length > 0 && numberRows.length === rows.length ? 'right' : 'left'));
   });
@@ -137,7 +140,10 @@ export function textTable(spec: TableSpec): string {
   if (labels) columns.unshift({ cells: ['', ...labels], align: 'left' });
   const widths = columns.map((col) => Math.max(...col.cells.map((c) => [...c].length)));
   const lines = (columns[0]?.cells ?? []).map((_, i) =>
-    columns.map((col, j) => pad(col.cells[i], widths[j], col.align)).join(' ').trimEnd(),
+    columns
+      .map((col, j) => pad(col.cells[i], widths[j], col.align))
+      .join(' ')
+      .trimEnd(),
   );
   if (spec.caption !== undefined) lines.unshift(spec.caption);
   if (spec.footer !== undefined) lines.push('', spec.footer);

@@ -16,9 +16,7 @@ export interface MimeBundleProvider {
 
 export function isMimeBundleProvider(value: unknown): value is MimeBundleProvider {
   return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as Partial<MimeBundleProvider>).toMimeBundle === 'function'
+    (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as Partial<MimeBundleProvider>).toMimeBundle === 'function'
   );
 }
 

@@ -59,7 +59,6 @@ function libraryScript(): string {
   return `<script type="text/javascript">if (!window.Plotly) {\n${plotlyLibrary()}\n}</script>`;
 }
 
-
 /** Keys whose strings plotly.js draws as its own small HTML (<b>, <br>, <a href>, entities). */
 const PLOTLY_TEXT_KEYS = new Set(['text', 'name', 'title', 'hovertext', 'ticktext']);
 const PLOTLY_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
@@ -118,7 +117,8 @@ export class PlotlyFigure implements MimeBundleProvider {
   /** A self-contained HTML page (plotly.js inlined); written to `path` when given. */
   toHTML(path?: string): string {
     const title = typeof this.layout.title === 'string' ? this.layout.title : 'Plotly figure';
-    const page = html`<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n<title>${title}</title>\n</head>\n<body>\n`.markup +
+    const page =
+      html`<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n<title>${title}</title>\n</head>\n<body>\n`.markup +
       `${libraryScript()}\n${this.plotHtml()}\n</body>\n</html>\n`;
     if (path !== undefined) writeFileSync(path, page);
     return page;

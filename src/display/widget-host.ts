@@ -127,7 +127,11 @@ export class Widget implements MimeBundleProvider {
       ...spec.state,
     };
     if (spec.buffers) {
-      putBuffers(this.state, spec.buffers.map((b) => b.path), spec.buffers.map((b) => b.data));
+      putBuffers(
+        this.state,
+        spec.buffers.map((b) => b.path),
+        spec.buffers.map((b) => b.data),
+      );
     }
     widgetRegistry.widgets.set(modelId, this);
   }

@@ -10,8 +10,25 @@ const PRECEDENCE: Record<string, number> = { '|': 1, '||': 1, '+': 2, '-': 2, '*
 const SPACED = new Set(['+', '-', '*', '|', '||']);
 
 const RESERVED = new Set([
-  'if', 'else', 'repeat', 'while', 'function', 'for', 'next', 'break', 'in', 'TRUE', 'FALSE', 'NULL',
-  'Inf', 'NaN', 'NA', 'NA_integer_', 'NA_real_', 'NA_character_', 'NA_complex_',
+  'if',
+  'else',
+  'repeat',
+  'while',
+  'function',
+  'for',
+  'next',
+  'break',
+  'in',
+  'TRUE',
+  'FALSE',
+  'NULL',
+  'Inf',
+  'NaN',
+  'NA',
+  'NA_integer_',
+  'NA_real_',
+  'NA_character_',
+  'NA_complex_',
 ]);
 
 /** Whether R accepts `name` without backquotes. */

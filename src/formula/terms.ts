@@ -269,14 +269,9 @@ function groupVariables(group: Expr, text: string): Expr[] {
 function expandRandom(bar: Extract<Expr, { type: 'binary' }>, text: string): RandomSpec[] {
   const lhs = encodeTerms(bar.left, text, false);
   // lme4's expandDoubleVerts: (x + z || g) = (1 | g) + (0 + x | g) + (0 + z | g)
-  const lhsParts =
-    bar.op === '||'
-      ? [...(lhs.intercept ? [makeTermSpec([], [], [], true)] : []), ...lhs.terms.map((_, t) => singleTermSpec(lhs, t))]
-      : [lhs];
+  const lhsParts = bar.op === '||' ? [...(lhs.intercept ? [makeTermSpec([], [], [], true)] : []), ...lhs.terms.map((_, t) => singleTermSpec(lhs, t))] : [lhs];
   const groups = slashGroups(bar.right, text);
-  return lhsParts.flatMap((part) =>
-    groups.map((g) => ({ lhs: part, group: deparse(g), groupVariables: groupVariables(g, text) })),
-  );
+  return lhsParts.flatMap((part) => groups.map((g) => ({ lhs: part, group: deparse(g), groupVariables: groupVariables(g, text) })));
 }
 
 /** Expands a formula (text or parsed) into its fixed terms and random-effects terms, as R and lme4 do. */

@@ -92,14 +92,18 @@ export function factorCoding(spec: ContrastSpec, levels: string[], ordered: bool
   const rows = Array.isArray(spec) ? spec : spec.matrix;
   const names = Array.isArray(spec) ? undefined : spec.names;
   if (!Array.isArray(rows) || rows.length !== n)
-    throw new ModelError(`the contrast matrix for '${name}' has ${Array.isArray(rows) ? rows.length : 0} rows but the factor has ${n} levels (${levels.join(', ')})`);
+    throw new ModelError(
+      `the contrast matrix for '${name}' has ${Array.isArray(rows) ? rows.length : 0} rows but the factor has ${n} levels (${levels.join(', ')})`,
+    );
   const k = rows[0]?.length ?? 0;
   if (k < 1 || k > n - 1) throw new ModelError(`the contrast matrix for '${name}' needs between 1 and ${n - 1} columns, not ${k}`);
   const matrix = new Float64Array(n * k);
   rows.forEach((row, l) => {
-    if (!Array.isArray(row) || row.length !== k) throw new ModelError(`row ${l + 1} of the contrast matrix for '${name}' has ${Array.isArray(row) ? row.length : 0} values, not ${k}`);
+    if (!Array.isArray(row) || row.length !== k)
+      throw new ModelError(`row ${l + 1} of the contrast matrix for '${name}' has ${Array.isArray(row) ? row.length : 0} values, not ${k}`);
     row.forEach((v, j) => {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new ModelError(`the contrast matrix for '${name}' has a non-finite value at row ${l + 1}, column ${j + 1}`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new ModelError(`the contrast matrix for '${name}' has a non-finite value at row ${l + 1}, column ${j + 1}`);
       matrix[l + j * n] = v;
     });
   });

@@ -45,7 +45,10 @@ export class Evaluator {
   /** R's "NaNs produced" warnings, one per expression */
   readonly warnings: string[] = [];
 
-  constructor(private readonly table: Table, private readonly formula: string) {}
+  constructor(
+    private readonly table: Table,
+    private readonly formula: string,
+  ) {}
 
   /** Whether every column the expression reads exists (a response may be an image, not a column). */
   hasColumns(e: Expr): boolean {
@@ -148,8 +151,7 @@ export class Evaluator {
     if (e.fn === 'log') this.arity(e, 1, 2);
     else this.arity(e, 1);
     const x = this.numeric(e.args[0], context);
-    const result =
-      e.args.length === 2 ? map2(x, this.numeric(e.args[1], context), (v, base) => Math.log(v) / Math.log(base)) : map(x, f);
+    const result = e.args.length === 2 ? map2(x, this.numeric(e.args[1], context), (v, base) => Math.log(v) / Math.log(base)) : map(x, f);
     // R warns "NaNs produced" (log(-1)); those rows then count as missing
     if (producedNaN(x, result)) this.warnings.push(`${deparse(e)}: NaNs produced`);
     return result;

@@ -24,7 +24,7 @@ export const isNumberLabel = (label: string): boolean => FINITE_DECIMAL.test(lab
 
 function compareCodePoints(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     const ca = a.codePointAt(i)!;
     const cb = b.codePointAt(i)!;
     if (ca !== cb) return ca - cb;
@@ -77,7 +77,11 @@ export function labelCodes(column: Column): LabelCodes {
   const { codes, labels } =
     column.kind === 'numeric'
       ? codeByFirstAppearance(column.values, (v) => Number.isNaN(v), formatNumber)
-      : codeByFirstAppearance(column.values, (v): v is null => v === null, (v) => v as string);
+      : codeByFirstAppearance(
+          column.values,
+          (v): v is null => v === null,
+          (v) => v as string,
+        );
   const result =
     column.kind === 'label'
       ? { codes, labels, boolean: column.boolean === true, levels: column.levels, ordered: column.ordered }

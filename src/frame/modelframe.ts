@@ -53,8 +53,7 @@ function checkFinite(variable: Variable, rows: Int32Array, source?: string): voi
   }
 }
 
-const levelsOf = (variables: DesignVariable[]): (string[] | undefined)[] =>
-  variables.map((v) => (v.kind === 'factor' ? v.factor.levels : undefined));
+const levelsOf = (variables: DesignVariable[]): (string[] | undefined)[] => variables.map((v) => (v.kind === 'factor' ? v.factor.levels : undefined));
 
 /**
  * Model matrix of a term specification over the used rows, factors coded by `codings` (R's
@@ -115,9 +114,7 @@ export function modelFrame(formula: string, data: Table, options: ModelFrameOpti
   const fixedVariables = fixed.variables.map((e) => evaluator.variable(e));
   const randomVariables = random.map((r) => r.lhs.variables.map((e) => evaluator.variable(e)));
   const groupVariables = random.map((r) => r.groupVariables.map((e) => evaluator.variable(e)));
-  const used = [responseVariable, ...fixedVariables, ...randomVariables.flat(), ...groupVariables.flat()].filter(
-    (v): v is Variable => v !== undefined,
-  );
+  const used = [responseVariable, ...fixedVariables, ...randomVariables.flat(), ...groupVariables.flat()].filter((v): v is Variable => v !== undefined);
 
   const rows = completeRows(used, data.nrows);
   if (rows.length === 0) throw new DataError(`all ${data.nrows} rows of ${where} have a missing value in a used column`);
@@ -143,7 +140,13 @@ export function modelFrame(formula: string, data: Table, options: ModelFrameOpti
   }
 
   const reTerms = random.map((spec, r) =>
-    randomTerm(spec, randomVariables[r].map((v) => restrict(v, rows, false)), groupVariables[r], rows, formula),
+    randomTerm(
+      spec,
+      randomVariables[r].map((v) => restrict(v, rows, false)),
+      groupVariables[r],
+      rows,
+      formula,
+    ),
   );
   const problem = groupingProblem(reTerms, n, 'ignore');
   if (problem) throw new ModelError(problem.message);
@@ -178,7 +181,17 @@ export function modelFrame(formula: string, data: Table, options: ModelFrameOpti
 function gridColumns(spec: TermSpec, variables: Variable[], restricted: DesignVariable[], evaluator: Evaluator, rows: Int32Array) {
   const out: Record<string, { levels: string[] } | { mean: number }> = {};
   const columnNames = (e: Expr): string[] =>
-    e.type === 'name' ? [e.name] : e.type === 'call' ? e.args.flatMap(columnNames) : e.type === 'paren' ? columnNames(e.inner) : e.type === 'unary' ? columnNames(e.arg) : e.type === 'binary' ? [...columnNames(e.left), ...columnNames(e.right)] : [];
+    e.type === 'name'
+      ? [e.name]
+      : e.type === 'call'
+        ? e.args.flatMap(columnNames)
+        : e.type === 'paren'
+          ? columnNames(e.inner)
+          : e.type === 'unary'
+            ? columnNames(e.arg)
+            : e.type === 'binary'
+              ? [...columnNames(e.left), ...columnNames(e.right)]
+              : [];
   variables.forEach((variable, v) => {
     if (!spec.terms.some((t) => t.includes(v))) return;
     const r = restricted[v];
@@ -259,9 +272,7 @@ function randomTerm(spec: RandomSpec, lhsVariables: DesignVariable[], groupVaria
   const { columns, matrix } = designOf(spec.lhs, lhsVariables, rows.length);
   if (columns.length === 0) throw new ModelError(`the random-effects term for '${spec.group}' in '${formula}' has no columns (its left-hand side is empty)`);
   // grouping variables are always factors (lme4 evaluates factor(g)); a:b is their interaction
-  const factors: Factor[] = groupVariables.map((v) =>
-    factorOver(v.kind === 'factor' ? v.coded : labelCodes({ kind: 'numeric', values: v.values }), rows),
-  );
+  const factors: Factor[] = groupVariables.map((v) => factorOver(v.kind === 'factor' ? v.coded : labelCodes({ kind: 'numeric', values: v.values }), rows));
   return { group: spec.group, factor: interactionFactor(factors), names: columns.map((c) => c.name), z: matrix };
 }
 

@@ -21,17 +21,17 @@ function frameColumn(frame: DataFrameLike, name: string): ArrayLike<unknown> {
 }
 
 /** Every accepted data input. */
-export type DataInput =
-  | Table
-  | DataFrameLike
-  | Record<string, Cell>[]
-  | Record<string, ArrayLike<Cell> | Float64Array | Float32Array | Int32Array>;
+export type DataInput = Table | DataFrameLike | Record<string, Cell>[] | Record<string, ArrayLike<Cell> | Float64Array | Float32Array | Int32Array>;
 
 class ColumnTable implements Table {
   readonly names: string[];
   private readonly columns: Map<string, Column>;
 
-  constructor(columns: Map<string, Column>, readonly nrows: number, readonly source?: string) {
+  constructor(
+    columns: Map<string, Column>,
+    readonly nrows: number,
+    readonly source?: string,
+  ) {
     this.columns = columns;
     this.names = [...columns.keys()];
   }
@@ -74,7 +74,9 @@ export function columnFromCells(cells: ArrayLike<unknown>, name: string, source?
     if (typeof v !== 'number') numeric = false;
     if (typeof v !== 'boolean') boolean = false;
     if (typeof v === 'object' || typeof v === 'function' || typeof v === 'symbol' || typeof v === 'bigint') {
-      throw new DataError(`column '${name}' has a value of type ${typeof v} at row ${i + 1}; cells must be numbers, strings, booleans or missing${source ? ` (${source})` : ''}`);
+      throw new DataError(
+        `column '${name}' has a value of type ${typeof v} at row ${i + 1}; cells must be numbers, strings, booleans or missing${source ? ` (${source})` : ''}`,
+      );
     }
   }
   if (numeric) {
@@ -173,7 +175,15 @@ export function toTable(data: DataInput, source?: string): Table {
       }
     }
     // a key absent from a record is a missing cell
-    for (const name of names) columns.set(name, columnFromCells(data.map((r) => r[name]), name, source));
+    for (const name of names)
+      columns.set(
+        name,
+        columnFromCells(
+          data.map((r) => r[name]),
+          name,
+          source,
+        ),
+      );
   } else {
     for (const [name, values] of Object.entries(data)) {
       if (values === null || typeof values !== 'object' || typeof (values as ArrayLike<Cell>).length !== 'number') {
@@ -216,8 +226,14 @@ function refuseStrayLabels(
 /** R's type.convert: the numbers it reads from an unquoted field (NA is handled as missing before). */
 const NUMBER_FIELD = /^\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|Inf|NaN)\s*$/;
 const LOGICAL_FIELD = new Map([
-  ['TRUE', true], ['T', true], ['true', true], ['True', true],
-  ['FALSE', false], ['F', false], ['false', false], ['False', false],
+  ['TRUE', true],
+  ['T', true],
+  ['true', true],
+  ['True', true],
+  ['FALSE', false],
+  ['F', false],
+  ['false', false],
+  ['False', false],
 ]);
 
 const QUOTE = 34;

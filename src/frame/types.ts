@@ -13,8 +13,7 @@ export type Cell = number | string | boolean | null | undefined;
  * factor with that level order (R's factor(x, levels)); `ordered` makes it an ordered factor.
  */
 export type Column =
-  | { kind: 'numeric'; values: Float64Array }
-  | { kind: 'label'; values: (string | null)[]; boolean?: boolean; levels?: string[]; ordered?: boolean };
+  { kind: 'numeric'; values: Float64Array } | { kind: 'label'; values: (string | null)[]; boolean?: boolean; levels?: string[]; ordered?: boolean };
 
 /** A rectangular table of named columns, the common form of every data input. */
 export interface Table {

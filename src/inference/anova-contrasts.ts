@@ -105,7 +105,11 @@ export function type3Hypotheses(frame: ModelFrame): TermHypothesis[] {
   }
   // other contrasts: the hypotheses on the treatment-coded coefficients, carried over to the model's
   const levels = spec.variableLabels.map((label) => codings[label]?.levels);
-  const coded = designColumns(spec, levels, spec.variableLabels.map((label) => codings[label]));
+  const coded = designColumns(
+    spec,
+    levels,
+    spec.variableLabels.map((label) => codings[label]),
+  );
   if (coded.length !== frame.xNames.length || coded.some((c, j) => c.name !== frame.xNames[j]))
     throw new ModelError(`Type III tests: the model's columns (${frame.xNames.join(', ')}) differ from its codings' (${coded.map((c) => c.name).join(', ')})`);
   return type3FromStructure(treatmentStructure(spec, levels), frame.termLabels, coded);
@@ -154,7 +158,17 @@ function type3FromStructure(structure: DesignStructure, termLabels: string[], co
   const p = columns.length;
   const key = (term: number, lv: number[]) => `${term}|${lv.join(',')}`;
   const columnOf = new Map<string, number>();
-  columns.forEach((c, j) => columnOf.set(c.term < 0 ? 'intercept' : key(c.term, c.parts.map(([, l]) => l)), j));
+  columns.forEach((c, j) =>
+    columnOf.set(
+      c.term < 0
+        ? 'intercept'
+        : key(
+            c.term,
+            c.parts.map(([, l]) => l),
+          ),
+      j,
+    ),
+  );
   const termOf = new Map(spec.terms.map((t, i) => [t.join(','), i]));
 
   const constant = (): SparseColumn => {
@@ -187,7 +201,15 @@ function type3FromStructure(structure: DesignStructure, termLabels: string[], co
       vars.filter((_, i) => i !== k),
       lv.filter((_, i) => i !== k),
     );
-    for (let l = 1; l < levels[vars[k]]!.length; l++) addScaled(result, expand(vars, lv.map((x, i) => (i === k ? l : x))), -1);
+    for (let l = 1; l < levels[vars[k]]!.length; l++)
+      addScaled(
+        result,
+        expand(
+          vars,
+          lv.map((x, i) => (i === k ? l : x)),
+        ),
+        -1,
+      );
     return result;
   };
 
@@ -224,15 +246,22 @@ function type3FromStructure(structure: DesignStructure, termLabels: string[], co
     const zapped = zapsmall(Array.from(residual), 7);
     termCols[t].forEach((j, m) => L.set(zapped.slice(m * r, (m + 1) * r), j * r));
   }
-  const rowOfColumn = columns.map((c) => rowKeys.indexOf(c.term < 0 ? 'intercept' : key(c.term, c.parts.map(([, l]) => l))));
+  const rowOfColumn = columns.map((c) =>
+    rowKeys.indexOf(
+      c.term < 0
+        ? 'intercept'
+        : key(
+            c.term,
+            c.parts.map(([, l]) => l),
+          ),
+    ),
+  );
   // X_coded = X M, so a hypothesis h'beta on X's coefficients is (h'M) beta_coded
   const M = coded?.map((c) => codedColumn(c, spec.terms, levels, expand));
   const inCoded = (h: Float64Array) => (M ? Float64Array.from(M, (col) => [...col].reduce((s, [i, v]) => s + h[i] * v, 0)) : h);
   return termLabels.map((label, t) => ({
     term: label,
-    rows: termCols[t]
-      .map((j) => inCoded(Float64Array.from(rowOfColumn, (i) => L[i + j * r])))
-      .filter((row) => row.reduce((s, v) => s + Math.abs(v), 0) > 1e-8),
+    rows: termCols[t].map((j) => inCoded(Float64Array.from(rowOfColumn, (i) => L[i + j * r]))).filter((row) => row.reduce((s, v) => s + Math.abs(v), 0) > 1e-8),
   }));
 }
 
@@ -257,7 +286,14 @@ function codedColumn(
   const total = choices.reduce((a, c) => a * c.length, 1);
   for (let c = 0; c < total; c++) {
     const weight = choices.reduce((w, options, k) => w * options[index[k]][1], 1);
-    addScaled(out, expand(vars, choices.map((options, k) => options[index[k]][0])), weight);
+    addScaled(
+      out,
+      expand(
+        vars,
+        choices.map((options, k) => options[index[k]][0]),
+      ),
+      weight,
+    );
     for (let k = 0; k < vars.length && ++index[k] === choices[k].length; k++) index[k] = 0;
   }
   return out;

@@ -211,8 +211,7 @@ export function likelihoodRatioTable(models: FittedModel[], options: LikelihoodR
   if (names.length !== models.length) throw new ModelError(`${names.length} model names for ${models.length} models`);
   const n = models[0].n;
   models.forEach((m, i) => {
-    if (m.n !== n)
-      throw new ModelError(`models were not all fitted to the same size of dataset: ${names[0]} has ${n} observations, ${names[i]} has ${m.n}`);
+    if (m.n !== n) throw new ModelError(`models were not all fitted to the same size of dataset: ${names[0]} has ${n} observations, ${names[i]} has ${m.n}`);
     if (!sameResponse(models[0], m))
       throw new ModelError(`models were not all fitted to the same data: the response of ${names[i]} differs from that of ${names[0]}`);
   });
@@ -221,9 +220,7 @@ export function likelihoodRatioTable(models: FittedModel[], options: LikelihoodR
   const refit = options.refit ?? true;
   if (refit && remlFits.some(Boolean)) messages.push('refitting model(s) with ML (instead of REML)');
   if (!refit && remlFits.some(Boolean) && !remlFits.every(Boolean)) messages.push('warning: some models fit with REML = TRUE, some not');
-  const fits = models.map((m, i) =>
-    refit && remlFits[i] ? (m as LinearMixedModel).refitML() : m,
-  );
+  const fits = models.map((m, i) => (refit && remlFits[i] ? (m as LinearMixedModel).refitML() : m));
   const order = fits.map((_, i) => i).sort((a, b) => parameterCount(fits[a]) - parameterCount(fits[b]));
   const rows: LikelihoodRatioRow[] = [];
   order.forEach((i, k) => {
@@ -274,7 +271,8 @@ export function anova(
   if (args[0] instanceof NlmeModel) {
     const fits = args.filter((a): a is NlmeModel => a instanceof NlmeModel);
     const options = args.find((a) => a !== undefined && !(a instanceof NlmeModel));
-    if (fits.length !== args.filter((a) => a !== undefined && a !== options).length) throw new ModelError('anova: lme()/gls() fits cannot be compared with lmer()/lm() fits');
+    if (fits.length !== args.filter((a) => a !== undefined && a !== options).length)
+      throw new ModelError('anova: lme()/gls() fits cannot be compared with lmer()/lm() fits');
     if (fits.length === 1) return nlmeAnova(fits[0], options as NlmeAnovaOptions | undefined);
     return nlmeComparison(fits, (options as { names?: string[] } | undefined)?.names);
   }

@@ -280,7 +280,9 @@ export function predict(model: LinearMixedModel | LinearModel | NlmeModel, newda
       for (let a = 0; a < term.k; a++) eta[i] += z[i + a * m] * b[level * term.k + a];
     }
     if (unseen.size && options.allowNewLevels === false)
-      throw new DataError(`new levels detected in newdata for '${term.group}': ${[...unseen].join(', ')} (use allowNewLevels: true for the population prediction)`);
+      throw new DataError(
+        `new levels detected in newdata for '${term.group}': ${[...unseen].join(', ')} (use allowNewLevels: true for the population prediction)`,
+      );
   });
   return eta;
 }

@@ -89,8 +89,7 @@ export function sdcorParameters(model: LinearMixedModel, theta: ArrayLike<number
     for (let j = 0; j < k; j++) for (let i = j; i < k; i++) lam[i + j * k] = theta[offset++];
     const cov = lambdaCovariance(lam, k, sigma);
     const sd = Array.from({ length: k }, (_, i) => Math.sqrt(cov[i + i * k]));
-    for (let j = 0; j < k; j++)
-      for (let i = j; i < k; i++) out.push(i === j ? sd[i] : sd[i] > 0 && sd[j] > 0 ? cov[i + j * k] / (sd[i] * sd[j]) : 0);
+    for (let j = 0; j < k; j++) for (let i = j; i < k; i++) out.push(i === j ? sd[i] : sd[i] > 0 && sd[j] > 0 ? cov[i + j * k] / (sd[i] * sd[j]) : 0);
   }
   out.push(sigma);
   return out;
@@ -218,7 +217,11 @@ function profileConfint(model: LinearMixedModel, z: number): { names: string[]; 
           others.forEach((i, m) => (pars[i] = fromFree(free[m], kinds[i])));
           return deviance(pars);
         };
-        const result = minimizeBounded(f, start, others.map((i) => (kinds[i] === 'sd' ? 0 : -Infinity)));
+        const result = minimizeBounded(
+          f,
+          start,
+          others.map((i) => (kinds[i] === 'sd' ? 0 : -Infinity)),
+        );
         start = result.x;
         dev = result.fx;
       }
@@ -286,8 +289,18 @@ function bootConfint(model: LinearMixedModel | LinearModel, level: number, nsim:
   const names = model instanceof LinearMixedModel ? [...varianceParameterNames(model), ...model.xNames] : ['.sigma', ...model.xNames];
   const replicates = simulate(model, { nsim, seed }).map((y) => statistics(refit(model, y)));
   const alpha = [(1 - level) / 2, (1 + level) / 2];
-  const lower = names.map((_, i) => bootPercentile(replicates.map((r) => r[i]), alpha[0]));
-  const upper = names.map((_, i) => bootPercentile(replicates.map((r) => r[i]), alpha[1]));
+  const lower = names.map((_, i) =>
+    bootPercentile(
+      replicates.map((r) => r[i]),
+      alpha[0],
+    ),
+  );
+  const upper = names.map((_, i) =>
+    bootPercentile(
+      replicates.map((r) => r[i]),
+      alpha[1],
+    ),
+  );
   return { names, lower, upper };
 }
 

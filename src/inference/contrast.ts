@@ -100,9 +100,7 @@ export function contrastVector(model: TestableModel, l: ContrastVector, what = '
       const j = names.indexOf(name);
       if (j < 0) {
         if (model.frame?.droppedColumns.includes(name))
-          throw new ModelError(
-            `${what} is not estimable: coefficient '${name}' was dropped because its column is linearly dependent on earlier ones`,
-          );
+          throw new ModelError(`${what} is not estimable: coefficient '${name}' was dropped because its column is linearly dependent on earlier ones`);
         throw new ModelError(`${what} names an unknown coefficient '${name}'; the coefficients are: ${names.join(', ')}`);
       }
       out[j] = value;
@@ -222,10 +220,18 @@ export function fTest(model: TestableModel, rows: Float64Array[], rhs: ArrayLike
     const kr = kenwardRogerOf(model).fTest(rows);
     const F = kr.F * kr.Fscaling;
     const meanSq = kr.F * basis.sigma * basis.sigma;
-    return { kind: 'F', sumSq: meanSq * kr.numDF, meanSq, numDF: kr.numDF, denDF: kr.denDF, F, p: fUpper(F, kr.numDF, kr.denDF), negLog10P: negLog10FromLn(logFUpper(F, kr.numDF, kr.denDF)) };
+    return {
+      kind: 'F',
+      sumSq: meanSq * kr.numDF,
+      meanSq,
+      numDF: kr.numDF,
+      denDF: kr.denDF,
+      F,
+      p: fUpper(F, kr.numDF, kr.denDF),
+      negLog10P: negLog10FromLn(logFUpper(F, kr.numDF, kr.denDF)),
+    };
   }
-  if (rhs.length !== 0 && rhs.length !== 1 && rhs.length !== q0)
-    throw new ModelError(`the right-hand side has ${rhs.length} values for ${q0} contrast rows`);
+  if (rhs.length !== 0 && rhs.length !== 1 && rhs.length !== q0) throw new ModelError(`the right-hand side has ${rhs.length} values for ${q0} contrast rows`);
   const rhsOf = (i: number) => (rhs.length === 0 ? 0 : rhs.length === 1 ? rhs[0] : rhs[i]);
   if (q0 === 1) {
     const t = tTest(model, rows[0], { rhs: rhsOf(0), ddf });

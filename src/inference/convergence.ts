@@ -13,7 +13,11 @@ import { profiledSigma } from '../lmm/objective';
  * lme4's allFit includes; restarted from its best point until a restart no longer improves it
  * (a simplex can collapse before the optimum).
  */
-function nelderMead(f: (x: Float64Array) => number, x0: ArrayLike<number>, lower: ArrayLike<number>): { x: number[]; fx: number; evaluations: number; converged: boolean } {
+function nelderMead(
+  f: (x: Float64Array) => number,
+  x0: ArrayLike<number>,
+  lower: ArrayLike<number>,
+): { x: number[]; fx: number; evaluations: number; converged: boolean } {
   let result = nelderMeadOnce(f, x0, lower, 4000);
   for (let restart = 0; restart < 5; restart++) {
     const next = nelderMeadOnce(f, result.x, lower, 4000);
@@ -25,7 +29,12 @@ function nelderMead(f: (x: Float64Array) => number, x0: ArrayLike<number>, lower
   return result;
 }
 
-function nelderMeadOnce(f: (x: Float64Array) => number, x0: ArrayLike<number>, lower: ArrayLike<number>, maxEvaluations: number): { x: number[]; fx: number; evaluations: number; converged: boolean } {
+function nelderMeadOnce(
+  f: (x: Float64Array) => number,
+  x0: ArrayLike<number>,
+  lower: ArrayLike<number>,
+  maxEvaluations: number,
+): { x: number[]; fx: number; evaluations: number; converged: boolean } {
   const d = x0.length;
   const clamp = (x: Float64Array) => x.map((v, i) => Math.max(v, lower[i]));
   let evaluations = 0;
@@ -100,7 +109,14 @@ function estimatesAt(model: LinearMixedModel, theta: number[], name: string, con
 }
 
 function summarize(model: LinearMixedModel, name: string): Refit {
-  return { name, converged: model.optimizer.converged, objective: model.objective, theta: model.theta, fixef: Array.from(model.beta), sdcor: model.varCorr().map((r) => r.sdcor) };
+  return {
+    name,
+    converged: model.optimizer.converged,
+    objective: model.objective,
+    theta: model.theta,
+    fixef: Array.from(model.beta),
+    sdcor: model.varCorr().map((r) => r.sdcor),
+  };
 }
 
 /** The largest of |a_i - b_i| / scale_i. */
@@ -146,7 +162,8 @@ export class ConvergenceCheck {
   verdict(): string {
     const d = this.differences;
     const figures = `fixed effects ${formatNumber(d.fixef, 2)} SE, SDs ${formatNumber(d.sdcor, 2)} (relative; correlations absolute), criterion ${formatNumber(d.objective, 2)} (relative)`;
-    if (this.agree) return `The refits agree with the fit (largest differences: ${figures}): the estimates do not depend on where or how the optimizer searched.`;
+    if (this.agree)
+      return `The refits agree with the fit (largest differences: ${figures}): the estimates do not depend on where or how the optimizer searched.`;
     const better = this.better;
     return (
       `The refits disagree with the fit (largest differences: ${figures}): the estimates depend on the search, ` +

@@ -47,7 +47,10 @@ function splitName(name: string, labels: string[]): string[] | undefined {
 export function recoverDesignStructure(spec: TermSpec, names: string[], assign: ArrayLike<number>, dropped: string[] = []): DesignStructure {
   const seen: string[][][] = spec.terms.map((term) => term.map(() => []));
   const record = (t: number, name: string): boolean => {
-    const parts = splitName(name, spec.terms[t].map((v) => spec.variableLabels[v]));
+    const parts = splitName(
+      name,
+      spec.terms[t].map((v) => spec.variableLabels[v]),
+    );
     if (!parts) return false;
     parts.forEach((level, k) => {
       if (!seen[t][k].includes(level)) seen[t][k].push(level);

@@ -78,7 +78,11 @@ function estimatesOf(model: FittedModel, inference: Inference, L: Float64Array[]
 
 /** Parses emmeans's specs: "Machine", ["recipe", "temperature"], "~ temperature | recipe", "recipe * temperature". */
 function parseSpecs(specs: string | string[], by: string | string[] | undefined): { factors: string[]; by: string[] } {
-  const split = (s: string) => s.split(/[*+:]/).map((v) => v.trim()).filter(Boolean);
+  const split = (s: string) =>
+    s
+      .split(/[*+:]/)
+      .map((v) => v.trim())
+      .filter(Boolean);
   const byList = by === undefined ? [] : [by].flat();
   if (Array.isArray(specs)) return { factors: specs, by: byList };
   const [left, right] = specs.replace(/^\s*~/, '').split('|');
@@ -303,11 +307,17 @@ export class EmmGrid {
               add(`${label(this.levels[members[b]])} - ${label(this.levels[members[a]])}`, w);
             }
       } else if (method === 'eff') {
-        for (let a = 0; a < k; a++) add(`${label(this.levels[members[a]])} effect`, Array.from({ length: k }, (_, i) => (i === a ? 1 : 0) - 1 / k));
+        for (let a = 0; a < k; a++)
+          add(
+            `${label(this.levels[members[a]])} effect`,
+            Array.from({ length: k }, (_, i) => (i === a ? 1 : 0) - 1 / k),
+          );
       } else if (typeof method === 'object' && method !== null) {
         for (const [name, w] of Object.entries(method)) {
           if (!Array.isArray(w) || w.length !== k)
-            throw new ModelError(`contrast '${name}' has ${Array.isArray(w) ? w.length : 0} coefficients but there are ${k} means (${members.map((i) => label(this.levels[i])).join(', ')})`);
+            throw new ModelError(
+              `contrast '${name}' has ${Array.isArray(w) ? w.length : 0} coefficients but there are ${k} means (${members.map((i) => label(this.levels[i])).join(', ')})`,
+            );
           add(name, w);
         }
       } else throw new ModelError(`unknown contrast method '${String(method)}': use 'pairwise', 'revpairwise', 'eff' or named coefficient vectors`);
@@ -330,10 +340,7 @@ export class EmmGrid {
       familyOf,
       nmeans,
       this.level,
-      [
-        ...(this.averagedOver.length ? [`Results are averaged over the levels of: ${this.averagedOver.join(', ')}`] : []),
-        ...dfNote(this.inference),
-      ],
+      [...(this.averagedOver.length ? [`Results are averaged over the levels of: ${this.averagedOver.join(', ')}`] : []), ...dfNote(this.inference)],
       notes,
       Math.max(...familySize.values()),
     );
@@ -407,7 +414,10 @@ export class EmmContrasts {
     const adjusted = new Array<number>(raw.length);
     for (const f of new Set(this.family)) {
       const members = this.family.flatMap((g, i) => (g === f ? [i] : []));
-      adjustFamily(members.map((i) => raw[i]), this.adjust).forEach((v, m) => (adjusted[members[m]] = v));
+      adjustFamily(
+        members.map((i) => raw[i]),
+        this.adjust,
+      ).forEach((v, m) => (adjusted[members[m]] = v));
     }
     return this.rows.map((r, i) => ({ ...r, estimate: estimate[i], SE: se[i], df: df[i], tRatio: t[i], p: adjusted[i] }));
   }
@@ -450,11 +460,23 @@ export class EmmContrasts {
     const numbers: [string, number[]][] = intervals
       ? (() => {
           const c = this.confint();
-          return [['estimate', c.map((r) => r.estimate)], ['SE', c.map((r) => r.SE)], ['df', c.map((r) => r.df)], ['lower.CL', c.map((r) => r.lowerCL)], ['upper.CL', c.map((r) => r.upperCL)]];
+          return [
+            ['estimate', c.map((r) => r.estimate)],
+            ['SE', c.map((r) => r.SE)],
+            ['df', c.map((r) => r.df)],
+            ['lower.CL', c.map((r) => r.lowerCL)],
+            ['upper.CL', c.map((r) => r.upperCL)],
+          ];
         })()
       : (() => {
           const s = this.summary();
-          return [['estimate', s.map((r) => r.estimate)], ['SE', s.map((r) => r.SE)], ['df', s.map((r) => r.df)], ['t.ratio', s.map((r) => r.tRatio)], ['p.value', s.map((r) => r.p)]];
+          return [
+            ['estimate', s.map((r) => r.estimate)],
+            ['SE', s.map((r) => r.SE)],
+            ['df', s.map((r) => r.df)],
+            ['t.ratio', s.map((r) => r.tRatio)],
+            ['p.value', s.map((r) => r.p)],
+          ];
         })();
     return {
       labels: ['contrast', ...this.by],

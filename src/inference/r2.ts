@@ -32,9 +32,7 @@ export function varianceComponents(model: LinearMixedModel): VarianceComponents 
     // the fit's own covariance: the terms' lambda is the live system's, which refits move
     const sigma = model.termCovariance(t);
     let sum = 0;
-    for (let i = 0; i < n; i++)
-      for (let a = 0; a < k; a++)
-        for (let b = 0; b < k; b++) sum += term.z[i + a * n] * sigma[a + b * k] * term.z[i + b * n];
+    for (let i = 0; i < n; i++) for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) sum += term.z[i + a * n] * sigma[a + b * k] * term.z[i + b * n];
     random += sum / n;
   }
   return { fixed, random, residual: model.sigma * model.sigma };
@@ -58,7 +56,10 @@ class LabelledValues<K extends string> {
     const rows = (Object.entries(this.labels) as [K, string][])
       .map(([key, label]) => `<tr><th>${escapeHtml(label)}</th><td style="text-align: right">${this.values[key].toFixed(3)}</td></tr>`)
       .join('');
-    return { 'text/plain': this.toString(), 'text/html': `<div class="neurolmm-table"><p><b>${escapeHtml(this.title)}</b></p><table><tbody>${rows}</tbody></table></div>` };
+    return {
+      'text/plain': this.toString(),
+      'text/html': `<div class="neurolmm-table"><p><b>${escapeHtml(this.title)}</b></p><table><tbody>${rows}</tbody></table></div>`,
+    };
   }
 
   toJSON(): Record<K, number> {

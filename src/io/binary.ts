@@ -14,12 +14,29 @@ type NumericArray = Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Arr
 export type ElementArray = NumericArray | BigInt64Array | BigUint64Array;
 
 const CONSTRUCTORS = {
-  uint8: Uint8Array, int8: Int8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array,
-  uint32: Uint32Array, float32: Float32Array, float64: Float64Array, int64: BigInt64Array, uint64: BigUint64Array,
+  uint8: Uint8Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
 } as const;
 
 export const DTYPE_BYTES: Record<DType, number> = {
-  uint8: 1, int8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4, float64: 8, int64: 8, uint64: 8,
+  uint8: 1,
+  int8: 1,
+  int16: 2,
+  uint16: 2,
+  int32: 4,
+  uint32: 4,
+  float32: 4,
+  float64: 8,
+  int64: 8,
+  uint64: 8,
 };
 
 export const NATIVE_LITTLE_ENDIAN = os.endianness() === 'LE';

@@ -119,11 +119,13 @@ function mghAffine(head: Buffer, size: number[]): Affine {
   // Without valid RAS information FreeSurfer assumes a coronal (LIA) volume.
   const mdc = goodRas ? Array.from({ length: 9 }, (_, k) => f32(3 + k)) : [-1, 0, 0, 0, 0, -1, 0, 1, 0];
   const center = goodRas ? [f32(12), f32(13), f32(14)] : [0, 0, 0];
-  return [0, 1, 2].map((r) => {
-    const row = [0, 1, 2].map((k) => mdc[3 * k + r] * delta[k]);
-    const shift = row.reduce((sum, v, k) => sum + v * (size[k] / 2), 0);
-    return [...row, center[r] - shift];
-  }).concat([[0, 0, 0, 1]]);
+  return [0, 1, 2]
+    .map((r) => {
+      const row = [0, 1, 2].map((k) => mdc[3 * k + r] * delta[k]);
+      const shift = row.reduce((sum, v, k) => sum + v * (size[k] / 2), 0);
+      return [...row, center[r] - shift];
+    })
+    .concat([[0, 0, 0, 1]]);
 }
 
 export function parseMghHeader(path: string, head: Buffer): MghLayout {

@@ -5,7 +5,19 @@
  */
 import * as nodePath from 'path';
 import * as zlib from 'zlib';
-import { DType, DTYPE_BYTES, ElementArray, elementsAt, fileError, isGzip, littleEndianBytes, readFileBytes, readFileRange, toFloat32, writeFileBytes } from './binary';
+import {
+  DType,
+  DTYPE_BYTES,
+  ElementArray,
+  elementsAt,
+  fileError,
+  isGzip,
+  littleEndianBytes,
+  readFileBytes,
+  readFileRange,
+  toFloat32,
+  writeFileBytes,
+} from './binary';
 import { Surface, checkFaceIndices } from './freesurfer';
 
 export interface GiftiData {
@@ -105,10 +117,14 @@ function decodeDataArray(path: string, index: number, element: DataArrayElement)
   const dims = arrayDims(path, index, attributes);
   const count = dims.reduce((p, n) => p * n, 1);
   const dtype = GIFTI_DTYPES[attributes.DataType];
-  if (!dtype) throw fileError(path, `${where}: unsupported DataType ${attributes.DataType} (expected NIFTI_TYPE_FLOAT32, NIFTI_TYPE_INT32 or NIFTI_TYPE_UINT8)`);
+  if (!dtype)
+    throw fileError(path, `${where}: unsupported DataType ${attributes.DataType} (expected NIFTI_TYPE_FLOAT32, NIFTI_TYPE_INT32 or NIFTI_TYPE_UINT8)`);
   const encoding = attributes.Encoding;
   if (encoding === 'ASCII') {
-    const tokens = element.data.trim().split(/\s+/).filter((t) => t.length > 0);
+    const tokens = element.data
+      .trim()
+      .split(/\s+/)
+      .filter((t) => t.length > 0);
     if (tokens.length !== count) throw fileError(path, `${where}: ${tokens.length} ASCII values, expected ${count}`);
     const values = new Float64Array(count);
     for (let i = 0; i < count; i++) {
@@ -192,7 +208,8 @@ export function readGifti(path: string): GiftiData {
 /** A [n, 3] array in row-major (per-row xyz) order. */
 function rowsOfThree(path: string, index: number, element: DataArrayElement): { values: ElementArray; rows: number } {
   const { values, dims } = decodeDataArray(path, index, element);
-  if (dims.length !== 2 || dims[1] !== 3) throw fileError(path, `DataArray ${index} (${element.attributes.Intent}) has dimensions [${dims.join(', ')}], expected [n, 3]`);
+  if (dims.length !== 2 || dims[1] !== 3)
+    throw fileError(path, `DataArray ${index} (${element.attributes.Intent}) has dimensions [${dims.join(', ')}], expected [n, 3]`);
   const rows = dims[0];
   if (!isColumnMajor(element)) return { values, rows };
   const Ctor = values.constructor as new (n: number) => ElementArray;

@@ -119,7 +119,10 @@ function concatVolumes(arrays: Float32Array[]): Float32Array {
   if (arrays.length === 1) return arrays[0];
   const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
   let at = 0;
-  for (const a of arrays) { out.set(a, at); at += a.length; }
+  for (const a of arrays) {
+    out.set(a, at);
+    at += a.length;
+  }
   return out;
 }
 
@@ -243,7 +246,8 @@ export function writeMap(pathBase: string, data: Float32Array, geometry: ImageGe
   const explicit = /\.(nii|nii\.gz|gii|dat)$/i.exec(pathBase)?.[1].toLowerCase();
   const target = explicit ?? (geometry.kind === 'volume' ? 'nii.gz' : geometry.format === 'dat' ? 'dat' : 'gii');
   const path = explicit ? pathBase : `${pathBase}.${target === 'gii' ? 'func.gii' : target}`;
-  if (geometry.kind === 'volume' && (target === 'gii' || target === 'dat')) throw fileError(path, `a volume map cannot be written as .${target}; use .nii or .nii.gz`);
+  if (geometry.kind === 'volume' && (target === 'gii' || target === 'dat'))
+    throw fileError(path, `a volume map cannot be written as .${target}; use .nii or .nii.gz`);
 
   if (target === 'nii' || target === 'nii.gz') {
     const spatial = geometry.kind === 'volume' ? geometry.dims : [nvox, 1, 1];

@@ -56,11 +56,25 @@ export interface NiftiLayout extends Omit<NiftiImage, 'data'> {
 }
 
 const NIFTI_DTYPES: Record<number, DType> = {
-  2: 'uint8', 4: 'int16', 8: 'int32', 16: 'float32', 64: 'float64',
-  256: 'int8', 512: 'uint16', 768: 'uint32', 1024: 'int64', 1280: 'uint64',
+  2: 'uint8',
+  4: 'int16',
+  8: 'int32',
+  16: 'float32',
+  64: 'float64',
+  256: 'int8',
+  512: 'uint16',
+  768: 'uint32',
+  1024: 'int64',
+  1280: 'uint64',
 };
 const UNSUPPORTED_DTYPES: Record<number, string> = {
-  1: 'binary', 32: 'complex64', 128: 'rgb24', 1536: 'float128', 1792: 'complex128', 2048: 'complex256', 2304: 'rgba32',
+  1: 'binary',
+  32: 'complex64',
+  128: 'rgb24',
+  1536: 'float128',
+  1792: 'complex128',
+  2048: 'complex256',
+  2304: 'rgba32',
 };
 const NIFTI1_HEADER_BYTES = 348;
 const NIFTI2_HEADER_BYTES = 540;
@@ -101,16 +115,25 @@ export function parseNiftiHeader(path: string, bytes: Uint8Array): NiftiHeader {
 
   if (headerBytes === NIFTI1_HEADER_BYTES) {
     const magic = cString(bytes, 344, 4);
-    if (magic !== 'n+1' && magic !== 'ni1') throw fileError(path, `wrong magic ${JSON.stringify(magic)} (expected "n+1" or "ni1"; ANALYZE 7.5 is not supported)`);
+    if (magic !== 'n+1' && magic !== 'ni1')
+      throw fileError(path, `wrong magic ${JSON.stringify(magic)} (expected "n+1" or "ni1"; ANALYZE 7.5 is not supported)`);
     return {
-      version: 1, littleEndian, magic,
+      version: 1,
+      littleEndian,
+      magic,
       dim: range(8, (k) => i16(40 + 2 * k)),
-      intentCode: i16(68), datatype: i16(70), bitpix: i16(72),
+      intentCode: i16(68),
+      datatype: i16(70),
+      bitpix: i16(72),
       pixdim: range(8, (k) => f32(76 + 4 * k)),
-      voxOffset: f32(108), sclSlope: f32(112), sclInter: f32(116),
+      voxOffset: f32(108),
+      sclSlope: f32(112),
+      sclInter: f32(116),
       description: cString(bytes, 148, 80),
-      qformCode: i16(252), sformCode: i16(254),
-      quatern: [f32(256), f32(260), f32(264)], qoffset: [f32(268), f32(272), f32(276)],
+      qformCode: i16(252),
+      sformCode: i16(254),
+      quatern: [f32(256), f32(260), f32(264)],
+      qoffset: [f32(268), f32(272), f32(276)],
       srow: range(3, (r) => range(4, (c) => f32(280 + 16 * r + 4 * c))),
       intentName: cString(bytes, 328, 16),
     };
@@ -118,16 +141,24 @@ export function parseNiftiHeader(path: string, bytes: Uint8Array): NiftiHeader {
   const magic = cString(bytes, 4, 8);
   if (magic !== 'n+2' && magic !== 'ni2') throw fileError(path, `wrong magic ${JSON.stringify(magic)} (expected "n+2" or "ni2")`);
   return {
-    version: 2, littleEndian, magic,
-    datatype: i16(12), bitpix: i16(14),
+    version: 2,
+    littleEndian,
+    magic,
+    datatype: i16(12),
+    bitpix: i16(14),
     dim: range(8, (k) => i64(16 + 8 * k)),
     pixdim: range(8, (k) => f64(104 + 8 * k)),
-    voxOffset: i64(168), sclSlope: f64(176), sclInter: f64(184),
+    voxOffset: i64(168),
+    sclSlope: f64(176),
+    sclInter: f64(184),
     description: cString(bytes, 240, 80),
-    qformCode: i32(344), sformCode: i32(348),
-    quatern: [f64(352), f64(360), f64(368)], qoffset: [f64(376), f64(384), f64(392)],
+    qformCode: i32(344),
+    sformCode: i32(348),
+    quatern: [f64(352), f64(360), f64(368)],
+    qoffset: [f64(376), f64(384), f64(392)],
     srow: range(3, (r) => range(4, (c) => f64(400 + 32 * r + 8 * c))),
-    intentCode: i32(504), intentName: cString(bytes, 508, 16),
+    intentCode: i32(504),
+    intentName: cString(bytes, 508, 16),
   };
 }
 
@@ -137,7 +168,9 @@ function qformAffine(h: NiftiHeader): Affine {
   let a = 1 - (b * b + c * c + d * d);
   if (a < 1e-7) {
     const norm = 1 / Math.sqrt(b * b + c * c + d * d);
-    b *= norm; c *= norm; d *= norm;
+    b *= norm;
+    c *= norm;
+    d *= norm;
     a = 0;
   } else {
     a = Math.sqrt(a);
@@ -158,7 +191,12 @@ function headerAffine(h: NiftiHeader): Affine {
   if (h.sformCode > 0) return [...h.srow.map((row) => [...row]), [0, 0, 0, 1]];
   if (h.qformCode > 0) return qformAffine(h);
   const scale = (k: number) => (h.pixdim[k] > 0 ? h.pixdim[k] : 1);
-  return [[scale(1), 0, 0, 0], [0, scale(2), 0, 0], [0, 0, scale(3), 0], [0, 0, 0, 1]];
+  return [
+    [scale(1), 0, 0, 0],
+    [0, scale(2), 0, 0],
+    [0, 0, scale(3), 0],
+    [0, 0, 0, 1],
+  ];
 }
 
 function layoutFromHeader(path: string, header: NiftiHeader, dataPath: string, pair: boolean): NiftiLayout {
@@ -252,9 +290,10 @@ function affineToQuaternion(affine: Affine): { quatern: [number, number, number]
   const sizes = [0, 1, 2].map((k) => Math.hypot(...column(k)));
   const unit = [0, 1, 2].map((k) => (sizes[k] > 0 ? column(k).map((v) => v / sizes[k]) : [0, 1, 2].map((r) => (r === k ? 1 : 0))));
   const rot = nearestOrthogonal([0, 1, 2].map((r) => [unit[0][r], unit[1][r], unit[2][r]]));
-  const det = rot[0][0] * (rot[1][1] * rot[2][2] - rot[1][2] * rot[2][1])
-    - rot[0][1] * (rot[1][0] * rot[2][2] - rot[1][2] * rot[2][0])
-    + rot[0][2] * (rot[1][0] * rot[2][1] - rot[1][1] * rot[2][0]);
+  const det =
+    rot[0][0] * (rot[1][1] * rot[2][2] - rot[1][2] * rot[2][1]) -
+    rot[0][1] * (rot[1][0] * rot[2][2] - rot[1][2] * rot[2][0]) +
+    rot[0][2] * (rot[1][0] * rot[2][1] - rot[1][1] * rot[2][0]);
   const qfac = det < 0 ? -1 : 1;
   if (qfac < 0) for (const row of rot) row[2] = -row[2];
   const [[r11, r12, r13], [r21, r22, r23], [r31, r32, r33]] = rot;
@@ -270,13 +309,26 @@ function affineToQuaternion(affine: Affine): { quatern: [number, number, number]
     const yd = 1 + r22 - (r11 + r33);
     const zd = 1 + r33 - (r11 + r22);
     if (xd > 1) {
-      b = 0.5 * Math.sqrt(xd); c = (0.25 * (r12 + r21)) / b; d = (0.25 * (r13 + r31)) / b; a = (0.25 * (r32 - r23)) / b;
+      b = 0.5 * Math.sqrt(xd);
+      c = (0.25 * (r12 + r21)) / b;
+      d = (0.25 * (r13 + r31)) / b;
+      a = (0.25 * (r32 - r23)) / b;
     } else if (yd > 1) {
-      c = 0.5 * Math.sqrt(yd); b = (0.25 * (r12 + r21)) / c; d = (0.25 * (r23 + r32)) / c; a = (0.25 * (r13 - r31)) / c;
+      c = 0.5 * Math.sqrt(yd);
+      b = (0.25 * (r12 + r21)) / c;
+      d = (0.25 * (r23 + r32)) / c;
+      a = (0.25 * (r13 - r31)) / c;
     } else {
-      d = 0.5 * Math.sqrt(zd); b = (0.25 * (r13 + r31)) / d; c = (0.25 * (r23 + r32)) / d; a = (0.25 * (r21 - r12)) / d;
+      d = 0.5 * Math.sqrt(zd);
+      b = (0.25 * (r13 + r31)) / d;
+      c = (0.25 * (r23 + r32)) / d;
+      a = (0.25 * (r21 - r12)) / d;
     }
-    if (a < 0) { b = -b; c = -c; d = -d; }
+    if (a < 0) {
+      b = -b;
+      c = -c;
+      d = -d;
+    }
   }
   const pixdim = sizes.map((s) => (s > 0 ? s : 1)) as [number, number, number];
   return { quatern: [b, c, d], pixdim, qfac };

@@ -25,7 +25,20 @@ interface Exports {
   scatterSubtract(col: number, buf: number, idx: number, count: number): void;
   scatterTransposed(m: number, ldb: number, buf: number, rp: number, idx: number, count: number, w: number): void;
   cliqueProducts(t: number, m: number, idx: number, colStart: number, colQ: number, colEnd: number, w: number, k: number, jFrom: number, jTo: number): void;
-  cliqueTrace(g: number, m: number, include: number, idx: number, colStart: number, colQ: number, colEnd: number, w: number, k: number, jFrom: number, jTo: number, o: number): void;
+  cliqueTrace(
+    g: number,
+    m: number,
+    include: number,
+    idx: number,
+    colStart: number,
+    colQ: number,
+    colEnd: number,
+    w: number,
+    k: number,
+    jFrom: number,
+    jTo: number,
+    o: number,
+  ): void;
 }
 
 /** 64 KiB pages: 4 GiB, WebAssembly's limit */
@@ -36,7 +49,10 @@ let compiled: WebAssembly.Module | undefined;
 /** the pages for `doubles` doubles; a ModelError beyond WebAssembly's 4 GiB */
 function pagesFor(doubles: number): number {
   const pages = Math.max(1, Math.ceil((doubles * 8) / 65536));
-  if (pages > MAX_PAGES) throw new ModelError(`the random-effects structure is too large: its factorization needs ${((doubles * 8) / 2 ** 30).toFixed(1)} GiB of kernel memory (at most 4)`);
+  if (pages > MAX_PAGES)
+    throw new ModelError(
+      `the random-effects structure is too large: its factorization needs ${((doubles * 8) / 2 ** 30).toFixed(1)} GiB of kernel memory (at most 4)`,
+    );
   return pages;
 }
 

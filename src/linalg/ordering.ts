@@ -160,7 +160,6 @@ function popcount(set: Int32Array, start: number, words: number): number {
 function bits(set: Int32Array, start: number, words: number, count: number): Int32Array {
   const out = new Int32Array(count);
   let c = 0;
-  for (let w = 0; w < words; w++)
-    for (let x = set[start + w]; x !== 0; x &= x - 1) out[c++] = (w << 5) + (31 - Math.clz32(x & -x));
+  for (let w = 0; w < words; w++) for (let x = set[start + w]; x !== 0; x &= x - 1) out[c++] = (w << 5) + (31 - Math.clz32(x & -x));
   return out;
 }

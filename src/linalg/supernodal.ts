@@ -25,7 +25,6 @@ import { KernelMemory, threadMemory } from './kernels';
 import { analyseSupernodes, type SupernodeSizes, type SupernodeStructure } from './supernode-structure';
 import { inverseRows, multiplyRows, panelRows, PARALLEL_MIN_WORK, TILE, updateColumns, updateWork, type KernelLayout } from './supernode-kernels';
 
-
 /** Splits the work of one supernode among threads (`SupernodalPool`), on the matrices it was made for. */
 export interface SupernodeRunner {
   /** the panel's rows below its diagonal block (see `panelRows`) */
@@ -69,7 +68,11 @@ export class SupernodalCholesky {
    * elimination; a supernode starts at column `cut` (see `analyseSupernodes`), so that the
    * factorization can stop there (`factor`'s `to`).
    */
-  constructor(readonly n: number, structure: Int32Array[], cut = n) {
+  constructor(
+    readonly n: number,
+    structure: Int32Array[],
+    cut = n,
+  ) {
     ({ structure: this.structure, flops: this.flops, sizes: this.sizes } = analyseSupernodes(n, structure, cut));
   }
 

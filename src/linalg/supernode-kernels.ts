@@ -93,7 +93,16 @@ export function panelRows(st: SupernodeStructure, s: number, from: number, to: n
  * layout's y (columns rp = r rounded up to even apart, the pad row zero), then solved against
  * L_CC, which the caller put at the layout's lcc.
  */
-export function inverseRows(st: SupernodeStructure, s: number, r: number, w: number, from: number, to: number, memory: KernelMemory, layout: KernelLayout): void {
+export function inverseRows(
+  st: SupernodeStructure,
+  s: number,
+  r: number,
+  w: number,
+  from: number,
+  to: number,
+  memory: KernelMemory,
+  layout: KernelLayout,
+): void {
   const n = st.n;
   const f = st.start[s];
   const rp = r + (r & 1);
@@ -116,7 +125,16 @@ export function inverseRows(st: SupernodeStructure, s: number, r: number, w: num
  * to every column of Y. The rows of X are Z_RC's, which go into both triangles of Z: rows f..f+w
  * of Z that this supernode writes lie above the rows R that the products read.
  */
-export function multiplyRows(st: SupernodeStructure, s: number, r: number, w: number, iFrom: number, iTo: number, memory: KernelMemory, layout: KernelLayout): void {
+export function multiplyRows(
+  st: SupernodeStructure,
+  s: number,
+  r: number,
+  w: number,
+  iFrom: number,
+  iTo: number,
+  memory: KernelMemory,
+  layout: KernelLayout,
+): void {
   const n = st.n;
   const f = st.start[s];
   const R = st.rowIndex.subarray(st.rowStart[s], st.rowStart[s] + r);

@@ -59,10 +59,14 @@ export function explainWarnings(model: LinearMixedModel): Explanation[] {
     } else if (warning.startsWith('convergence failure')) {
       out.push({
         lme4: warning,
-        explanation: 'the optimizer stopped before reaching the optimum, so the estimates may be off; run checkConvergence(fit) to see whether refits from other starts agree, and consider rescaling covariates or simplifying the random effects',
+        explanation:
+          'the optimizer stopped before reaching the optimum, so the estimates may be off; run checkConvergence(fit) to see whether refits from other starts agree, and consider rescaling covariates or simplifying the random effects',
       });
     } else if (warning.endsWith(': NaNs produced')) {
-      out.push({ lme4: warning, explanation: 'a transformation was undefined for some rows (log of a negative number, ...); those rows were dropped as missing' });
+      out.push({
+        lme4: warning,
+        explanation: 'a transformation was undefined for some rows (log of a negative number, ...); those rows were dropped as missing',
+      });
     }
   }
   for (const warning of varparInference(model).warnings)

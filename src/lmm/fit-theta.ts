@@ -80,14 +80,19 @@ function optimizeProfilingCheap(
     if (inner.fx < best.fx) best = { fx: inner.fx, x: Array.from(x), cheap: inner.x };
     return inner.fx;
   };
-  const opt = minimizeBounded(objective, outer.map((i) => start[i]), outer.map((i) => lower[i]), {
-    maxEvaluations: options.maxEvaluations,
-    gradient: () => {
-      if (!system.finishCheap(theta)) return null;
-      const g = system.gradient(REML);
-      return g && outer.map((i) => g[i]);
+  const opt = minimizeBounded(
+    objective,
+    outer.map((i) => start[i]),
+    outer.map((i) => lower[i]),
+    {
+      maxEvaluations: options.maxEvaluations,
+      gradient: () => {
+        if (!system.finishCheap(theta)) return null;
+        const g = system.gradient(REML);
+        return g && outer.map((i) => g[i]);
+      },
     },
-  });
+  );
   if (opt.x.every((v, j) => v === best.x[j])) cheap.forEach((i, j) => (theta[i] = best.cheap[j]));
   else objective(opt.x);
   merged(opt.x);

@@ -36,7 +36,10 @@ export class LinearModel extends FixedEffectsFit {
   readonly REML = false;
   protected readonly unscaledCov: Float64Array;
 
-  constructor(readonly frame: ModelFrame, readonly dataName?: string) {
+  constructor(
+    readonly frame: ModelFrame,
+    readonly dataName?: string,
+  ) {
     super();
     if (!frame.y) throw new ModelError('lm needs a response');
     if (frame.reTerms.length) throw new ModelError('lm() takes no random-effects terms; use lmer()');
@@ -167,4 +170,3 @@ export function lm(formula: string, data: DataInput, options: { dataName?: strin
   rememberData(fit, table);
   return fit;
 }
-

@@ -140,7 +140,11 @@ export class LinearMixedModel extends FixedEffectsFit {
     if (y.length !== this.n) throw new ModelError(`the new response has ${y.length} values for ${this.n} observations`);
     const response = Float64Array.from(y);
     const REML = options.REML ?? this.REML;
-    return new LinearMixedModel({ ...this.frame, y: response }, { REML, start: this.theta, dataName: this.dataName }, this.devfun.derive({ y: response, REML }));
+    return new LinearMixedModel(
+      { ...this.frame, y: response },
+      { REML, start: this.theta, dataName: this.dataName },
+      this.devfun.derive({ y: response, REML }),
+    );
   }
 
   /** lme4's refitML(fit): a REML fit refitted by maximum likelihood (an ML fit is returned as it is). */

@@ -77,12 +77,7 @@ export function minimizeBounded(
 /** length (largest coordinate) of a scaled gradient step taken without curvature information */
 const FIRST_STEP = 0.1;
 
-function projectedBfgs(
-  f: (x: Float64Array) => number,
-  x0: ArrayLike<number>,
-  lower: ArrayLike<number>,
-  options: OptimizeOptions = {},
-): OptimizeResult {
+function projectedBfgs(f: (x: Float64Array) => number, x0: ArrayLike<number>, lower: ArrayLike<number>, options: OptimizeOptions = {}): OptimizeResult {
   const n = x0.length;
   const maxEvaluations = options.maxEvaluations ?? 1000 * (n + 1) ** 2;
   const ftol = options.ftol ?? 1e-11;
@@ -255,9 +250,7 @@ function bfgsUpdate(H: Float64Array, s: Float64Array, y: Float64Array, sy: numbe
   }
   let yHy = 0;
   for (let i = 0; i < n; i++) yHy += y[i] * Hy[i];
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < n; j++)
-      H[i * n + j] += -rho * (Hy[i] * s[j] + s[i] * Hy[j]) + (rho * rho * yHy + rho) * s[i] * s[j];
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) H[i * n + j] += -rho * (Hy[i] * s[j] + s[i] * Hy[j]) + (rho * rho * yHy + rho) * s[i] * s[j];
 }
 
 function maxAbs(v: ArrayLike<number>): number {

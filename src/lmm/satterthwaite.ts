@@ -162,14 +162,12 @@ function twiceInverseHessian(hessian: Float64Array, k: number): { covariance: Fl
   const list = (vs: number[]) => vs.map((v) => v.toExponential(1)).join(' ');
   if (negative.length)
     warnings.push(`Model failed to converge with ${negative.length} negative eigenvalue${negative.length > 1 ? 's' : ''}: ${list(negative)}`);
-  if (zero.length)
-    warnings.push(`Model may not have converged with ${zero.length} eigenvalue${zero.length > 1 ? 's' : ''} close to zero: ${list(zero)}`);
+  if (zero.length) warnings.push(`Model may not have converged with ${zero.length} eigenvalue${zero.length > 1 ? 's' : ''} close to zero: ${list(zero)}`);
   const covariance = new Float64Array(k * k);
   for (let m = 0; m < k; m++) {
     if (!(values[m] > EIGEN_TOLERANCE)) continue;
     const w = 2 / values[m];
-    for (let j = 0; j < k; j++)
-      for (let i = 0; i < k; i++) covariance[i + j * k] += w * vectors[i + m * k] * vectors[j + m * k];
+    for (let j = 0; j < k; j++) for (let i = 0; i < k; i++) covariance[i + j * k] += w * vectors[i + m * k] * vectors[j + m * k];
   }
   return { covariance, warnings };
 }

@@ -213,8 +213,7 @@ export class SparseFirstBlock implements FirstBlock {
     const k = this.k;
     const nlevels = this.layout.terms[0].nlevels;
     const u = this.solve(v);
-    for (let l = 0; l < nlevels; l++)
-      for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) U[a + b * k] += u[l * k + a] * u[l * k + b];
+    for (let l = 0; l < nlevels; l++) for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) U[a + b * k] += u[l * k + a] * u[l * k + b];
     const w = this.l21;
     const wt = this.l21Transformed;
     if (k === 1) {

@@ -335,8 +335,7 @@ export class StackedFirstBlock implements FirstBlock {
         }
       }
       const N = (this.nWork ??= new Float64Array(this.maxLevels * kk));
-      for (let s = 0; s < levels.length; s++)
-        for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) N[s * kk + a + b * k] = a === b ? 1 : 0;
+      for (let s = 0; s < levels.length; s++) for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) N[s * kk + a + b * k] = a === b ? 1 : 0;
       for (let j = 0; j < cx; j++) {
         const o = base + j * rows;
         for (let s = 0; s < levels.length; s++)
@@ -348,8 +347,7 @@ export class StackedFirstBlock implements FirstBlock {
       this.addLevelTerms(pattern, N, S);
     }
     const u = this.modes(v);
-    for (let l = 0; l < this.nlevels; l++)
-      for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) U[a + b * k] += u[l * k + a] * u[l * k + b];
+    for (let l = 0; l < this.nlevels; l++) for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) U[a + b * k] += u[l * k + a] * u[l * k + b];
   }
 
   /**

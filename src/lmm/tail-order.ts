@@ -93,4 +93,3 @@ function firstLevelCliques(terms: ReTerm[], nodeBase: number[], nodes: number): 
       }
   return touched.map((t) => Int32Array.from(t));
 }
-

@@ -14,7 +14,12 @@ export type CorStructKind = 'corAR1' | 'corARMA' | 'corCompSymm';
 /** A correlation structure as written, not yet bound to data: `corAR1('~ 1 | Mare')`. */
 export class CorStruct {
   readonly form: StructureForm;
-  constructor(readonly kind: CorStructKind, form: string, readonly p = 0, readonly q = 0) {
+  constructor(
+    readonly kind: CorStructKind,
+    form: string,
+    readonly p = 0,
+    readonly q = 0,
+  ) {
     this.form = parseStructureForm(form);
     if (kind === 'corCompSymm' && this.form.covariate) throw new ModelError(`corCompSymm takes no covariate: write corCompSymm('~ 1 | group'), not '${form}'`);
     if (kind === 'corARMA' && (!Number.isInteger(p) || !Number.isInteger(q) || p < 0 || q < 0 || p + q === 0))
@@ -36,7 +41,8 @@ export class CorStruct {
       Int32Array.from(g, (r, position) => {
         if (!data.covariate) return position;
         const t = data.covariate[r];
-        if (this.kind !== 'corCompSymm' && !Number.isInteger(t)) throw new DataError(`${what}: the covariate must have integer values; it is ${t} at row ${rows[r] + 1}`);
+        if (this.kind !== 'corCompSymm' && !Number.isInteger(t))
+          throw new DataError(`${what}: the covariate must have integer values; it is ${t} at row ${rows[r] + 1}`);
         return t;
       }),
     );
@@ -191,7 +197,11 @@ class CompoundSymmetry implements BoundCorStruct {
   private rho = 0;
 
   /** `lowest` = -1/(n_max - 1), the smallest rho that keeps the largest group's matrix positive definite */
-  constructor(readonly formula: string, readonly groups: Int32Array[], private readonly lowest: number) {
+  constructor(
+    readonly formula: string,
+    readonly groups: Int32Array[],
+    private readonly lowest: number,
+  ) {
     // rho = 0: u = log((0 - lowest) / (1 - 0))
     this.start = [Math.log(-lowest)];
   }

@@ -34,10 +34,14 @@ function variesWithin(x: Float64Array, codes: Int32Array, nlevels: number): bool
 /** The columns of X of each term, nlme's order: the intercept, then terms in R's order. */
 export function termColumns(frame: ModelFrame): { name: string; columns: number[] }[] {
   const out: { name: string; columns: number[] }[] = [];
-  const intercept = Array.from(frame.assign.entries()).filter(([, a]) => a < 0).map(([j]) => j);
+  const intercept = Array.from(frame.assign.entries())
+    .filter(([, a]) => a < 0)
+    .map(([j]) => j);
   if (intercept.length) out.push({ name: '(Intercept)', columns: intercept });
   frame.termLabels.forEach((name, t) => {
-    const columns = Array.from(frame.assign.entries()).filter(([, a]) => a === t).map(([j]) => j);
+    const columns = Array.from(frame.assign.entries())
+      .filter(([, a]) => a === t)
+      .map(([j]) => j);
     if (columns.length) out.push({ name, columns });
   });
   return out;

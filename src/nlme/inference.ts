@@ -94,7 +94,11 @@ function naturalParameters(model: NlmeModel): NaturalParameters {
       theta.set(t, lower);
     }
     // theta in the model's term order
-    return model.logLikAt(model.terms.flatMap((t) => theta.get(t)!), Array.from(x).slice(nre, x.length - 1), sigma);
+    return model.logLikAt(
+      model.terms.flatMap((t) => theta.get(t)!),
+      Array.from(x).slice(nre, x.length - 1),
+      sigma,
+    );
   };
   return { names, values, logLik };
 }
@@ -105,7 +109,7 @@ function approximateCovariance(model: NlmeModel, natural: NaturalParameters): Fl
   if (natural.values.some((v) => !Number.isFinite(v)))
     throw new ModelError('cannot get confidence intervals on var-cov components: a variance component is estimated as 0 (singular fit)');
   const H = richardsonHessian((x) => -natural.logLik(x), natural.values);
-  if (!(symmetricEigen(H, k).values.every((v) => v > 0)))
+  if (!symmetricEigen(H, k).values.every((v) => v > 0))
     throw new ModelError('cannot get confidence intervals on var-cov components: Non-positive definite approximate variance-covariance');
   const L = Float64Array.from(H);
   choleskyLower(L, k);
@@ -126,7 +130,12 @@ export function intervals(model: NlmeModel, level = 0.95): NlmeIntervals {
     // no variance parameters but sigma (gls without structures): the chi-square interval
     const nr = model.n - (model.REML ? model.p : 0);
     const s = model.sigma * Math.sqrt(nr);
-    return withText({ kind: model.kind, level, fixed, sigma: { lower: s / Math.sqrt(chisqQuantile((1 + level) / 2, nr)), est: model.sigma, upper: s / Math.sqrt(chisqQuantile((1 - level) / 2, nr)) } });
+    return withText({
+      kind: model.kind,
+      level,
+      fixed,
+      sigma: { lower: s / Math.sqrt(chisqQuantile((1 + level) / 2, nr)), est: model.sigma, upper: s / Math.sqrt(chisqQuantile((1 - level) / 2, nr)) },
+    });
   }
   const cov = approximateCovariance(model, natural);
   const z = normalQuantile((1 + level) / 2);
@@ -170,8 +179,18 @@ const preformatted = (text: string): MimeBundle => ({ 'text/plain': text, 'text/
 
 function intervalRowsText(rows: IntervalRow[]): string[] {
   const cols = ['lower', 'est', 'upper'] as const;
-  const text = cols.map((c) => formatColumn(rows.map((r) => r[c]), 7));
-  return printMatrix(rows.map((r) => r.name), ['lower', 'est.', 'upper'], rows.map((_, i) => text.map((t) => t[i])), true);
+  const text = cols.map((c) =>
+    formatColumn(
+      rows.map((r) => r[c]),
+      7,
+    ),
+  );
+  return printMatrix(
+    rows.map((r) => r.name),
+    ['lower', 'est.', 'upper'],
+    rows.map((_, i) => text.map((t) => t[i])),
+    true,
+  );
 }
 
 /** print.intervals.lme / print.intervals.gls */
@@ -185,7 +204,11 @@ function intervalsText(x: IntervalValues): string {
   if (x.corStruct) out.push('', ' Correlation structure:', ...intervalRowsText(x.corStruct));
   if (x.varStruct) out.push('', ' Variance function:', ...intervalRowsText(x.varStruct));
   const s = formatColumn([x.sigma.lower, x.sigma.est, x.sigma.upper], 7);
-  out.push('', lme ? ' Within-group standard error:' : ' Residual standard error:', ...printMatrix([''], ['lower', 'est.', 'upper'], [s], true).map((l) => l.slice(1) + ' '));
+  out.push(
+    '',
+    lme ? ' Within-group standard error:' : ' Residual standard error:',
+    ...printMatrix([''], ['lower', 'est.', 'upper'], [s], true).map((l) => l.slice(1) + ' '),
+  );
   return out.join('\n');
 }
 
@@ -226,12 +249,26 @@ export class NlmeAnovaTable {
 
   private lines(): string[] {
     const pval = roundedPValues(this.rows.map((r) => r.p));
-    const F = formatColumn(zapsmall(this.rows.map((r) => r.F), 7), 7);
+    const F = formatColumn(
+      zapsmall(
+        this.rows.map((r) => r.F),
+        7,
+      ),
+      7,
+    );
     const withDen = this.kind === 'lme' || this.label !== undefined;
     const columns = withDen ? ['numDF', 'denDF', 'F-value', 'p-value'] : ['numDF', 'F-value', 'p-value'];
     const cells = this.rows.map((r, i) => (withDen ? [String(r.numDF), String(r.denDF), F[i], pval[i]] : [String(r.numDF), F[i], pval[i]]));
     const heading = this.label ? [this.label] : this.kind === 'gls' ? [`Denom. DF: ${this.rows[0]?.denDF} `] : [];
-    return [...heading, ...printMatrix(this.rows.map((r) => r.term), columns, cells, true)];
+    return [
+      ...heading,
+      ...printMatrix(
+        this.rows.map((r) => r.term),
+        columns,
+        cells,
+        true,
+      ),
+    ];
   }
 
   toString(): string {
@@ -346,7 +383,15 @@ export class NlmeComparisonTable {
     const lr = fmt(this.rows.map((r) => r.L_Ratio));
     const p = roundedPValues(this.rows.map((r) => r.p));
     const cells = this.rows.map((r, i) => [String(i + 1), String(r.df), AIC[i], BIC[i], ll[i], r.test, lr[i], p[i]]);
-    return [...this.messages, ...printMatrix(this.rows.map((r) => r.model), ['Model', 'df', 'AIC', 'BIC', 'logLik', 'Test', 'L.Ratio', 'p-value'], cells, true)].join('\n');
+    return [
+      ...this.messages,
+      ...printMatrix(
+        this.rows.map((r) => r.model),
+        ['Model', 'df', 'AIC', 'BIC', 'logLik', 'Test', 'L.Ratio', 'p-value'],
+        cells,
+        true,
+      ),
+    ].join('\n');
   }
 
   toMimeBundle(): MimeBundle {

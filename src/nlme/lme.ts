@@ -88,7 +88,11 @@ class WhitenedSystem {
   private system: BlockedSystem | null = null;
   private logdet = NaN;
 
-  constructor(private readonly frame: ModelFrame, private readonly terms: ReTerm[], private readonly residual: ResidualStructure) {}
+  constructor(
+    private readonly frame: ModelFrame,
+    private readonly terms: ReTerm[],
+    private readonly residual: ResidualStructure,
+  ) {}
 
   /** The system and log|Lambda| at residual parameters u; null where Lambda is not positive definite. */
   at(u: ArrayLike<number>): { system: BlockedSystem; logdet: number } | null {
@@ -141,7 +145,12 @@ export class NlmeModel extends FixedEffectsFit {
   protected readonly unscaledCov: Float64Array;
   private readonly whitened: WhitenedSystem;
 
-  constructor(readonly kind: NlmeKind, readonly frame: ModelFrame, table: Table, options: NlmeOptions) {
+  constructor(
+    readonly kind: NlmeKind,
+    readonly frame: ModelFrame,
+    table: Table,
+    options: NlmeOptions,
+  ) {
     super();
     if (!frame.y) throw new ModelError(`${kind}() needs a response`);
     if (options.method !== undefined && options.method !== 'REML' && options.method !== 'ML')
@@ -176,7 +185,12 @@ export class NlmeModel extends FixedEffectsFit {
       return r ? profiledDeviance(r.e, this.n, this.p, this.REML) + r.logdet : Infinity;
     };
     const opt = start.length
-      ? minimizeBounded(criterion, start, start.map(() => -Infinity), { maxEvaluations: options.maxEvaluations, ftol: 1e-13 })
+      ? minimizeBounded(
+          criterion,
+          start,
+          start.map(() => -Infinity),
+          { maxEvaluations: options.maxEvaluations, ftol: 1e-13 },
+        )
       : { x: [], evaluations: 0, converged: true, message: 'no variance parameters' };
     this.theta = toTheta(opt.x);
     this.structureParameters = opt.x.slice(ntheta);
@@ -393,7 +407,9 @@ function nestedGroupings(terms: ReTerm[]): Grouping[] {
     inner.factor.codes.forEach((c, r) => {
       const o = outer.factor.codes[r];
       if (parent[c] >= 0 && parent[c] !== o)
-        throw new ModelError(`lme() needs nested grouping factors, but level '${inner.factor.levels[c]}' of ${inner.name} occurs in more than one level of ${outer.name}; crossed factors need lmer()`);
+        throw new ModelError(
+          `lme() needs nested grouping factors, but level '${inner.factor.levels[c]}' of ${inner.name} occurs in more than one level of ${outer.name}; crossed factors need lmer()`,
+        );
       parent[c] = o;
     });
   }
@@ -418,6 +434,8 @@ function checkWithin(groups: Int32Array[], factor: Factor, name: string): void {
   for (const rows of groups) {
     const level = factor.codes[rows[0]];
     if (rows.some((r) => factor.codes[r] !== level))
-      throw new DataError(`the correlation structure's groups must be nested within the random-effects groups (${name}): one spans levels '${factor.levels[level]}' and '${factor.levels[factor.codes[rows.find((r) => factor.codes[r] !== level)!]]}'`);
+      throw new DataError(
+        `the correlation structure's groups must be nested within the random-effects groups (${name}): one spans levels '${factor.levels[level]}' and '${factor.levels[factor.codes[rows.find((r) => factor.codes[r] !== level)!]]}'`,
+      );
   }
 }

@@ -20,7 +20,11 @@ export class ResidualStructure {
   readonly start: number[];
   private readonly sd: Float64Array;
 
-  constructor(readonly n: number, readonly correlation?: BoundCorStruct, readonly variance?: BoundVarFunc) {
+  constructor(
+    readonly n: number,
+    readonly correlation?: BoundCorStruct,
+    readonly variance?: BoundVarFunc,
+  ) {
     this.npar = (correlation?.npar ?? 0) + (variance?.npar ?? 0);
     this.start = [...(correlation?.start ?? []), ...(variance?.start ?? [])];
     this.sd = new Float64Array(n).fill(1);

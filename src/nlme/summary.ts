@@ -48,7 +48,7 @@ export function fixedFormula(formula: string): string {
     if (e.type === 'binary' && e.op === '+') {
       const l = strip(e.left);
       const r = strip(e.right);
-      return l && r ? { ...e, left: l, right: r } : l ?? r;
+      return l && r ? { ...e, left: l, right: r } : (l ?? r);
     }
     return e;
   };
@@ -102,7 +102,10 @@ function correlationTable(t: ReTerm, sigma: number, withResidual: boolean): stri
   const sd = termSds(t, sigma);
   const correlations: number[] = [];
   for (let j = 0; j < k; j++) for (let i = j + 1; i < k; i++) correlations.push(cov[i + j * k] / (sd[i] * sd[j]));
-  const corrText = formatColumn(correlations.map((r) => Math.round(r * 1000) / 1000), 7);
+  const corrText = formatColumn(
+    correlations.map((r) => Math.round(r * 1000) / 1000),
+    7,
+  );
   const width = Math.max(...corrText.map((c) => c.length));
   const rows = withResidual ? [...t.names, 'Residual'] : t.names;
   const sdText = formatColumn(withResidual ? [...sd, sigma] : sd, 7);
@@ -142,8 +145,22 @@ function tTableLines(model: NlmeModel): string[] {
   const c = model.coefTable();
   const col = (values: number[]) => formatColumn(zapsmall(values, 7), 7);
   const columns = model.kind === 'lme' ? ['Value', 'Std.Error', 'DF', 't-value', 'p-value'] : ['Value', 'Std.Error', 't-value', 'p-value'];
-  const parts = [col(c.estimate), col(c.se), ...(model.kind === 'lme' ? [col(c.df)] : []), col(c.t), formatColumn(c.p.map((p) => Math.round(p * 1e4) / 1e4), 7)];
-  return printMatrix(c.term, columns, c.term.map((_, i) => parts.map((p) => p[i])), true);
+  const parts = [
+    col(c.estimate),
+    col(c.se),
+    ...(model.kind === 'lme' ? [col(c.df)] : []),
+    col(c.t),
+    formatColumn(
+      c.p.map((p) => Math.round(p * 1e4) / 1e4),
+      7,
+    ),
+  ];
+  return printMatrix(
+    c.term,
+    columns,
+    c.term.map((_, i) => parts.map((p) => p[i])),
+    true,
+  );
 }
 
 /** print.correlation: the lower triangle of the fixed effects' correlations, columns abbreviated. */
@@ -156,7 +173,12 @@ function fixedCorrelationLines(model: NlmeModel): string[] {
   const w = Math.max(...text.map((s) => s.length));
   let at = 0;
   const cells = Array.from({ length: p - 1 }, (_, r) => Array.from({ length: p - 1 }, (__, j) => (j <= r ? text[at++].padStart(w) : '')));
-  return printMatrix(model.xNames.slice(1), model.xNames.slice(0, p - 1).map((n) => abbreviate(n, 6)), cells, false);
+  return printMatrix(
+    model.xNames.slice(1),
+    model.xNames.slice(0, p - 1).map((n) => abbreviate(n, 6)),
+    cells,
+    false,
+  );
 }
 
 function summaryLines(model: NlmeModel): string[] {
@@ -180,8 +202,20 @@ function summaryLines(model: NlmeModel): string[] {
     out.push('', `Number of Observations: ${model.n}`);
     if (model.groupings.length === 1) out.push(`Number of Groups: ${model.groupings[0].factor.levels.length} `);
     else {
-      const names = model.groupings.map((_, l) => model.groupings.slice(0, l + 1).map((g) => g.name.split(':')[0]).reverse().join(' %in% '));
-      out.push('Number of Groups: ', ...printNamedVector(names, model.groupings.map((g) => g.factor.levels.length)));
+      const names = model.groupings.map((_, l) =>
+        model.groupings
+          .slice(0, l + 1)
+          .map((g) => g.name.split(':')[0])
+          .reverse()
+          .join(' %in% '),
+      );
+      out.push(
+        'Number of Groups: ',
+        ...printNamedVector(
+          names,
+          model.groupings.map((g) => g.factor.levels.length),
+        ),
+      );
     }
   } else {
     out.push('', `Residual standard error: ${formatColumn([model.sigma], 7)[0]} `, `Degrees of freedom: ${model.n} total; ${model.n - model.p} residual`);

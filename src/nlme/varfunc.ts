@@ -12,7 +12,10 @@ export type VarFuncKind = 'varIdent' | 'varPower' | 'varExp';
 /** A variance function as written, not yet bound to data: `varIdent('~ 1 | Sex')`. */
 export class VarFunc {
   readonly form: StructureForm;
-  constructor(readonly kind: VarFuncKind, form: string) {
+  constructor(
+    readonly kind: VarFuncKind,
+    form: string,
+  ) {
     this.form = parseStructureForm(form);
     if (kind === 'varIdent' && (this.form.covariate || this.form.groups.length === 0))
       throw new ModelError(`varIdent needs strata and no covariate: write varIdent('~ 1 | group'), not '${form}'`);
@@ -71,7 +74,12 @@ class BoundVarIdent implements BoundVarFunc {
   private readonly parameterOf: Int32Array;
   private readonly strata: string[];
 
-  constructor(readonly formula: string, private readonly codes: Int32Array, levels: string[], order: Int32Array) {
+  constructor(
+    readonly formula: string,
+    private readonly codes: Int32Array,
+    levels: string[],
+    order: Int32Array,
+  ) {
     // nlme's unique(strata) over the sorted rows: the first is the reference
     const seen: number[] = [];
     for (const r of order) if (!seen.includes(codes[r])) seen.push(codes[r]);
@@ -106,7 +114,11 @@ class BoundCovariateVarFunc implements BoundVarFunc {
   readonly names: string[];
   readonly description: string;
 
-  constructor(readonly kind: 'varPower' | 'varExp', readonly formula: string, private readonly covariate: Float64Array) {
+  constructor(
+    readonly kind: 'varPower' | 'varExp',
+    readonly formula: string,
+    private readonly covariate: Float64Array,
+  ) {
     this.names = [kind === 'varPower' ? 'power' : 'expon'];
     this.description = kind === 'varPower' ? 'Power of variance covariate' : 'Exponential of variance covariate';
   }

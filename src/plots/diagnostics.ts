@@ -26,18 +26,20 @@ export function residualsVsFitted(model: DiagnosedModel): PlotlyFigure {
   const residuals = Array.from(model.residuals());
   const low = Math.min(...fitted);
   const high = Math.max(...fitted);
-  return new PlotlyFigure(literalLabels({
-    data: [
-      { type: 'scatter', mode: 'markers', name: 'observations', x: fitted, y: residuals, text: rowLabels(model), marker: { size: 6, opacity: 0.7 } },
-      { type: 'scatter', mode: 'lines', name: 'zero', x: [low, high], y: [0, 0], line: { dash: 'dash', color: 'gray' }, hoverinfo: 'skip' },
-    ],
-    layout: {
-      title: { text: `Residuals vs fitted: ${model.formula}` },
-      xaxis: { title: { text: 'fitted values' } },
-      yaxis: { title: { text: 'residuals' } },
-      showlegend: false,
-    },
-  }));
+  return new PlotlyFigure(
+    literalLabels({
+      data: [
+        { type: 'scatter', mode: 'markers', name: 'observations', x: fitted, y: residuals, text: rowLabels(model), marker: { size: 6, opacity: 0.7 } },
+        { type: 'scatter', mode: 'lines', name: 'zero', x: [low, high], y: [0, 0], line: { dash: 'dash', color: 'gray' }, hoverinfo: 'skip' },
+      ],
+      layout: {
+        title: { text: `Residuals vs fitted: ${model.formula}` },
+        xaxis: { title: { text: 'fitted values' } },
+        yaxis: { title: { text: 'residuals' } },
+        showlegend: false,
+      },
+    }),
+  );
 }
 
 /** R's ppoints(n): probabilities (i - a) / (n + 1 - 2a), a = 3/8 for n <= 10, else 1/2. */
@@ -68,16 +70,34 @@ export function qqPlot(model: DiagnosedModel): PlotlyFigure {
   const [y1, y2] = [sortedQuantile(sample, 0.25), sortedQuantile(sample, 0.75)];
   const slope = (y2 - y1) / (x2 - x1);
   const ends = [theoretical[0], theoretical[theoretical.length - 1]];
-  return new PlotlyFigure(literalLabels({
-    data: [
-      { type: 'scatter', mode: 'markers', name: 'scaled residuals', x: theoretical, y: sample, text: order.map((i) => labels[i]), marker: { size: 6, opacity: 0.7 } },
-      { type: 'scatter', mode: 'lines', name: 'qqline', x: ends, y: ends.map((x) => y1 + slope * (x - x1)), line: { dash: 'dash', color: 'gray' }, hoverinfo: 'skip' },
-    ],
-    layout: {
-      title: { text: `Normal QQ plot of scaled residuals: ${model.formula}` },
-      xaxis: { title: { text: 'standard normal quantiles' } },
-      yaxis: { title: { text: 'scaled residuals' } },
-      showlegend: false,
-    },
-  }));
+  return new PlotlyFigure(
+    literalLabels({
+      data: [
+        {
+          type: 'scatter',
+          mode: 'markers',
+          name: 'scaled residuals',
+          x: theoretical,
+          y: sample,
+          text: order.map((i) => labels[i]),
+          marker: { size: 6, opacity: 0.7 },
+        },
+        {
+          type: 'scatter',
+          mode: 'lines',
+          name: 'qqline',
+          x: ends,
+          y: ends.map((x) => y1 + slope * (x - x1)),
+          line: { dash: 'dash', color: 'gray' },
+          hoverinfo: 'skip',
+        },
+      ],
+      layout: {
+        title: { text: `Normal QQ plot of scaled residuals: ${model.formula}` },
+        xaxis: { title: { text: 'standard normal quantiles' } },
+        yaxis: { title: { text: 'scaled residuals' } },
+        showlegend: false,
+      },
+    }),
+  );
 }

@@ -56,8 +56,15 @@ export function subjectPanels(model: LinearMixedModel, options: SubjectPanelsOpt
     shareX: true,
     shareY: true,
   });
-  return new PlotlyFigure(literalLabels({
-    data,
-    layout: { ...layout, title: { text: `${model.formula}: data and fitted lines per ${group}` }, margin: { t: 60, l: 60, r: 20, b: 100 }, legend: { orientation: 'h', yref: 'container', y: 0, yanchor: 'bottom' } },
-  }));
+  return new PlotlyFigure(
+    literalLabels({
+      data,
+      layout: {
+        ...layout,
+        title: { text: `${model.formula}: data and fitted lines per ${group}` },
+        margin: { t: 60, l: 60, r: 20, b: 100 },
+        legend: { orientation: 'h', yref: 'container', y: 0, yanchor: 'bottom' },
+      },
+    }),
+  );
 }

@@ -43,7 +43,9 @@ export function shrinkageEstimates(model: LinearMixedModel, options: ShrinkageOp
   if (parameters.length < 1 || parameters.length > 2) throw new ModelError('shrinkagePlot: give one or two parameters');
   for (const name of parameters) {
     if (!(name in fixed)) {
-      throw new ModelError(`shrinkagePlot: '${name}' is not a fixed-effect coefficient of ${model.formula}, so no per-${group} fit estimates it (coefficients: ${model.xNames.join(', ')})`);
+      throw new ModelError(
+        `shrinkagePlot: '${name}' is not a fixed-effect coefficient of ${model.formula}, so no per-${group} fit estimates it (coefficients: ${model.xNames.join(', ')})`,
+      );
     }
   }
   const { n, p } = model;
@@ -60,7 +62,10 @@ export function shrinkageEstimates(model: LinearMixedModel, options: ShrinkageOp
     for (let j = 0; j < p; j++) rows.forEach((r, i) => (Xl[i + j * m] = X[r + j * n]));
     const qr = qrDecompose(Xl, m, p);
     // a level with no residual degrees of freedom left still has estimates, as in R
-    const beta = qrCoef(qr, Float64Array.from(rows, (r) => y[r]));
+    const beta = qrCoef(
+      qr,
+      Float64Array.from(rows, (r) => y[r]),
+    );
     columns.forEach((j, a) => (noPooling[a][l] = beta[j]));
   });
   const coefficients = new Map(coef(model)[group].map((row) => [row.level, row]));
@@ -103,13 +108,15 @@ export function shrinkagePlot(model: LinearMixedModel, options: ShrinkageOptions
     { type: 'scatter', mode: 'markers', name: 'partial pooling (mixed model)', ...partialPooling, text: e.levels, marker: { size: 8, color: '#d62728' } },
     { type: 'scatter', name: 'population (fixed effects)', ...population },
   ];
-  return new PlotlyFigure(literalLabels({
-    data,
-    layout: {
-      title: { text: `Shrinkage of per-${group} estimates: ${model.formula}` },
-      xaxis: { title: { text: e.parameters[0] } },
-      yaxis: oneParameter ? { title: { text: group }, type: 'category' } : { title: { text: e.parameters[1] } },
-      height: 500,
-    },
-  }));
+  return new PlotlyFigure(
+    literalLabels({
+      data,
+      layout: {
+        title: { text: `Shrinkage of per-${group} estimates: ${model.formula}` },
+        xaxis: { title: { text: e.parameters[0] } },
+        yaxis: oneParameter ? { title: { text: group }, type: 'category' } : { title: { text: e.parameters[1] } },
+        height: 500,
+      },
+    }),
+  );
 }

@@ -44,11 +44,7 @@ function shifted(x: ArrayLike<number>, i: number, hi: number, j = -1, hj = 0): F
  * numDeriv::hessian(f, x) (method "Richardson", defaults d = 0.1, eps = 1e-4, r = 4, v = 2):
  * the symmetric k x k Hessian, column-major.
  */
-export function richardsonHessian(
-  f: (x: Float64Array) => number,
-  x: ArrayLike<number>,
-  options: RichardsonOptions = { d: 0.1 },
-): Float64Array {
+export function richardsonHessian(f: (x: Float64Array) => number, x: ArrayLike<number>, options: RichardsonOptions = { d: 0.1 }): Float64Array {
   const { d, eps = 1e-4, r = 4 } = options;
   const k = x.length;
   const f0 = f(Float64Array.from(x));
@@ -91,11 +87,7 @@ export function richardsonHessian(
  * numDeriv::jacobian(f, x) (method "Richardson", defaults d = 1e-4, eps = 1e-4, r = 4, v = 2):
  * for each coordinate i of x, the derivative of the vector f(x) with respect to x_i.
  */
-export function richardsonJacobian(
-  f: (x: Float64Array) => Float64Array,
-  x: ArrayLike<number>,
-  options: RichardsonOptions = { d: 1e-4 },
-): Float64Array[] {
+export function richardsonJacobian(f: (x: Float64Array) => Float64Array, x: ArrayLike<number>, options: RichardsonOptions = { d: 1e-4 }): Float64Array[] {
   const { d, eps = 1e-4, r = 4 } = options;
   const h0 = initialSteps(x, d, eps);
   return Array.from(x, (_, i) => {

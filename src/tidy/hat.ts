@@ -76,8 +76,7 @@ export function hatValues(model: LinearMixedModel | LinearModel): Float64Array |
   const rows = rowsOfA(model);
   const M = new Float64Array(size * size);
   for (let j = 0; j < q; j++) M[j + j * size] = 1;
-  for (const { index, value } of rows)
-    for (let a = 0; a < index.length; a++) for (let b = 0; b <= a; b++) M[index[a] + index[b] * size] += value[a] * value[b];
+  for (const { index, value } of rows) for (let a = 0; a < index.length; a++) for (let b = 0; b <= a; b++) M[index[a] + index[b] * size] += value[a] * value[b];
   if (!choleskyLower(M, size)) return undefined;
   const h = new Float64Array(n);
   const w = new Float64Array(size);

@@ -31,24 +31,63 @@ function columnsOf<R>(rows: R[], fields: [string, keyof R][]): Columns {
 
 /** broom's tidy.anova of lmerTest's F table. */
 const anovaColumns = (table: AnovaTable): Columns =>
-  columnsOf(table.rows, [['term', 'term'], ['sumsq', 'sumSq'], ['meansq', 'meanSq'], ['NumDF', 'numDF'], ['DenDF', 'denDF'], ['statistic', 'F'], ['p.value', 'p']]);
+  columnsOf(table.rows, [
+    ['term', 'term'],
+    ['sumsq', 'sumSq'],
+    ['meansq', 'meanSq'],
+    ['NumDF', 'numDF'],
+    ['DenDF', 'denDF'],
+    ['statistic', 'F'],
+    ['p.value', 'p'],
+  ]);
 
 /** broom's tidy.anova of lme4's likelihood-ratio table. */
 const likelihoodRatioColumns = (table: LikelihoodRatioTable): Columns =>
-  columnsOf(table.rows, [['term', 'model'], ['npar', 'npar'], ['AIC', 'AIC'], ['BIC', 'BIC'], ['logLik', 'logLik'], ['deviance', 'deviance'], ['statistic', 'Chisq'], ['df', 'Df'], ['p.value', 'p']]);
+  columnsOf(table.rows, [
+    ['term', 'model'],
+    ['npar', 'npar'],
+    ['AIC', 'AIC'],
+    ['BIC', 'BIC'],
+    ['logLik', 'logLik'],
+    ['deviance', 'deviance'],
+    ['statistic', 'Chisq'],
+    ['df', 'Df'],
+    ['p.value', 'p'],
+  ]);
 
 /** A contrast's test in broom's names (lmerTest's contest columns). */
 function contrastColumns(result: ContrastResult): Columns {
   const t = result.test;
   const entries: [string, number][] =
     t.kind === 't'
-      ? [['estimate', t.estimate], ['std.error', t.se], ['df', t.df], ['statistic', t.t], ['p.value', t.p], ['conf.low', t.lower], ['conf.high', t.upper]]
-      : [['sumsq', t.sumSq], ['meansq', t.meanSq], ['NumDF', t.numDF], ['DenDF', t.denDF], ['statistic', t.F], ['p.value', t.p]];
+      ? [
+          ['estimate', t.estimate],
+          ['std.error', t.se],
+          ['df', t.df],
+          ['statistic', t.t],
+          ['p.value', t.p],
+          ['conf.low', t.lower],
+          ['conf.high', t.upper],
+        ]
+      : [
+          ['sumsq', t.sumSq],
+          ['meansq', t.meanSq],
+          ['NumDF', t.numDF],
+          ['DenDF', t.denDF],
+          ['statistic', t.F],
+          ['p.value', t.p],
+        ];
   return entries.map(([name, value]) => [name, [value]]);
 }
 
 /** A whole-brain fit's map summary: the range of every map volume over the fitted voxels. */
-const brainColumns = (fit: BrainFit): Columns => columnsOf(fit.report().ranges, [['map', 'map'], ['volume', 'volume'], ['min', 'min'], ['max', 'max']]);
+const brainColumns = (fit: BrainFit): Columns =>
+  columnsOf(fit.report().ranges, [
+    ['map', 'map'],
+    ['volume', 'volume'],
+    ['min', 'min'],
+    ['max', 'max'],
+  ]);
 
 /**
  * broom's tidy(): a fit's estimates (see TidyOptions; for lmer fits broom.mixed's columns effect,
@@ -97,7 +136,8 @@ export function glance(fit: FittedModel | BrainFit | Record<string, FittedModel>
   if (fit instanceof LinearMixedModel || fit instanceof LinearModel) return oneRow(glanceEntries(fit));
   const named = Object.entries(fit);
   const notFit = named.find(([, model]) => !(model instanceof LinearMixedModel || model instanceof LinearModel));
-  if (notFit || named.length === 0) throw new DataError(`glance() takes a fit or an object of named fits${notFit ? `; '${notFit[0]}' is not an lm/lmer fit` : ''}`);
+  if (notFit || named.length === 0)
+    throw new DataError(`glance() takes a fit or an object of named fits${notFit ? `; '${notFit[0]}' is not an lm/lmer fit` : ''}`);
   return frameOf(recordColumns(named.map(([name, model]) => ({ model: name, ...Object.fromEntries(glanceEntries(model)) }))));
 }
 
@@ -133,7 +173,12 @@ function ranefColumns(groups: Record<string, RanefGroup>): Columns {
         }),
       );
   }
-  const columns: Columns = [['grpvar', grpvar], ['term', term], ['grp', grp], ['condval', condval]];
+  const columns: Columns = [
+    ['grpvar', grpvar],
+    ['term', term],
+    ['grp', grp],
+    ['condval', condval],
+  ];
   if (withSD) columns.push(['condsd', condsd]);
   return columns;
 }
@@ -158,7 +203,12 @@ function recordColumns(records: Record<string, unknown>[]): Columns {
   return names.map((name): [string, FrameColumn] => {
     const cells = records.map((r) => r[name]);
     const numeric = cells.every((v) => typeof v === 'number' || v === undefined || v === null);
-    return [name, numeric ? cells.map((v) => (typeof v === 'number' ? v : NaN)) : (cells.map((v) => (v === undefined || v === null ? null : typeof v === 'boolean' ? v : String(v))) as FrameColumn)];
+    return [
+      name,
+      numeric
+        ? cells.map((v) => (typeof v === 'number' ? v : NaN))
+        : (cells.map((v) => (v === undefined || v === null ? null : typeof v === 'boolean' ? v : String(v))) as FrameColumn),
+    ];
   });
 }
 

@@ -14,12 +14,24 @@ export function meshCurvature({ vertices, faces }: Mesh): Float32Array {
   const neighbourSum = new Float64Array(3 * nv);
   const degree = new Float64Array(nv);
   for (let f = 0; f < faces.length; f += 3) {
-    const a = faces[f], b = faces[f + 1], c = faces[f + 2];
-    const ux = vertices[3 * b] - vertices[3 * a], uy = vertices[3 * b + 1] - vertices[3 * a + 1], uz = vertices[3 * b + 2] - vertices[3 * a + 2];
-    const vx = vertices[3 * c] - vertices[3 * a], vy = vertices[3 * c + 1] - vertices[3 * a + 1], vz = vertices[3 * c + 2] - vertices[3 * a + 2];
+    const a = faces[f],
+      b = faces[f + 1],
+      c = faces[f + 2];
+    const ux = vertices[3 * b] - vertices[3 * a],
+      uy = vertices[3 * b + 1] - vertices[3 * a + 1],
+      uz = vertices[3 * b + 2] - vertices[3 * a + 2];
+    const vx = vertices[3 * c] - vertices[3 * a],
+      vy = vertices[3 * c + 1] - vertices[3 * a + 1],
+      vz = vertices[3 * c + 2] - vertices[3 * a + 2];
     // Area-weighted face normal (FreeSurfer's counter-clockwise order points outwards).
-    const nx = uy * vz - uz * vy, ny = uz * vx - ux * vz, nz = ux * vy - uy * vx;
-    for (const [p, q, r] of [[a, b, c], [b, c, a], [c, a, b]]) {
+    const nx = uy * vz - uz * vy,
+      ny = uz * vx - ux * vz,
+      nz = ux * vy - uy * vx;
+    for (const [p, q, r] of [
+      [a, b, c],
+      [b, c, a],
+      [c, a, b],
+    ]) {
       normals[3 * p] += nx;
       normals[3 * p + 1] += ny;
       normals[3 * p + 2] += nz;

@@ -128,7 +128,10 @@ export class SurfaceViewer extends WidgetViewer<SurfaceControls, VertexClick> {
     for (const hemi of hemis) {
       const mesh = options.surface[hemi]!;
       const nv = mesh.vertices.length / 3;
-      if (!Number.isInteger(nv) || mesh.faces.length % 3 !== 0) throw new DataError(`the ${hemi} surface has ${mesh.vertices.length} vertex coordinates and ${mesh.faces.length} face indices: both must be multiples of 3`);
+      if (!Number.isInteger(nv) || mesh.faces.length % 3 !== 0)
+        throw new DataError(
+          `the ${hemi} surface has ${mesh.vertices.length} vertex coordinates and ${mesh.faces.length} face indices: both must be multiples of 3`,
+        );
       const background = options.background?.[hemi] ?? meshCurvature(mesh);
       if (background.length !== nv) throw new DataError(`the ${hemi} background has ${background.length} values but the ${hemi} mesh has ${nv} vertices`);
       this.meshes[hemi] = { vertices: mesh.vertices, faces: mesh.faces, background };
@@ -158,14 +161,18 @@ export class SurfaceViewer extends WidgetViewer<SurfaceControls, VertexClick> {
     } else {
       perHemi = hemiMaps;
       const unknown = Object.keys(hemiMaps).filter((k) => !hemis.includes(k as Hemi));
-      if (unknown.length) throw new DataError(`map '${label}' has values for ${unknown.join(', ')} but the viewer has no such surface (it has ${hemis.join(', ')})`);
+      if (unknown.length)
+        throw new DataError(`map '${label}' has values for ${unknown.join(', ')} but the viewer has no such surface (it has ${hemis.join(', ')})`);
     }
     for (const [hemi, values] of Object.entries(perHemi) as Array<[Hemi, MapValues]>) {
       const nv = this.meshes[hemi]!.vertices.length / 3;
       const { nvol, data, names } = values instanceof Float32Array ? { nvol: 1, data: values, names: undefined } : values;
       if (!(data instanceof Float32Array)) throw new DataError(`map '${label}' (${hemi}): values must be a Float32Array`);
       if (!(Number.isInteger(nvol) && nvol >= 1) || data.length !== nvol * nv) {
-        throw new DataError(`map '${label}' (${hemi}) has ${data.length} values but the ${hemi} mesh has ${nv} vertices` + (nvol > 1 ? ` (x ${nvol} volumes = ${nv * nvol})` : ''));
+        throw new DataError(
+          `map '${label}' (${hemi}) has ${data.length} values but the ${hemi} mesh has ${nv} vertices` +
+            (nvol > 1 ? ` (x ${nvol} volumes = ${nv * nvol})` : ''),
+        );
       }
       if (names && names.length !== nvol) throw new DataError(`map '${label}' (${hemi}) has ${nvol} volumes but ${names.length} names`);
       this.entries.push({ design, statistic, hemi, nvol, names: names ?? [], values: data });
@@ -180,9 +187,10 @@ export class SurfaceViewer extends WidgetViewer<SurfaceControls, VertexClick> {
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new DataError(`BLMM folder not found: ${dir}`);
     const hemis: Hemi[] = !options.hemi || options.hemi === 'both' ? HEMIS : [options.hemi];
     const folders = fs.readdirSync(dir).filter((f) => /^results_(lh|rh)_.+$/.test(f));
-    const designs = options.design === undefined
-      ? [...new Set(folders.filter((f) => hemis.some((h) => f.startsWith(`results_${h}_`))).map((f) => f.slice('results_lh_'.length)))].sort()
-      : [options.design].flat();
+    const designs =
+      options.design === undefined
+        ? [...new Set(folders.filter((f) => hemis.some((h) => f.startsWith(`results_${h}_`))).map((f) => f.slice('results_lh_'.length)))].sort()
+        : [options.design].flat();
     if (designs.length === 0) throw new DataError(`no BLMM results folders (results_<lh|rh>_<design>) in ${dir}`);
     for (const hemi of hemis) {
       for (const design of designs) {
@@ -244,11 +252,18 @@ export class SurfaceViewer extends WidgetViewer<SurfaceControls, VertexClick> {
       return { design: e.design, statistic: e.statistic, hemi: e.hemi, nvol: e.nvol, names: e.names, values: null };
     });
     const defaultThresholds = Object.fromEntries([...new Set(this.entries.map((e) => e.statistic))].map((s) => [s, defaultThreshold(s)]));
-    return viewerWidgetSpec('SurfaceModel', 'SurfaceView', { ...this.state, title: this.title, height: this.height, default_thresholds: defaultThresholds, meshes, maps }, buffers);
+    return viewerWidgetSpec(
+      'SurfaceModel',
+      'SurfaceView',
+      { ...this.state, title: this.title, height: this.height, default_thresholds: defaultThresholds, meshes, maps },
+      buffers,
+    );
   }
 
   override describe(): string {
-    const hemis = Object.entries(this.meshes).map(([h, m]) => `${h} ${m.vertices.length / 3} vertices`).join(', ');
+    const hemis = Object.entries(this.meshes)
+      .map(([h, m]) => `${h} ${m.vertices.length / 3} vertices`)
+      .join(', ');
     const designs = [...new Set(this.entries.map((e) => e.design))].filter(Boolean);
     const statistics = [...new Set(this.entries.map((e) => e.statistic))];
     return `SurfaceViewer(${hemis}; ${designs.length ? `designs ${designs.join(', ')}; ` : ''}maps ${statistics.join(', ')})`;

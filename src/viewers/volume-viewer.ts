@@ -71,7 +71,9 @@ function invert4(m: number[][]): number[][] {
 
 /** The background's values at the stat grid's voxel centres (nearest neighbour; 0 outside it). */
 export function resampleToGrid(background: GridImage, dims: [number, number, number], affine: number[][]): Float32Array {
-  const { dims: [bx, by, bz] } = gridSize(background, 'background');
+  const {
+    dims: [bx, by, bz],
+  } = gridSize(background, 'background');
   const same = dims.every((n, a) => n === [bx, by, bz][a]) && affine.every((row, r) => row.every((v, c) => Math.abs(v - background.affine[r][c]) < 1e-6));
   if (same) return background.data.subarray(0, bx * by * bz);
   // stat voxel -> background voxel in one matrix: inv(A_bg) * A_stat.

@@ -12,15 +12,7 @@ import { formatColumn, formatNumber, formatPValues, signifStars } from '../../sr
 import { escapeHtml, htmlTable, textTable } from '../../src/display/html';
 import { CellExecution, display, mimeBundleOf, setCellExecutionSource, setDisplayPublisher } from '../../src/display/mime';
 import { PlotlyFigure, setPlotlyInlining } from '../../src/display/plotly';
-import {
-  Widget,
-  createWidget,
-  liveWidgets,
-  putBuffers,
-  removeBuffers,
-  setWidgetHost,
-  widgetStateDocument,
-} from '../../src/display/widget-host';
+import { Widget, createWidget, liveWidgets, putBuffers, removeBuffers, setWidgetHost, widgetStateDocument } from '../../src/display/widget-host';
 
 // danfojs publishes its types only through package.json "exports"; the test needs its runtime only.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -33,14 +25,10 @@ test('formatColumn follows R format(): common decimals, scientific when narrower
   assert.deepEqual(formatColumn([1.5, -0.125]), ['1.500', '-0.125']);
   assert.deepEqual(formatColumn([NaN, Infinity, -Infinity, 1]), ['NaN', 'Inf', '-Inf', '1']);
   // print(100000) is 1e+05 in R, print(123456) is not.
-  assert.deepEqual([100000, 123456, 1e-10, 0.1 + 0.2, -1 / 3, 0].map((x) => formatNumber(x)), [
-    '1e+05',
-    '123456',
-    '1e-10',
-    '0.3',
-    '-0.3333333',
-    '0',
-  ]);
+  assert.deepEqual(
+    [100000, 123456, 1e-10, 0.1 + 0.2, -1 / 3, 0].map((x) => formatNumber(x)),
+    ['1e+05', '123456', '1e-10', '0.3', '-0.3333333', '0'],
+  );
 });
 
 test('formatPValues follows R format.pval', () => {
@@ -74,10 +62,7 @@ test('htmlTable escapes, aligns numbers right and formats them per column; textT
     textTable(spec),
     ['Fixed <effects>', '            Estimate t value term', '(Intercept)    1.500   12.25 a<b', 'x             -0.125    3.00 c'].join('\n'),
   );
-  assert.equal(
-    textTable({ columns: ['p'], rows: [['<2e-16']], align: ['center'], footer: 'note' }),
-    '  p\n<2e-16\n\nnote',
-  );
+  assert.equal(textTable({ columns: ['p'], rows: [['<2e-16']], align: ['center'], footer: 'note' }), '  p\n<2e-16\n\nnote');
   assert.throws(() => htmlTable({ columns: ['a', 'b'], rows: [[1]] }), /row 0 has 1 cells for 2 columns/);
 });
 
@@ -92,7 +77,10 @@ test('danfojs frames render as tables, long ones as head and tail like pandas', 
   const n = 100;
   const long = new dfd.DataFrame({ i: Array.from({ length: n }, (_, k) => k * 10), s: Array.from({ length: n }, (_, k) => `r${k}`) });
   const lines = String(dataFrameBundle(long as never)['text/plain']).split('\n');
-  assert.deepEqual(lines.slice(1).map((line) => line.split(/\s+/)[0]), ['0', '1', '2', '3', '4', '...', '95', '96', '97', '98', '99', '', '100']);
+  assert.deepEqual(
+    lines.slice(1).map((line) => line.split(/\s+/)[0]),
+    ['0', '1', '2', '3', '4', '...', '95', '96', '97', '98', '99', '', '100'],
+  );
   assert.equal(lines.at(-1), '100 rows × 2 columns');
   assert.equal(lines[0], '      i s');
   assert.equal(lines[6], '... ... ...');
@@ -195,8 +183,14 @@ test('removeBuffers and putBuffers split binary values out of a state and back',
   const state = { a: { b: floats, c: 1 }, list: [1, bytes], n: null };
   const split = removeBuffers(state);
   assert.deepEqual(split.state, { a: { c: 1 }, list: [1, null], n: null });
-  assert.deepEqual(split.bufferPaths, [['a', 'b'], ['list', 1]]);
-  assert.deepEqual(split.buffers.map((b) => [...b]), [[...new Uint8Array(floats.buffer)], [9]]);
+  assert.deepEqual(split.bufferPaths, [
+    ['a', 'b'],
+    ['list', 1],
+  ]);
+  assert.deepEqual(
+    split.buffers.map((b) => [...b]),
+    [[...new Uint8Array(floats.buffer)], [9]],
+  );
   assert.equal(state.a.b, floats, 'input left intact');
   putBuffers(split.state, split.bufferPaths, [floats, bytes]);
   assert.deepEqual(split.state, state);
@@ -216,7 +210,10 @@ test('widgets without a kernel keep local state and render the embedded widget s
     w.on('change', (changes) => events.push(['change', changes]));
     w.set({ value: 2, other: 'x' });
     w.set({ value: 2 });
-    assert.deepEqual(events, [['value', 2, 1], ['change', { value: 2, other: 'x' }]]);
+    assert.deepEqual(events, [
+      ['value', 2, 1],
+      ['change', { value: 2, other: 'x' }],
+    ]);
     assert.equal(w.get('value'), 2);
     w.send({ ignored: true }); // no frontend: dropped
 

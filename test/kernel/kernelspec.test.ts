@@ -49,8 +49,14 @@ test('default and --user install into the user Jupyter data dir', () => {
 });
 
 test('bad kernel install options are user errors', () => {
-  assert.throws(() => installKernel({ user: true, prefix: '/tmp/x' }), (e) => e instanceof NeurolmmError && /either --user or --prefix/.test(e.message));
-  assert.throws(() => installKernel({ prefix: '/tmp/x', name: 'a b' }), (e) => e instanceof NeurolmmError && /kernel name 'a b'/.test(e.message));
+  assert.throws(
+    () => installKernel({ user: true, prefix: '/tmp/x' }),
+    (e) => e instanceof NeurolmmError && /either --user or --prefix/.test(e.message),
+  );
+  assert.throws(
+    () => installKernel({ prefix: '/tmp/x', name: 'a b' }),
+    (e) => e instanceof NeurolmmError && /kernel name 'a b'/.test(e.message),
+  );
 });
 
 test('the launcher explains its usage when started without a connection file', () => {

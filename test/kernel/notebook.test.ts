@@ -14,17 +14,14 @@ import { DIST_DIR, withTestKernel } from './jupyter';
 
 const MODULES = ['jupyter_client', 'nbclient', 'nbconvert'];
 
-
 const display = (file: string) => JSON.stringify(path.join(DIST_DIR, 'src', 'display', file));
 
 const CELLS = [
   'console.log("hello from neurolmm");\n40 + 2',
   `import { htmlTable } from ${display('html')};\n` +
     'display({ toMimeBundle: () => ({ "text/html": htmlTable({ columns: ["estimate"], rows: [[1.5], [-0.25]] }) }) })',
-  `import { PlotlyFigure } from ${display('plotly')};\n` +
-    'new PlotlyFigure({ data: [{ type: "bar", x: ["a", "b"], y: [1, 2] }], layout: { height: 300 } })',
-  `const dfd = require(${JSON.stringify(require.resolve('danfojs'))});\n` +
-    'new dfd.DataFrame({ x: [1, 2.5, 3], group: ["a", "b", "c"] })',
+  `import { PlotlyFigure } from ${display('plotly')};\n` + 'new PlotlyFigure({ data: [{ type: "bar", x: ["a", "b"], y: [1, 2] }], layout: { height: 300 } })',
+  `const dfd = require(${JSON.stringify(require.resolve('danfojs'))});\n` + 'new dfd.DataFrame({ x: [1, 2.5, 3], group: ["a", "b", "c"] })',
   'const slider = widgets.create({ modelName: "IntSliderModel", modelModule: "@jupyter-widgets/controls",\n' +
     '  modelModuleVersion: "2.0.0", viewName: "IntSliderView", viewModule: "@jupyter-widgets/controls",\n' +
     '  viewModuleVersion: "2.0.0", state: { value: 5, min: 0, max: 10, bins: new Uint8Array([1, 2, 3]) } });\n' +
@@ -45,8 +42,19 @@ test('notebook executed with nbconvert on the neurolmm kernel', (t) =>
     writeFileSync(input, JSON.stringify(notebook));
     const run = spawnSync(
       python,
-      ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--allow-errors', '--ExecutePreprocessor.kernel_name=neurolmm',
-        '--ExecutePreprocessor.timeout=120', '--output', 'executed.ipynb', input],
+      [
+        '-m',
+        'nbconvert',
+        '--to',
+        'notebook',
+        '--execute',
+        '--allow-errors',
+        '--ExecutePreprocessor.kernel_name=neurolmm',
+        '--ExecutePreprocessor.timeout=120',
+        '--output',
+        'executed.ipynb',
+        input,
+      ],
       { cwd: kernel.workDir, env: kernel.env, encoding: 'utf8', timeout: 300_000 },
     );
     assert.equal(run.status, 0, run.stderr);

@@ -39,7 +39,10 @@ test('messages are signed over header, parent header, metadata and content only'
   const decoded = decodeMessage(frames, KEY);
   assert.deepEqual(decoded.identities.map(String), ['client-1']);
   assert.deepEqual(decoded.content, { comm_id: 'c', data: { x: 1 } });
-  assert.deepEqual(decoded.buffers.map((b) => [...b]), [[1, 2, 3], []]);
+  assert.deepEqual(
+    decoded.buffers.map((b) => [...b]),
+    [[1, 2, 3], []],
+  );
   assert.equal(decoded.buffers[0].byteOffset, 0, 'each buffer owns its ArrayBuffer');
 });
 

@@ -20,12 +20,14 @@ function maxAbsOfVolume(design: string, statistic: string, nvol: number, volume:
     const folder = path.join(BLMM_DEMO, `results_${hemi}_${design}`);
     const values = new Float32Array(fs.readFileSync(path.join(folder, `blmm_vox_${statistic}.dat`)).buffer.slice(0));
     const mask = new Int32Array(fs.readFileSync(path.join(folder, 'blmm_vox_mask.dat')).buffer.slice(0));
-    for (let i = 0; i < mask.length; i++) if (mask[i] !== 0 && Number.isFinite(values[i * nvol + volume])) max = Math.max(max, Math.abs(values[i * nvol + volume]));
+    for (let i = 0; i < mask.length; i++)
+      if (mask[i] !== 0 && Number.isFinite(values[i * nvol + volume])) max = Math.max(max, Math.abs(values[i * nvol + volume]));
   }
   return max;
 }
 
-const colorbar = (page: Page) => page.evaluate(() => (document.querySelector('.neurolmm-plot') as any).data.find((t: any) => t.marker?.showscale).marker.cmax as number);
+const colorbar = (page: Page) =>
+  page.evaluate(() => (document.querySelector('.neurolmm-plot') as any).data.find((t: any) => t.marker?.showscale).marker.cmax as number);
 
 describe('BLMM demo in the SurfaceViewer', { skip: SKIP_BROWSER || SKIP_DEMO }, () => {
   let browser: Browser;
@@ -51,9 +53,15 @@ describe('BLMM demo in the SurfaceViewer', { skip: SKIP_BROWSER || SKIP_DEMO }, 
         volumeOptions: Array.from((document.querySelector('select[name=volume]') as HTMLSelectElement).options).map((o) => o.text),
       };
     });
-    assert.deepEqual(state.meshes, [['lh', 10242, 20480], ['rh', 10242, 20480]]);
+    assert.deepEqual(state.meshes, [
+      ['lh', 10242, 20480],
+      ['rh', 10242, 20480],
+    ]);
     assert.deepEqual(state.selects, { hemisphere: 'both', design: 'des1', statistic: 'conT', volume: '2' });
-    assert.deepEqual(state.volumeOptions, CONTRASTS.map((c, i) => `${i}: ${c}`));
+    assert.deepEqual(
+      state.volumeOptions,
+      CONTRASTS.map((c, i) => `${i}: ${c}`),
+    );
     assert.equal(await colorbar(page), Math.fround(maxAbsOfVolume('des1', 'conT', 5, 2)));
     assert.deepEqual(errors, []);
     await page.screenshot({ path: artifact('blmm-des1-conT-age-lateral.png') });

@@ -28,12 +28,40 @@ export function artifact(name: string): string {
 export function icosphere(levels = 5, radius = 50, centre: [number, number, number] = [0, 0, 0]) {
   const t = (1 + Math.sqrt(5)) / 2;
   const points: number[][] = [
-    [-1, t, 0], [1, t, 0], [-1, -t, 0], [1, -t, 0], [0, -1, t], [0, 1, t],
-    [0, -1, -t], [0, 1, -t], [t, 0, -1], [t, 0, 1], [-t, 0, -1], [-t, 0, 1],
+    [-1, t, 0],
+    [1, t, 0],
+    [-1, -t, 0],
+    [1, -t, 0],
+    [0, -1, t],
+    [0, 1, t],
+    [0, -1, -t],
+    [0, 1, -t],
+    [t, 0, -1],
+    [t, 0, 1],
+    [-t, 0, -1],
+    [-t, 0, 1],
   ].map(unit);
   let faces: number[][] = [
-    [0, 11, 5], [0, 5, 1], [0, 1, 7], [0, 7, 10], [0, 10, 11], [1, 5, 9], [5, 11, 4], [11, 10, 2], [10, 7, 6], [7, 1, 8],
-    [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8], [3, 8, 9], [4, 9, 5], [2, 4, 11], [6, 2, 10], [8, 6, 7], [9, 8, 1],
+    [0, 11, 5],
+    [0, 5, 1],
+    [0, 1, 7],
+    [0, 7, 10],
+    [0, 10, 11],
+    [1, 5, 9],
+    [5, 11, 4],
+    [11, 10, 2],
+    [10, 7, 6],
+    [7, 1, 8],
+    [3, 9, 4],
+    [3, 4, 2],
+    [3, 2, 6],
+    [3, 6, 8],
+    [3, 8, 9],
+    [4, 9, 5],
+    [2, 4, 11],
+    [6, 2, 10],
+    [8, 6, 7],
+    [9, 8, 1],
   ];
   for (let level = 0; level < levels; level++) {
     const midpoints = new Map<string, number>();
@@ -47,8 +75,15 @@ export function icosphere(levels = 5, radius = 50, centre: [number, number, numb
       return m;
     };
     faces = faces.flatMap(([a, b, c]) => {
-      const ab = midpoint(a, b), bc = midpoint(b, c), ca = midpoint(c, a);
-      return [[a, ab, ca], [b, bc, ab], [c, ca, bc], [ab, bc, ca]];
+      const ab = midpoint(a, b),
+        bc = midpoint(b, c),
+        ca = midpoint(c, a);
+      return [
+        [a, ab, ca],
+        [b, bc, ab],
+        [c, ca, bc],
+        [ab, bc, ca],
+      ];
     });
   }
   const vertices = new Float32Array(points.flatMap((p) => p.map((v, k) => v * radius + centre[k])));
@@ -80,7 +115,9 @@ export function vertexMap(mesh: { vertices: Float32Array }, centre: number[], f:
 /** RGBA pixels of an 8-bit RGB/RGBA non-interlaced PNG (what Chromium's screenshots are). */
 export function decodePng(png: Buffer): { width: number; height: number; rgba: Uint8Array } {
   let offset = 8;
-  let width = 0, height = 0, colorType = 0;
+  let width = 0,
+    height = 0,
+    colorType = 0;
   const idat: Buffer[] = [];
   while (offset < png.length) {
     const length = png.readUInt32BE(offset);
@@ -120,13 +157,17 @@ export function decodePng(png: Buffer): { width: number; height: number; rgba: U
 
 function paeth(a: number, b: number, c: number): number {
   const p = a + b - c;
-  const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+  const pa = Math.abs(p - a),
+    pb = Math.abs(p - b),
+    pc = Math.abs(p - c);
   return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
 }
 
 /** Counts of strongly red, strongly blue and neutral (grey: r = g = b within 12) opaque pixels. */
 export function colourCensus({ rgba }: { rgba: Uint8Array }) {
-  let red = 0, blue = 0, grey = 0;
+  let red = 0,
+    blue = 0,
+    grey = 0;
   for (let i = 0; i < rgba.length; i += 4) {
     const [r, g, b] = [rgba[i], rgba[i + 1], rgba[i + 2]];
     if (r > g + 60 && r > b + 60) red++;

@@ -111,7 +111,9 @@ describe('a notebook in a real JupyterLab 4', { skip: SKIP }, () => {
     await page.goto(`http://127.0.0.1:${port}/lab/tree/${NOTEBOOK}?reset&token=${TOKEN}`);
     await page.waitForFunction(() => (window as any).jupyterapp?.restored !== undefined, undefined, { timeout: 120_000 });
     await page.evaluate(() => (window as any).jupyterapp.restored);
-    await page.waitForFunction(() => (window as any).jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle', undefined, { timeout: 120_000 });
+    await page.waitForFunction(() => (window as any).jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle', undefined, {
+      timeout: 120_000,
+    });
   });
 
   after(async () => {
@@ -150,14 +152,24 @@ describe('a notebook in a real JupyterLab 4', { skip: SKIP }, () => {
     const outputs = await page.evaluate(() =>
       (Array.from((window as any).jupyterapp.shell.currentWidget.content.model.cells) as any[]).map((c) => c.outputs.toJSON()),
     );
-    assert.deepEqual(outputs.flat().filter((o: any) => o.output_type === 'error'), []);
-    assert.ok(outputs[0].some((o: any) => o.data?.['application/vnd.jupyter.widget-view+json']), JSON.stringify(outputs[0]).slice(0, 500));
+    assert.deepEqual(
+      outputs.flat().filter((o: any) => o.output_type === 'error'),
+      [],
+    );
+    assert.ok(
+      outputs[0].some((o: any) => o.data?.['application/vnd.jupyter.widget-view+json']),
+      JSON.stringify(outputs[0]).slice(0, 500),
+    );
     assert.match(JSON.stringify(outputs[1]), /\[ 'conT', 2 \]/);
     // the real widget manager renders it: a Lumino panel holding the viewer, drawn by Plotly
-    await page.waitForFunction(() => {
-      const plot = document.querySelector('.jp-OutputArea-output.lm-Panel .neurolmm-surface .neurolmm-plot') as any;
-      return plot?._fullLayout !== undefined && plot.data?.filter((t: any) => t.type === 'mesh3d').length === 2;
-    }, undefined, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => {
+        const plot = document.querySelector('.jp-OutputArea-output.lm-Panel .neurolmm-surface .neurolmm-plot') as any;
+        return plot?._fullLayout !== undefined && plot.data?.filter((t: any) => t.type === 'mesh3d').length === 2;
+      },
+      undefined,
+      { timeout: 120_000 },
+    );
     assert.equal(await page.locator('text=Error displaying widget').count(), 0);
   });
 

@@ -45,11 +45,20 @@ export class KernelClient {
 
   static async start(): Promise<KernelClient> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'neurolmm-widget-kernel-'));
-    const ports = { shell_port: await freePort(), iopub_port: await freePort(), stdin_port: await freePort(), control_port: await freePort(), hb_port: await freePort() };
+    const ports = {
+      shell_port: await freePort(),
+      iopub_port: await freePort(),
+      stdin_port: await freePort(),
+      control_port: await freePort(),
+      hb_port: await freePort(),
+    };
     const key = randomBytes(16).toString('hex');
     const connectionFile = path.join(dir, 'kernel.json');
     fs.writeFileSync(connectionFile, JSON.stringify({ ...ports, ip: '127.0.0.1', transport: 'tcp', signature_scheme: 'hmac-sha256', key }));
-    const child = spawn(process.execPath, [path.join(REPO, 'dist', 'kernel-ext', 'main.js'), '--connection-file', connectionFile], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(REPO, 'dist', 'kernel-ext', 'main.js'), '--connection-file', connectionFile], {
+      cwd: dir,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     const shell = new zmq.Dealer();
     shell.connect(`tcp://127.0.0.1:${ports.shell_port}`);
     const iopub = new zmq.Subscriber();
@@ -116,7 +125,14 @@ export class KernelClient {
 
   /** Runs a cell; throws with the traceback when it fails. */
   async execute(code: string): Promise<KernelMessage[]> {
-    const messages = await this.request('execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+    const messages = await this.request('execute_request', {
+      code,
+      silent: false,
+      store_history: true,
+      user_expressions: {},
+      allow_stdin: false,
+      stop_on_error: true,
+    });
     const error = messages.find((m) => m.header.msg_type === 'error');
     if (error) throw new Error(`cell failed: ${error.content.ename}: ${error.content.evalue}\n${(error.content.traceback as string[]).join('\n')}`);
     return messages;

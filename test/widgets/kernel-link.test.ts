@@ -80,11 +80,19 @@ describe('SurfaceViewer linked to the neurolmm kernel', { skip: SKIP }, () => {
     page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     const html = artifact('kernel-link.html');
-    fs.writeFileSync(html, `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><script src="${path.join(REPO, 'widgets', 'dist', 'embed.js')}"></script></body></html>`);
+    fs.writeFileSync(
+      html,
+      `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><script src="${path.join(REPO, 'widgets', 'dist', 'embed.js')}"></script></body></html>`,
+    );
     await page.goto(`file://${html}`);
     await page.evaluate(() => (window as any).neurolmmWidgets.rendered);
     await page.exposeFunction('toKernel', (msg: { comm_id: string; data: Record<string, unknown>; buffers: string[] }) => {
-      const handled = kernel.request('comm_msg', { comm_id: msg.comm_id, data: msg.data }, 60_000, msg.buffers.map((b) => Buffer.from(b, 'base64')));
+      const handled = kernel.request(
+        'comm_msg',
+        { comm_id: msg.comm_id, data: msg.data },
+        60_000,
+        msg.buffers.map((b) => Buffer.from(b, 'base64')),
+      );
       toKernel.push(handled);
       return handled.then(() => undefined);
     });
@@ -113,7 +121,7 @@ describe('SurfaceViewer linked to the neurolmm kernel', { skip: SKIP }, () => {
         `const { syntheticBrain, vertexMap } = require(${fixtures});`,
         'const brain = syntheticBrain();',
         'const height = (mesh: { vertices: Float32Array }, x0: number) => vertexMap(mesh, [x0, 0, 0], (_x: number, _y: number, z: number) => 3 * z);',
-        "const viewer = new SurfaceViewer({ surface: brain, maps: { conT: { lh: height(brain.lh, -55), rh: height(brain.rh, 55) } }, threshold: 1 });",
+        'const viewer = new SurfaceViewer({ surface: brain, maps: { conT: { lh: height(brain.lh, -55), rh: height(brain.rh, 55) } }, threshold: 1 });',
         'const clicks: any[] = [];',
         "viewer.on('click', (click: any) => clicks.push(click));",
         'viewer',
@@ -123,13 +131,19 @@ describe('SurfaceViewer linked to the neurolmm kernel', { skip: SKIP }, () => {
     assert.ok(widgetOpen, 'no jupyter.widget comm_open on IOPub');
     const data = widgetOpen!.content.data as { state: Record<string, any>; buffer_paths: Array<Array<string | number>> };
     assert.equal(data.state._model_name, 'SurfaceModel');
-    assert.deepEqual(data.buffer_paths.slice(0, 3), [['meshes', 'lh', 'vertices'], ['meshes', 'lh', 'faces'], ['meshes', 'lh', 'background']]);
+    assert.deepEqual(data.buffer_paths.slice(0, 3), [
+      ['meshes', 'lh', 'vertices'],
+      ['meshes', 'lh', 'faces'],
+      ['meshes', 'lh', 'background'],
+    ]);
     // 10,242 xyz float32 = 122,904 bytes; 20,480 faces x 3 int32 = 245,760 bytes; the JSON has no arrays of them.
     assert.equal(widgetOpen!.buffers[0].byteLength, 10242 * 3 * 4);
     assert.equal(widgetOpen!.buffers[1].byteLength, 20480 * 3 * 4);
     assert.equal(data.state.meshes.lh.vertices, undefined);
     assert.ok(JSON.stringify(data).length < 5000, `JSON part of comm_open is ${JSON.stringify(data).length} characters`);
-    const counts = await page.evaluate(() => (document.querySelector('.neurolmm-plot') as any).data.filter((t: any) => t.type === 'mesh3d').map((t: any) => t.x.length));
+    const counts = await page.evaluate(() =>
+      (document.querySelector('.neurolmm-plot') as any).data.filter((t: any) => t.type === 'mesh3d').map((t: any) => t.x.length),
+    );
     assert.deepEqual(counts, [10242, 10242]);
   });
 

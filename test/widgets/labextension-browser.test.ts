@@ -77,7 +77,9 @@ describe('JupyterLab prebuilt extension', { skip: SKIP }, () => {
         sameToken: plugin.requires[0] === base.IJupyterWidgetRegistry,
         name: registrations[0].name,
         version: registrations[0].version,
-        classes: Object.keys(exports).filter((k) => /Model|View/.test(k)).sort(),
+        classes: Object.keys(exports)
+          .filter((k) => /Model|View/.test(k))
+          .sort(),
         extendsHostBase: exports.SurfaceModel.prototype instanceof base.DOMWidgetModel,
         shared: Object.keys(scope).sort(),
       };

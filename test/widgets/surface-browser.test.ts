@@ -43,7 +43,15 @@ async function plotState(page: Page): Promise<PlotState> {
     const gd = document.querySelector('.neurolmm-plot') as any;
     const meshes = gd.data
       .filter((t: any) => t.type === 'mesh3d')
-      .map((t: any) => ({ hemi: t.meta.hemi, nvertices: t.x.length, nfaces: t.i.length, colours: t.vertexcolor, values: Array.from(t.customdata as Float32Array), x: Array.from(t.x as Float32Array), y: Array.from(t.y as Float32Array) }));
+      .map((t: any) => ({
+        hemi: t.meta.hemi,
+        nvertices: t.x.length,
+        nfaces: t.i.length,
+        colours: t.vertexcolor,
+        values: Array.from(t.customdata as Float32Array),
+        x: Array.from(t.x as Float32Array),
+        y: Array.from(t.y as Float32Array),
+      }));
     const bar = gd.data.find((t: any) => t.marker?.showscale);
     const ticks = Array.from(gd.querySelectorAll('.colorbar .cbaxis text')).map((e: any) => e.textContent);
     const selects: Record<string, string> = {};
@@ -79,7 +87,13 @@ describe('SurfaceViewer in a browser (saved widget state)', { skip: SKIP_BROWSER
 
   it('shows 10,242 vertices and 20,480 faces per hemisphere, with no page error and no request but the file', async () => {
     const state = await plotState(page);
-    assert.deepEqual(state.meshes.map((m) => [m.hemi, m.nvertices, m.nfaces]), [['lh', 10242, 20480], ['rh', 10242, 20480]]);
+    assert.deepEqual(
+      state.meshes.map((m) => [m.hemi, m.nvertices, m.nfaces]),
+      [
+        ['lh', 10242, 20480],
+        ['rh', 10242, 20480],
+      ],
+    );
     assert.deepEqual(errors, []);
     assert.deepEqual(requests, [`file://${artifact('surface.html')}`]);
     await page.screenshot({ path: artifact('surface-conT-threshold2.png') });
@@ -119,7 +133,8 @@ describe('SurfaceViewer in a browser (saved widget state)', { skip: SKIP_BROWSER
     const after = await plotState(page);
     assert.equal(after.selects.volume, '1');
     assert.match(after.status, /conT \[Age\]/);
-    const lh0 = before.meshes[0], lh1 = after.meshes[0];
+    const lh0 = before.meshes[0],
+      lh1 = after.meshes[0];
     let changed = 0;
     lh0.values.forEach((v, i) => {
       assert.ok(lh1.values[i] === -v, `vertex ${i}: ${lh1.values[i]} is not -(${v})`);
@@ -148,7 +163,13 @@ describe('SurfaceViewer in a browser (saved widget state)', { skip: SKIP_BROWSER
     assert.equal(state.colorbar.cmin, 0);
     assert.equal(state.colorbar.cmax, Math.max(maxAbs(maps.sigma2.lh), maxAbs(maps.sigma2.rh)));
     // YlOrRd: light yellow at 0, dark red at the top; no white centre and no blue
-    assert.deepEqual([state.colorbar.colorscale[0], state.colorbar.colorscale.at(-1)], [[0, 'rgb(255,255,204)'], [1, 'rgb(128,0,38)']]);
+    assert.deepEqual(
+      [state.colorbar.colorscale[0], state.colorbar.colorscale.at(-1)],
+      [
+        [0, 'rgb(255,255,204)'],
+        [1, 'rgb(128,0,38)'],
+      ],
+    );
     assert.match(state.status, /sigma2, range 0 to 2\b/);
     const pixels = colourCensus(decodePng(await page.screenshot({ path: artifact('surface-sigma2.png') })));
     // blue: only the threshold slider's handle (a few hundred pixels), none of the brain
@@ -167,12 +188,18 @@ describe('SurfaceViewer in a browser (saved widget state)', { skip: SKIP_BROWSER
   it('hemisphere and camera controls redraw: right hemisphere alone, medial view', async () => {
     await changeControl(page, 'select[name=hemisphere]', 'right');
     let state = await plotState(page);
-    assert.deepEqual(state.meshes.map((m) => m.hemi), ['rh']);
-    const eye = await page.evaluate(() => new Promise<any>((resolve) => {
-      const gd = document.querySelector('.neurolmm-plot') as any;
-      gd.once('plotly_afterplot', () => resolve(gd._fullLayout.scene.camera.eye));
-      (document.querySelector('button[data-camera=medial]') as HTMLButtonElement).click();
-    }));
+    assert.deepEqual(
+      state.meshes.map((m) => m.hemi),
+      ['rh'],
+    );
+    const eye = await page.evaluate(
+      () =>
+        new Promise<any>((resolve) => {
+          const gd = document.querySelector('.neurolmm-plot') as any;
+          gd.once('plotly_afterplot', () => resolve(gd._fullLayout.scene.camera.eye));
+          (document.querySelector('button[data-camera=medial]') as HTMLButtonElement).click();
+        }),
+    );
     // The right hemisphere's medial side faces -x.
     assert.ok(eye.x < -1 && Math.abs(eye.y) < 1e-9 && Math.abs(eye.z) < 1e-9, JSON.stringify(eye));
     await page.screenshot({ path: artifact('surface-rh-medial.png') });
@@ -194,14 +221,18 @@ describe('SurfaceViewer in a browser (saved widget state)', { skip: SKIP_BROWSER
 
   it('hovering shows the vertex value and clicking selects a vertex', async () => {
     await changeControl(page, 'select[name=statistic]', 'conT');
-    await page.evaluate(() => new Promise<void>((resolve) => {
-      const gd = document.querySelector('.neurolmm-plot') as any;
-      gd.once('plotly_afterplot', () => resolve());
-      (document.querySelector('button[data-camera=lateral]') as HTMLButtonElement).click();
-    }));
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve) => {
+          const gd = document.querySelector('.neurolmm-plot') as any;
+          gd.once('plotly_afterplot', () => resolve());
+          (document.querySelector('button[data-camera=lateral]') as HTMLButtonElement).click();
+        }),
+    );
     const box = (await page.locator('.neurolmm-plot').boundingBox())!;
     // Lateral view of both hemispheres from the left: the left hemisphere fills the middle.
-    const x = box.x + box.width / 2, y = box.y + box.height * 0.35;
+    const x = box.x + box.width / 2,
+      y = box.y + box.height * 0.35;
     await page.mouse.move(x, y);
     await page.mouse.move(x + 2, y + 1);
     const hover = await page.waitForSelector('.hovertext', { timeout: 5000 }).then((e) => e.textContent());

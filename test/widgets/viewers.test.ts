@@ -32,8 +32,14 @@ describe('SurfaceViewer input checks', () => {
   });
 
   it('plain values with two hemispheres, unknown hemispheres, and no maps are DataErrors', () => {
-    assert.throws(() => new SurfaceViewer({ surface: brain, maps: { t: ones(10242) } }), /map 't': the viewer has two hemispheres, so give \{ lh: values, rh: values \}/);
-    assert.throws(() => new SurfaceViewer({ surface: { lh: brain.lh }, maps: { t: { rh: ones(10242) } } }), /map 't' has values for rh but the viewer has no such surface \(it has lh\)/);
+    assert.throws(
+      () => new SurfaceViewer({ surface: brain, maps: { t: ones(10242) } }),
+      /map 't': the viewer has two hemispheres, so give \{ lh: values, rh: values \}/,
+    );
+    assert.throws(
+      () => new SurfaceViewer({ surface: { lh: brain.lh }, maps: { t: { rh: ones(10242) } } }),
+      /map 't' has values for rh but the viewer has no such surface \(it has lh\)/,
+    );
     assert.throws(() => new SurfaceViewer({ surface: brain }), DataError);
     assert.throws(() => new SurfaceViewer({ surface: {}, maps: {} }), /needs a surface/);
     assert.throws(
@@ -58,19 +64,28 @@ describe('SurfaceViewer widget state', () => {
     assert.equal(spec.modelModuleVersion, `^${JSON.parse(fs.readFileSync(path.join(REPO, 'widgets', 'package.json'), 'utf8')).version}`);
     const paths = spec.buffers!.map((b) => b.path.join('.'));
     assert.deepEqual(paths, [
-      'meshes.lh.vertices', 'meshes.lh.faces', 'meshes.lh.background',
-      'meshes.rh.vertices', 'meshes.rh.faces', 'meshes.rh.background',
-      'maps.0.values', 'maps.1.values', 'maps.2.values',
+      'meshes.lh.vertices',
+      'meshes.lh.faces',
+      'meshes.lh.background',
+      'meshes.rh.vertices',
+      'meshes.rh.faces',
+      'meshes.rh.background',
+      'maps.0.values',
+      'maps.1.values',
+      'maps.2.values',
     ]);
     assert.equal(spec.buffers![0].data, brain.lh.vertices);
     assert.equal(spec.buffers![6].data, data);
     const json = JSON.stringify(spec.state);
     assert.ok(json.length < 2000, `JSON state is ${json.length} characters`);
-    assert.deepEqual((spec.state as any).maps.map((m: any) => [m.design, m.statistic, m.hemi, m.nvol, m.names]), [
-      ['des1', 'conT', 'lh', 2, ['a', 'b']],
-      ['des1', 'conT', 'rh', 2, []],
-      ['des2', 'sigma2', 'lh', 1, []],
-    ]);
+    assert.deepEqual(
+      (spec.state as any).maps.map((m: any) => [m.design, m.statistic, m.hemi, m.nvol, m.names]),
+      [
+        ['des1', 'conT', 'lh', 2, ['a', 'b']],
+        ['des1', 'conT', 'rh', 2, []],
+        ['des2', 'sigma2', 'lh', 1, []],
+      ],
+    );
     assert.equal((spec.state as any).threshold, 2);
   });
 
@@ -135,7 +150,10 @@ describe('SurfaceViewer thresholds', () => {
   const maps = { conT: { lh: ones(10242) }, conTlp: { lh: ones(10242) }, sigma2: { lh: ones(10242) } };
 
   it('start at the default of the statistic shown: |t| 2, -log10 p 1.3, else 0', () => {
-    assert.deepEqual([defaultThreshold('conT'), defaultThreshold('conTlp'), defaultThreshold('Chi2lp'), defaultThreshold('sigma2'), defaultThreshold('D')], [2, 1.3, 1.3, 0, 0]);
+    assert.deepEqual(
+      [defaultThreshold('conT'), defaultThreshold('conTlp'), defaultThreshold('Chi2lp'), defaultThreshold('sigma2'), defaultThreshold('D')],
+      [2, 1.3, 1.3, 0, 0],
+    );
     assert.equal(new SurfaceViewer({ surface: { lh: brain.lh }, maps }).get('threshold'), 2);
     assert.equal(new SurfaceViewer({ surface: { lh: brain.lh }, maps, statistic: 'sigma2' }).get('threshold'), 0);
     assert.equal(new SurfaceViewer({ surface: { lh: brain.lh }, maps, threshold: 3 }).get('threshold'), 3);
@@ -159,8 +177,11 @@ describe('SurfaceViewer.fromBlmm', () => {
     assert.throws(() => SurfaceViewer.fromBlmm('/nonexistent/blmm'), /^DataError: BLMM folder not found: \/nonexistent\/blmm$/);
     const dir = tmp();
     fs.mkdirSync(path.join(dir, 'results_lh_des1'));
-    assert.throws(() => SurfaceViewer.fromBlmm(dir, { hemi: 'lh', design: 'des7' }), (e: Error) =>
-      e instanceof DataError && e.message === `BLMM results folder not found: ${path.join(dir, 'results_lh_des7')} (folders in ${dir}: results_lh_des1)`);
+    assert.throws(
+      () => SurfaceViewer.fromBlmm(dir, { hemi: 'lh', design: 'des7' }),
+      (e: Error) =>
+        e instanceof DataError && e.message === `BLMM results folder not found: ${path.join(dir, 'results_lh_des7')} (folders in ${dir}: results_lh_des1)`,
+    );
     assert.throws(() => SurfaceViewer.fromBlmm(tmp()), /no BLMM results folders \(results_<lh\|rh>_<design>\) in /);
   });
 
@@ -168,7 +189,8 @@ describe('SurfaceViewer.fromBlmm', () => {
     const viewer = SurfaceViewer.fromBlmm(BLMM_DEMO, { contrasts: ['Intercept', 'Sex', 'Cross-sectional age', 'Longitudinal time', 'NIH score'] });
     const spec = viewer.spec();
     const maps = (spec.state as any).maps as Array<{ design: string; statistic: string; hemi: string; nvol: number; names: string[] }>;
-    const find = (design: string, statistic: string, hemi: string) => maps.findIndex((m) => m.design === design && m.statistic === statistic && m.hemi === hemi);
+    const find = (design: string, statistic: string, hemi: string) =>
+      maps.findIndex((m) => m.design === design && m.statistic === statistic && m.hemi === hemi);
     assert.deepEqual([...new Set(maps.map((m) => m.design))], ['compare', 'des1', 'des2']);
     assert.equal((spec.state as any).design, 'compare');
     const conT = maps[find('des1', 'conT', 'lh')];
@@ -222,10 +244,16 @@ describe('meshCurvature', () => {
       assert.ok(curvature[i] < 0, `vertex ${i}: ${curvature[i]}`);
     }
     const mean = curvature.reduce((s, c) => s + c, 0) / curvature.length;
-    let edges = 0, total = 0;
+    let edges = 0,
+      total = 0;
     for (let f = 0; f < sphere.faces.length; f += 3) {
-      for (const [a, b] of [[0, 1], [1, 2], [2, 0]]) {
-        const p = sphere.faces[f + a], q = sphere.faces[f + b];
+      for (const [a, b] of [
+        [0, 1],
+        [1, 2],
+        [2, 0],
+      ]) {
+        const p = sphere.faces[f + a],
+          q = sphere.faces[f + b];
         total += Math.hypot(...[0, 1, 2].map((k) => sphere.vertices[3 * p + k] - sphere.vertices[3 * q + k]));
         edges++;
       }
@@ -244,7 +272,8 @@ describe('meshCurvature', () => {
       for (let k = 0; k < 3; k++) dented[3 * i + k] *= depth;
     }
     const curvature = meshCurvature({ vertices: dented, faces: sphere.faces });
-    let bottom = 0, rim = 0;
+    let bottom = 0,
+      rim = 0;
     for (let i = 0; i < sphere.nvertices; i++) {
       if (angle(i) < 0.08) {
         assert.ok(curvature[i] > 0, `vertex ${i} at ${angle(i)} rad: ${curvature[i]}`);
@@ -260,25 +289,47 @@ describe('meshCurvature', () => {
 });
 
 describe('VolumeViewer input checks and resampling', () => {
-  const affine = [[2, 0, 0, -10], [0, 2, 0, -10], [0, 0, 2, -10], [0, 0, 0, 1]];
+  const affine = [
+    [2, 0, 0, -10],
+    [0, 2, 0, -10],
+    [0, 0, 2, -10],
+    [0, 0, 0, 1],
+  ];
 
   it('data that do not fill the grid are a DataError with the counts', () => {
     assert.throws(
       () => new VolumeViewer({ stat: { dims: [4, 5, 6], data: new Float32Array(100), affine } }),
       (e: Error) => e instanceof DataError && e.message === 'stat map has 100 values but its dims [4, 5, 6] make 120 voxels per volume',
     );
-    assert.throws(() => new VolumeViewer({ stat: { dims: [4, 5, 6], data: new Float32Array(240), affine }, names: ['one'] }), /stat map has 2 volumes but 1 names/);
+    assert.throws(
+      () => new VolumeViewer({ stat: { dims: [4, 5, 6], data: new Float32Array(240), affine }, names: ['one'] }),
+      /stat map has 2 volumes but 1 names/,
+    );
   });
 
   it('resamples a background from another grid by nearest neighbour in world space', () => {
     // Background: 1 mm grid whose value is its own world x coordinate.
     const bgDims = [30, 30, 30];
-    const bgAffine = [[1, 0, 0, -15], [0, 1, 0, -15], [0, 0, 1, -15], [0, 0, 0, 1]];
+    const bgAffine = [
+      [1, 0, 0, -15],
+      [0, 1, 0, -15],
+      [0, 0, 1, -15],
+      [0, 0, 0, 1],
+    ];
     const data = new Float32Array(27000).map((_, n) => (n % 30) - 15);
     const out = resampleToGrid({ dims: bgDims, data, affine: bgAffine }, [4, 5, 6], affine);
     for (let k = 0; k < 6; k++) for (let j = 0; j < 5; j++) for (let i = 0; i < 4; i++) assert.equal(out[i + 4 * (j + 5 * k)], 2 * i - 10);
     // Outside the background: 0.
-    const shifted = resampleToGrid({ dims: bgDims, data, affine: bgAffine }, [4, 1, 1], [[10, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]);
+    const shifted = resampleToGrid(
+      { dims: bgDims, data, affine: bgAffine },
+      [4, 1, 1],
+      [
+        [10, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 1, 0],
+        [0, 0, 0, 1],
+      ],
+    );
     assert.deepEqual(Array.from(shifted), [0, 10, 0, 0]);
   });
 
@@ -286,22 +337,46 @@ describe('VolumeViewer input checks and resampling', () => {
     const dir = tmp();
     const data = new Float32Array(240).map((_, n) => n);
     writeNifti(path.join(dir, 'stat.nii.gz'), { dims: [4, 5, 6, 2], data, affine });
-    writeNifti(path.join(dir, 'anat.nii'), { dims: [5, 10, 12], data: new Float32Array(600).fill(3), affine: [[1, 0, 0, -10], [0, 1, 0, -10], [0, 0, 1, -10], [0, 0, 0, 1]] });
+    writeNifti(path.join(dir, 'anat.nii'), {
+      dims: [5, 10, 12],
+      data: new Float32Array(600).fill(3),
+      affine: [
+        [1, 0, 0, -10],
+        [0, 1, 0, -10],
+        [0, 0, 1, -10],
+        [0, 0, 0, 1],
+      ],
+    });
     const viewer = VolumeViewer.fromNifti(path.join(dir, 'stat.nii.gz'), { background: path.join(dir, 'anat.nii'), names: ['a', 'b'], threshold: 2 });
     const spec = viewer.spec();
-    assert.deepEqual([(spec.state as any).dims, (spec.state as any).nvol, (spec.state as any).volume_names, (spec.state as any).threshold], [[4, 5, 6], 2, ['a', 'b'], 2]);
+    assert.deepEqual(
+      [(spec.state as any).dims, (spec.state as any).nvol, (spec.state as any).volume_names, (spec.state as any).threshold],
+      [[4, 5, 6], 2, ['a', 'b'], 2],
+    );
     assert.deepEqual(Array.from(spec.buffers![0].data as Float32Array), Array.from(data));
     // Stat voxels i = 0..3 sit at x = -10, -8, -6, -4 mm; the 1 mm background covers x = -10..-6 only.
     const background = spec.buffers![1].data as Float32Array;
-    assert.deepEqual([0, 1, 2, 3, 4 * 5 * 6 - 2, 4 * 5 * 6 - 1].map((n) => background[n]), [3, 3, 3, 0, 3, 0]);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4 * 5 * 6 - 2, 4 * 5 * 6 - 1].map((n) => background[n]),
+      [3, 3, 3, 0, 3, 0],
+    );
     assert.equal((spec.state as any).title, path.join(dir, 'stat.nii.gz'));
     assert.throws(() => VolumeViewer.fromNifti(path.join(dir, 'missing.nii')), DataError);
   });
 
   it('the widget state holds the stat map and background as buffers and the affine row-major', () => {
-    const viewer = new VolumeViewer({ stat: { dims: [4, 5, 6], data: new Float32Array(240), affine }, background: { dims: [4, 5, 6], data: new Float32Array(120).fill(7), affine } });
+    const viewer = new VolumeViewer({
+      stat: { dims: [4, 5, 6], data: new Float32Array(240), affine },
+      background: { dims: [4, 5, 6], data: new Float32Array(120).fill(7), affine },
+    });
     const spec = viewer.spec();
-    assert.deepEqual(spec.buffers!.map((b) => [b.path.join('.'), (b.data as Float32Array).length]), [['stat', 240], ['background', 120]]);
+    assert.deepEqual(
+      spec.buffers!.map((b) => [b.path.join('.'), (b.data as Float32Array).length]),
+      [
+        ['stat', 240],
+        ['background', 120],
+      ],
+    );
     assert.deepEqual((spec.state as any).affine, [2, 0, 0, -10, 0, 2, 0, -10, 0, 0, 2, -10, 0, 0, 0, 1]);
     assert.deepEqual([(spec.state as any).nvol, (spec.state as any).cursor], [2, [2, 2, 3]]);
     assert.equal(viewer.describe(), 'VolumeViewer(4x5x6 voxels, 2 volumes, with background)');

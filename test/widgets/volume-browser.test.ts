@@ -58,7 +58,12 @@ async function pixelAtVoxel(page: Page, plane: string, voxel: number[]): Promise
     ([plane, voxel, dims]) => {
       const canvas = document.querySelector(`canvas[data-plane=${plane}]`) as HTMLCanvasElement;
       // Display axes: sagittal (j right, k up), coronal (i, k), axial (i, j); i is flipped (x runs against it).
-      const [h, v, nh, nv] = plane === 'sagittal' ? [voxel[1], voxel[2], dims[1], dims[2]] : plane === 'coronal' ? [dims[0] - 1 - voxel[0], voxel[2], dims[0], dims[2]] : [dims[0] - 1 - voxel[0], voxel[1], dims[0], dims[1]];
+      const [h, v, nh, nv] =
+        plane === 'sagittal'
+          ? [voxel[1], voxel[2], dims[1], dims[2]]
+          : plane === 'coronal'
+            ? [dims[0] - 1 - voxel[0], voxel[2], dims[0], dims[2]]
+            : [dims[0] - 1 - voxel[0], voxel[1], dims[0], dims[1]];
       const x = Math.floor(((h + 0.5) * canvas.width) / nh);
       const y = Math.floor(((nv - 1 - v + 0.5) * canvas.height) / nv);
       const d = canvas.getContext('2d')!.getImageData(x + 2, y + 2, 1, 1).data;
@@ -105,7 +110,9 @@ describe('VolumeViewer in a browser (saved widget state)', { skip: SKIP_BROWSER 
   });
 
   it('draws three slices sized by voxel size in mm, with no page error', async () => {
-    const sizes = await page.evaluate(() => Array.from(document.querySelectorAll('.neurolmm-slices canvas')).map((c: any) => [c.dataset.plane, c.width, c.height]));
+    const sizes = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('.neurolmm-slices canvas')).map((c: any) => [c.dataset.plane, c.width, c.height]),
+    );
     // 48 x 3 mm = 144 mm is the longest side; it gets 260 px.
     const px = (n: number) => Math.round((n * 3 * 260) / 144);
     assert.deepEqual(sizes, [

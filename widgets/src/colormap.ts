@@ -64,7 +64,10 @@ export function rgbString([r, g, b]: Rgb): string {
 export function scaleRgb(value: number, scale: ColourScale): Rgb {
   const stops = stopsOf(scale);
   const t = Math.min(1, Math.max(0, (value - scale.vmin) / (scale.vmax - scale.vmin)));
-  const upper = Math.max(1, stops.findIndex(([s]) => s >= t));
+  const upper = Math.max(
+    1,
+    stops.findIndex(([s]) => s >= t),
+  );
   const [t0, c0] = stops[upper - 1];
   const [t1, c1] = stops[upper];
   const w = (t - t0) / (t1 - t0);

@@ -116,10 +116,10 @@ export function resolveSelection(model: WidgetModel): SurfaceSelection {
   const maps: SurfaceMap[] = model.get('maps');
   const meshes: Partial<Record<Hemi, HemiMesh>> = model.get('meshes');
   const designs = unique(maps.map((m) => m.design));
-  const design = designs.includes(model.get('design')) ? model.get('design') : designs[0] ?? '';
+  const design = designs.includes(model.get('design')) ? model.get('design') : (designs[0] ?? '');
   const ofDesign = maps.filter((m) => m.design === design);
   const statistics = unique(ofDesign.map((m) => m.statistic));
-  const statistic = statistics.includes(model.get('statistic')) ? model.get('statistic') : statistics[0] ?? '';
+  const statistic = statistics.includes(model.get('statistic')) ? model.get('statistic') : (statistics[0] ?? '');
   const entries = ofDesign.filter((m) => m.statistic === statistic);
   const nvol = Math.max(1, ...entries.map((m) => m.nvol));
   const volume = Math.min(nvol - 1, Math.max(0, Math.trunc(Number(model.get('volume')) || 0)));
@@ -135,7 +135,18 @@ export function resolveSelection(model: WidgetModel): SurfaceSelection {
   const scale = colourScale(Object.values(volumes), model.get('vmax'));
   const volumeLabel = volumeNames[volume] ?? (nvol > 1 ? String(volume) : '');
   const label = volumeLabel && volumeLabel !== statistic ? `${statistic} [${volumeLabel}]` : statistic;
-  return { designs, design, statistics, statistic, volume, volumeNames, label, hemis: shown.length ? shown : (Object.keys(meshes) as Hemi[]), maps: volumes, scale };
+  return {
+    designs,
+    design,
+    statistics,
+    statistic,
+    volume,
+    volumeNames,
+    label,
+    hemis: shown.length ? shown : (Object.keys(meshes) as Hemi[]),
+    maps: volumes,
+    scale,
+  };
 }
 
 /** Per-vertex colours: the colour scale at or above threshold, the grey background below it. */
@@ -184,7 +195,8 @@ type Placement = (x: number, y: number, z: number) => [number, number, number];
 export function hemispherePlacement(meshes: Partial<Record<Hemi, HemiMesh>>, camera: string, hemis: Hemi[]): Partial<Record<Hemi, Placement>> {
   if (camera !== 'medial' || hemis.length !== 2 || !meshes.lh || !meshes.rh) return {};
   const yRange = (v: Float32Array) => {
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity,
+      hi = -Infinity;
     for (let i = 1; i < v.length; i += 3) {
       lo = Math.min(lo, v[i]);
       hi = Math.max(hi, v[i]);
@@ -318,11 +330,22 @@ export class SurfaceView extends DOMWidgetView {
     if (meshes.rh) hemiOptions.push(['right', 'right']);
     if (meshes.lh && meshes.rh) hemiOptions.push(['both', 'both']);
     const hemisphere = this.model.get('hemisphere');
-    setOptions(this.hemisphereSelect, hemiOptions, hemiOptions.some(([v]) => v === hemisphere) ? hemisphere : hemiOptions[hemiOptions.length - 1]?.[0] ?? '');
-    setOptions(this.designSelect, sel.designs.map((d) => [d, d]), sel.design);
-    setOptions(this.statisticSelect, sel.statistics.map((s) => [s, s]), sel.statistic);
+    setOptions(this.hemisphereSelect, hemiOptions, hemiOptions.some(([v]) => v === hemisphere) ? hemisphere : (hemiOptions[hemiOptions.length - 1]?.[0] ?? ''));
+    setOptions(
+      this.designSelect,
+      sel.designs.map((d) => [d, d]),
+      sel.design,
+    );
+    setOptions(
+      this.statisticSelect,
+      sel.statistics.map((s) => [s, s]),
+      sel.statistic,
+    );
     const nvol = Math.max(1, sel.volumeNames.length, sel.volume + 1);
-    const volumeOptions: Array<[string, string]> = Array.from({ length: nvol }, (_, v) => [String(v), sel.volumeNames[v] ? `${v}: ${sel.volumeNames[v]}` : String(v)]);
+    const volumeOptions: Array<[string, string]> = Array.from({ length: nvol }, (_, v) => [
+      String(v),
+      sel.volumeNames[v] ? `${v}: ${sel.volumeNames[v]}` : String(v),
+    ]);
     setOptions(this.volumeSelect, volumeOptions, String(sel.volume));
     syncThreshold(this.thresholdInput, this.thresholdSlider, Number(this.model.get('threshold')) || 0, sel.scale.vmax);
     for (const [preset, b] of this.cameraButtons) b.classList.toggle('active', preset === this.model.get('camera'));

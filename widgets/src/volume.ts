@@ -154,7 +154,6 @@ export class VolumeView extends DOMWidgetView {
     return { values: stat ? stat.subarray(volume * nvox, (volume + 1) * nvox) : null, volume };
   }
 
-
   /** Whether display coordinates run against voxel index along an axis (so +world is right/up). */
   private flipped(axis: Axis): boolean {
     const a: number[] = this.model.get('affine');
