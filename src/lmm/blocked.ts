@@ -148,8 +148,9 @@ export class BlockedSystem implements TailLayout {
     const grouped = groups ? (groups.size.length * k * k * m * m) / 2 : Infinity;
     const touched = this.p + 1 + this.terms.reduce((sum, t, ti) => sum + (ti > 0 ? t.k : 0), 0);
     if (single) {
-      const stacked = StackedFirstBlock.cost(cross!, k, m, nlevels);
-      return grouped <= stacked ? new GroupedFirstBlock(term, cross!, groups!, m) : new StackedFirstBlock(term, cross!, m);
+      // every level touches at least one column, so stacking costs at least nlevels (k^2 + k/2)
+      const groupedWins = grouped <= nlevels * (k * k + k / 2) || grouped <= StackedFirstBlock.cost(cross!, k, m, nlevels);
+      return groupedWins ? new GroupedFirstBlock(term, cross!, groups!, m) : new StackedFirstBlock(term, cross!, m);
     }
     if (grouped <= (nlevels * k * touched * touched) / 2) return new GroupedFirstBlock(term, cross!, groups!, m, () => this.rowScale());
     return new SparseFirstBlock(this, xy);
@@ -520,6 +521,8 @@ export class BlockedSystem implements TailLayout {
     const m = p + 1;
     const a = new Float64Array(m * m);
     for (let j = 0; j < p; j++) a.set(xtx.subarray(j * p, (j + 1) * p), j * m);
+    // a whole-brain design's y is zero until each voxel's products are set
+    if (xy.subarray(p * n).every((y) => y === 0)) return a;
     for (let j = 0; j <= p; j++) {
       let s = 0;
       for (let r = 0; r < n; r++) s += xy[r + j * n] * xy[r + p * n];

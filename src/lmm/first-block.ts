@@ -132,12 +132,12 @@ export interface LevelGroups {
 }
 
 export function groupLevels(M: Float64Array, k: number, nlevels: number): LevelGroups {
-  const keyToGroup = new Map<string, number>();
+  const keyToGroup = new Map<string | number, number>();
   const groupOf = new Int32Array(nlevels);
   const size: number[] = [];
   const first: number[] = [];
   for (let l = 0; l < nlevels; l++) {
-    const key = M.subarray(l * k * k, (l + 1) * k * k).join(',');
+    const key = k === 1 ? M[l] : M.subarray(l * k * k, (l + 1) * k * k).join(',');
     let g = keyToGroup.get(key);
     if (g === undefined) {
       g = size.length;

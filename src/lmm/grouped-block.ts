@@ -28,6 +28,8 @@ export class GroupedFirstBlock implements FirstBlock {
   /** `setResponse`'s sums: per block (c, a, b) the y row of S_c[a][b]; the levels in group order */
   private yRows?: Float64Array;
   private levelOrder?: Int32Array;
+  /** the gradient's buffers: H^{-1}, C and R (k x k each), the residual's weights and the inverse's included rows */
+  private gradientWork?: Float64Array;
 
   constructor(
     private readonly term: ReTerm,
@@ -49,23 +51,64 @@ export class GroupedFirstBlock implements FirstBlock {
     const PP = P * P;
     const W = this.W;
     this.S = new Float64Array(groups.size.length * kk * PP);
-    for (let l = 0; l < nlevels; l++) {
-      const g = this.groupOf[l];
-      for (let a = 0; a < k; a++)
-        for (let b = 0; b < k; b++) {
-          const base = ((g * k + a) * k + b) * PP;
-          const wa = (l * k + a) * P;
-          const wb = (l * k + b) * P;
-          for (let j = 0; j < P; j++) {
-            const wbj = W[wb + j];
-            if (wbj === 0) continue;
-            for (let i = 0; i < P; i++) this.S[base + i + j * P] += W[wa + i] * wbj;
+    if (k === 1) this.sumScalarGroups();
+    else
+      for (let l = 0; l < nlevels; l++) {
+        const g = this.groupOf[l];
+        for (let a = 0; a < k; a++)
+          for (let b = 0; b < k; b++) {
+            const base = ((g * k + a) * k + b) * PP;
+            const wa = (l * k + a) * P;
+            const wb = (l * k + b) * P;
+            for (let j = 0; j < P; j++) {
+              const wbj = W[wb + j];
+              if (wbj === 0) continue;
+              for (let i = 0; i < P; i++) this.S[base + i + j * P] += W[wa + i] * wbj;
+            }
           }
-        }
-    }
+      }
     this.h = new Float64Array(kk);
     this.work = new Float64Array(kk);
     this.K = new Float64Array(kk);
+  }
+
+  /**
+   * S_c = sum over group c's levels of W_l W_l' for a scalar term: the lower triangle four levels
+   * at a time (each S entry is loaded and stored once per four), then mirrored.
+   */
+  private sumScalarGroups(): void {
+    const { P, W, S, groupSize } = this;
+    const PP = P * P;
+    const order = (this.levelOrder ??= levelsByGroup(this.groupOf, groupSize));
+    for (let c = 0, s = 0; c < groupSize.length; c++) {
+      const base = c * PP;
+      const end = s + groupSize[c];
+      for (; s + 3 < end; s += 4) {
+        const w0 = order[s] * P;
+        const w1 = order[s + 1] * P;
+        const w2 = order[s + 2] * P;
+        const w3 = order[s + 3] * P;
+        for (let j = 0; j < P; j++) {
+          const a0 = W[w0 + j];
+          const a1 = W[w1 + j];
+          const a2 = W[w2 + j];
+          const a3 = W[w3 + j];
+          if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
+          const col = base + j * P;
+          for (let i = j; i < P; i++) S[col + i] += a0 * W[w0 + i] + a1 * W[w1 + i] + a2 * W[w2 + i] + a3 * W[w3 + i];
+        }
+      }
+      for (; s < end; s++) {
+        const w = order[s] * P;
+        for (let j = 0; j < P; j++) {
+          const a = W[w + j];
+          if (a === 0) continue;
+          const col = base + j * P;
+          for (let i = j; i < P; i++) S[col + i] += a * W[w + i];
+        }
+      }
+      for (let j = 0; j < P; j++) for (let i = j + 1; i < P; i++) S[base + j + i * P] = S[base + i + j * P];
+    }
   }
 
   /**
@@ -113,33 +156,29 @@ export class GroupedFirstBlock implements FirstBlock {
    * levels of a group at a time, so that each group row is loaded and stored once per four.
    */
   private sumScalarRows(zty: ArrayLike<number>, rows: Float64Array): void {
-    const { P, W } = this;
-    const order = (this.levelOrder ??= levelsByGroup(this.groupOf, this.groupSize));
-    let s = 0;
-    this.groupSize.forEach((size, c) => {
+    const { P, W, groupSize } = this;
+    const order = (this.levelOrder ??= levelsByGroup(this.groupOf, groupSize));
+    // plain loops, no closure: V8 keeps the indices in registers
+    for (let c = 0, s = 0; c < groupSize.length; c++) {
       const o = c * P;
-      const end = s + size;
+      const end = s + groupSize[c];
       for (; s + 3 < end; s += 4) {
-        const l0 = order[s];
-        const l1 = order[s + 1];
-        const l2 = order[s + 2];
-        const l3 = order[s + 3];
-        const z0 = zty[l0];
-        const z1 = zty[l1];
-        const z2 = zty[l2];
-        const z3 = zty[l3];
-        const w0 = l0 * P;
-        const w1 = l1 * P;
-        const w2 = l2 * P;
-        const w3 = l3 * P;
+        const w0 = order[s] * P;
+        const w1 = order[s + 1] * P;
+        const w2 = order[s + 2] * P;
+        const w3 = order[s + 3] * P;
+        const z0 = zty[order[s]];
+        const z1 = zty[order[s + 1]];
+        const z2 = zty[order[s + 2]];
+        const z3 = zty[order[s + 3]];
         for (let j = 0; j < P; j++) rows[o + j] += z0 * W[w0 + j] + z1 * W[w1 + j] + z2 * W[w2 + j] + z3 * W[w3 + j];
       }
       for (; s < end; s++) {
-        const l = order[s];
-        const z = zty[l];
-        for (let j = 0; j < P; j++) rows[o + j] += z * W[l * P + j];
+        const w = order[s] * P;
+        const z = zty[order[s]];
+        for (let j = 0; j < P; j++) rows[o + j] += z * W[w + j];
       }
-    });
+    }
   }
 
   /** K = lambda H^{-1} lambda' = G'G with G = L^{-1} lambda', L the Cholesky factor of H held in this.h */
@@ -188,10 +227,9 @@ export class GroupedFirstBlock implements FirstBlock {
   }
 
   /** The residual's coefficients on W's columns: (-b of the tail terms, -beta, 1), from the tail unknowns v. */
-  private residualWeights(v: Float64Array): Float64Array {
+  private residualWeights(v: Float64Array, r: Float64Array = new Float64Array(this.P)): Float64Array {
     const P = this.P;
     const scale = this.rowScale?.();
-    const r = new Float64Array(P);
     for (let j = 0; j < P - 1; j++) r[j] = -v[j] * (scale ? scale[j] : 1);
     r[P - 1] = 1;
     return r;
@@ -204,39 +242,48 @@ export class GroupedFirstBlock implements FirstBlock {
    * to H_c^{-1} lambda' R_c lambda H_c^{-1} with R_c[a,b] = r' S_c[a][b] r, r the residual's weights.
    */
   addGradientTerms(g22: Float64Array, m: number, include: number, v: Float64Array, S: Float64Array, U: Float64Array): void {
-    const { k, P } = this;
+    const { k, P, M, groupSize, h, work } = this;
     const PP = P * P;
     const lam = this.term.lambda;
-    const hinv = new Float64Array(k * k);
-    const C = new Float64Array(k * k);
-    const R = new Float64Array(k * k);
-    const r = this.residualWeights(v);
-    // the included rows of the inverse, both triangles, in W's (unscaled) coordinates
+    const kk = k * k;
+    const hinv = (this.gradientWork ??= new Float64Array(3 * kk + P + P * P));
+    const C = hinv.subarray(kk, 2 * kk);
+    const R = hinv.subarray(2 * kk, 3 * kk);
+    const r = this.residualWeights(v, hinv.subarray(3 * kk, 3 * kk + P));
+    // the included rows of the inverse, lower triangle, in W's (unscaled) coordinates
     const scale = this.rowScale?.();
-    const G = new Float64Array(include * include);
-    for (let j = 0; j < include; j++)
-      for (let i = j; i < include; i++) {
-        const g = g22[i + j * m] * (scale ? scale[i] * scale[j] : 1);
-        G[i + j * include] = g;
-        G[j + i * include] = g;
-      }
-    this.groupSize.forEach((count, g) => {
-      factorLevelBlock(lam, this.M, g * k * k, k, this.h, this.work);
-      choleskyInverse(this.h, k, hinv);
+    const G = hinv.subarray(3 * kk + P);
+    for (let j = 0; j < include; j++) for (let i = j; i < include; i++) G[i + j * P] = g22[i + j * m] * (scale ? scale[i] * scale[j] : 1);
+    const Sg = this.S;
+    for (let g = 0; g < groupSize.length; g++) {
+      factorLevelBlock(lam, M, g * kk, k, h, work);
+      choleskyInverse(h, k, hinv);
       for (let a = 0; a < k; a++)
         for (let b = 0; b < k; b++) {
           const base = ((g * k + a) * k + b) * PP;
-          let c = 0;
-          for (let j = 0; j < include; j++) for (let i = 0; i < include; i++) c += G[i + j * include] * this.S[base + i + j * P];
+          // tr(G S) and r'Sr over the lower triangle of the symmetric blocks: off-diagonal entries twice
+          let diagonalC = 0;
+          let lowerC = 0;
+          for (let j = 0; j < include; j++) {
+            const col = base + j * P;
+            diagonalC += G[j + j * P] * Sg[col + j];
+            for (let i = j + 1; i < include; i++) lowerC += G[i + j * P] * (Sg[col + i] + Sg[base + j + i * P]);
+          }
           let q = 0;
-          for (let j = 0; j < P; j++) for (let i = 0; i < P; i++) q += r[i] * this.S[base + i + j * P] * r[j];
-          C[a + b * k] = c;
+          for (let j = 0; j < P; j++) {
+            const col = base + j * P;
+            let s = 0;
+            for (let i = 0; i < P; i++) s += r[i] * Sg[col + i];
+            q += s * r[j];
+          }
+          C[a + b * k] = diagonalC + lowerC;
           R[a + b * k] = q;
         }
+      const count = groupSize[g];
       for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) S[a + b * k] += count * ((a === b ? 1 : 0) - hinv[a + b * k]);
       addSandwich(hinv, lam, C, k, -1, S);
       addSandwich(hinv, lam, R, k, 1, U);
-    });
+    }
   }
 
   /** b_l = K_l Z_l' e with e the residual without this term; returned as u_l = lambda^{-1} b_l = H_l^{-1} lambda' W_l r */
