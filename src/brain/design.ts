@@ -63,17 +63,26 @@ function gramOf(X: Float64Array, n: number, p: number): Float64Array {
 function downdatedGram(full: Float64Array, spec: DesignSpec, rows: Int32Array): Float64Array {
   const { n, p, X } = spec;
   const G = Float64Array.from(full);
+  // the left-out rows, row-major, then their products into the lower triangle
+  const left = new Float64Array((n - rows.length) * p);
+  let m = 0;
   for (let r = 0, next = 0; r < n; r++) {
     if (next < rows.length && rows[next] === r) {
       next++;
       continue;
     }
+    for (let j = 0; j < p; j++) left[m * p + j] = X[r + j * n];
+    m++;
+  }
+  for (let q = 0; q < m; q++) {
+    const o = q * p;
     for (let j = 0; j < p; j++) {
-      const xj = X[r + j * n];
+      const xj = left[o + j];
       if (xj === 0) continue;
-      for (let i = 0; i < p; i++) G[i + j * p] -= X[r + i * n] * xj;
+      for (let i = j; i < p; i++) G[i + j * p] -= left[o + i] * xj;
     }
   }
+  for (let j = 0; j < p; j++) for (let i = j + 1; i < p; i++) G[j + i * p] = G[i + j * p];
   return G;
 }
 
@@ -93,8 +102,8 @@ export class ChunkProducts {
   yty: Float64Array;
   /** per term, Z_l'y for each level (entry l k + a) */
   zty: Float64Array[];
-  /** one response row in double precision */
-  row: Float64Array;
+  /** four response rows in double precision */
+  rows: Float64Array;
   /** one voxel's products, gathered for the system (which copies them) */
   voxel: { xty: Float64Array; zty: Float64Array[] };
   constructor(
@@ -105,7 +114,7 @@ export class ChunkProducts {
     this.xty = new Float64Array(p * capacity);
     this.yty = new Float64Array(capacity);
     this.zty = termSizes.map((q) => new Float64Array(q * capacity));
-    this.row = new Float64Array(capacity);
+    this.rows = new Float64Array(4 * capacity);
     this.voxel = { xty: new Float64Array(p), zty: termSizes.map((q) => new Float64Array(q)) };
   }
 }
@@ -179,32 +188,46 @@ export class BrainDesign {
    */
   products(Y: Float32Array, rowStart: Int32Array, V: number, out: ChunkProducts): void {
     const { n, p, X } = this;
-    const { xty, yty, zty, row } = out;
+    const { xty, yty, zty, rows } = out;
     xty.fill(0, 0, p * V);
     yty.fill(0, 0, V);
     this.terms.forEach((t, ti) => zty[ti].fill(0, 0, t.nlevels * t.k * V));
-    for (let r = 0; r < n; r++) {
-      const ro = rowStart[r];
-      for (let v = 0; v < V; v++) {
-        const y = Y[ro + v];
-        row[v] = y;
-        yty[v] += y * y;
+    // X'y four rows at a time: each xty entry is loaded and stored once per four multiply-adds
+    const r4 = n - (n % 4);
+    for (let r = 0; r < n; r += 4) {
+      const block = r < r4 ? 4 : n - r;
+      for (let b = 0; b < block; b++) {
+        const ro = rowStart[r + b];
+        const o = b * V;
+        for (let v = 0; v < V; v++) {
+          const y = Y[ro + v];
+          rows[o + v] = y;
+          yty[v] += y * y;
+        }
       }
+      for (let b = block; b < 4; b++) rows.fill(0, b * V, (b + 1) * V);
       for (let j = 0; j < p; j++) {
-        const x = X[r + j * n];
-        if (x === 0) continue;
+        const c = r + j * n;
+        const x0 = X[c];
+        const x1 = block > 1 ? X[c + 1] : 0;
+        const x2 = block > 2 ? X[c + 2] : 0;
+        const x3 = block > 3 ? X[c + 3] : 0;
+        if (x0 === 0 && x1 === 0 && x2 === 0 && x3 === 0) continue;
         const o = j * V;
-        for (let v = 0; v < V; v++) xty[o + v] += x * row[v];
+        for (let v = 0; v < V; v++) xty[o + v] += x0 * rows[v] + x1 * rows[V + v] + x2 * rows[2 * V + v] + x3 * rows[3 * V + v];
       }
       for (let ti = 0; ti < this.terms.length; ti++) {
         const { k, z, codes } = this.terms[ti];
-        const out = zty[ti];
-        const base = codes[r] * k;
-        for (let a = 0; a < k; a++) {
-          const za = z[r + a * n];
-          if (za === 0) continue;
-          const o = (base + a) * V;
-          for (let v = 0; v < V; v++) out[o + v] += za * row[v];
+        const termOut = zty[ti];
+        for (let b = 0; b < block; b++) {
+          const base = codes[r + b] * k;
+          for (let a = 0; a < k; a++) {
+            const za = z[r + b + a * n];
+            if (za === 0) continue;
+            const o = (base + a) * V;
+            const ro = b * V;
+            for (let v = 0; v < V; v++) termOut[o + v] += za * rows[ro + v];
+          }
         }
       }
     }
