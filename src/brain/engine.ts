@@ -210,7 +210,8 @@ export class ChunkFitter {
         design.setResponse(products, V, v);
         const system = design.system!;
         const before = system.evaluations;
-        const last = this.lastFit.get(design);
+        // a missingness pattern's first voxel starts from the full design's last fit: a neighbour
+        const last = this.lastFit.get(design) ?? this.lastFit.get(this.full);
         const estimate = fitVoxel(system, this.settings.REML, last?.theta ?? design.initialTheta, last?.inverseHessian);
         if (!estimate) {
           status[c] = VoxelStatus.fitFailed;
