@@ -26,7 +26,7 @@ import type { Contrast } from './contrasts';
 import type { ChunkResult } from './engine';
 import { BrainFit } from './fit';
 import { RecordLayout, VoxelStatus } from './layout';
-import { Assembler, chunkWidth, defaultWorkers, fitVoxels, prepare, type BrainOptions, type Prepared } from './lmerbrain';
+import { Assembler, chunkWidth, defaultWorkers, fitVoxels, prepare, READ_BYTES, type BrainOptions, type Prepared } from './lmerbrain';
 
 export interface ChunkSplit {
   /** number of chunks N (default: one per DEFAULT_CHUNK_VOXELS voxels) */
@@ -479,14 +479,14 @@ const SPARE = 1.5;
 /**
  * Memory a chunk task needs (MB, half again to spare: garbage not yet collected shows in the peak,
  * and designs can outgrow their estimate): the process, the largest chunk's records,
- * the images read (a block of up to 64 MB, and up to three tasks per worker), and per worker the
+ * the images read (a block of up to READ_BYTES, and up to three tasks per worker), and per worker the
  * designs cached for missingness patterns (at most 32, at most 256 MB).
  */
 export function chunkMemoryMB(plan: ChunkPlan, workers: number): number {
   const voxels = Math.max(...Array.from({ length: plan.chunks }, (_, i) => chunkRange(plan, i + 1)).map((r) => r.to - r.from));
   const n = plan.nimages;
   const imageBytes = 4 * n;
-  const block = Math.min(voxels, Math.max(plan.width, Math.floor((64 * MB) / imageBytes))) * imageBytes;
+  const block = Math.min(voxels, Math.max(plan.width, Math.floor(READ_BYTES / imageBytes))) * imageBytes;
   const threads = Math.max(1, workers);
   const inFlight = threads * Math.min(3, Math.ceil(voxels / plan.width)) * plan.width * imageBytes;
   const designBytes = 8 * n * (plan.xNames.length + 2 * (plan.dNames.length + 1));

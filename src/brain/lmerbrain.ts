@@ -71,10 +71,12 @@ export interface BrainOptions {
 }
 
 /**
- * Bytes of images per read and at most per task: bounds memory whatever the number of images (at
- * most three tasks per worker are alive), while keeping the reads per image file few.
+ * Bytes of images at most per task: bounds memory whatever the number of images (at most three
+ * tasks per worker are alive).
  */
 const CHUNK_BYTES = 64 * 1024 * 1024;
+/** Bytes of images per read, several tasks' worth: each read of an image file has a cost of its own. */
+export const READ_BYTES = 256 * 1024 * 1024;
 /** Tasks in a fit by default: enough for the workers of a large machine to finish together. */
 const TASKS = 64;
 /** Task widths are multiples of the engine's block of voxels fitted together (ChunkFitter's BLOCK). */
@@ -288,13 +290,13 @@ export function chunkWidth(nimages: number, nvox: number, requested?: number): n
 
 /**
  * The tasks of voxels [from, to) (from on the task grid of `width`). Images are read in blocks of
- * up to CHUNK_BYTES, several tasks each, so narrow tasks do not multiply the reads per file; a
+ * up to READ_BYTES, several tasks each, so narrow tasks do not multiply the reads per file; a
  * block entirely outside the analysis mask is not read.
  */
 function* chunkTasks(prepared: Prepared, width: number, from: number, to: number): Generator<ChunkTask> {
   const { source, mask } = prepared;
   const nimages = source.nimages;
-  const blockWidth = width * Math.max(1, Math.floor(CHUNK_BYTES / (4 * nimages * width)));
+  const blockWidth = width * Math.max(1, Math.floor(READ_BYTES / (4 * nimages * width)));
   for (let blockStart = from; blockStart < to; blockStart += blockWidth) {
     const blockEnd = Math.min(to, blockStart + blockWidth);
     let block: Float32Array | undefined;
