@@ -18,6 +18,8 @@ export interface VoxelModel {
   n: number;
   p: number;
   beta: Float64Array;
+  /** Satterthwaite's derivatives by forward differences: half the factorizations, to 1e-6 */
+  forwardDifferences: true;
 }
 
 export interface VoxelEstimate extends VoxelModel {
@@ -46,6 +48,7 @@ export function fitSystem(system: BlockedSystem, REML: boolean, start: number[],
     n,
     p,
     beta: system.fixedEffects(),
+    forwardDifferences: true,
     objective: dev,
     unscaledVcov: system.unscaledVcov(),
   };

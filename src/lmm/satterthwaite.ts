@@ -23,6 +23,12 @@ export interface VarparModel {
   readonly n: number;
   readonly p: number;
   readonly beta: ArrayLike<number>;
+  /**
+   * Forward instead of central differences of the gradient: ntheta factorizations instead of
+   * 2 ntheta, the derivatives accurate to about 1e-6 relative rather than 1e-9 (the whole-brain
+   * engine's choice: its maps are compared with lmerTest to 1e-3)
+   */
+  readonly forwardDifferences?: boolean;
 }
 
 /** The variance-parameter quantities of lmerTest's lmerModLmerTest class. */
@@ -73,16 +79,18 @@ function computeVarparInference(model: VarparModel): VarparInference {
   return { varpar, hessian, covariance, jacobian, vcovBeta, warnings };
 }
 
-/** Relative step of the central differences of the analytic gradient */
+/** Relative steps of the central and of the forward differences of the analytic gradient */
 const GRADIENT_STEP = 1e-4;
+const FORWARD_STEP = 1e-6;
 
 /**
  * The Hessian of the deviance in (theta, sigma) and the theta-Jacobian of vcov(beta) by central
  * differences of the analytic gradient: 2 ntheta factorizations where numDeriv's Richardson
- * scheme takes about 20 ntheta^2. The sigma row is exact (the deviance is explicit in sigma).
- * Both equal lmerTest's Richardson values to far more digits than the df are printed with (the
- * tests check them against lmerTest). Null where the gradient does not exist at a step (a
- * variance at or near its bound 0): numDeriv's scheme is used there.
+ * scheme takes about 20 ntheta^2 (ntheta with `forwardDifferences`, from the gradient at the
+ * optimum, which the search leaves factorized). The sigma row is exact (the deviance is explicit
+ * in sigma). Both equal lmerTest's Richardson values to far more digits than the df are printed
+ * with (the tests check them against lmerTest). Null where the gradient does not exist at a step
+ * (a variance at or near its bound 0): numDeriv's scheme is used there.
  */
 function derivativesFromGradient(model: VarparModel): { hessian: Float64Array; jacobian: Float64Array[] } | null {
   const { system, n, p, REML, sigma } = model;
@@ -93,24 +101,33 @@ function derivativesFromGradient(model: VarparModel): { hessian: Float64Array; j
   const hessian = new Float64Array(k * k);
   const jacobian: Float64Array[] = [];
   const theta = Float64Array.from(model.theta);
+  const at = (): { gradient: Float64Array; pwrss: Float64Array; vcov: Float64Array } | null => {
+    const e = system.evaluate(theta);
+    const parts = e && system.gradientParts(REML);
+    return parts ? { gradient: parts.logdet.map((g, j) => g + parts.pwrss[j] / s2), pwrss: parts.pwrss, vcov: system.unscaledVcov() } : null;
+  };
+  const forward = model.forwardDifferences === true;
+  // forward differences start at the model's theta (most often already factorized there)
+  const origin = forward ? at() : null;
+  if (forward && !origin) return null;
   for (let i = 0; i < nt; i++) {
-    const h = GRADIENT_STEP * Math.max(Math.abs(theta[i]), 0.1);
-    const side = (sign: number) => {
-      theta[i] = model.theta[i] + sign * h;
-      const e = system.evaluate(theta);
-      const parts = e && system.gradientParts(REML);
-      theta[i] = model.theta[i];
-      return parts ? { gradient: parts.logdet.map((g, j) => g + parts.pwrss[j] / s2), vcov: system.unscaledVcov() } : null;
-    };
-    const plus = side(1);
-    const minus = side(-1);
+    const h = (forward ? FORWARD_STEP : GRADIENT_STEP) * Math.max(Math.abs(theta[i]), 0.1);
+    theta[i] = model.theta[i] + h;
+    const plus = at();
+    let minus = origin;
+    if (!forward) {
+      theta[i] = model.theta[i] - h;
+      minus = at();
+    }
+    theta[i] = model.theta[i];
     if (!plus || !minus) return null;
-    for (let j = 0; j < nt; j++) hessian[j + i * k] = (plus.gradient[j] - minus.gradient[j]) / (2 * h);
-    jacobian.push(plus.vcov.map((v, e) => (s2 * (v - minus.vcov[e])) / (2 * h)));
+    const width = forward ? h : 2 * h;
+    for (let j = 0; j < nt; j++) hessian[j + i * k] = (plus.gradient[j] - minus.gradient[j]) / width;
+    jacobian.push(plus.vcov.map((v, e) => (s2 * (v - minus.vcov[e])) / width));
   }
   // last at the model's theta, where the system is to be left
   const center = system.evaluate(model.theta);
-  const atCenter = center && system.gradientParts(REML);
+  const atCenter = origin ?? (center && system.gradientParts(REML));
   if (!center || !atCenter) return null;
   for (let i = 0; i < nt; i++)
     for (let j = 0; j < i; j++) {
