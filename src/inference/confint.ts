@@ -196,7 +196,7 @@ function profileConfint(model: LinearMixedModel, z: number): { names: string[]; 
   const optimum = sdcorParameters(ml);
   const deviance = (pars: ArrayLike<number>): number => {
     const theta = thetaFromSdcor(ml, pars);
-    return theta && pars[pars.length - 1] > 0 ? ml.devfun.varparDeviance(theta, pars[pars.length - 1]) : Infinity;
+    return theta && pars[pars.length - 1] > 0 ? ml.varparDeviance(theta, pars[pars.length - 1]) : Infinity;
   };
   // the other parameters on an unbounded scale where possible: log sigma, correlations by z / sqrt(1 + z^2)
   const toFree = (v: number, kind: string) => (kind === 'sigma' ? Math.log(v) : kind === 'cor' ? v / Math.sqrt(Math.max(1e-12, 1 - v * v)) : v);

@@ -69,6 +69,8 @@ function rowsOfA(model: LinearMixedModel | LinearModel): SparseRow[] {
 
 /** The leverages of every observation used, or undefined when the model is too large for the dense system. */
 export function hatValues(model: LinearMixedModel | LinearModel): Float64Array | undefined {
+  // H depends on the column spaces only: the same for a fit on mapped columns (see scaling.ts)
+  if ('rescaling' in model && model.rescaling) return hatValues(model.rescaling.fit);
   const { n, p } = model;
   const q = 'terms' in model ? model.terms.reduce((s, t) => s + t.nlevels * t.k, 0) : 0;
   const size = q + p;
