@@ -8,9 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { anova, conditionalVariances, contrast, datasets, kenwardRoger, lm, lmer, predict, r2 } from '../src';
+import { anova, checkConvergence, conditionalVariances, confint, contrast, datasets, kenwardRoger, lm, lmer, predict, r2 } from '../src';
 import { satterthwaite1D } from '../src/lmm/satterthwaite';
 import type { LinearMixedModel } from '../src/lmm/model';
+import { ModelError } from '../src/errors';
 import { lme4References } from './helpers';
 
 const SHIFT = 1e6;
@@ -110,6 +111,15 @@ test('(Days | Subject) with Days + 1e6: the unshifted fit in the shifted coordin
   const type3 = anova(fit, { type: 3 }).rows[0];
   near(type3.F, ref.anova_type3![0]['F value'] as number, 1e-5, 'anova F');
   near(type3.denDF, ref.anova_type3![0].DenDF as number, 1e-5, 'anova DenDF');
+  // profiling the intercept's SD and its correlation near -1 would be ill-conditioned: refused with a message
+  assert.throws(
+    () => confint(fit, { method: 'profile' }),
+    (e: unknown) => e instanceof ModelError && /centre them, or use method 'boot'/.test(e.message),
+  );
+  // the allFit-like check starts and searches where lme4's start is meaningful: every refit agrees
+  const check = checkConvergence(fit);
+  assert.ok(check.agree, String(check));
+  near(check.refits[4].fixef[0], fit.beta[0], 1e-6, "Nelder-Mead's intercept, on the user's scale");
   const slope = contrast(fit, { Days: 1 });
   near((slope.test as { df: number }).df, ref.coefficients.df[1], 1e-5, 'contrast df');
 });

@@ -324,6 +324,9 @@ export function confint(model: LinearMixedModel | LinearModel, options: ConfintO
   }
   if (method === 'profile') {
     if (!(model instanceof LinearMixedModel)) throw new ModelError("method 'profile' is for lmer fits; use 'Wald' for lm");
+    // beside a covariate far from 0, the intercept's SD and its correlation (near -1) are too ill-conditioned to profile
+    if (model.rescaling?.scaling.terms.some((m) => m.farOff))
+      throw new ModelError("method 'profile' needs random-effects covariates near 0 beside their intercept: centre them, or use method 'boot'");
     const r = profileConfint(model, z);
     return new ConfintTable(r.names, r.lower, r.upper, level, 'profile');
   }

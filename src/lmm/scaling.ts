@@ -17,7 +17,7 @@
  * Centring needs an all-ones column in the same matrix; a term of one column is only rescaled.
  */
 import type { ModelFrame } from '../frame/types';
-import type { ReTerm } from './reterm';
+import { lambdasOf, type ReTerm } from './reterm';
 
 /** lme4's checkScaleX tolerance: standard deviations (or their ratios) beyond 1e3 */
 const SCALE_TOLERANCE = 1e3;
@@ -76,6 +76,11 @@ export class ColumnMap {
     return this.scales.some(
       (s, j) => badlyScaled({ centre: this.centres[j], scale: s }) || (this.intercept >= 0 && farOff({ centre: this.centres[j], scale: s })),
     );
+  }
+
+  /** Whether some column sits far from 0 beside the intercept (the user's covariance parameters are then ill-conditioned). */
+  get farOff(): boolean {
+    return this.intercept >= 0 && this.scales.some((s, j) => farOff({ centre: this.centres[j], scale: s }));
   }
 
   /** log |det T| */
@@ -202,19 +207,13 @@ export function covariateScaling(frame: ModelFrame, terms: ReTerm[]): CovariateS
   const byColumns = new Map(frame.reTerms.map((t) => [t.z, ColumnMap.of(t.z, n, t.names.length)]));
   if (!fixed.needed && ![...byColumns.values()].some((m) => m.needed)) return undefined;
   const termMaps = terms.map((t) => byColumns.get(t.z)!);
-  // lambda from theta and back, term by term (theta is each lambda's lower triangle, column by column)
-  const mapTheta = (theta: ArrayLike<number>, map: (m: ColumnMap, lambda: Float64Array) => Float64Array) => {
-    const out: number[] = [];
-    let t = 0;
-    terms.forEach((term, ti) => {
-      const k = term.k;
-      const lambda = new Float64Array(k * k);
-      for (let j = 0; j < k; j++) for (let i = j; i < k; i++) lambda[i + j * k] = theta[t++];
-      const mapped = map(termMaps[ti], lambda);
-      for (let j = 0; j < k; j++) for (let i = j; i < k; i++) out.push(mapped[i + j * k]);
+  // lambda from theta, mapped, and back to theta (each lower triangle, column by column)
+  const mapTheta = (theta: ArrayLike<number>, map: (m: ColumnMap, lambda: Float64Array) => Float64Array) =>
+    lambdasOf(terms, theta).flatMap((lambda, t) => {
+      const { k } = terms[t];
+      const mapped = map(termMaps[t], lambda);
+      return Array.from({ length: k }, (_, j) => Array.from({ length: k - j }, (_, i) => mapped[i + j + j * k])).flat();
     });
-    return out;
-  };
   return {
     frame: { ...frame, X: fixed.apply(X, n), reTerms: frame.reTerms.map((t) => ({ ...t, z: byColumns.get(t.z)!.apply(t.z, n) })) },
     fixed,
