@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { anova, checkConvergence, conditionalVariances, confint, contrast, datasets, kenwardRoger, lm, lmer, predict, r2 } from '../src';
 import { satterthwaite1D } from '../src/lmm/satterthwaite';
 import type { LinearMixedModel } from '../src/lmm/model';
+import { lmerBrainSync } from '../src/brain/lmerbrain';
 import { ModelError } from '../src/errors';
 import { lme4References } from './helpers';
 
@@ -149,4 +150,34 @@ test('Days + 1e6 as a fixed effect only, and in lm: the same fits', () => {
   near(shifted.beta[1], ols.beta[1], 1e-9, 'lm slope');
   near(shifted.beta[0], ols.beta[0] - SHIFT * ols.beta[1], 1e-9, 'lm intercept', SHIFT * ols.beta[1]);
   near(shifted.coefTable().se[1], ols.coefTable().se[1], 1e-9, 'lm slope SE');
+});
+
+test('a whole-brain fit with Days + 1e6: the unshifted maps, the intercept and D in the shifted coordinates', () => {
+  const n = reaction.length;
+  const voxels = 2;
+  const images = Float32Array.from({ length: n * voxels }, (_, k) => (reaction[Math.floor(k / voxels)] as number) + 7 * Math.sin(k) * ((k % voxels) + 1));
+  const brain = (shift: number) =>
+    lmerBrainSync('Reaction ~ Days + (Days | Subject)', data(shift), { images, contrasts: { Days: 'Days', atDay5: [1, 5 + shift] } });
+  const base = brain(0);
+  const fit = brain(SHIFT);
+  for (let v = 0; v < voxels; v++) near(fit.llh[v], base.llh[v], 1e-9, `llh ${v}`);
+  // the contrasts are the user's: the slope, and the mean at day 5 whatever the shift
+  for (const name of ['con', 'conSE', 'conT', 'conT_swedf']) {
+    const shifted = fit.map(name);
+    base.map(name).forEach((value, i) => near(shifted[i], value, 1e-5, `${name}[${i}]`));
+  }
+  // beta: the intercept b0 - c b1 (volumes intercept then Days, voxel-major within a volume)
+  const [b, bBase] = [fit.map('beta'), base.map('beta')];
+  for (let v = 0; v < voxels; v++) {
+    near(b[voxels + v], bBase[voxels + v], 1e-5, `slope ${v}`);
+    near(b[v] + SHIFT * b[voxels + v], bBase[v], 1e-5, `intercept at Days = 0, voxel ${v}`, SHIFT * bBase[voxels + v]);
+  }
+  // D: var(intercept), cov(Days, intercept), var(Days) per voxel, as Var(b0') and Cov(b0', b1) above
+  const [D, DBase] = [fit.map('D'), base.map('D')];
+  for (let v = 0; v < voxels; v++) {
+    const expected = shiftedCovariance(DBase[v], DBase[voxels + v], DBase[2 * voxels + v], SHIFT);
+    near(D[v], expected.v00, 1e-5, `D var(intercept) ${v}`);
+    near(D[voxels + v], expected.v01, 1e-5, `D cov ${v}`);
+    near(D[2 * voxels + v], expected.v11, 1e-5, `D var(Days) ${v}`);
+  }
 });

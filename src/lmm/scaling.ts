@@ -15,9 +15,10 @@
  * a reparametrization of the variance parameters, are those of the mapped fit.
  *
  * Centring needs an all-ones column in the same matrix; a term of one column is only rescaled.
+ * Whole-brain fits map their voxels' records the same way (src/brain/lmerbrain.ts).
  */
 import type { ModelFrame } from '../frame/types';
-import { lambdasOf, type ReTerm } from './reterm';
+import { lambdasOf } from './reterm';
 
 /** lme4's checkScaleX tolerance: standard deviations (or their ratios) beyond 1e3 */
 const SCALE_TOLERANCE = 1e3;
@@ -192,7 +193,7 @@ export interface CovariateScaling {
   frame: ModelFrame;
   /** X = X~ T */
   fixed: ColumnMap;
-  /** each term's z = z~ T_t, terms in lme4's order */
+  /** each term's z = z~ T_t, in the order of the terms given */
   terms: ColumnMap[];
   /** theta of the mapped frame as theta of the user's (terms in lme4's order) */
   thetaBack(theta: ArrayLike<number>): number[];
@@ -201,7 +202,7 @@ export interface CovariateScaling {
 }
 
 /** The mapping of `frame` when some column of X or Z is badly scaled or far off beside an intercept; undefined when none is. */
-export function covariateScaling(frame: ModelFrame, terms: ReTerm[]): CovariateScaling | undefined {
+export function covariateScaling(frame: ModelFrame, terms: { z: Float64Array; k: number }[]): CovariateScaling | undefined {
   const { n, X } = frame;
   const fixed = ColumnMap.of(X, n, frame.xNames.length);
   const byColumns = new Map(frame.reTerms.map((t) => [t.z, ColumnMap.of(t.z, n, t.names.length)]));
