@@ -138,6 +138,17 @@ test('Days + 1e6 as a fixed effect only, and in lm: the same fits', () => {
   near(tests.se[1], ref.coefficients.se[1], 1e-5, 'slope SE');
   near(tests.df![1], ref.coefficients.df[1], 1e-5, 'slope df');
   near(tests.df![0], satterthwaite1D(base, [1, -SHIFT]).df, 1e-4, 'intercept df');
+  // profile intervals: the variance parameters' and the slope's are the unshifted ones; the
+  // intercept's, of b0 - c b1 = -c (b1 - b0 / c), tend to -c times the slope's moved by -b0 / c
+  const [interval, baseInterval] = [fit, base].map((m) => confint(m, { method: 'profile' }).toJSON());
+  for (let k = 0; k < 4; k++) {
+    if (k === 2) continue;
+    near(interval.lower[k], baseInterval.lower[k], 1e-6, `profile lower ${interval.names[k]}`);
+    near(interval.upper[k], baseInterval.upper[k], 1e-6, `profile upper ${interval.names[k]}`);
+  }
+  const moved = -base.beta[0] / SHIFT;
+  near(interval.lower[2], -SHIFT * (baseInterval.upper[3] + moved), 1e-5, 'profile lower (Intercept)');
+  near(interval.upper[2], -SHIFT * (baseInterval.lower[3] + moved), 1e-5, 'profile upper (Intercept)');
   // ML refits (the likelihood-ratio test) map the same way
   const lrt = anova(lmer('Reaction ~ 1 + (1 | Subject)', data(SHIFT)), fit);
   const baseLrt = anova(lmer('Reaction ~ 1 + (1 | Subject)', data(0)), base);

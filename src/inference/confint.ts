@@ -250,13 +250,29 @@ function profileConfint(model: LinearMixedModel, z: number): { names: string[]; 
   return { names, lower, upper };
 }
 
-/** The ML deviance with coefficient j held at b (the response offset by b x_j, column j removed). */
+/**
+ * The ML deviance with coefficient j held at b (the response offset by b x_j, column j removed).
+ * The deviance, profiled over the other coefficients, does not change when multiples of their
+ * columns are taken off the response: projections on each are, so that y stays small where b x_j
+ * is large (1e7 beside Days + 1e6) and y'y would lose the residual sum of squares to rounding.
+ */
 function fixedProfileDeviance(ml: LinearMixedModel, j: number, b: number): number {
   const { n, p } = ml;
   const frame = ml.frame;
   const X = new Float64Array(n * (p - 1));
   for (let c = 0, m = 0; c < p; c++) if (c !== j) X.set(frame.X.subarray(c * n, (c + 1) * n), n * m++);
   const y = Float64Array.from(frame.y!, (v, i) => v - b * frame.X[i + j * n]);
+  for (let sweep = 0; sweep < 2; sweep++)
+    for (let c = 0; c < p - 1; c++) {
+      const x = X.subarray(c * n, (c + 1) * n);
+      let xy = 0;
+      let xx = 0;
+      for (let i = 0; i < n; i++) {
+        xy += x[i] * y[i];
+        xx += x[i] * x[i];
+      }
+      if (xx > 0) for (let i = 0; i < n; i++) y[i] -= (xy / xx) * x[i];
+    }
   const reduced = {
     ...frame,
     y,
