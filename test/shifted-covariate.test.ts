@@ -12,6 +12,7 @@ import { anova, checkConvergence, conditionalVariances, confint, contrast, datas
 import { satterthwaite1D } from '../src/lmm/satterthwaite';
 import type { LinearMixedModel } from '../src/lmm/model';
 import { lmerBrainSync } from '../src/brain/lmerbrain';
+import { hatValues } from '../src/tidy/hat';
 import { ModelError } from '../src/errors';
 import { lme4References } from './helpers';
 
@@ -107,6 +108,8 @@ test('(Days | Subject) with Days + 1e6: the unshifted fit in the shifted coordin
   const fitted = fit.fitted();
   base.fitted().forEach((v, i) => near(fitted[i], v, 1e-6, `fitted ${i}`));
   near(predict(fit, { Days: [SHIFT + 4.5], Subject: ['309'] })[0], predict(base, { Days: [4.5], Subject: ['309'] })[0], 1e-6, 'prediction');
+  const leverages = hatValues(fit)!;
+  hatValues(base)!.forEach((h, i) => near(leverages[i], h, 1e-6, `leverage ${i}`));
   near(r2(fit).values.conditional, r2(base).values.conditional, 1e-6, 'conditional R2');
   near(kenwardRoger(fit).ddf([Float64Array.of(0, 1)]), kenwardRoger(base).ddf([Float64Array.of(0, 1)]), 1e-5, 'Kenward-Roger df');
   const type3 = anova(fit, { type: 3 }).rows[0];
