@@ -18,6 +18,7 @@ import { resolveContrasts, type Contrast, type ContrastInput } from './contrasts
 import type { DesignSpec } from './design';
 import { ChunkFitter, type ChunkResult, type ChunkTask, type EngineSettings } from './engine';
 import { BrainFit, type BrainMap, type VoxelDataSource } from './fit';
+import { covariateScaling, type CovariateScaling } from '../lmm/scaling';
 import { dVolumeNames, RecordLayout, VoxelStatus } from './layout';
 import { analysisMask, fileSource, imagePaths, matrixSource, type ImageSource } from './sources';
 
@@ -95,6 +96,8 @@ export interface Prepared {
   mask?: Uint8Array;
   data: VoxelDataSource;
   ntheta: number;
+  /** the records of voxels fitted on mapped columns (see src/lmm/scaling.ts) on the user's; the identity otherwise */
+  toUser(result: ChunkResult): ChunkResult;
 }
 
 /** The table without the response's column, so the model frame takes the response from the images. */
@@ -123,12 +126,18 @@ export function prepare(formula: string, data: DataInput, options: BrainOptions)
   const frame = modelFrame(formula, table, { responseOptional: true });
   if (frame.reTerms.length === 0) throw new ModelError('no random effects terms specified in formula');
   const p = frame.xNames.length;
+  // badly scaled or far-off covariates: every voxel is fitted on mapped columns, as lmer() fits
+  const scaling = covariateScaling(
+    frame,
+    frame.reTerms.map((t) => ({ z: t.z, k: t.names.length })),
+  );
+  const fitted = scaling?.frame ?? frame;
   const spec: DesignSpec = {
     n: frame.n,
     p,
-    X: frame.X,
+    X: fitted.X,
     xNames: frame.xNames,
-    terms: frame.reTerms.map((t) => ({ group: t.group, names: [...t.names], factor: { codes: t.factor.codes, levels: [...t.factor.levels] }, z: t.z })),
+    terms: fitted.reTerms.map((t) => ({ group: t.group, names: [...t.names], factor: { codes: t.factor.codes, levels: [...t.factor.levels] }, z: t.z })),
   };
   const contrasts = resolveContrasts(options.contrasts, frame.xNames);
   const what = fullTable.source ? `'${fullTable.source}'` : 'the data';
@@ -142,7 +151,16 @@ export function prepare(formula: string, data: DataInput, options: BrainOptions)
     if (!(minPercent >= 0 && minPercent <= 1)) throw new ModelError(`minPercent is a fraction between 0 and 1, got ${minPercent}`);
     const minN = Math.max(options.minN ?? 0, Math.ceil(minPercent * frame.n), p + 1);
     const dNames = dVolumeNames(spec.terms);
-    const settings: EngineSettings = { REML, zeroIsMissing: options.zeroIsMissing ?? true, minN, contrasts, dNames, nobsVsRE: options.nobsVsRE ?? 'ignore' };
+    // on mapped columns, l beta is (T^-T l)' beta~: the engine tests the mapped contrasts
+    const fittedContrasts = scaling ? contrasts.map((c) => ({ ...c, rows: c.rows.map((l) => Array.from(scaling.fixed.contrastForward(l))) })) : contrasts;
+    const settings: EngineSettings = {
+      REML,
+      zeroIsMissing: options.zeroIsMissing ?? true,
+      minN,
+      contrasts: fittedContrasts,
+      dNames,
+      nobsVsRE: options.nobsVsRE ?? 'ignore',
+    };
     const layout = new RecordLayout(frame.xNames, dNames, contrasts);
     const zeroIsMissing = settings.zeroIsMissing;
     const voxelData: VoxelDataSource = {
@@ -157,11 +175,42 @@ export function prepare(formula: string, data: DataInput, options: BrainOptions)
       },
     };
     const ntheta = spec.terms.reduce((s, t) => s + (t.names.length * (t.names.length + 1)) / 2, 0);
-    return { formula, REML, spec, rowImage, settings, contrasts, layout, source, mask, data: voxelData, ntheta };
+    const toUser = scaling ? (result: ChunkResult) => recordsOnUserColumns(result, layout, scaling, REML) : (result: ChunkResult) => result;
+    return { formula, REML, spec, rowImage, settings, contrasts, layout, source, mask, data: voxelData, ntheta, toUser };
   } catch (err) {
     source.close();
     throw err;
   }
+}
+
+/**
+ * Voxel records of a fit on mapped columns (see src/lmm/scaling.ts) on the user's: beta = T^-1
+ * beta~, each term's covariance T_t^-1 D T_t^-T, and the REML log-likelihood less log|det T|.
+ * The contrasts were mapped before the fit, sigma2 and n do not change.
+ */
+function recordsOnUserColumns(result: ChunkResult, layout: RecordLayout, scaling: CovariateScaling, REML: boolean): ChunkResult {
+  const { records, status, width } = result;
+  const R = layout.size;
+  const beta = layout.field('beta').offset;
+  const D = layout.field('D').offset;
+  const llh = layout.field('llh').offset;
+  const logDet = REML ? scaling.fixed.logDet : 0;
+  for (let c = 0; c < width; c++) {
+    if (status[c] !== VoxelStatus.fitted) continue;
+    const at = c * R;
+    scaling.fixed.back(records, at + beta);
+    records[at + llh] -= logDet;
+    // D holds each term's lower triangle, column by column (dVolumeNames)
+    let offset = at + D;
+    for (const map of scaling.terms) {
+      const k = map.k;
+      const cov = new Float64Array(k * k);
+      for (let j = 0, o = offset; j < k; j++) for (let i = j; i < k; i++, o++) cov[i + j * k] = cov[j + i * k] = records[o];
+      const back = map.backCovariance(cov);
+      for (let j = 0; j < k; j++) for (let i = j; i < k; i++) records[offset++] = back[i + j * k];
+    }
+  }
+  return result;
 }
 
 /** The image files of the used rows; a missing file's message says where relative names were looked for. */
@@ -358,7 +407,7 @@ function progressReporter(voxels: number, tasks: number, started: number, onProg
 /** Fits the tasks in the calling thread. */
 function fitInThread(prepared: Prepared, tasks: Iterable<ChunkTask>, onResult: (r: ChunkResult) => void): void {
   const fitter = new ChunkFitter(prepared.spec, prepared.rowImage, prepared.settings);
-  for (const task of tasks) onResult(fitter.process(task));
+  for (const task of tasks) onResult(prepared.toUser(fitter.process(task)));
 }
 
 /** The whole-brain fit in the calling thread (no workers): what `lmerBrain` does with `workers: 0`. */
@@ -406,6 +455,7 @@ export async function fitVoxels(
     onResult(result);
     progress(result);
   };
+  const handleMapped = (result: ChunkResult) => handle(prepared.toUser(result));
   if (range.workers <= 1 || ntasks < 2 || !fs.existsSync(WORKER_SCRIPT)) {
     fitInThread(prepared, tasks, handle);
     return;
@@ -413,7 +463,7 @@ export async function fitVoxels(
   // a fit that cannot start fails here, in this thread, with its own message
   const { spec, rowImage, settings } = prepared;
   new ChunkFitter(spec, rowImage, settings);
-  await runWorkers(Math.min(range.workers, ntasks), { spec, rowImage, settings }, tasks, handle);
+  await runWorkers(Math.min(range.workers, ntasks), { spec, rowImage, settings }, tasks, handleMapped);
 }
 
 /**

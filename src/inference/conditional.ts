@@ -21,6 +21,7 @@ import { choleskyInverse, choleskyLower } from '../linalg/dense';
 import type { LinearModel } from '../lmm/lm';
 import type { LinearMixedModel, RanefRows } from '../lmm/model';
 import type { ReTerm } from '../lmm/reterm';
+import type { ColumnMap } from '../lmm/scaling';
 import { BASELINE_LEVEL, recoverDesignStructure } from './design-structure';
 
 /** Conditional covariance blocks of one random-effects term, per level (lme4's postVar). */
@@ -35,6 +36,7 @@ export interface ConditionalVarianceBlock {
 
 /** lme4's postVar for every term, grouped by grouping factor (one block per term, like lme4 for `||`). */
 export function conditionalVariances(model: LinearMixedModel): Record<string, ConditionalVarianceBlock[]> {
+  if (model.rescaling) return mappedConditionalVariances(conditionalVariances(model.rescaling.fit), model.terms, model.rescaling.scaling.terms);
   const inverse = relativeInverseBlocks(model);
   const s2 = model.sigma * model.sigma;
   const out: Record<string, ConditionalVarianceBlock[]> = {};
@@ -43,6 +45,25 @@ export function conditionalVariances(model: LinearMixedModel): Record<string, Co
     const postVar = inverse[t].map((B) => scaleByLambda(model.lambda[t], B, k, s2));
     const condSD = postVar.map((V) => term.names.map((_, a) => Math.sqrt(V[a + a * k])));
     (out[term.group] ??= []).push({ names: [...term.names], levels: [...term.levels], postVar, condSD });
+  });
+  return out;
+}
+
+/**
+ * The conditional variances of a fit on mapped columns z = z~ T_t (see scaling.ts) for the user's
+ * random effects b = T_t^-1 b~: T_t^-1 V T_t^-T per level (terms in lme4's order, as the blocks).
+ */
+function mappedConditionalVariances(
+  mapped: Record<string, ConditionalVarianceBlock[]>,
+  terms: ReTerm[],
+  maps: ColumnMap[],
+): Record<string, ConditionalVarianceBlock[]> {
+  const out: Record<string, ConditionalVarianceBlock[]> = {};
+  terms.forEach((term, t) => {
+    const blocks = (out[term.group] ??= []);
+    const block = mapped[term.group][blocks.length];
+    const postVar = block.postVar.map((V) => maps[t].backCovariance(V));
+    blocks.push({ ...block, postVar, condSD: postVar.map((V) => block.names.map((_, a) => Math.sqrt(V[a + a * term.k]))) });
   });
   return out;
 }

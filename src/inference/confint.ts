@@ -196,7 +196,7 @@ function profileConfint(model: LinearMixedModel, z: number): { names: string[]; 
   const optimum = sdcorParameters(ml);
   const deviance = (pars: ArrayLike<number>): number => {
     const theta = thetaFromSdcor(ml, pars);
-    return theta && pars[pars.length - 1] > 0 ? ml.devfun.varparDeviance(theta, pars[pars.length - 1]) : Infinity;
+    return theta && pars[pars.length - 1] > 0 ? ml.varparDeviance(theta, pars[pars.length - 1]) : Infinity;
   };
   // the other parameters on an unbounded scale where possible: log sigma, correlations by z / sqrt(1 + z^2)
   const toFree = (v: number, kind: string) => (kind === 'sigma' ? Math.log(v) : kind === 'cor' ? v / Math.sqrt(Math.max(1e-12, 1 - v * v)) : v);
@@ -250,13 +250,29 @@ function profileConfint(model: LinearMixedModel, z: number): { names: string[]; 
   return { names, lower, upper };
 }
 
-/** The ML deviance with coefficient j held at b (the response offset by b x_j, column j removed). */
+/**
+ * The ML deviance with coefficient j held at b (the response offset by b x_j, column j removed).
+ * The deviance, profiled over the other coefficients, does not change when multiples of their
+ * columns are taken off the response: projections on each are, so that y stays small where b x_j
+ * is large (1e7 beside Days + 1e6) and y'y would lose the residual sum of squares to rounding.
+ */
 function fixedProfileDeviance(ml: LinearMixedModel, j: number, b: number): number {
   const { n, p } = ml;
   const frame = ml.frame;
   const X = new Float64Array(n * (p - 1));
   for (let c = 0, m = 0; c < p; c++) if (c !== j) X.set(frame.X.subarray(c * n, (c + 1) * n), n * m++);
   const y = Float64Array.from(frame.y!, (v, i) => v - b * frame.X[i + j * n]);
+  for (let sweep = 0; sweep < 2; sweep++)
+    for (let c = 0; c < p - 1; c++) {
+      const x = X.subarray(c * n, (c + 1) * n);
+      let xy = 0;
+      let xx = 0;
+      for (let i = 0; i < n; i++) {
+        xy += x[i] * y[i];
+        xx += x[i] * x[i];
+      }
+      if (xx > 0) for (let i = 0; i < n; i++) y[i] -= (xy / xx) * x[i];
+    }
   const reduced = {
     ...frame,
     y,
@@ -324,6 +340,9 @@ export function confint(model: LinearMixedModel | LinearModel, options: ConfintO
   }
   if (method === 'profile') {
     if (!(model instanceof LinearMixedModel)) throw new ModelError("method 'profile' is for lmer fits; use 'Wald' for lm");
+    // beside a covariate far from 0, the intercept's SD and its correlation (near -1) are too ill-conditioned to profile
+    if (model.rescaling?.scaling.terms.some((m) => m.farOff))
+      throw new ModelError("method 'profile' needs random-effects covariates near 0 beside their intercept: centre them, or use method 'boot'");
     const r = profileConfint(model, z);
     return new ConfintTable(r.names, r.lower, r.upper, level, 'profile');
   }

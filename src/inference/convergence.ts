@@ -6,7 +6,8 @@ import { formatNumber } from '../display/format';
 import { textTable, type TableSpec, htmlTable, escapeHtml } from '../display/html';
 import type { MimeBundle } from '../display/mime';
 import { LinearMixedModel } from '../lmm/model';
-import { profiledSigma } from '../lmm/objective';
+import { profiledDeviance, profiledSigma } from '../lmm/objective';
+import { lambdasOf } from '../lmm/reterm';
 
 /**
  * Bounded Nelder-Mead (points clamped to the bounds): a derivative-free second opinion, as
@@ -96,16 +97,33 @@ export interface Refit {
   sdcor: number[];
 }
 
-/** The estimates of `model`'s criterion at theta (the model's system is put back at its own theta afterwards). */
+/**
+ * The estimates of `model` at theta of its search (the mapped fit's for mapped columns, see
+ * scaling.ts), on the user's columns; the searched system is put back at its own theta afterwards.
+ */
 function estimatesAt(model: LinearMixedModel, theta: number[], name: string, converged: boolean): Refit {
-  const e = model.system.evaluate(theta);
+  const searched = model.rescaling?.fit ?? model;
+  const e = searched.system.evaluate(theta);
   if (!e) return { name, converged: false, objective: Infinity, theta, fixef: [], sdcor: [] };
   const sigma = profiledSigma(e, model.n, model.p, model.REML);
-  const beta = model.system.solve().beta;
-  const view = Object.create(model, { theta: { value: theta }, sigma: { value: sigma }, beta: { value: beta } }) as LinearMixedModel;
-  const refit = { name, converged, objective: model.objectiveAt(theta), theta, fixef: Array.from(beta), sdcor: view.varCorr().map((r) => r.sdcor) };
-  model.system.evaluate(model.theta);
-  return refit;
+  let objective = profiledDeviance(e, model.n, model.p, model.REML);
+  let beta = searched.system.solve().beta;
+  let userTheta = theta;
+  if (model.rescaling) {
+    const { scaling } = model.rescaling;
+    beta = scaling.fixed.back(Float64Array.from(beta));
+    userTheta = scaling.thetaBack(theta);
+    if (model.REML) objective += 2 * scaling.fixed.logDet;
+  }
+  const lambda = lambdasOf(model.terms, userTheta);
+  const view = Object.create(model, {
+    theta: { value: userTheta },
+    sigma: { value: sigma },
+    beta: { value: beta },
+    lambda: { value: lambda },
+  }) as LinearMixedModel;
+  searched.system.evaluate(searched.theta);
+  return { name, converged, objective, theta: userTheta, fixef: Array.from(beta), sdcor: view.varCorr().map((r) => r.sdcor) };
 }
 
 function summarize(model: LinearMixedModel, name: string): Refit {
@@ -206,19 +224,22 @@ export class ConvergenceCheck {
  * ConvergenceCheck.differences).
  */
 export function checkConvergence(model: LinearMixedModel, options: { tolerance?: number } = {}): ConvergenceCheck {
-  const lower = model.terms.flatMap((t) => t.thetaLowerBounds());
-  const lme4Start = model.terms.flatMap((t) => t.initialTheta());
-  const refit = (start: number[]) => new LinearMixedModel(model.frame, { REML: model.REML, start, dataName: model.dataName });
+  // on mapped columns (see scaling.ts) the starts and Nelder-Mead's search are the mapped fit's,
+  // where lme4's start means what it means for well-scaled covariates
+  const searched = model.rescaling?.fit ?? model;
+  const userTheta = (theta: number[]) => model.rescaling?.scaling.thetaBack(theta) ?? theta;
+  const lower = searched.terms.flatMap((t) => t.thetaLowerBounds());
+  const lme4Start = searched.terms.flatMap((t) => t.initialTheta());
+  const refit = (start: number[]) => new LinearMixedModel(model.frame, { REML: model.REML, start: userTheta(start), dataName: model.dataName });
   // scaled starts move every element, also those of a singular (zero) diagonal
-  const scaled = (factor: number) => model.theta.map((v, i) => (lower[i] === 0 ? Math.max(v * factor, 0.1) : v * factor));
+  const scaled = (factor: number) => searched.theta.map((v, i) => (lower[i] === 0 ? Math.max(v * factor, 0.1) : v * factor));
   const refits = [
     summarize(model, 'fit'),
     summarize(refit(lme4Start), 'BFGS from lme4 start'),
     summarize(refit(scaled(0.5)), 'BFGS from estimate x 0.5'),
     summarize(refit(scaled(2)), 'BFGS from estimate x 2'),
   ];
-  const nm = nelderMead((theta) => model.objectiveAt(theta), lme4Start, lower);
+  const nm = nelderMead((theta) => searched.objectiveAt(theta), lme4Start, lower);
   refits.push(estimatesAt(model, nm.x, 'Nelder-Mead from lme4 start', nm.converged));
-  model.system.evaluate(model.theta);
   return new ConvergenceCheck(model, refits, options.tolerance ?? 1e-3);
 }

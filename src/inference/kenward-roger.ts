@@ -15,6 +15,7 @@
 import { ModelError } from '../errors';
 import { choleskyInverse, choleskyLower } from '../linalg/dense';
 import type { LinearMixedModel } from '../lmm/model';
+import type { ColumnMap } from '../lmm/scaling';
 import { multiply, symmetricEigen, transpose } from '../stats/small-dense';
 
 /** A variance parameter: a covariance element of one term (its index pairs in the random effects), or sigma². */
@@ -38,10 +39,21 @@ export function kenwardRoger(model: LinearMixedModel): KenwardRoger {
   if (!model.REML) throw new ModelError("Kenward-Roger's method is only available for REML model fits");
   let kr = cache.get(model);
   if (!kr) {
-    kr = computeKenwardRoger(model);
+    kr = model.rescaling ? mappedKenwardRoger(kenwardRoger(model.rescaling.fit), model.rescaling.scaling.fixed) : computeKenwardRoger(model);
     cache.set(model, kr);
   }
   return kr;
+}
+
+/** Kenward-Roger of a fit on mapped columns X = X~ T (see scaling.ts), for the user's coefficients beta = T^-1 beta~. */
+function mappedKenwardRoger(kr: KenwardRoger, fixed: ColumnMap): KenwardRoger {
+  const contrasts = (L: Float64Array[]) => L.map((l) => fixed.contrastForward(l));
+  return {
+    vcovAdjusted: fixed.backCovariance(kr.vcovAdjusted),
+    vcov: fixed.backCovariance(kr.vcov),
+    ddf: (L) => kr.ddf(contrasts(L)),
+    fTest: (L, rhsBeta) => kr.fTest(contrasts(L), rhsBeta && fixed.forward(Float64Array.from(rhsBeta))),
+  };
 }
 
 /** Symmetric inverse by eigen-decomposition, generalized (over eigenvalues above tolerance) when singular. */

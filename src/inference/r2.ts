@@ -20,6 +20,8 @@ export interface VarianceComponents {
 
 /** insight::get_variance's var.fixed, var.random and var.residual. */
 export function varianceComponents(model: LinearMixedModel): VarianceComponents {
+  // variances of the fitted parts: the same for a fit on mapped columns (see scaling.ts), computed there without cancellation
+  if (model.rescaling) return varianceComponents(model.rescaling.fit);
   const n = model.n;
   const X = model.frame.X;
   const fixedPart = new Float64Array(n);

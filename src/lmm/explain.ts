@@ -21,8 +21,9 @@ function singularParts(model: LinearMixedModel): string[] {
   const parts: string[] = [];
   for (const [t, term] of model.terms.entries()) {
     const k = term.k;
-    // the fit's own lambda: the terms' is the live system's, which refits move
-    if (!lambdaIsSingular(model.lambda[t], k)) continue;
+    // the fit's own lambda: the terms' is the live system's, which refits move; on mapped
+    // columns (see scaling.ts) the fit is judged where it was found, as isSingular() does
+    if (!lambdaIsSingular((model.rescaling?.fit ?? model).lambda[t], k)) continue;
     const group = term.group;
     const cov = model.termCovariance(t);
     const sd = term.names.map((_, i) => Math.sqrt(cov[i + i * k]));

@@ -7,7 +7,7 @@ import { DevianceFunction } from './devfun';
 import { CoefficientTable, FixedEffectsFit } from './fixed';
 import { profiledDeviance, profiledSigma } from './objective';
 import { lambdaCovariance, lambdaIsSingular, orderByLevels, ReTerm } from './reterm';
-import { optimizeTheta, type ThetaFit } from './fit-theta';
+import { optimizeTheta } from './fit-theta';
 import { covariateScaling, scaleWarning, type CovariateScaling } from './scaling';
 import { summaryHtml, summaryParts, summaryText } from './summary';
 
@@ -75,50 +75,69 @@ export class LinearMixedModel extends FixedEffectsFit {
   readonly dataName?: string;
   protected readonly unscaledCov: Float64Array;
 
-  /** `devfun`: a deviance function of this frame's structure to reuse (refits); by default a new one. */
+  /**
+   * `reuse` (refits): a deviance function of this frame's structure, and for a frame whose columns
+   * are mapped (see scaling.ts) the refit of the mapped model; by default new ones.
+   */
   constructor(
     readonly frame: ModelFrame,
     options: FitOptions = {},
-    devfun?: DevianceFunction,
+    reuse?: { devfun: DevianceFunction; rescaled?: LinearMixedModel },
   ) {
     super();
     if (!frame.y) throw new Error('lmer needs a response');
     this.formula = frame.formula;
     this.REML = options.REML ?? true;
     this.dataName = options.dataName;
-    this.terms = devfun?.terms ?? orderByLevels(frame.reTerms.map((t) => new ReTerm(t)));
-    this.devfun = devfun ?? DevianceFunction.create(this.terms, frame.X, frame.y, this.p, this.REML);
-    const start = options.start ?? momentStart(this.terms, frame.X, frame.y, this.p);
-    // badly scaled covariates: the search runs on rescaled columns (see scaling.ts)
-    const scaling = options.start ? undefined : covariateScaling(frame, this.terms);
-    const opt = scaling ? this.optimizeRescaled(scaling, options) : optimizeTheta(this.system, this.REML, start, { maxEvaluations: options.maxEvaluations });
-    this.theta = opt.theta;
-    this.optimizer = { evaluations: opt.evaluations, converged: opt.converged, message: opt.message };
-    const e = this.evaluateAt(this.theta);
-    if (!e) throw new Error('the fitted model is not positive definite at the optimum');
-    this.objective = profiledDeviance(e, this.n, this.p, this.REML);
-    this.sigma = profiledSigma(e, this.n, this.p, this.REML);
-    this.lambda = this.terms.map((t) => t.lambda.slice());
-    const { beta, u } = this.system.solve();
-    this.beta = beta;
-    this.unscaledCov = this.system.unscaledVcov();
-    this.b = this.terms.map((t, i) => lambdaTimes(t, u[i], this.lambda[i]));
+    this.terms = reuse?.devfun.terms ?? orderByLevels(frame.reTerms.map((t) => new ReTerm(t)));
+    this.devfun = reuse?.devfun ?? DevianceFunction.create(this.terms, frame.X, frame.y, this.p, this.REML);
+    // badly scaled or far-off covariates: the model is fitted on mapped columns (see scaling.ts)
+    const scaling = covariateScaling(frame, this.terms);
+    if (scaling) {
+      const start = options.start && scaling.thetaForward(options.start);
+      const fit = reuse?.rescaled ?? new LinearMixedModel(scaling.frame, { REML: this.REML, start, maxEvaluations: options.maxEvaluations });
+      this.rescaling = { fit, scaling };
+      this.theta = scaling.thetaBack(fit.theta);
+      this.optimizer = fit.optimizer;
+      this.objective = fit.objective + (this.REML ? 2 * scaling.fixed.logDet : 0);
+      this.sigma = fit.sigma;
+      this.lambda = scaling.terms.map((m, t) => m.backLambda(fit.lambda[t]));
+      this.beta = scaling.fixed.back(Float64Array.from(fit.beta));
+      this.unscaledCov = scaling.fixed.backCovariance(fit.unscaledCov);
+      this.b = scaling.terms.map((m, t) => {
+        const b = Float64Array.from(fit.b[t]);
+        for (let l = 0; l < this.terms[t].nlevels; l++) m.back(b, l * m.k);
+        return b;
+      });
+    } else {
+      const start = options.start ?? momentStart(this.terms, frame.X, frame.y, this.p);
+      const opt = optimizeTheta(this.system, this.REML, start, { maxEvaluations: options.maxEvaluations });
+      this.theta = opt.theta;
+      this.optimizer = { evaluations: opt.evaluations, converged: opt.converged, message: opt.message };
+      const e = this.evaluateAt(this.theta);
+      if (!e) throw new Error('the fitted model is not positive definite at the optimum');
+      this.objective = profiledDeviance(e, this.n, this.p, this.REML);
+      this.sigma = profiledSigma(e, this.n, this.p, this.REML);
+      this.lambda = this.terms.map((t) => t.lambda.slice());
+      const { beta, u } = this.system.solve();
+      this.beta = beta;
+      this.unscaledCov = this.system.unscaledVcov();
+      this.b = this.terms.map((t, i) => lambdaTimes(t, u[i], this.lambda[i]));
+    }
     this.warnings = [...frame.warnings];
     const scales = scaleWarning(frame);
     if (scales) this.warnings.push(scales);
-    if (!opt.converged) this.warnings.push(`convergence failure: ${opt.message}`);
+    if (!this.optimizer.converged) this.warnings.push(`convergence failure: ${this.optimizer.message}`);
     if (this.isSingular()) this.warnings.push("boundary (singular) fit: see help('isSingular')");
   }
 
-  /** The optimum of the same model on scaled columns, its theta mapped back. */
-  private optimizeRescaled(scaling: CovariateScaling, options: FitOptions): ThetaFit {
-    const rescaled = new LinearMixedModel(scaling.frame, { REML: this.REML, maxEvaluations: options.maxEvaluations });
-    this.rescaledFit = rescaled;
-    return { theta: scaling.thetaBack(rescaled.theta), ...rescaled.optimizer };
-  }
-
-  /** the fit on scaled columns that found theta, when the covariates were badly scaled */
-  private rescaledFit?: LinearMixedModel;
+  /**
+   * For badly scaled or far-off covariates, the same model fitted on mapped columns (see
+   * scaling.ts), from which this fit's results are mapped back. Computations that factorize the
+   * model again (Satterthwaite's df, Kenward-Roger, conditional variances, leverages) use it,
+   * and map their results; this fit's `devfun` is on the user's columns, as lme4's.
+   */
+  readonly rescaling?: { fit: LinearMixedModel; scaling: CovariateScaling };
 
   /** The deviance function's blocked system (its factorization is the last evaluation's, not the fit's). */
   get system(): BlockedSystem {
@@ -135,6 +154,16 @@ export class LinearMixedModel extends FixedEffectsFit {
     return this.devfun.objective(theta);
   }
 
+  /**
+   * The deviance at (theta, sigma) (lmerTest's devfun_vp) in this fit's parametrization; for
+   * mapped columns (see scaling.ts) evaluated on the mapped model, where it does not lose digits.
+   */
+  varparDeviance(theta: ArrayLike<number>, sigma: number): number {
+    if (!this.rescaling) return this.devfun.varparDeviance(theta, sigma);
+    const { fit, scaling } = this.rescaling;
+    return fit.devfun.varparDeviance(scaling.thetaForward(theta), sigma) + (this.REML ? 2 * scaling.fixed.logDet : 0);
+  }
+
   /** lme4's refit(fit, newresp): the same model fitted to another response, reusing the system's structure. */
   refit(y: ArrayLike<number>, options: { REML?: boolean } = {}): LinearMixedModel {
     if (y.length !== this.n) throw new ModelError(`the new response has ${y.length} values for ${this.n} observations`);
@@ -143,14 +172,18 @@ export class LinearMixedModel extends FixedEffectsFit {
     return new LinearMixedModel(
       { ...this.frame, y: response },
       { REML, start: this.theta, dataName: this.dataName },
-      this.devfun.derive({ y: response, REML }),
+      { devfun: this.devfun.derive({ y: response, REML }), rescaled: this.rescaling?.fit.refit(response, { REML }) },
     );
   }
 
   /** lme4's refitML(fit): a REML fit refitted by maximum likelihood (an ML fit is returned as it is). */
   refitML(): LinearMixedModel {
     if (!this.REML) return this;
-    return new LinearMixedModel(this.frame, { REML: false, start: this.theta, dataName: this.dataName }, this.devfun.derive({ REML: false }));
+    return new LinearMixedModel(
+      this.frame,
+      { REML: false, start: this.theta, dataName: this.dataName },
+      { devfun: this.devfun.derive({ REML: false }), rescaled: this.rescaling?.fit.refitML() },
+    );
   }
 
   /** number of parameters: fixed effects, theta and sigma */
@@ -161,7 +194,7 @@ export class LinearMixedModel extends FixedEffectsFit {
   isSingular(tol = 1e-4): boolean {
     // lme4's rule compares lambda's diagonal with tol, which depends on the covariates' units: a
     // fit whose search ran on scaled columns is judged there
-    if (this.rescaledFit) return this.rescaledFit.isSingular(tol);
+    if (this.rescaling) return this.rescaling.fit.isSingular(tol);
     return this.terms.some((t, i) => lambdaIsSingular(this.lambda[i], t.k, tol));
   }
 

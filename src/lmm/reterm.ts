@@ -69,6 +69,16 @@ export class ReTerm {
   }
 }
 
+/** Each term's lambda from theta (lme4's layout: each lower triangle, column by column), k x k column-major. */
+export function lambdasOf(terms: { k: number }[], theta: ArrayLike<number>): Float64Array[] {
+  let offset = 0;
+  return terms.map(({ k }) => {
+    const lambda = new Float64Array(k * k);
+    for (let j = 0; j < k; j++) for (let i = j; i < k; i++) lambda[i + j * k] = theta[offset++];
+    return lambda;
+  });
+}
+
 /** The covariance of a term's random effects, sigma^2 * lambda lambda' (k x k, column-major). */
 export function lambdaCovariance(lambda: Float64Array, k: number, sigma: number): Float64Array {
   const out = new Float64Array(k * k);

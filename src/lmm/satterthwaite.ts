@@ -10,6 +10,7 @@
  * covariance and Jacobian are computed once per object and cached.
  */
 import type { BlockedSystem, Evaluation } from './blocked';
+import type { ColumnMap } from './scaling';
 import { varparDeviance } from './objective';
 import { richardsonHessian, richardsonJacobian } from '../stats/numderiv';
 import { quadraticForm, symmetricEigen } from '../stats/small-dense';
@@ -29,6 +30,8 @@ export interface VarparModel {
    * engine's choice: its maps are compared with lmerTest to 1e-3)
    */
   readonly forwardDifferences?: boolean;
+  /** the same model fitted on mapped columns, X = X~ T (see scaling.ts), where the inference is computed */
+  readonly rescaling?: { fit: VarparModel; scaling: { fixed: ColumnMap } };
 }
 
 /** The variance-parameter quantities of lmerTest's lmerModLmerTest class. */
@@ -67,6 +70,12 @@ export function varparInference(model: VarparModel): VarparInference {
 }
 
 function computeVarparInference(model: VarparModel): VarparInference {
+  if (model.rescaling) {
+    // vcov(beta) = T^-1 vcov(beta~) T^-T, and so its derivatives; varpar is the mapped fit's, on which the df do not depend
+    const { fixed } = model.rescaling.scaling;
+    const mapped = varparInference(model.rescaling.fit);
+    return { ...mapped, vcovBeta: fixed.backCovariance(mapped.vcovBeta), jacobian: mapped.jacobian.map((J) => fixed.backCovariance(J)) };
+  }
   const { hessian, jacobian } = derivativesFromGradient(model) ?? richardsonDerivatives(model);
   const { system, p, sigma } = model;
   const e = system.evaluate(model.theta); // leaves the system at the model's theta

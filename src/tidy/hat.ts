@@ -7,6 +7,7 @@
 import { choleskyLower } from '../linalg/dense';
 import type { LinearModel } from '../lmm/lm';
 import type { LinearMixedModel } from '../lmm/model';
+import { lambdasOf } from '../lmm/reterm';
 
 /** Largest q + p whose (q + p)² system is factorized (72 MB), and largest n (q + p)² of the solves. */
 const MAX_DENSE_SIZE = 3000;
@@ -18,23 +19,12 @@ interface SparseRow {
   value: Float64Array;
 }
 
-/** Λ of each term from θ (the lower triangle by columns, lme4's layout), k x k column-major. */
-function lambdas(model: LinearMixedModel): Float64Array[] {
-  let offset = 0;
-  return model.terms.map((term) => {
-    const k = term.k;
-    const lam = new Float64Array(k * k);
-    for (let j = 0; j < k; j++) for (let i = j; i < k; i++) lam[i + j * k] = model.theta[offset++];
-    return lam;
-  });
-}
-
 /** The rows of A; their nonzeros come out ascending, the terms' blocks and then X being in that order. */
 function rowsOfA(model: LinearMixedModel | LinearModel): SparseRow[] {
   const { n, p } = model;
   const X = model.frame.X;
   const terms = 'terms' in model ? model.terms : [];
-  const lams = 'terms' in model ? lambdas(model) : [];
+  const lams = 'terms' in model ? lambdasOf(model.terms, model.theta) : [];
   const offsets: number[] = [];
   let q = 0;
   for (const term of terms) {
@@ -69,6 +59,8 @@ function rowsOfA(model: LinearMixedModel | LinearModel): SparseRow[] {
 
 /** The leverages of every observation used, or undefined when the model is too large for the dense system. */
 export function hatValues(model: LinearMixedModel | LinearModel): Float64Array | undefined {
+  // H depends on the column spaces only: the same for a fit on mapped columns (see scaling.ts)
+  if ('rescaling' in model && model.rescaling) return hatValues(model.rescaling.fit);
   const { n, p } = model;
   const q = 'terms' in model ? model.terms.reduce((s, t) => s + t.nlevels * t.k, 0) : 0;
   const size = q + p;

@@ -40,6 +40,30 @@ function hostileCsv(dir: string): string {
 
 const name = (s: string) => `\`${s}\``;
 
+/** Markup that Plotly's text parser would draw (bold, a line break, a decoded entity) rather than show. */
+const PLOTLY_MARKUP = '<b>bold</b><br>a &amp; b <a href="javascript:alert(6)">link</a>';
+const PLAIN_TITLE = 'Age effect (t), left hemisphere';
+
+/**
+ * The Plotly title and colorbar title of the widget inside `container` as the page shows them:
+ * their text, how many styled, linked or extra-line elements Plotly drew in them, and whether
+ * the title has a size.
+ */
+async function plotlyLabels(page: Page, container: string): Promise<{ title: string; colorbar: string; styled: number; visible: boolean }> {
+  return page.evaluate((selector) => {
+    const root = document.querySelector(selector)!;
+    const title = root.querySelector('.gtitle') as SVGGraphicsElement;
+    const colorbar = root.querySelector('.cbtitle text')!;
+    const box = title.getBBox();
+    return {
+      title: title.textContent ?? '',
+      colorbar: colorbar.textContent ?? '',
+      styled: [title, colorbar].reduce((n, el) => n + el.querySelectorAll('tspan[style], a, tspan.line ~ tspan.line').length, 0),
+      visible: box.width > 0 && box.height > 0,
+    };
+  }, container);
+}
+
 describe('hostile names in every HTML output', { skip: SKIP_BROWSER }, () => {
   let dir: string;
   let browser: Browser;
@@ -104,9 +128,11 @@ describe('hostile names in every HTML output', { skip: SKIP_BROWSER }, () => {
     });
     // JupyterLab puts text/html into the page and runs its scripts (trusted outputs): so does this page
     const page = await open(async (page) => {
-      await page.setContent(`<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>${fragments.join('\n')}</body></html>`);
+      await page.setContent(`<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>${fragments.join('\n')}</body></html>`, { timeout: 180_000 });
       await page.waitForFunction(() => document.querySelectorAll('.neurolmm-plotly .main-svg').length >= 5, undefined, { timeout: 180_000 });
+      await page.waitForFunction(() => document.querySelector('section[data-output="surface"] .gtitle') !== null, undefined, { timeout: 60_000 });
     });
+    const surfaceLabels = await plotlyLabels(page, 'section[data-output="surface"]');
     const text = await page.evaluate(() =>
       Object.fromEntries(Array.from(document.querySelectorAll('section')).map((s: any) => [s.dataset.output as string, (s.textContent ?? '') as string])),
     );
@@ -121,6 +147,8 @@ describe('hostile names in every HTML output', { skip: SKIP_BROWSER }, () => {
     assert.ok(text.records.includes(LEVEL('a')), 'a data frame cell is text');
     assert.ok(text.residualsVsFitted.includes(`Residuals vs fitted: ${name(RESPONSE)}`), `the plot title is literal: ${text.residualsVsFitted}`);
     assert.ok(text.caterpillar.includes(GROUP), 'the caterpillar plot names the group literally');
+    // the widget's Plotly title and colorbar show the characters typed, not entities
+    assert.deepEqual(surfaceLabels, { title: RESPONSE, colorbar: RESPONSE, styled: 0, visible: true });
   });
 
   it('standalone pages: viewers and figures written with toHTML', async () => {
@@ -151,14 +179,36 @@ describe('hostile names in every HTML output', { skip: SKIP_BROWSER }, () => {
     };
     const figureFile = path.join(dir, 'figure.html');
     pages.figure.toHTML(figureFile);
-    for (const [key, file] of Object.entries({ surface: path.join(dir, 'surface.html'), volume: path.join(dir, 'volume.html'), figure: figureFile })) {
+    // the surface viewer's title and colorbar are Plotly's: markup Plotly would draw, and a plain title
+    const titled = (title: string, statistic: string) =>
+      new SurfaceViewer({ surface: { lh: grid }, maps: { [statistic]: Float32Array.from({ length: grid.nvertices }, (_, i) => Math.cos(i)) }, title });
+    titled(PLOTLY_MARKUP, PLOTLY_MARKUP).toHTML(path.join(dir, 'markup.html'));
+    titled(PLAIN_TITLE, 't').toHTML(path.join(dir, 'plain.html'));
+    const expectedLabels: Record<string, { title: string; colorbar: string }> = {
+      surface: { title: FILE_NAME, colorbar: RESPONSE },
+      markup: { title: PLOTLY_MARKUP, colorbar: PLOTLY_MARKUP },
+      plain: { title: PLAIN_TITLE, colorbar: 't' },
+    };
+    const files = {
+      surface: path.join(dir, 'surface.html'),
+      volume: path.join(dir, 'volume.html'),
+      figure: figureFile,
+      markup: path.join(dir, 'markup.html'),
+      plain: path.join(dir, 'plain.html'),
+    };
+    for (const [key, file] of Object.entries(files)) {
       const page = await open(async (page) => {
         await page.goto(`file://${file}`);
         if (key === 'figure') await page.waitForFunction(() => document.querySelector('.neurolmm-plotly .main-svg') !== null);
         else await page.evaluate(() => (window as any).neurolmmWidgets.rendered);
       });
       // the viewers' pages are titled by their description, which names the maps
-      assert.ok((await page.title()).includes(key === 'figure' ? FILE_NAME : key === 'surface' ? RESPONSE : 'VolumeViewer'), `${key}: the title is literal`);
+      if (!expectedLabels[key] || key === 'surface')
+        assert.ok((await page.title()).includes(key === 'figure' ? FILE_NAME : key === 'surface' ? RESPONSE : 'VolumeViewer'), `${key}: the title is literal`);
+      if (expectedLabels[key]) {
+        await page.waitForFunction(() => document.querySelector('.gtitle') !== null, undefined, { timeout: 60_000 });
+        assert.deepEqual(await plotlyLabels(page, 'body'), { ...expectedLabels[key], styled: 0, visible: true }, `${key}: Plotly's labels show the text typed`);
+      }
       await page.close();
     }
     assert.deepEqual(alerts, []);

@@ -16,6 +16,7 @@ import Plotly from 'plotly.js-dist-min';
 import { asFloat32, asInt32, exact } from './buffers';
 import { ColourScale, backgroundRgb, colourScale, isSuprathreshold, plotlyColorscale, rgbString, scaleRgb } from './colormap';
 import { fmt, labelled, numberInput, rangeInput, select, setOptions, syncThreshold } from './controls';
+import { plotlyLiteral } from './plotly-text';
 import { injectStyle } from './style';
 import { MODULE_NAME, MODULE_VERSION } from './version';
 
@@ -378,7 +379,7 @@ export class SurfaceView extends DOMWidgetView {
         k,
         vertexcolor: vertexColours(mesh, values, threshold, sel.scale),
         customdata: values ?? new Float32Array(x.length).fill(NaN),
-        hovertemplate: `${HEMI_LABEL[hemi]} vertex %{pointNumber}<br>${sel.label}: %{customdata:.4g}<extra></extra>`,
+        hovertemplate: `${HEMI_LABEL[hemi]} vertex %{pointNumber}<br>${plotlyLiteral(sel.label)}: %{customdata:.4g}<extra></extra>`,
         flatshading: false,
         lighting: { ambient: 0.55, diffuse: 0.7, specular: 0.05, roughness: 0.9, fresnel: 0.1 },
         lightposition: { x: 0, y: 0, z: 1e5 },
@@ -409,7 +410,7 @@ export class SurfaceView extends DOMWidgetView {
         cmax: sel.scale.vmax,
         colorscale: plotlyColorscale(sel.scale),
         showscale: true,
-        colorbar: { title: { text: sel.statistic, side: 'right' }, len: 0.75, thickness: 16 },
+        colorbar: { title: { text: plotlyLiteral(sel.statistic), side: 'right' }, len: 0.75, thickness: 16 },
       },
     });
     const selected = this.model.get('selected') as { hemi: Hemi; vertex: number } | null;
@@ -434,7 +435,7 @@ export class SurfaceView extends DOMWidgetView {
     const noAxis = { visible: false, showspikes: false };
     const hemisphere = this.model.get('hemisphere') as HemisphereChoice;
     const layout = {
-      title: { text: this.model.get('title') || '' },
+      title: { text: plotlyLiteral(this.model.get('title') || '') },
       margin: { l: 0, r: 0, t: this.model.get('title') ? 30 : 0, b: 0 },
       showlegend: false,
       paper_bgcolor: '#fff',
