@@ -448,6 +448,16 @@ export class BlockedSystem implements TailLayout {
   }
 
   /**
+   * After `evaluate(theta)`: the selected inverse of the tail's random-effects rows with the first
+   * term eliminated (the inverse of their Schur complement in Lambda'Z'Z Lambda + I), m x m, valid
+   * on the lower triangle of the tail factor's structure; a view that the next call overwrites.
+   */
+  randomEffectsInverse(): Float64Array {
+    this.factorization.selectedInverse(this.work, this.tailRe);
+    return this.work.inverse;
+  }
+
+  /**
    * After `evaluate`: (R_X' R_X)^{-1}, the unscaled covariance of the fixed effects (p x p), as
    * W'W with W = L_X^{-1} (forward substitution on unit vectors, contiguous columns).
    */
