@@ -1,7 +1,8 @@
 /**
  * Conditional modes and what is built from them, as lme4 gives them: ranef with conditional
  * variances (postVar), coef (fixed + random per level), residuals, and predictions for new
- * data with or without the random effects.
+ * data with or without the random effects (`predict`, from lmm/predict.ts, where nlme's fits
+ * use it too).
  *
  * Conditional variances are the diagonal blocks of sigma^2 Lambda (Lambda'Z'Z Lambda + I)^{-1}
  * Lambda', from the fitted system's factor: the first term's block-diagonal part level by level,
@@ -9,20 +10,14 @@
  * structure only). So the cost is about that of one more factorization at the optimum, sparse
  * for crossed factors (InstEval), with no dense inverse of the random effects.
  */
-import { DataError, ModelError } from '../errors';
-import type { NlmeModel } from '../nlme/lme';
-import { expandFormula, type RandomSpec } from '../formula/terms';
-import { fillDesign, type DesignVariable } from '../frame/design';
-import { Evaluator } from '../frame/evaluate';
-import { labelCodes } from '../frame/factor';
-import { DataInput, toTable } from '../frame/table';
-import type { Table } from '../frame/types';
+import { ModelError } from '../errors';
 import { choleskyInverse, choleskyLower } from '../linalg/dense';
+import { observationsByLevel } from '../lmm/first-block';
 import type { LinearModel } from '../lmm/lm';
 import type { LinearMixedModel, RanefRows } from '../lmm/model';
-import { observationsByLevel } from '../lmm/first-block';
 import type { ReTerm } from '../lmm/reterm';
-import { BASELINE_LEVEL, recoverDesignStructure } from './design-structure';
+
+export { predict, type PredictOptions } from '../lmm/predict';
 
 /** Conditional covariance blocks of one random-effects term, per level (lme4's postVar). */
 export interface ConditionalVarianceBlock {
@@ -211,119 +206,4 @@ export function residuals(model: LinearMixedModel | LinearModel, options: Residu
 /** lme4's fitted(model): X beta + Z b. */
 export function fitted(model: LinearMixedModel | LinearModel): Float64Array {
   return model.fitted();
-}
-
-export interface PredictOptions {
-  /** 'all' (default): include the conditional modes; 'none': the population prediction X beta (lme4's re.form = NA) */
-  re?: 'all' | 'none';
-  /**
-   * levels of a grouping factor the model has not seen contribute no random effect (the
-   * population prediction) when true (the default); when false they are an error
-   */
-  allowNewLevels?: boolean;
-}
-
-/**
- * lme4's predict(model, newdata, re.form, allow.new.levels): rows with a missing predictor
- * give NaN. Without newdata, the fitted values (re 'all') or X beta (re 'none').
- */
-export function predict(model: LinearMixedModel | LinearModel | NlmeModel, newdata?: DataInput, options: PredictOptions = {}): Float64Array {
-  const withRandom = (options.re ?? 'all') === 'all' && 'terms' in model;
-  if (newdata === undefined) {
-    if (withRandom) return model.fitted();
-    return linearPredictor(model.frame.X, model.beta, model.n, model.p);
-  }
-  const table = toTable(newdata);
-  const m = table.nrows;
-  const eta = linearPredictor(model.frame.design.matrix(table), model.beta, m, model.p);
-  if (!withRandom) return eta;
-  const mixed = model as LinearMixedModel | NlmeModel;
-  const specs = expandFormula(mixed.frame.formula).random;
-  const evaluator = new Evaluator(table, mixed.frame.formula);
-  mixed.terms.forEach((term, t) => {
-    const r = mixed.frame.reTerms.findIndex((rt) => rt.z === term.z);
-    if (r < 0) throw new ModelError(`random-effects term for '${term.group}' not found in the model frame`);
-    const spec = specs[r];
-    const z = newTermMatrix(spec, term, evaluator, table);
-    const levelIndex = new Map(term.levels.map((l, i) => [l, i]));
-    const labels = groupLabels(spec, evaluator, m);
-    const unseen = new Set<string>();
-    const b = mixed.b[t];
-    for (let i = 0; i < m; i++) {
-      const label = labels[i];
-      if (label === null) {
-        eta[i] = NaN;
-        continue;
-      }
-      const level = levelIndex.get(label);
-      if (level === undefined) {
-        unseen.add(label);
-        continue;
-      }
-      for (let a = 0; a < term.k; a++) eta[i] += z[i + a * m] * b[level * term.k + a];
-    }
-    if (unseen.size && options.allowNewLevels === false)
-      throw new DataError(
-        `new levels detected in newdata for '${term.group}': ${[...unseen].join(', ')} (use allowNewLevels: true for the population prediction)`,
-      );
-  });
-  return eta;
-}
-
-function linearPredictor(X: Float64Array, beta: ArrayLike<number>, n: number, p: number): Float64Array {
-  const out = new Float64Array(n);
-  for (let j = 0; j < p; j++) for (let i = 0; i < n; i++) out[i] += X[i + j * n] * beta[j];
-  return out;
-}
-
-/** Level labels of a grouping factor on new data ("a:b" for interactions); null when missing. */
-function groupLabels(spec: RandomSpec, evaluator: Evaluator, m: number): (string | null)[] {
-  const coded = spec.groupVariables.map((e) => {
-    const v = evaluator.variable(e);
-    return v.kind === 'factor' ? v.coded : labelCodes({ kind: 'numeric', values: v.values });
-  });
-  return Array.from({ length: m }, (_, i) => {
-    const parts = coded.map((c) => (c.codes[i] < 0 ? null : c.labels[c.codes[i]]));
-    return parts.includes(null) ? null : parts.join(':');
-  });
-}
-
-/** The term's model matrix (m x k) on new data, in the fitted coding (column names must match). */
-function newTermMatrix(spec: RandomSpec, term: ReTerm, evaluator: Evaluator, table: Table): Float64Array {
-  const lhs = spec.lhs;
-  const structure = recoverDesignStructure(lhs, term.names, sequentialAssign(lhs, term.names));
-  const variables = lhs.variables.map((e, v): DesignVariable | undefined => {
-    if (!lhs.terms.some((t) => t.includes(v))) return undefined;
-    const variable = evaluator.variable(e);
-    const levels = structure.levels[v];
-    if (!levels) {
-      if (variable.kind !== 'numeric') throw new DataError(`'${variable.label}' was numeric when the model was fitted but holds labels in the new data`);
-      return { kind: 'numeric', values: variable.values };
-    }
-    const coded = variable.kind === 'factor' ? variable.coded : labelCodes({ kind: 'numeric', values: variable.values });
-    const position = new Map(levels.map((l, i) => [l, i]));
-    const baseline = levels[0] === BASELINE_LEVEL ? 0 : -1;
-    const codes = Int32Array.from(coded.codes, (c) => {
-      if (c < 0) return -1;
-      const k = position.get(coded.labels[c]) ?? baseline;
-      if (k < 0) throw new DataError(`'${variable.label}' has the level '${coded.labels[c]}', which the model was not fitted with`);
-      return k;
-    });
-    return { kind: 'factor', factor: { codes, levels } };
-  });
-  return fillDesign(structure.columns, variables, table.nrows);
-}
-
-/** The term of each column of a model matrix whose columns come in term order (intercept first). */
-function sequentialAssign(spec: RandomSpec['lhs'], names: string[]): Int32Array {
-  let t = 0;
-  return Int32Array.from(names, (name, j) => {
-    if (j === 0 && spec.intercept && name === '(Intercept)') return -1;
-    while (t < spec.terms.length - 1 && !startsTerm(spec, t, name)) t++;
-    return t;
-  });
-}
-
-function startsTerm(spec: RandomSpec['lhs'], t: number, name: string): boolean {
-  return name.startsWith(spec.variableLabels[spec.terms[t][0]]);
 }
