@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 const nodeGlobals = { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' };
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'widgets/dist/', 'widgets/lib/', 'widgets/lab-core/', 'test-artifacts/', '.bench-cache/'] },
+  { ignores: ['dist/', 'node_modules/', 'widgets/dist/', 'widgets/lib/', 'jupyter/labextension/', 'widgets/lab-core/', 'test-artifacts/', '.bench-cache/'] },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,
   ...tseslint.configs.recommended,

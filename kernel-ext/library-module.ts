@@ -8,9 +8,15 @@
  * falls back to the packages neurolmm itself resolves (e.g. `require("danfojs")`).
  */
 import { readFileSync } from 'node:fs';
-import Module from 'node:module';
+import Module, { createRequire } from 'node:module';
 import path from 'node:path';
-import * as ts from '@tslab/typescript-for-tslab';
+import type * as TypeScript from '@tslab/typescript-for-tslab';
+
+/**
+ * tslab's own TypeScript, found from tslab (a dependency of tslab, not of neurolmm): its ts.sys is
+ * the one tslab's compiler host binds.
+ */
+const ts = createRequire(require.resolve('tslab'))('@tslab/typescript-for-tslab') as typeof TypeScript;
 
 export const LIBRARY_NAME = 'neurolmm';
 /** The package root this kernel runs from (dist/kernel-ext is two levels down). */

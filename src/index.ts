@@ -63,6 +63,7 @@ export { kenwardRoger, type KenwardRoger } from './inference/kenward-roger';
 export { explainWarnings, type Explanation } from './lmm/explain';
 export { checkConvergence, ConvergenceCheck, type Refit } from './inference/convergence';
 export { RRandom } from './stats/rng';
+export { setThreadCount } from './linalg/threads';
 // whole-brain fits: lmer() at every voxel or vertex with BLMM's maps, their comparison, ABCD-like synthetic data
 export { lmerBrain, lmerBrainSync, lmerBrainChunk, lmerBrainChunks, mergeBrainChunks, BrainFit, BrainMaps, compareFits, SyntheticDataset } from './brain';
 export type { BrainOptions, BrainProgress, ChunkOptions, ChunkRun, BrainMap, BrainReport, MapRange, SyntheticOptions } from './brain';

@@ -10,6 +10,7 @@ import { DataError } from '../src/errors';
 import { readCSV } from '../src/frame/table';
 import { coef, conditionalVariances, predict, ranef, residuals } from '../src/inference/conditional';
 import { bootPercentile, confint, sdcorParameters } from '../src/inference/confint';
+import { choleskyInverse, choleskyLower } from '../src/linalg/dense';
 import { RRandom } from '../src/stats/rng';
 import { refit, simulate } from '../src/inference/simulate';
 import { lm } from '../src/lmm/lm';
@@ -269,4 +270,81 @@ test("bootstrap: boot's percentile interpolation, refits on simulated responses,
   const [sd, sigma] = sdcorParameters(model);
   assert.ok(boot.lower[1] < sigma && sigma < boot.upper[1]);
   assert.ok(boot.lower[0] < sd && sd < boot.upper[0]);
+});
+
+test('conditional variances of a model with a 4,000-level crossed tail from the sparse factor, per cluster against a dense inverse', () => {
+  // 1,000 clusters of 6 subjects x 4 items, each subject seeing each item of its cluster once:
+  // a dense inverse of the items' Schur complement (4,000 x 4,000) would take minutes, the
+  // factor's is block diagonal. Clusters are independent, so each one's block of
+  // (Lambda'Z'Z Lambda + I)^{-1} is the inverse of its own block, dense and small.
+  const clusters = 1000;
+  const subjects = 6;
+  const items = 4;
+  const rng = new RRandom(13);
+  const subjectEffect = rng.normals(clusters * subjects);
+  const itemEffect = rng.normals(clusters * items);
+  const rows: { y: number; x: number; subject: string; item: string }[] = [];
+  for (let c = 0; c < clusters; c++)
+    for (let s = 0; s < subjects; s++)
+      for (let i = 0; i < items; i++) {
+        const x = rng.uniform();
+        const y = 1 + 0.5 * x + subjectEffect[c * subjects + s] * (1 + x) + 0.7 * itemEffect[c * items + i] + rng.normals(1)[0];
+        rows.push({ y, x, subject: `s${c}.${s}`, item: `i${c}.${i}` });
+      }
+  const model = lmer('y ~ x + (1 + x | subject) + (1 | item)', rows);
+  const started = Date.now();
+  const cv = conditionalVariances(model);
+  const seconds = (Date.now() - started) / 1000;
+  assert.equal(model.terms[0].group, 'subject');
+  assert.equal(cv.item[0].levels.length, clusters * items);
+  const s2 = model.sigma ** 2;
+  // the random effects each cluster's rows touch, in a local order: term, level, component
+  const n = model.n;
+  const byCluster: number[][] = Array.from({ length: clusters }, () => []);
+  rows.forEach((row, r) => byCluster[Number(row.subject.slice(1).split('.')[0])].push(r));
+  for (const c of [0, 1, 517, clusters - 1]) {
+    const local = new Map<string, number>();
+    const columns: { t: number; l: number; a: number }[] = [];
+    for (const r of byCluster[c])
+      model.terms.forEach((term, t) => {
+        for (let a = 0; a < term.k; a++) {
+          const key = `${t}:${term.codes[r]}:${a}`;
+          if (!local.has(key)) {
+            local.set(key, columns.length);
+            columns.push({ t, l: term.codes[r], a });
+          }
+        }
+      });
+    const q = columns.length;
+    const A = new Float64Array(q * q);
+    for (let i = 0; i < q; i++) A[i + i * q] = 1;
+    for (const r of byCluster[c]) {
+      // the row of Z Lambda on this cluster's columns
+      const entries = model.terms.flatMap((term, t) =>
+        Array.from({ length: term.k }, (_, a) => {
+          let v = 0;
+          for (let b = a; b < term.k; b++) v += term.z[r + b * n] * model.lambda[t][b + a * term.k];
+          return { index: local.get(`${t}:${term.codes[r]}:${a}`)!, v };
+        }),
+      );
+      for (const e of entries) for (const f of entries) A[e.index + f.index * q] += e.v * f.v;
+    }
+    assert.ok(choleskyLower(A, q));
+    const G = choleskyInverse(A, q);
+    for (const [t, term] of model.terms.entries()) {
+      const k = term.k;
+      const levels = new Set(columns.filter((col) => col.t === t).map((col) => col.l));
+      for (const l of levels) {
+        const at = (a: number) => local.get(`${t}:${l}:${a}`)!;
+        const lam = model.lambda[t];
+        for (let i = 0; i < k; i++)
+          for (let j = 0; j < k; j++) {
+            let v = 0;
+            for (let a = 0; a <= i; a++) for (let b = 0; b <= j; b++) v += lam[i + a * k] * G[at(a) + at(b) * q] * lam[j + b * k];
+            assertNear(cv[term.group][0].postVar[l][i + j * k], s2 * v, 1e-9, `${term.group} ${term.levels[l]} [${i}, ${j}]`);
+          }
+      }
+    }
+  }
+  assert.ok(seconds < 60, `conditional variances took ${seconds} s`);
 });

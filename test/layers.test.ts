@@ -34,12 +34,6 @@ const LAYERS: Record<string, number> = {
   index: 8,
 };
 
-/**
- * Upward imports that exist and are to be removed; any other fails the test. NlmeModel.predict()
- * calls inference's predict(), which itself handles nlme fits.
- */
-const KNOWN_UPWARD = ['nlme/lme.ts imports inference/conditional (nlme -> inference)'];
-
 function sourceFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const full = path.join(dir, e.name);
@@ -82,15 +76,7 @@ test('every folder of src/ has a layer', () => {
 
 test('imports between the folders of src/ only point down (no upward import, no cycle)', () => {
   const violations = sourceFiles(SRC).flatMap((file) => layerViolations(file, fs.readFileSync(file, 'utf8')));
-  assert.deepEqual(
-    violations.filter((v) => !KNOWN_UPWARD.includes(v)),
-    [],
-  );
-  assert.deepEqual(
-    KNOWN_UPWARD.filter((v) => !violations.includes(v)),
-    [],
-    'a known upward import is gone: delete it from KNOWN_UPWARD',
-  );
+  assert.deepEqual(violations, []);
 });
 
 test('the layer check reports upward and sideways imports in every import form', () => {

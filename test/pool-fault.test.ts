@@ -23,7 +23,7 @@ function denseSystem() {
 }
 
 /** Stands in for the pool's private parts a fault test needs. */
-type PoolInternals = { workers: { terminate(): Promise<number> }[]; threadIds: Int32Array; run(...args: unknown[]): void };
+type PoolInternals = { threadPool: { workers: { terminate(): Promise<number> }[] }; threadIds: Int32Array; run(...args: unknown[]): void };
 
 test('the pool factors as one thread does while its workers live', () => {
   const { a, chol } = denseSystem();
@@ -68,7 +68,7 @@ test('a worker killed while the main thread waits for it ends the factorization 
   const internals = pool as unknown as PoolInternals;
   const tid = internals.threadIds[1];
   assert.ok(tid > 0);
-  void internals.workers[0].terminate();
+  void internals.threadPool.workers[0].terminate();
   // without returning to the event loop (so the worker's exit event cannot warn the pool), wait
   // until its thread is gone, then factor: the main thread must notice, not wait forever
   const deadline = Date.now() + 30_000;

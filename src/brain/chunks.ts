@@ -22,11 +22,12 @@ import * as nodePath from 'path';
 import { DataError, ModelError } from '../errors';
 import type { DataInput } from '../frame/table';
 import type { ImageGeometry } from '../io/images';
+import { threadCount } from '../linalg/threads';
 import type { Contrast } from './contrasts';
 import type { ChunkResult } from './engine';
 import { BrainFit } from './fit';
 import { RecordLayout, VoxelStatus } from './layout';
-import { Assembler, chunkWidth, defaultWorkers, fitVoxels, prepare, READ_BYTES, type BrainOptions, type Prepared } from './lmerbrain';
+import { Assembler, chunkWidth, fitVoxels, prepare, READ_BYTES, type BrainOptions, type Prepared } from './lmerbrain';
 
 export interface ChunkSplit {
   /** number of chunks N (default: one per DEFAULT_CHUNK_VOXELS voxels) */
@@ -290,7 +291,7 @@ async function fitChunk(opened: Opened, chunk: number, dir: string, options: Bra
   const records = new Float64Array((to - from) * R);
   let evaluations = 0;
   let crowded = 0;
-  const workers = Math.floor(options.workers ?? defaultWorkers());
+  const workers = threadCount(options.workers);
   await fitVoxels(prepared, plan.width, { from, to, workers, started, onProgress: options.onProgress }, (result) => {
     const at = result.start - from;
     status.set(result.status, at);

@@ -5,15 +5,15 @@
  * voxels stream through the engine, in worker threads when there are several cores.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as nodePath from 'path';
-import { Worker } from 'worker_threads';
-import { DataError, ModelError } from '../errors';
+import type { Worker } from 'worker_threads';
+import { DataError, ModelError, NeurolmmError } from '../errors';
 import { expandFormula } from '../formula/terms';
 import { modelFrame } from '../frame/modelframe';
 import { toTable, type DataInput } from '../frame/table';
 import type { Table } from '../frame/types';
 import type { ImageGeometry } from '../io/images';
+import { threadCount, WorkerThreads } from '../linalg/threads';
 import { resolveContrasts, type Contrast, type ContrastInput } from './contrasts';
 import type { DesignSpec } from './design';
 import { ChunkFitter, type ChunkResult, type ChunkTask, type EngineSettings } from './engine';
@@ -58,7 +58,7 @@ export interface BrainOptions {
    * leaves them unfitted, as lmer() with lme4's default would refuse them.
    */
   nobsVsRE?: 'stop' | 'ignore';
-  /** worker threads (default: one per core); 0 or 1 fits in the calling thread */
+  /** worker threads (default: the library's thread count, see `setThreadCount`); 0 or 1 fits in the calling thread */
   workers?: number;
   /**
    * voxels per task (default: about 1/64 of the voxels in multiples of 256, at most 64 MB of images). Each task
@@ -431,9 +431,9 @@ export function lmerBrainSync(formula: string, data: DataInput, options: BrainOp
 
 const WORKER_SCRIPT = nodePath.join(__dirname, 'worker.js');
 
-/** Default number of workers: one per core. */
+/** Default number of workers: the library's thread count (NEUROLMM_THREADS, else one per core). */
 export function defaultWorkers(): number {
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return threadCount();
 }
 
 /**
@@ -478,7 +478,7 @@ export async function lmerBrain(formula: string, data: DataInput, options: Brain
     const { nvox } = prepared.source;
     const width = chunkWidth(prepared.spec.n, nvox, options.chunkSize);
     const assembler = new Assembler(prepared.layout, prepared.spec.p, nvox);
-    const workers = Math.floor(options.workers ?? defaultWorkers());
+    const workers = threadCount(options.workers);
     await fitVoxels(prepared, width, { from: 0, to: nvox, workers, started, onProgress: options.onProgress }, (result) => assembler.add(result));
     return finishFit(prepared, assembler, started);
   } finally {
@@ -498,14 +498,13 @@ export interface WorkerInit {
  */
 function runWorkers(count: number, init: WorkerInit, tasks: Iterator<ChunkTask>, onResult: (r: ChunkResult) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const workers: Worker[] = [];
     let inFlight = 0;
     let exhausted = false;
     let failed = false;
     const stop = (err?: unknown) => {
       if (failed) return;
       if (err) failed = true;
-      for (const w of workers) void w.terminate();
+      void pool.terminate();
       if (err) reject(err);
       else resolve();
     };
@@ -526,9 +525,10 @@ function runWorkers(count: number, init: WorkerInit, tasks: Iterator<ChunkTask>,
       inFlight++;
       worker.postMessage(next.value, [next.value.Y.buffer as ArrayBuffer]);
     };
-    for (let i = 0; i < count; i++) {
-      const worker = new Worker(WORKER_SCRIPT, { workerData: init });
-      workers.push(worker);
+    const pool = new WorkerThreads(count, WORKER_SCRIPT, () => ({ workerData: init }), {
+      onDeath: (i, reason, error) => stop(error ?? new NeurolmmError(`the whole-brain fit's worker thread ${i + 1} ${reason}`)),
+    });
+    for (const worker of pool.workers) {
       worker.on('message', (msg: ChunkResult | { error: string }) => {
         if ('error' in msg) {
           stop(new Error(msg.error));
@@ -544,8 +544,7 @@ function runWorkers(count: number, init: WorkerInit, tasks: Iterator<ChunkTask>,
         feed(worker);
         if (exhausted && inFlight === 0) stop();
       });
-      worker.on('error', (err) => stop(err));
     }
-    for (let round = 0; round < 2; round++) for (const w of workers) feed(w);
+    for (let round = 0; round < 2; round++) for (const w of pool.workers) feed(w);
   });
 }

@@ -10,7 +10,7 @@ import { expandFormula, type TermSpec } from '../formula/terms';
 import type { ModelFrame } from '../frame/types';
 import { qrDecompose, qrQty, qrQy } from '../linalg/qr';
 import { designColumns, type DesignColumn } from '../frame/design';
-import { recoverDesignStructure, treatmentStructure, type DesignStructure } from './design-structure';
+import { recoverDesignStructure, treatmentStructure, type DesignStructure } from '../frame/design-structure';
 
 /** One term's hypothesis: rows of a contrast matrix over the model's coefficients. */
 export interface TermHypothesis {

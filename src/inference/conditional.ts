@@ -1,28 +1,24 @@
 /**
  * Conditional modes and what is built from them, as lme4 gives them: ranef with conditional
  * variances (postVar), coef (fixed + random per level), residuals, and predictions for new
- * data with or without the random effects.
+ * data with or without the random effects (`predict`, from lmm/predict.ts, where nlme's fits
+ * use it too).
  *
  * Conditional variances are the diagonal blocks of sigma^2 Lambda (Lambda'Z'Z Lambda + I)^{-1}
- * Lambda'. The matrix is inverted by blocks in the engine's own layout: the first term's
- * block-diagonal part level by level, the other terms through their dense Schur complement
- * (q_tail x q_tail, q_tail = random effects of all terms but the first). So the cost is that of
- * one dense factorization of the engine's tail, O(q_tail^3), and memory q_tail^2.
+ * Lambda', from the fitted system's factor: the first term's block-diagonal part level by level,
+ * the other terms through the selected inverse of the tail's factor (its entries on the factor's
+ * structure only). So the cost is about that of one more factorization at the optimum, sparse
+ * for crossed factors (InstEval), with no dense inverse of the random effects.
  */
-import { DataError, ModelError } from '../errors';
-import type { NlmeModel } from '../nlme/lme';
-import { expandFormula, type RandomSpec } from '../formula/terms';
-import { fillDesign, type DesignVariable } from '../frame/design';
-import { Evaluator } from '../frame/evaluate';
-import { labelCodes } from '../frame/factor';
-import { DataInput, toTable } from '../frame/table';
-import type { Table } from '../frame/types';
+import { ModelError } from '../errors';
 import { choleskyInverse, choleskyLower } from '../linalg/dense';
+import { observationsByLevel } from '../lmm/first-block';
 import type { LinearModel } from '../lmm/lm';
 import type { LinearMixedModel, RanefRows } from '../lmm/model';
 import type { ReTerm } from '../lmm/reterm';
 import type { ColumnMap } from '../lmm/scaling';
-import { BASELINE_LEVEL, recoverDesignStructure } from './design-structure';
+
+export { predict, type PredictOptions } from '../lmm/predict';
 
 /** Conditional covariance blocks of one random-effects term, per level (lme4's postVar). */
 export interface ConditionalVarianceBlock {
@@ -81,109 +77,91 @@ function scaleByLambda(lam: Float64Array, B: Float64Array, k: number, s2: number
 }
 
 /**
- * Diagonal blocks (per term, per level, k x k) of (Lambda'Z'Z Lambda + I)^{-1}, by block
- * elimination of the first term: with A11 block diagonal, A12 the coupling with the other terms
- * and S = A22 - A21 A11^{-1} A12, the first term's blocks are A11_l^{-1} + W_l S^{-1} W_l'
- * (W_l = A11_l^{-1} A12_l) and the other terms' blocks are those of S^{-1}.
+ * Diagonal blocks (per term, per level, k x k) of (Lambda'Z'Z Lambda + I)^{-1}, from the fitted
+ * system's factor. With the first term's block A11 block diagonal (H_l per level), C its coupling
+ * with the tail's random effects and G22 the inverse of their Schur complement, the first term's
+ * blocks are H_l^{-1} + W_l G22 W_l' (W_l = H_l^{-1} C_l) and the tail terms' are those of G22.
+ * G22 is needed only where a level of the first term couples tail rows and on the tail levels'
+ * own blocks, all on the tail factor's structure, which its selected inversion gives.
  */
 function relativeInverseBlocks(model: LinearMixedModel): Float64Array[][] {
+  if (!model.evaluateAt(model.theta)) throw new ModelError('the random-effects system is not positive definite');
+  const system = model.system;
+  const g22 = system.randomEffectsInverse();
+  const m = system.tailSize;
+  const g = (i: number, j: number) => (i >= j ? g22[i + j * m] : g22[j + i * m]);
   const terms = model.terms;
-  const n = model.n;
+  const blocks: Float64Array[][] = terms.map(() => []);
   const first = terms[0];
   const k0 = first.k;
-  const offsets: number[] = [0];
-  for (let t = 1; t < terms.length; t++) offsets.push(offsets[t - 1] + (t === 1 ? 0 : terms[t - 1].nlevels * terms[t - 1].k));
-  const q = terms.slice(1).reduce((s, t) => s + t.nlevels * t.k, 0);
-
-  const A11 = new Float64Array(first.nlevels * k0 * k0);
-  const S = new Float64Array(q * q);
-  const coupling: Map<number, Float64Array>[] = Array.from({ length: first.nlevels }, () => new Map());
+  const n = model.n;
+  const { start, rows } = observationsByLevel(first);
+  // per level: H_l (then its inverse), and C_l over the tail rows it touches (k0 per row)
+  const h = new Float64Array(k0 * k0);
   const zl0 = new Float64Array(k0);
-  const idx: number[] = [];
-  const val: number[] = [];
-  for (let r = 0; r < n; r++) {
-    // this row of Z Lambda: first term's k0 values, then the other terms' (index, value) pairs
-    zLambdaRow(first, model.lambda[0], r, n, zl0);
-    idx.length = 0;
-    val.length = 0;
-    for (let t = 1; t < terms.length; t++) {
-      const term = terms[t];
-      const lambda = model.lambda[t];
-      const base = offsets[t] + term.codes[r] * term.k;
-      for (let a = 0; a < term.k; a++) {
-        let s = 0;
-        for (let c = a; c < term.k; c++) s += term.z[r + c * n] * lambda[c + a * term.k];
-        idx.push(base + a);
-        val.push(s);
+  const zl = new Float64Array(Math.max(...terms.map((t) => t.k)));
+  const slot = new Int32Array(system.tailRe).fill(-1);
+  const touched: number[] = [];
+  let coupling: Float64Array = new Float64Array(0);
+  for (let l = 0; l < first.nlevels; l++) {
+    h.fill(0);
+    touched.length = 0;
+    for (let q = start[l]; q < start[l + 1]; q++) {
+      const r = rows[q];
+      zLambdaRow(first, model.lambda[0], r, n, zl0);
+      for (let a = 0; a < k0; a++) for (let b = 0; b < k0; b++) h[a + b * k0] += zl0[a] * zl0[b];
+      for (let t = 1; t < terms.length; t++) {
+        const term = terms[t];
+        const base = system.levelRows[t][term.codes[r]];
+        zLambdaRow(term, model.lambda[t], r, n, zl);
+        for (let a = 0; a < term.k; a++) {
+          const row = base + a;
+          if (slot[row] < 0) {
+            slot[row] = touched.length;
+            touched.push(row);
+            if (coupling.length < touched.length * k0) coupling = grow(coupling, touched.length * k0);
+            coupling.fill(0, slot[row] * k0, (slot[row] + 1) * k0);
+          }
+          for (let b = 0; b < k0; b++) coupling[slot[row] * k0 + b] += zl0[b] * zl[a];
+        }
       }
     }
-    const l = first.codes[r];
-    for (let a = 0; a < k0; a++) for (let b = 0; b < k0; b++) A11[l * k0 * k0 + a + b * k0] += zl0[a] * zl0[b];
-    for (let s = 0; s < idx.length; s++) {
-      let c = coupling[l].get(idx[s]);
-      if (!c) coupling[l].set(idx[s], (c = new Float64Array(k0)));
-      for (let a = 0; a < k0; a++) c[a] += zl0[a] * val[s];
-      for (let u = 0; u < idx.length; u++) S[idx[u] + idx[s] * q] += val[u] * val[s];
-    }
-  }
-  for (let i = 0; i < q; i++) S[i + i * q] += 1;
-
-  // A11_l^{-1}, W_l = A11_l^{-1} A12_l, and S -= A21_l W_l
-  const inv11: Float64Array[] = [];
-  const W: { index: Int32Array; values: Float64Array }[] = [];
-  const h = new Float64Array(k0 * k0);
-  for (let l = 0; l < first.nlevels; l++) {
-    h.set(A11.subarray(l * k0 * k0, (l + 1) * k0 * k0));
     for (let a = 0; a < k0; a++) h[a + a * k0] += 1;
     if (!choleskyLower(h, k0)) throw new ModelError('the random-effects system is not positive definite');
-    const inv = choleskyInverse(h, k0);
-    inv11.push(inv);
-    const index = Int32Array.from([...coupling[l].keys()].sort((a, b) => a - b));
-    const values = new Float64Array(index.length * k0);
-    index.forEach((i, m) => {
-      const c = coupling[l].get(i)!;
+    const B = choleskyInverse(h, k0);
+    // W_l = H_l^{-1} C_l (k0 per touched row), then B += W_l G22 W_l'
+    const W = new Float64Array(touched.length * k0);
+    for (let u = 0; u < touched.length; u++)
       for (let a = 0; a < k0; a++) {
         let s = 0;
-        for (let b = 0; b < k0; b++) s += inv[a + b * k0] * c[b];
-        values[m * k0 + a] = s;
+        for (let b = 0; b < k0; b++) s += B[a + b * k0] * coupling[u * k0 + b];
+        W[u * k0 + a] = s;
       }
-    });
-    W.push({ index, values });
-    index.forEach((i) => {
-      const ci = coupling[l].get(i)!;
-      index.forEach((j, u) => {
-        let s = 0;
-        for (let a = 0; a < k0; a++) s += ci[a] * values[u * k0 + a];
-        S[i + j * q] -= s;
-      });
-    });
-  }
-  if (q > 0 && !choleskyLower(S, q)) throw new ModelError('the random-effects system is not positive definite');
-  const Sinv = q > 0 ? choleskyInverse(S, q) : S;
-
-  const blocks: Float64Array[][] = terms.map(() => []);
-  for (let l = 0; l < first.nlevels; l++) {
-    const B = Float64Array.from(inv11[l]);
-    const { index, values } = W[l];
-    index.forEach((i, m) =>
-      index.forEach((j, u) => {
-        const sij = Sinv[i + j * q];
-        if (sij === 0) return;
-        for (let a = 0; a < k0; a++) for (let b = 0; b < k0; b++) B[a + b * k0] += values[m * k0 + a] * sij * values[u * k0 + b];
-      }),
-    );
+    for (let u = 0; u < touched.length; u++)
+      for (let v = 0; v < touched.length; v++) {
+        const guv = g(touched[u], touched[v]);
+        if (guv === 0) continue;
+        for (let a = 0; a < k0; a++) for (let b = 0; b < k0; b++) B[a + b * k0] += W[u * k0 + a] * guv * W[v * k0 + b];
+      }
     blocks[0].push(B);
+    for (const row of touched) slot[row] = -1;
   }
   for (let t = 1; t < terms.length; t++) {
     const k = terms[t].k;
-    for (let l = 0; l < terms[t].nlevels; l++) {
-      const base = offsets[t] + l * k;
+    for (const r0 of system.levelRows[t]) {
       const B = new Float64Array(k * k);
-      for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) B[a + b * k] = Sinv[base + a + (base + b) * q];
+      for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) B[a + b * k] = g(r0 + a, r0 + b);
       blocks[t].push(B);
     }
   }
   return blocks;
+}
+
+/** A copy of `values` with room for at least `length` (twice as much, to grow rarely). */
+function grow(values: Float64Array, length: number): Float64Array {
+  const out = new Float64Array(Math.max(length, 2 * values.length));
+  out.set(values);
+  return out;
 }
 
 /** (z_r' lambda) for one row r of a term: its k values in Z Lambda. */
@@ -249,119 +227,4 @@ export function residuals(model: LinearMixedModel | LinearModel, options: Residu
 /** lme4's fitted(model): X beta + Z b. */
 export function fitted(model: LinearMixedModel | LinearModel): Float64Array {
   return model.fitted();
-}
-
-export interface PredictOptions {
-  /** 'all' (default): include the conditional modes; 'none': the population prediction X beta (lme4's re.form = NA) */
-  re?: 'all' | 'none';
-  /**
-   * levels of a grouping factor the model has not seen contribute no random effect (the
-   * population prediction) when true (the default); when false they are an error
-   */
-  allowNewLevels?: boolean;
-}
-
-/**
- * lme4's predict(model, newdata, re.form, allow.new.levels): rows with a missing predictor
- * give NaN. Without newdata, the fitted values (re 'all') or X beta (re 'none').
- */
-export function predict(model: LinearMixedModel | LinearModel | NlmeModel, newdata?: DataInput, options: PredictOptions = {}): Float64Array {
-  const withRandom = (options.re ?? 'all') === 'all' && 'terms' in model;
-  if (newdata === undefined) {
-    if (withRandom) return model.fitted();
-    return linearPredictor(model.frame.X, model.beta, model.n, model.p);
-  }
-  const table = toTable(newdata);
-  const m = table.nrows;
-  const eta = linearPredictor(model.frame.design.matrix(table), model.beta, m, model.p);
-  if (!withRandom) return eta;
-  const mixed = model as LinearMixedModel | NlmeModel;
-  const specs = expandFormula(mixed.frame.formula).random;
-  const evaluator = new Evaluator(table, mixed.frame.formula);
-  mixed.terms.forEach((term, t) => {
-    const r = mixed.frame.reTerms.findIndex((rt) => rt.z === term.z);
-    if (r < 0) throw new ModelError(`random-effects term for '${term.group}' not found in the model frame`);
-    const spec = specs[r];
-    const z = newTermMatrix(spec, term, evaluator, table);
-    const levelIndex = new Map(term.levels.map((l, i) => [l, i]));
-    const labels = groupLabels(spec, evaluator, m);
-    const unseen = new Set<string>();
-    const b = mixed.b[t];
-    for (let i = 0; i < m; i++) {
-      const label = labels[i];
-      if (label === null) {
-        eta[i] = NaN;
-        continue;
-      }
-      const level = levelIndex.get(label);
-      if (level === undefined) {
-        unseen.add(label);
-        continue;
-      }
-      for (let a = 0; a < term.k; a++) eta[i] += z[i + a * m] * b[level * term.k + a];
-    }
-    if (unseen.size && options.allowNewLevels === false)
-      throw new DataError(
-        `new levels detected in newdata for '${term.group}': ${[...unseen].join(', ')} (use allowNewLevels: true for the population prediction)`,
-      );
-  });
-  return eta;
-}
-
-function linearPredictor(X: Float64Array, beta: ArrayLike<number>, n: number, p: number): Float64Array {
-  const out = new Float64Array(n);
-  for (let j = 0; j < p; j++) for (let i = 0; i < n; i++) out[i] += X[i + j * n] * beta[j];
-  return out;
-}
-
-/** Level labels of a grouping factor on new data ("a:b" for interactions); null when missing. */
-function groupLabels(spec: RandomSpec, evaluator: Evaluator, m: number): (string | null)[] {
-  const coded = spec.groupVariables.map((e) => {
-    const v = evaluator.variable(e);
-    return v.kind === 'factor' ? v.coded : labelCodes({ kind: 'numeric', values: v.values });
-  });
-  return Array.from({ length: m }, (_, i) => {
-    const parts = coded.map((c) => (c.codes[i] < 0 ? null : c.labels[c.codes[i]]));
-    return parts.includes(null) ? null : parts.join(':');
-  });
-}
-
-/** The term's model matrix (m x k) on new data, in the fitted coding (column names must match). */
-function newTermMatrix(spec: RandomSpec, term: ReTerm, evaluator: Evaluator, table: Table): Float64Array {
-  const lhs = spec.lhs;
-  const structure = recoverDesignStructure(lhs, term.names, sequentialAssign(lhs, term.names));
-  const variables = lhs.variables.map((e, v): DesignVariable | undefined => {
-    if (!lhs.terms.some((t) => t.includes(v))) return undefined;
-    const variable = evaluator.variable(e);
-    const levels = structure.levels[v];
-    if (!levels) {
-      if (variable.kind !== 'numeric') throw new DataError(`'${variable.label}' was numeric when the model was fitted but holds labels in the new data`);
-      return { kind: 'numeric', values: variable.values };
-    }
-    const coded = variable.kind === 'factor' ? variable.coded : labelCodes({ kind: 'numeric', values: variable.values });
-    const position = new Map(levels.map((l, i) => [l, i]));
-    const baseline = levels[0] === BASELINE_LEVEL ? 0 : -1;
-    const codes = Int32Array.from(coded.codes, (c) => {
-      if (c < 0) return -1;
-      const k = position.get(coded.labels[c]) ?? baseline;
-      if (k < 0) throw new DataError(`'${variable.label}' has the level '${coded.labels[c]}', which the model was not fitted with`);
-      return k;
-    });
-    return { kind: 'factor', factor: { codes, levels } };
-  });
-  return fillDesign(structure.columns, variables, table.nrows);
-}
-
-/** The term of each column of a model matrix whose columns come in term order (intercept first). */
-function sequentialAssign(spec: RandomSpec['lhs'], names: string[]): Int32Array {
-  let t = 0;
-  return Int32Array.from(names, (name, j) => {
-    if (j === 0 && spec.intercept && name === '(Intercept)') return -1;
-    while (t < spec.terms.length - 1 && !startsTerm(spec, t, name)) t++;
-    return t;
-  });
-}
-
-function startsTerm(spec: RandomSpec['lhs'], t: number, name: string): boolean {
-  return name.startsWith(spec.variableLabels[spec.terms[t][0]]);
 }

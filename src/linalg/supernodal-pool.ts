@@ -9,8 +9,8 @@
  * kernel on an Int32Array of Atomics, which costs microseconds against the milliseconds of the
  * supernodes worth splitting.
  *
- * One pool serves the process (as a BLAS thread pool does): its workers start with the first
- * wide system and idle between fits. A system hands its buffers over when it next runs a kernel
+ * One pool serves the process (as a BLAS thread pool does): its workers (`WorkerThreads`, as many
+ * as `threadCount` allows, at most 8) start with the first wide system and idle between fits. A system hands its buffers over when it next runs a kernel
  * after another system did (a message the workers read synchronously before the kernel).
  *
  * A worker that dies (an exception in a kernel, terminated, out of memory) must not leave this
@@ -20,15 +20,15 @@
  * The kernel then ends in a NeurolmmError and the next fit starts a new pool.
  */
 import * as fs from 'node:fs';
-import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
-import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { NeurolmmError } from '../errors';
 import { cliqueShares, FirstTermCliques } from './cliques';
 import { KernelMemory } from './kernels';
 import { inverseRows, multiplyRows, panelRows, updateColumns, type KernelLayout } from './supernode-kernels';
 import type { SupernodeStructure } from './supernode-structure';
 import { SupernodalCholesky, SupernodeWork } from './supernodal';
+import { threadCount, WorkerThreads } from './threads';
 
 /** control slots shared with the workers */
 export const enum Slot {
@@ -129,13 +129,13 @@ const LIVENESS_CHECK_MS = 200;
 export class SupernodalPool {
   private readonly control = new Int32Array(new SharedArrayBuffer(Slot.Length * 4));
   private readonly ports: MessagePort[] = [];
-  private readonly workers: Worker[] = [];
+  private readonly threadPool: WorkerThreads;
   /** per worker thread: its OS thread id (0: unknown), and whether its code failed */
   private readonly threadIds: Int32Array;
   private readonly failed: Int32Array;
   /** per worker: where its guard reports an exception */
   private readonly reports: MessagePort[] = [];
-  /** why the pool can no longer run kernels */
+  /** why the pool can no longer run kernels (a kernel's failure; a worker's is in `threadPool.death`) */
   private death: string | undefined;
   private nextId = 1;
 
@@ -144,19 +144,29 @@ export class SupernodalPool {
     this.threadIds = new Int32Array(new SharedArrayBuffer(threads * 4));
     this.failed = new Int32Array(new SharedArrayBuffer(threads * 4));
     const script = path.join(__dirname, 'supernodal-worker.js');
-    for (let w = 1; w < threads; w++) {
-      const { port1, port2 } = new MessageChannel();
-      const reports = new MessageChannel();
-      reports.port1.unref();
-      const workerData = { control: this.control, thread: w, port: port2, threadIds: this.threadIds, failed: this.failed, reports: reports.port2, script };
-      const worker = new Worker(GUARDED_WORKER, { eval: true, workerData, transferList: [port2, reports.port2] });
-      worker.unref(); // an idle pool must not keep the process alive
-      worker.on('error', (error) => (this.death ??= `worker thread ${w} failed: ${error.message}`));
-      worker.on('exit', (code) => (this.death ??= `worker thread ${w} exited (code ${code})`));
-      this.ports.push(port1);
-      this.reports.push(reports.port1);
-      this.workers.push(worker);
-    }
+    // worker i is thread i + 1 of the kernels, this thread being thread 0
+    this.threadPool = new WorkerThreads(
+      threads - 1,
+      GUARDED_WORKER,
+      (i) => {
+        const { port1, port2 } = new MessageChannel();
+        const reports = new MessageChannel();
+        reports.port1.unref();
+        this.ports.push(port1);
+        this.reports.push(reports.port1);
+        const workerData = {
+          control: this.control,
+          thread: i + 1,
+          port: port2,
+          threadIds: this.threadIds,
+          failed: this.failed,
+          reports: reports.port2,
+          script,
+        };
+        return { eval: true, workerData, transferList: [port2, reports.port2] };
+      },
+      { unref: true }, // an idle pool must not keep the process alive
+    );
   }
 
   /** The kernel memory of a factorization (and a first term's rank updates) whose kernels run on the pool's threads. */
@@ -188,7 +198,8 @@ export class SupernodalPool {
   }
 
   private run(system: SystemBuffers, memory: KernelMemory, kernel: Kernel, s: number, rows: number, width = 0): void {
-    if (this.death) this.fail(this.death);
+    const death = this.death ?? this.threadPool.death;
+    if (death) this.fail(death);
     const c = this.control;
     if (c[Slot.System] !== system.id) {
       for (const port of this.ports) port.postMessage(system);
@@ -226,7 +237,7 @@ export class SupernodalPool {
   private fail(reason: string): never {
     this.death = reason;
     if (processPool === this) processPool = undefined;
-    for (const worker of this.workers) void worker.terminate();
+    void this.threadPool.terminate();
     throw new NeurolmmError(`the factorization's thread pool lost a thread (${reason}); the fit was stopped (a new fit starts a new pool)`);
   }
 
@@ -234,7 +245,7 @@ export class SupernodalPool {
   terminate(): Promise<number[]> {
     this.death ??= 'the pool was terminated';
     if (processPool === this) processPool = undefined;
-    return Promise.all(this.workers.map((w) => w.terminate()));
+    return this.threadPool.terminate();
   }
 }
 
@@ -253,10 +264,13 @@ const SPINS = 20_000;
 
 let processPool: SupernodalPool | null | undefined;
 
-/** The process's pool, started at first use; null where one thread is all there is. */
+/** Threads one kernel is split over at most: beyond, their meetings cost more than the split saves. */
+const MAX_KERNEL_THREADS = 8;
+
+/** The process's pool, started at first use; null where one thread is all there is (`threadCount`). */
 export function supernodalPool(): SupernodalPool | null {
   if (processPool === undefined) {
-    const threads = Math.min(availableParallelism(), 8);
+    const threads = Math.min(threadCount(), MAX_KERNEL_THREADS);
     processPool = threads < 2 ? null : new SupernodalPool(threads);
   }
   return processPool;

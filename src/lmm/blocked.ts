@@ -1,8 +1,10 @@
-import { choleskyLower, symmetrizeFromLower } from '../linalg/dense';
+import { symmetrizeFromLower } from '../linalg/dense';
 import { SupernodalCholesky, SupernodeWork } from '../linalg/supernodal';
 import { factorizationWork } from '../linalg/supernodal-pool';
+import { CheapTermProfile, type ProfiledFactorization } from './cheap-terms';
 import { groupLevels, levelCrossproducts, noFirstBlock, type FirstBlock, type TailLayout } from './first-block';
 import { GroupedFirstBlock } from './grouped-block';
+import { transformLevelBlocks } from './level-blocks';
 import { ReTerm } from './reterm';
 import { SparseFirstBlock } from './sparse-block';
 import { StackedFirstBlock } from './stacked-block';
@@ -76,18 +78,10 @@ export class BlockedSystem implements TailLayout {
   /** scratch for L_X^{-1} in unscaledVcov */
   private inverseWork?: Float64Array;
   /**
-   * Terms with few rows in a wide tail (see orderTail), whose rows start at tail row cheapFrom:
-   * `profileCheap` lets their theta be searched at the cost of the trailing block alone.
+   * Terms with few rows in a wide tail (see orderTail), whose theta can be searched at the cost
+   * of the trailing block alone; undefined when there are none.
    */
-  readonly cheapTerms: number[];
-  private readonly cheapFrom: number;
-  /** after `profileCheap`: the trailing block's Schur complement at unit lambda of the cheap terms, minus I on their rows (full symmetric) */
-  private trailing?: Float64Array;
-  private trailingWork?: Float64Array;
-  private trailingScale?: Float64Array;
-  /** per cheap term, its levels' first rows within the trailing block */
-  private readonly cheapLevelRows: Int32Array[];
-  private leadingLogdet = 0;
+  readonly cheap?: CheapTermProfile;
   /** per tail row, the lambda of its scalar term (1 for vector terms, X and y) */
   private tailScale?: Float64Array;
   private readonly thetaOffsets: number[];
@@ -112,18 +106,36 @@ export class BlockedSystem implements TailLayout {
     this.levelRows = tail.levelRows;
     this.tailRe = tail.tailRe;
     this.tailSize = tail.tailRe + p + 1;
-    this.cheapFrom = tail.cheapFrom;
-    this.cheapTerms = terms.map((_, ti) => ti).filter((ti) => ti > 0 && this.levelRows[ti][0] >= tail.cheapFrom);
-    this.cheapLevelRows = this.cheapTerms.map((ti) => this.levelRows[ti].map((r) => r - tail.cheapFrom));
-    this.factorization = new SupernodalCholesky(this.tailSize, tail.structure, this.cheapTerms.length ? tail.cheapFrom : this.tailSize);
+    const cheapTerms = terms.map((_, ti) => ti).filter((ti) => ti > 0 && this.levelRows[ti][0] >= tail.cheapFrom);
+    this.factorization = new SupernodalCholesky(this.tailSize, tail.structure, cheapTerms.length ? tail.cheapFrom : this.tailSize);
     const xy = new Float64Array(n * (p + 1));
     xy.set(X.subarray(0, n * p));
     xy.set(y, n * p);
     this.a22 = xtx && terms.length === 1 ? this.tailFromGram(xtx, xy) : this.buildTailCrossproduct(xy);
-    this.first = terms.length === 0 ? noFirstBlock : this.firstBlock(xy);
+    this.first = terms.length === 0 ? noFirstBlock : this.firstBlock(xy, cheapTerms.length > 0);
     this.work = factorizationWork(this.factorization, this.first.cliques);
     this.tail = this.work.matrix;
     if (this.work.cliques) this.first.attach?.(this.work.cliques);
+    if (cheapTerms.length) this.cheap = new CheapTermProfile(this.profiledFactorization(), cheapTerms, tail.cheapFrom, this.thetaOffsets);
+  }
+
+  /** The parts of the factorization the cheap terms' profile drives. */
+  private profiledFactorization(): ProfiledFactorization {
+    return {
+      terms: this.terms,
+      levelRows: this.levelRows,
+      tailRe: this.tailRe,
+      tailSize: this.tailSize,
+      tail: this.tail,
+      setTheta: (theta) => this.setTheta(theta),
+      eliminateFirst: () => this.eliminateFirst(),
+      factorColumns: (from, to) => this.factorization.factor(this.work, from, to),
+      refreshL21: (row) => this.first.refreshL21(row),
+      factorChanged: (counted) => {
+        this.factoredAt = undefined;
+        if (counted) this.evaluations++;
+      },
+    };
   }
 
   /**
@@ -133,14 +145,14 @@ export class BlockedSystem implements TailLayout {
    * touches (one term whose levels all differ), or sparse rank updates on the tail rows each
    * level touches (several terms, crossed or nested, any tail).
    */
-  private firstBlock(xy: Float64Array): FirstBlock {
+  private firstBlock(xy: Float64Array, cheapTerms: boolean): FirstBlock {
     const [term] = this.terms;
     const { k, nlevels } = term;
     const m = this.tailSize;
     const single = this.terms.length === 1;
     const scalarTail = this.terms.every((t, ti) => ti === 0 || t.k === 1);
     // the grouped block keeps k^2 m x m sums per group: only for small tails without profiled terms
-    const groupable = single || (scalarTail && this.cheapTerms.length === 0 && m <= GROUPED_MAX_TAIL);
+    const groupable = single || (scalarTail && !cheapTerms && m <= GROUPED_MAX_TAIL);
     const cross = groupable ? levelCrossproducts(this, xy) : undefined;
     const groups = cross && groupLevels(cross.M, k, nlevels);
     // multiply-adds per evaluation: the grouped sums, against a level's touched columns (its own
@@ -165,7 +177,7 @@ export class BlockedSystem implements TailLayout {
     this.terms.forEach((t, i) => t.setTheta(theta, this.thetaOffsets[i]));
   }
 
-  /** Factorizations so far (`evaluate` and `evaluateCheap`), for reports of the work a fit took. */
+  /** Factorizations so far (`evaluate` and the cheap terms' `evaluate`), for reports of the work a fit took. */
   evaluations = 0;
   /** the theta the factor is at, and its evaluation (undefined once anything else changed the factor) */
   private factoredAt?: Float64Array;
@@ -212,103 +224,6 @@ export class BlockedSystem implements TailLayout {
     this.assembleTail(this.tail);
     for (let i = 0; i < this.tailRe; i++) this.tail[i + i * m] += 1;
     return this.first.eliminate(this.tail, m);
-  }
-
-  /** Positions in theta of the cheap terms' elements, in order. */
-  cheapThetaIndices(): number[] {
-    return this.cheapTerms.flatMap((ti) => Array.from({ length: this.terms[ti].ntheta }, (_, i) => this.thetaOffsets[ti] + i));
-  }
-
-  /**
-   * Factorizes the system at theta up to the trailing block of the cheap terms, X and y, with
-   * the cheap terms' lambda at the identity: their rows of the tail are then linear in their
-   * lambda, so the trailing block at any theta of theirs is Lambda_c' S Lambda_c + I from the one
-   * kept here. False where not positive definite.
-   */
-  profileCheap(theta: ArrayLike<number>): boolean {
-    this.factoredAt = undefined;
-    const unit = Array.from(theta);
-    for (const ti of this.cheapTerms) this.terms[ti].initialTheta().forEach((v, i) => (unit[this.thetaOffsets[ti] + i] = v));
-    this.setTheta(unit);
-    const m = this.tailSize;
-    const c0 = this.cheapFrom;
-    const t = this.tail;
-    const logdetFirst = this.eliminateFirst();
-    if (!Number.isFinite(logdetFirst) || !this.factorization.factor(this.work, 0, c0)) return false;
-    this.leadingLogdet = logdetFirst;
-    for (let i = 0; i < c0; i++) this.leadingLogdet += 2 * Math.log(t[i + i * m]);
-    const tc = m - c0;
-    const S = (this.trailing ??= new Float64Array(tc * tc));
-    this.trailingWork ??= new Float64Array(tc * tc);
-    for (let j = 0; j < tc; j++)
-      for (let i = j; i < tc; i++) {
-        const v = t[c0 + i + (c0 + j) * m] - (i === j && c0 + i < this.tailRe ? 1 : 0);
-        S[i + j * tc] = v;
-        S[j + i * tc] = v;
-      }
-    return true;
-  }
-
-  /**
-   * After `profileCheap`: the evaluation at the cheap terms' theta `thetaCheap` (their elements
-   * in order) with the rest as profiled, from the trailing block alone; null if not positive
-   * definite. Leaves the cheap terms' lambda at thetaCheap.
-   */
-  evaluateCheap(thetaCheap: ArrayLike<number>): Evaluation | null {
-    this.evaluations++;
-    this.factoredAt = undefined;
-    const c0 = this.cheapFrom;
-    const tc = this.tailSize - c0;
-    const T = this.trailingWork!;
-    this.trailingBlock(thetaCheap, T, tc, 0);
-    if (!choleskyLower(T, tc)) return null;
-    let logdetZ = this.leadingLogdet;
-    for (let i = 0; i < this.tailRe - c0; i++) logdetZ += 2 * Math.log(T[i + i * tc]);
-    let logdetX = 0;
-    for (let i = this.tailRe - c0; i < tc - 1; i++) logdetX += 2 * Math.log(T[i + i * tc]);
-    const last = T[tc * tc - 1];
-    return { logdetZ, logdetX, pwrss: last * last };
-  }
-
-  /**
-   * After `profileCheap`: completes the factorization at theta (whose cheap elements are the
-   * ones to finish with), as `evaluate(theta)` would leave it for `gradient` and `solve`.
-   */
-  finishCheap(theta: ArrayLike<number>): boolean {
-    this.factoredAt = undefined;
-    const thetaCheap = this.cheapThetaIndices().map((i) => theta[i]);
-    this.setTheta(theta);
-    // the first term's L21 and the leading columns of the factor at the cheap rows were made at
-    // their unit lambda, and are linear in it
-    this.first.refreshL21(this.cheapFrom);
-    const m = this.tailSize;
-    for (const ti of this.cheapTerms) transformLevelRows(this.tail, m, this.terms[ti].lambda, this.terms[ti].k, this.levelRows[ti], this.cheapFrom);
-    this.trailingBlock(thetaCheap, this.tail, m, this.cheapFrom);
-    return this.factorization.factor(this.work, this.cheapFrom, m);
-  }
-
-  /** Lambda_c' S Lambda_c + I on the cheap rows, into `out` (leading dimension ld) at (at, at) */
-  private trailingBlock(thetaCheap: ArrayLike<number>, out: Float64Array, ld: number, at: number): void {
-    const c0 = this.cheapFrom;
-    const tc = this.tailSize - c0;
-    const S = this.trailing!;
-    const scale = (this.trailingScale ??= new Float64Array(tc).fill(1));
-    let offset = 0;
-    for (const ti of this.cheapTerms) {
-      const term = this.terms[ti];
-      term.setTheta(thetaCheap, offset);
-      offset += term.ntheta;
-    }
-    const T = this.trailingWork!;
-    T.set(S);
-    this.cheapTerms.forEach((ti, c) => {
-      const term = this.terms[ti];
-      const rows = this.cheapLevelRows[c];
-      if (term.k === 1) for (const r of rows) scale[r] = term.lambda[0];
-      else transformLevelBlocks(T, tc, term.lambda, term.k, rows);
-    });
-    for (let j = 0; j < tc; j++)
-      for (let i = j; i < tc; i++) out[at + i + (at + j) * ld] = T[i + j * tc] * scale[i] * scale[j] + (i === j && c0 + i < this.tailRe ? 1 : 0);
   }
 
   /**
@@ -448,6 +363,16 @@ export class BlockedSystem implements TailLayout {
   }
 
   /**
+   * After `evaluate(theta)`: the selected inverse of the tail's random-effects rows with the first
+   * term eliminated (the inverse of their Schur complement in Lambda'Z'Z Lambda + I), m x m, valid
+   * on the lower triangle of the tail factor's structure; a view that the next call overwrites.
+   */
+  randomEffectsInverse(): Float64Array {
+    this.factorization.selectedInverse(this.work, this.tailRe);
+    return this.work.inverse;
+  }
+
+  /**
    * After `evaluate`: (R_X' R_X)^{-1}, the unscaled covariance of the fixed effects (p x p), as
    * W'W with W = L_X^{-1} (forward substitution on unit vectors, contiguous columns).
    */
@@ -561,39 +486,5 @@ export class BlockedSystem implements TailLayout {
     }
     symmetrizeFromLower(a, m);
     return a;
-  }
-}
-
-/**
- * T <- Lambda' T Lambda for the level blocks [r0, r0 + k) (r0 in `levelRows`) of one vector
- * term, in place: output a only needs inputs b >= a, so ascending a never reads an overwritten value.
- */
-function transformLevelBlocks(t: Float64Array, m: number, lam: Float64Array, k: number, levelRows: Int32Array): void {
-  transformLevelRows(t, m, lam, k, levelRows, m);
-  for (let l = 0; l < levelRows.length; l++) {
-    const r0 = levelRows[l];
-    for (let a = 0; a < k; a++) {
-      const ca = (r0 + a) * m;
-      for (let i = 0; i < m; i++) {
-        let v = 0;
-        for (let b = a; b < k; b++) v += t[i + (r0 + b) * m] * lam[b + a * k];
-        t[ca + i] = v;
-      }
-    }
-  }
-}
-
-/** The rows half of transformLevelBlocks, on the first `columns` columns: T <- Lambda' T. */
-function transformLevelRows(t: Float64Array, m: number, lam: Float64Array, k: number, levelRows: Int32Array, columns: number): void {
-  for (let j = 0; j < columns; j++) {
-    const cj = j * m;
-    for (let l = 0; l < levelRows.length; l++) {
-      const r0 = levelRows[l];
-      for (let a = 0; a < k; a++) {
-        let v = 0;
-        for (let b = a; b < k; b++) v += lam[b + a * k] * t[r0 + b + cj];
-        t[r0 + a + cj] = v;
-      }
-    }
   }
 }

@@ -5,6 +5,7 @@
  * wide and has cheap terms, their elements are profiled out of the search.
  */
 import type { BlockedSystem } from './blocked';
+import type { CheapTermProfile } from './cheap-terms';
 import { profiledDeviance } from './objective';
 import { minimizeBounded } from './optimize';
 
@@ -26,8 +27,8 @@ export interface ThetaSearchOptions {
 export function optimizeTheta(system: BlockedSystem, REML: boolean, start: ArrayLike<number>, options: ThetaSearchOptions = {}): ThetaFit {
   const lower = system.terms.flatMap((t) => t.thetaLowerBounds());
   const { n, p } = system;
-  const opt = system.cheapTerms.length
-    ? optimizeProfilingCheap(system, REML, start, lower, options)
+  const opt = system.cheap
+    ? optimizeProfilingCheap(system, system.cheap, REML, start, lower, options)
     : minimizeBounded(
         (theta) => {
           const e = system.evaluate(theta);
@@ -43,19 +44,20 @@ export function optimizeTheta(system: BlockedSystem, REML: boolean, start: Array
 
 /**
  * The search over theta with the cheap terms' elements profiled out (see
- * BlockedSystem.profileCheap): the outer search moves the others, each of its evaluations
+ * CheapTermProfile): the outer search moves the others, each of its evaluations
  * minimizing over the cheap ones from the trailing block alone; its gradient is the full
  * gradient's other elements at that minimum (an envelope).
  */
 function optimizeProfilingCheap(
   system: BlockedSystem,
+  profile: CheapTermProfile,
   REML: boolean,
   start: ArrayLike<number>,
   lower: number[],
   options: { maxEvaluations?: number },
 ): { x: number[]; evaluations: number; converged: boolean; message: string } {
   const { n, p } = system;
-  const cheap = system.cheapThetaIndices();
+  const cheap = profile.thetaIndices();
   const outer = lower.map((_, i) => i).filter((i) => !cheap.includes(i));
   const theta = Array.from(start);
   const merged = (x: ArrayLike<number>) => {
@@ -66,10 +68,10 @@ function optimizeProfilingCheap(
   // the lowest point so far and its cheap elements, so that the optimum needs no re-evaluation
   let best = { fx: Infinity, x: [] as number[], cheap: [] as number[] };
   const objective = (x: ArrayLike<number>): number => {
-    if (!system.profileCheap(merged(x))) return Infinity;
+    if (!profile.profile(merged(x))) return Infinity;
     const inner = minimizeBounded(
       (c) => {
-        const e = system.evaluateCheap(c);
+        const e = profile.evaluate(c);
         return e ? profiledDeviance(e, n, p, REML) : Infinity;
       },
       cheap.map((i) => theta[i]),
@@ -87,7 +89,7 @@ function optimizeProfilingCheap(
     {
       maxEvaluations: options.maxEvaluations,
       gradient: () => {
-        if (!system.finishCheap(theta)) return null;
+        if (!profile.finish(theta)) return null;
         const g = system.gradient(REML);
         return g && outer.map((i) => g[i]);
       },

@@ -17,7 +17,7 @@ const PROFILE_MIN_ROWS = 256;
  * both, each level's k rows together; then X and y, which every column reaches. Where the tail
  * is wide, terms with few rows (cheap: InstEval's 28 dept:service) come last, before X and y and
  * like them reached by every column, so that their theta only rescales the trailing block
- * (`profileCheap`). Returns the first row of each level, where the cheap rows start (tailRe if
+ * (`CheapTermProfile`). Returns the first row of each level, where the cheap rows start (tailRe if
  * none), and the rows of each column of the tail's Cholesky factor.
  */
 export function orderTail(terms: ReTerm[], p: number): { levelRows: Int32Array[]; tailRe: number; cheapFrom: number; structure: Int32Array[] } {

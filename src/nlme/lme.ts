@@ -12,7 +12,7 @@ import { toTable, type DataInput } from '../frame/table';
 import type { Factor, ModelFrame, Table } from '../frame/types';
 import { BlockedSystem, type Evaluation } from '../lmm/blocked';
 import { FixedEffectsFit, type CoefficientTable } from '../lmm/fixed';
-import { predict } from '../inference/conditional';
+import { predict } from '../lmm/predict';
 import { tTwoSided } from '../stats/distributions';
 import { lambdaTimes, type OptimizerInfo, type RanefRows } from '../lmm/model';
 import { profiledDeviance, profiledSigma, varparDeviance } from '../lmm/objective';

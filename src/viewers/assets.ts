@@ -6,7 +6,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DataError } from '../errors';
 
-function packageRoot(): string {
+/** The folder of the neurolmm package this file belongs to (a checkout, or node_modules/neurolmm). */
+export function packageRoot(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     const manifest = path.join(dir, 'package.json');
     if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, 'utf8')).name === 'neurolmm') return dir;

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { installKernel, kernelLauncherPath } from '../../src/cli/kernel';
+import { installKernel, kernelLauncherPath, kernelPackagesProblem } from '../../src/cli/kernel';
 import { NeurolmmError } from '../../src/errors';
 
 function withTempDir(run: (dir: string) => void): void {
@@ -63,4 +63,17 @@ test('the launcher explains its usage when started without a connection file', (
   const run = spawnSync(process.execPath, [kernelLauncherPath()], { encoding: 'utf8' });
   assert.equal(run.status, 2);
   assert.match(run.stderr, /--connection-file/);
+});
+
+test('without tslab or the JupyterLab extension, kernel install says what to install, and where', () => {
+  const { version } = JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
+  const root = path.resolve(__dirname, '..', '..', '..');
+  const install = `run \`npm install neurolmm-jupyter@${version}\` in ${root}, then \`npx neurolmm kernel install\` again`;
+  assert.equal(kernelPackagesProblem({ tslab: true, labExtension: true }), undefined);
+  assert.equal(
+    kernelPackagesProblem({ tslab: false, labExtension: false }),
+    `the Jupyter kernel needs tslab 1.0.22 (with zeromq) and the viewers' JupyterLab extension, which \`npm install neurolmm\` leaves out: ${install}`,
+  );
+  assert.match(kernelPackagesProblem({ tslab: false, labExtension: true })!, /^the Jupyter kernel needs tslab 1\.0\.22 \(with zeromq\), which/);
+  assert.match(kernelPackagesProblem({ tslab: true, labExtension: false })!, /^the Jupyter kernel needs the viewers' JupyterLab extension, which/);
 });

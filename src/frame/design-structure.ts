@@ -10,7 +10,7 @@
  */
 import { ModelError } from '../errors';
 import type { TermSpec } from '../formula/terms';
-import { designColumns, type DesignColumn } from '../frame/design';
+import { designColumns, type DesignColumn } from './design';
 
 export const BASELINE_LEVEL = '\u0000baseline';
 
