@@ -97,6 +97,18 @@ export interface BoundCorStruct {
    * root of C_g, a W with W'W = C_g^-1 (the root matters to the normalized residuals only).
    */
   whitenGroup(g: number, v: Float64Array): void;
+  /** C^-1 as a fixed combination of row pairs (see PrecisionBasis), where the structure has one */
+  precisionBasis?(): PrecisionBasis | undefined;
+}
+
+/**
+ * An inverse correlation (or variance) matrix written as sum_k c_k(u) E_k, each E_k a fixed sum of
+ * e_i e_i' over `left[t] === right[t]` and e_i e_j' + e_j e_i' over the other pairs: cross-products
+ * under it are then combinations of cross-products computed once.
+ */
+export interface PrecisionBasis {
+  pairs: { left: Int32Array; right: Int32Array }[];
+  coefficients(u: ArrayLike<number>): number[];
 }
 
 /** Structures given by their correlation matrices, whitened by the inverse Cholesky factor (nlme's corFactor). */
@@ -174,6 +186,43 @@ class Arma extends CholeskyWhitened implements BoundCorStruct {
     const phi = this.phi;
     const scale = 1 / Math.sqrt(1 - phi * phi);
     for (let i = v.length - 1; i > 0; i--) v[i] = (v[i] - phi * v[i - 1]) * scale;
+  }
+
+  /**
+   * AR(1) at consecutive times: C^-1 = (E_0 + phi^2 E_1 - phi E_2) / (1 - phi^2), E_0 the
+   * identity, E_1 over the interior rows of each group, E_2 over neighbours.
+   */
+  precisionBasis(): PrecisionBasis | undefined {
+    if (!this.consecutiveAr1) return undefined;
+    const total = this.groups.reduce((a, g) => a + g.length, 0);
+    const all = new Int32Array(total);
+    const interior = new Int32Array(total);
+    const left = new Int32Array(total);
+    const right = new Int32Array(total);
+    let nAll = 0;
+    let nInterior = 0;
+    let nPairs = 0;
+    for (const g of this.groups)
+      for (let i = 0; i < g.length; i++) {
+        all[nAll++] = g[i];
+        if (i > 0 && i < g.length - 1) interior[nInterior++] = g[i];
+        if (i > 0) {
+          left[nPairs] = g[i - 1];
+          right[nPairs++] = g[i];
+        }
+      }
+    return {
+      pairs: [
+        { left: all, right: all },
+        { left: interior.subarray(0, nInterior), right: interior.subarray(0, nInterior) },
+        { left: left.subarray(0, nPairs), right: right.subarray(0, nPairs) },
+      ],
+      coefficients: (u) => {
+        const phi = this.constrained(u)[0];
+        const s = 1 / (1 - phi * phi);
+        return [s, phi * phi * s, -phi * s];
+      },
+    };
   }
 
   protected correlation(u: ArrayLike<number>, g: number, out: Float64Array): void {

@@ -20,6 +20,7 @@ import { minimizeBounded } from '../lmm/optimize';
 import { orderByLevels, ReTerm } from '../lmm/reterm';
 import { CorStruct } from './corstruct';
 import { fixedEffectsDf, type FixedEffectsDf } from './fixdf';
+import { GroupedCriterion } from './grouped';
 import { ResidualStructure } from './residual';
 import { summaryHtml, summaryText } from './summary';
 import { VarFunc } from './varfunc';
@@ -144,6 +145,8 @@ export class NlmeModel extends FixedEffectsFit {
   readonly warnings: string[];
   protected readonly unscaledCov: Float64Array;
   private readonly whitened: WhitenedSystem;
+  /** the criterion from per-group cross-products, for one grouping level or none */
+  private readonly grouped?: GroupedCriterion;
 
   constructor(
     readonly kind: NlmeKind,
@@ -173,6 +176,7 @@ export class NlmeModel extends FixedEffectsFit {
     const variance = options.weights?.bind(table, frame.rows, visit);
     this.residualStructure = new ResidualStructure(this.n, correlation, variance);
     this.whitened = new WhitenedSystem(frame, this.terms, this.residualStructure);
+    if (GroupedCriterion.applies(this.terms)) this.grouped = new GroupedCriterion(this.terms, frame.X, frame.y, this.p, this.residualStructure);
 
     const ntheta = this.terms.reduce((a, t) => a + t.ntheta, 0);
     // nlme's log-Cholesky parametrisation: the diagonal of each lambda enters as its logarithm,
@@ -180,8 +184,8 @@ export class NlmeModel extends FixedEffectsFit {
     const diagonal = this.terms.flatMap((t) => t.thetaLowerBounds().map((b) => b === 0));
     const toTheta = (x: ArrayLike<number>) => Array.from({ length: ntheta }, (_, i) => (diagonal[i] ? Math.exp(x[i]) : x[i]));
     const start = [...this.terms.flatMap((t) => t.initialTheta()).map((v, i) => (diagonal[i] ? Math.log(v) : v)), ...this.residualStructure.start];
-    const criterion = (x: ArrayLike<number>): number => {
-      const r = this.whitened.evaluate(toTheta(x), Array.from(x).slice(ntheta));
+    const criterion = (x: Float64Array): number => {
+      const r = this.evaluateCriterion(toTheta(x), x.subarray(ntheta));
       return r ? profiledDeviance(r.e, this.n, this.p, this.REML) + r.logdet : Infinity;
     };
     const opt = start.length
@@ -196,18 +200,31 @@ export class NlmeModel extends FixedEffectsFit {
     this.structureParameters = opt.x.slice(ntheta);
     this.optimizer = { evaluations: opt.evaluations, converged: opt.converged, message: opt.message };
 
-    const at = this.whitened.evaluate(this.theta, this.structureParameters);
-    if (!at) throw new ModelError('the fitted model is not positive definite at the optimum');
+    const at = this.evaluateCriterion(this.theta, this.structureParameters);
+    const solution = at && this.solveAt(this.theta, this.structureParameters);
+    if (!at || !solution) throw new ModelError('the fitted model is not positive definite at the optimum');
     this.objective = profiledDeviance(at.e, this.n, this.p, this.REML) + at.logdet;
     this.sigma = profiledSigma(at.e, this.n, this.p, this.REML);
-    const { beta, u } = at.system.solve();
+    const { beta, u } = solution;
     this.beta = beta;
-    this.unscaledCov = at.system.unscaledVcov();
+    this.unscaledCov = solution.unscaledVcov;
     this.terms.forEach((t, i) => t.setTheta(this.theta, this.thetaOffset(i)));
     this.b = this.terms.map((t, i) => lambdaTimes(t, u[i]));
     this.fixDF = kind === 'lme' ? fixedEffectsDf(frame, this.groupings) : glsDf(frame);
     this.warnings = [...frame.warnings];
     if (!opt.converged) this.warnings.push(`convergence failure: ${opt.message}`);
+  }
+
+  /** The system's evaluation at (theta, u) and log|Lambda|, by group cross-products where the model allows. */
+  private evaluateCriterion(theta: ArrayLike<number>, u: ArrayLike<number>): { e: Evaluation; logdet: number } | null {
+    return this.grouped ? this.grouped.evaluate(theta, u) : this.whitened.evaluate(theta, u);
+  }
+
+  /** beta, the spherical random effects and (X'V^-1 X)^-1 / sigma^2 at (theta, u); null if not positive definite. */
+  private solveAt(theta: ArrayLike<number>, u: ArrayLike<number>): { beta: Float64Array; u: Float64Array[]; unscaledVcov: Float64Array } | null {
+    if (this.grouped) return this.grouped.solve(theta, u);
+    const at = this.whitened.evaluate(theta, u);
+    return at && { ...at.system.solve(), unscaledVcov: at.system.unscaledVcov() };
   }
 
   private thetaOffset(term: number): number {
@@ -350,7 +367,7 @@ export class NlmeModel extends FixedEffectsFit {
 
   /** The log-likelihood (ML) or REML criterion's log-likelihood at (theta, u, sigma), beta profiled: what nlme's apVar differentiates. */
   logLikAt(theta: ArrayLike<number>, u: ArrayLike<number>, sigma: number): number {
-    const r = this.whitened.evaluate(theta, u);
+    const r = this.evaluateCriterion(theta, u);
     return r ? -(varparDeviance(r.e, this.n, this.p, this.REML, sigma) + r.logdet) / 2 : -Infinity;
   }
 

@@ -5,7 +5,7 @@
  * correlation structure's, see BoundCorStruct.whitenGroup) and then solves an ordinary mixed
  * model; the likelihood gains -log|Lambda| / 2.
  */
-import type { BoundCorStruct } from './corstruct';
+import type { BoundCorStruct, PrecisionBasis } from './corstruct';
 import type { BoundVarFunc } from './varfunc';
 
 /** An n-row column-major matrix. */
@@ -31,11 +31,11 @@ export class ResidualStructure {
   }
 
   correlationPart(u: ArrayLike<number>): number[] {
-    return Array.from(u).slice(0, this.correlation?.npar ?? 0);
+    return Array.prototype.slice.call(u, 0, this.correlation?.npar ?? 0);
   }
 
   variancePart(u: ArrayLike<number>): number[] {
-    return Array.from(u).slice(this.correlation?.npar ?? 0);
+    return Array.prototype.slice.call(u, this.correlation?.npar ?? 0);
   }
 
   /** Sets the parameters; returns log|Lambda|, or NaN where a correlation matrix is not positive definite. */
@@ -66,6 +66,25 @@ export class ResidualStructure {
       }
     });
     return out;
+  }
+
+  /**
+   * Lambda^-1 as a fixed combination of row pairs, where it has one: no structure, a stratified
+   * variance function alone, or a correlation with its own basis alone.
+   */
+  precisionBasis(): PrecisionBasis | undefined {
+    const { correlation, variance } = this;
+    if (correlation && variance) return undefined;
+    if (correlation) {
+      const basis = correlation.precisionBasis?.();
+      return basis && { pairs: basis.pairs, coefficients: (u) => basis.coefficients(this.correlationPart(u)) };
+    }
+    if (variance) {
+      const basis = variance.precisionBasis?.();
+      return basis && { pairs: basis.pairs, coefficients: (u) => basis.coefficients(this.variancePart(u)) };
+    }
+    const all = Int32Array.from({ length: this.n }, (_, i) => i);
+    return { pairs: [{ left: all, right: all }], coefficients: () => [1] };
   }
 
   /** After setParameters: the relative standard deviation of each row (nlme's 1 / varWeights). */

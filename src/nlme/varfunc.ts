@@ -5,6 +5,7 @@
  */
 import { DataError, ModelError } from '../errors';
 import type { Table } from '../frame/types';
+import type { PrecisionBasis } from './corstruct';
 import { evaluateForm, parseStructureForm, type StructureForm } from './form';
 
 export type VarFuncKind = 'varIdent' | 'varPower' | 'varExp';
@@ -62,6 +63,8 @@ export interface BoundVarFunc {
   constrained(u: ArrayLike<number>): number[];
   /** what summary prints under "Parameter estimates:" (varIdent: every stratum, the reference at 1) */
   printed(u: ArrayLike<number>): { names: string[]; values: number[] };
+  /** S^-2 as a fixed combination of row sets (see PrecisionBasis), where the function has one */
+  precisionBasis?(): PrecisionBasis | undefined;
 }
 
 class BoundVarIdent implements BoundVarFunc {
@@ -101,6 +104,16 @@ class BoundVarIdent implements BoundVarFunc {
 
   constrained(u: ArrayLike<number>): number[] {
     return Array.from(u, Math.exp);
+  }
+
+  /** S^-2 = sum_s ratio_s^-2 E_s, E_s the identity on stratum s's rows (the reference's ratio 1) */
+  precisionBasis(): PrecisionBasis {
+    const rows: number[][] = Array.from({ length: this.npar + 1 }, () => []);
+    this.codes.forEach((c, r) => rows[this.parameterOf[c] + 1].push(r));
+    return {
+      pairs: rows.map((r) => ({ left: Int32Array.from(r), right: Int32Array.from(r) })),
+      coefficients: (u) => [1, ...Array.from(u, (v) => Math.exp(-2 * v))],
+    };
   }
 
   printed(u: ArrayLike<number>) {
