@@ -1,13 +1,16 @@
 /**
  * `npm run bench`: median wall time per fit (in-process, after warm-up), objective evaluations
- * and peak RSS for the ROI models of the speed issue; when Rscript with lme4 is installed, lme4
- * fits the same data in the same run and the ratio is printed. Results go to bench/results-roi.json.
+ * and peak RSS for the ROI models of the speed issue; when Rscript with lme4 (nlme for the
+ * residual-structure models) is installed, R fits the same data in the same run and the ratio is
+ * printed. Results go to bench/results-roi.json. `--only=TEXT` runs the models whose name
+ * contains TEXT (and then leaves the results file alone).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readCSV } from '../src/frame/table';
 import { lmer } from '../src/lmm/lmer';
+import { corAR1, lme, varIdent, type NlmeOptions } from '../src/nlme';
 
 interface Case {
   name: string;
@@ -16,6 +19,8 @@ interface Case {
   /** timed fits here, and in R (each after one untimed fit) */
   repeats: number;
   lme4Repeats: number;
+  /** an nlme model: neurolmm's lme() with these options against nlme::lme(nlme.call) in R */
+  nlme?: { options: NlmeOptions; call: string };
 }
 
 const root = path.resolve(__dirname, '..', '..');
@@ -25,21 +30,40 @@ const cases: Case[] = [
   { name: 'Penicillin (crossed)', data: 'Penicillin', formula: 'diameter ~ 1 + (1 | plate) + (1 | sample)', repeats: 100, lme4Repeats: 10 },
   { name: 'Pixel (nested)', data: 'Pixel', formula: 'pixel ~ day + I(day^2) + (day | Dog) + (1 | Dog:Side)', repeats: 100, lme4Repeats: 10 },
   { name: 'InstEval', data: 'InstEval', formula: 'y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept:service)', repeats: 5, lme4Repeats: 1 },
+  {
+    name: 'Ovary, corAR1 (nlme)',
+    data: 'Ovary',
+    formula: 'follicles ~ sin(2*pi*Time) + cos(2*pi*Time) + (1 | Mare)',
+    repeats: 200,
+    lme4Repeats: 20,
+    nlme: {
+      options: { correlation: corAR1('~ 1 | Mare') },
+      call: 'lme(follicles ~ sin(2*pi*Time) + cos(2*pi*Time), d, random = ~ 1 | Mare, correlation = corAR1(form = ~ 1 | Mare))',
+    },
+  },
+  {
+    name: 'Orthodont, varIdent (nlme)',
+    data: 'Orthodont',
+    formula: 'distance ~ age + Sex + (1 | Subject)',
+    repeats: 200,
+    lme4Repeats: 20,
+    nlme: {
+      options: { weights: varIdent('~ 1 | Sex') },
+      call: 'lme(distance ~ age + Sex, d, random = ~ 1 | Subject, weights = varIdent(form = ~ 1 | Sex))',
+    },
+  },
 ];
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const selected = only ? cases.filter((c) => c.name.includes(only)) : cases;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
-function lme4Seconds(c: Case): number | undefined {
-  // grouping variables are factors in R too, and so is InstEval's quoted 0/1 `service`
-  const script = `suppressMessages(library(lme4))
-d <- read.csv("${path.join(fixtures, c.data + '.csv')}", stringsAsFactors = TRUE)
-f <- as.formula(${JSON.stringify(c.formula)})
-for (nm in unique(unlist(lapply(findbars(f), function(b) all.vars(b[[3]]))))) d[[nm]] <- factor(d[[nm]])
-if ("service" %in% names(d)) d$service <- factor(d$service)
-invisible(lmer(f, d)); t <- replicate(${c.lme4Repeats}, system.time(lmer(f, d))[["elapsed"]]); cat(median(t))`;
+/** R's median seconds per fit: lme4's lmer, or nlme's lme for an nlme case */
+function rSeconds(c: Case): number | undefined {
+  const script = c.nlme ? nlmeScript(c) : lme4Script(c);
   try {
     return Number(execFileSync('Rscript', ['-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
   } catch {
@@ -47,32 +71,52 @@ invisible(lmer(f, d)); t <- replicate(${c.lme4Repeats}, system.time(lmer(f, d))[
   }
 }
 
+function nlmeScript(c: Case): string {
+  // the grouping factor is a factor in R too (Ovary's Mare is numbered)
+  const group = c.formula.match(/\|\s*(\w+)\s*\)/)![1];
+  return `suppressMessages(library(nlme))
+d <- read.csv("${path.join(fixtures, c.data + '.csv')}", stringsAsFactors = TRUE)
+d[["${group}"]] <- factor(d[["${group}"]])
+invisible(${c.nlme!.call}); t <- replicate(${c.lme4Repeats}, system.time(${c.nlme!.call})[["elapsed"]]); cat(median(t))`;
+}
+
+function lme4Script(c: Case): string {
+  // grouping variables are factors in R too, and so is InstEval's quoted 0/1 `service`
+  return `suppressMessages(library(lme4))
+d <- read.csv("${path.join(fixtures, c.data + '.csv')}", stringsAsFactors = TRUE)
+f <- as.formula(${JSON.stringify(c.formula)})
+for (nm in unique(unlist(lapply(findbars(f), function(b) all.vars(b[[3]]))))) d[[nm]] <- factor(d[[nm]])
+if ("service" %in% names(d)) d$service <- factor(d$service)
+invisible(lmer(f, d)); t <- replicate(${c.lme4Repeats}, system.time(lmer(f, d))[["elapsed"]]); cat(median(t))`;
+}
+
 const results = [];
-for (const c of cases) {
+for (const c of selected) {
   const table = readCSV(path.join(fixtures, `${c.data}.csv`));
-  lmer(c.formula, table); // warm-up
+  const fit = () => (c.nlme ? lme(c.formula, table, c.nlme.options) : lmer(c.formula, table));
+  for (let i = 0; i < (c.nlme ? 50 : 1); i++) fit(); // warm-up
   const times: number[] = [];
   let evaluations = 0;
   for (let i = 0; i < c.repeats; i++) {
     const t0 = process.hrtime.bigint();
-    const m = lmer(c.formula, table);
+    const m = fit();
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     evaluations = m.optimizer.evaluations;
   }
   const ms = median(times);
-  const r = lme4Seconds(c);
+  const r = rSeconds(c);
   const row = {
     model: c.name,
     medianMs: Number(ms.toFixed(3)),
     evaluations,
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
-    lme4Ms: r === undefined ? null : Number((r * 1000).toFixed(1)),
+    [c.nlme ? 'nlmeMs' : 'lme4Ms']: r === undefined ? null : Number((r * 1000).toFixed(1)),
     speedup: r === undefined ? null : Number(((r * 1000) / ms).toFixed(1)),
   };
   results.push(row);
   console.log(JSON.stringify(row));
 }
-fs.writeFileSync(path.join(root, 'bench', 'results-roi.json'), JSON.stringify(results, null, 2) + '\n');
-console.log('| model | median ms/fit | evaluations | peak RSS MB | lme4 ms | speed-up |');
+if (!only) fs.writeFileSync(path.join(root, 'bench', 'results-roi.json'), JSON.stringify(results, null, 2) + '\n');
+console.log('| model | median ms/fit | evaluations | peak RSS MB | R (lme4 or nlme) ms | speed-up |');
 console.log('|---|---|---|---|---|---|');
-for (const r of results) console.log(`| ${r.model} | ${r.medianMs} | ${r.evaluations} | ${r.peakRssMB} | ${r.lme4Ms ?? 'n/a'} | ${r.speedup ?? 'n/a'} |`);
+for (const r of results) console.log(`| ${r.model} | ${r.medianMs} | ${r.evaluations} | ${r.peakRssMB} | ${r.lme4Ms ?? r.nlmeMs ?? 'n/a'} | ${r.speedup ?? 'n/a'} |`);

@@ -37,18 +37,25 @@ export class CorStruct {
     const group = data.group ?? defaultGroup?.factor;
     const members = groupRows(order, group);
     // the lag between two rows: covariate difference (integers) or the distance in position
-    const times = members.map((g) =>
-      Int32Array.from(g, (r, position) => {
-        if (!data.covariate) return position;
-        const t = data.covariate[r];
-        if (this.kind !== 'corCompSymm' && !Number.isInteger(t))
-          throw new DataError(`${what}: the covariate must have integer values; it is ${t} at row ${rows[r] + 1}`);
-        return t;
-      }),
-    );
-    if (this.kind !== 'corCompSymm')
+    const times = members.map((g) => {
+      const t = new Int32Array(g.length);
+      for (let position = 0; position < g.length; position++) {
+        if (!data.covariate) {
+          t[position] = position;
+          continue;
+        }
+        const value = data.covariate[g[position]];
+        if (this.kind !== 'corCompSymm' && !Number.isInteger(value))
+          throw new DataError(`${what}: the covariate must have integer values; it is ${value} at row ${rows[g[position]] + 1}`);
+        t[position] = value;
+      }
+      return t;
+    });
+    if (this.kind !== 'corCompSymm' && data.covariate)
       times.forEach((t, g) => {
-        if (new Set(t).size !== t.length) throw new DataError(`${what}: the covariate must have unique values within groups; group ${g + 1} repeats one`);
+        const sorted = t.slice().sort();
+        if (sorted.some((v, i) => i > 0 && v === sorted[i - 1]))
+          throw new DataError(`${what}: the covariate must have unique values within groups; group ${g + 1} repeats one`);
       });
     // nlme prints the groups it took from the random effects: ~1 | Block/Variety
     const formula = data.group || !defaultGroup ? this.form.text : `${this.form.text} | ${defaultGroup.label}`;
@@ -57,7 +64,8 @@ export class CorStruct {
       if (longest < 2) throw new ModelError(`${what}: every group has a single observation, so there is no correlation to estimate`);
       return new CompoundSymmetry(formula, members, -1 / (longest - 1));
     }
-    const maxLag = Math.max(0, ...times.map((t) => Math.max(...t) - Math.min(...t)));
+    let maxLag = 0;
+    for (const t of times) maxLag = Math.max(maxLag, t.reduce((a, v) => Math.max(a, v), -Infinity) - t.reduce((a, v) => Math.min(a, v), Infinity));
     return new Arma(formula, members, times, this.kind === 'corAR1' ? 1 : this.p, this.kind === 'corAR1' ? 0 : this.q, maxLag, this.kind === 'corAR1');
   }
 }
@@ -113,20 +121,19 @@ export interface PrecisionBasis {
 
 /** Structures given by their correlation matrices, whitened by the inverse Cholesky factor (nlme's corFactor). */
 abstract class CholeskyWhitened {
-  private readonly factors: Float64Array[];
+  private factors?: Float64Array[];
 
-  constructor(readonly groups: Int32Array[]) {
-    this.factors = groups.map((g) => new Float64Array(g.length * g.length));
-  }
+  constructor(readonly groups: Int32Array[]) {}
 
   /** correlation matrix of group g at u (n_g x n_g, column-major) */
   protected abstract correlation(u: ArrayLike<number>, g: number, out: Float64Array): void;
 
   prepare(u: ArrayLike<number>): number {
     let logdet = 0;
+    const factors = (this.factors ??= this.groups.map((g) => new Float64Array(g.length * g.length)));
     for (let g = 0; g < this.groups.length; g++) {
       const m = this.groups[g].length;
-      const L = this.factors[g];
+      const L = factors[g];
       this.correlation(u, g, L);
       if (!choleskyLower(L, m)) return NaN;
       for (let i = 0; i < m; i++) logdet += 2 * Math.log(L[i + i * m]);
@@ -135,7 +142,7 @@ abstract class CholeskyWhitened {
   }
 
   whitenGroup(g: number, v: Float64Array): void {
-    solveLower(this.factors[g], v.length, v);
+    solveLower(this.factors![g], v.length, v);
   }
 }
 
@@ -170,7 +177,8 @@ class Arma extends CholeskyWhitened implements BoundCorStruct {
   }
 
   constrained(u: ArrayLike<number>): number[] {
-    return [...partialToCoefficients(Array.from(u).slice(0, this.p), -1), ...partialToCoefficients(Array.from(u).slice(this.p), 1)];
+    const slice = (from: number, to: number): number[] => Array.prototype.slice.call(u, from, to);
+    return [...partialToCoefficients(slice(0, this.p), -1), ...partialToCoefficients(slice(this.p, this.p + this.q), 1)];
   }
 
   override prepare(u: ArrayLike<number>): number {

@@ -8,7 +8,7 @@
  * Lambda^-1 is a fixed combination of row pairs (AR(1), varIdent; see PrecisionBasis) even that
  * pass is done once: a change of u combines per-group cross-products made at construction.
  */
-import { choleskyInverse, choleskyLower } from '../linalg/dense';
+import { choleskyInverse } from '../linalg/dense';
 import type { Evaluation } from '../lmm/blocked';
 import type { ReTerm } from '../lmm/reterm';
 import type { ResidualStructure } from './residual';
@@ -214,7 +214,7 @@ export class GroupedCriterion {
           for (let k = i; k < q; k++) s += lambda[k + i * q] * products[o + q + j + k * d];
           b[i + j * q] = s;
         }
-      if (q && !choleskyLower(a, q)) return null;
+      if (!smallCholesky(a, q)) return null;
       for (let i = 0; i < q; i++) logdetZ += 2 * Math.log(a[i + i * q]);
       // b <- L^-1 b; tail += [X y]'[X y] - b'b
       for (let j = 0; j < m; j++)
@@ -230,12 +230,29 @@ export class GroupedCriterion {
           tail[i + j * m] += s;
         }
     }
-    if (!choleskyLower(tail, m)) return null;
+    if (!smallCholesky(tail, m)) return null;
     let logdetX = 0;
     for (let i = 0; i < p; i++) logdetX += 2 * Math.log(tail[i + i * m]);
     const r = tail[p + p * m];
     return { logdetZ, logdetX, pwrss: r * r };
   }
+}
+
+/** In-place lower Cholesky factor of a small n x n matrix (lower triangle read); false if not positive definite. */
+function smallCholesky(a: Float64Array, n: number): boolean {
+  for (let j = 0; j < n; j++) {
+    let djj = a[j + j * n];
+    for (let k = 0; k < j; k++) djj -= a[j + k * n] * a[j + k * n];
+    if (!(djj > 0)) return false;
+    const ljj = Math.sqrt(djj);
+    a[j + j * n] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      let s = a[i + j * n];
+      for (let k = 0; k < j; k++) s -= a[i + k * n] * a[j + k * n];
+      a[i + j * n] = s / ljj;
+    }
+  }
+  return true;
 }
 
 /** element (i, j) of a group's symmetric product, stored as its lower triangle */

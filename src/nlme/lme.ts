@@ -182,7 +182,11 @@ export class NlmeModel extends FixedEffectsFit {
     // nlme's log-Cholesky parametrisation: the diagonal of each lambda enters as its logarithm,
     // so that all parameters are free and a step scales a standard deviation rather than adds to it
     const diagonal = this.terms.flatMap((t) => t.thetaLowerBounds().map((b) => b === 0));
-    const toTheta = (x: ArrayLike<number>) => Array.from({ length: ntheta }, (_, i) => (diagonal[i] ? Math.exp(x[i]) : x[i]));
+    const toTheta = (x: ArrayLike<number>) => {
+      const theta = new Array<number>(ntheta);
+      for (let i = 0; i < ntheta; i++) theta[i] = diagonal[i] ? Math.exp(x[i]) : x[i];
+      return theta;
+    };
     const start = [...this.terms.flatMap((t) => t.initialTheta()).map((v, i) => (diagonal[i] ? Math.log(v) : v)), ...this.residualStructure.start];
     const criterion = (x: Float64Array): number => {
       const r = this.evaluateCriterion(toTheta(x), x.subarray(ntheta));

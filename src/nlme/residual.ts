@@ -75,14 +75,8 @@ export class ResidualStructure {
   precisionBasis(): PrecisionBasis | undefined {
     const { correlation, variance } = this;
     if (correlation && variance) return undefined;
-    if (correlation) {
-      const basis = correlation.precisionBasis?.();
-      return basis && { pairs: basis.pairs, coefficients: (u) => basis.coefficients(this.correlationPart(u)) };
-    }
-    if (variance) {
-      const basis = variance.precisionBasis?.();
-      return basis && { pairs: basis.pairs, coefficients: (u) => basis.coefficients(this.variancePart(u)) };
-    }
+    // one structure alone: u is its parameters
+    if (correlation || variance) return (correlation ?? variance)!.precisionBasis?.();
     const all = Int32Array.from({ length: this.n }, (_, i) => i);
     return { pairs: [{ left: all, right: all }], coefficients: () => [1] };
   }
