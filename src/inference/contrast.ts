@@ -11,7 +11,7 @@ import { fUpper, logFUpper, logTTwoSided, logTUpper, negLog10FromLn, tQuantile, 
 import { kenwardRoger } from './kenward-roger';
 import type { LinearMixedModel } from '../lmm/model';
 import { satterthwaiteTests } from '../lmm/coeftests';
-import { satterthwaite1D, varparInference, type VarparModel } from '../lmm/satterthwaite';
+import { satterthwaite1D, varparInference, type SatterthwaiteModel } from '../lmm/satterthwaite';
 import { multiply, quadraticForm, symmetricEigen, transpose } from '../stats/small-dense';
 
 /** An lm fit as the tests need it (LinearModel). */
@@ -24,7 +24,7 @@ export interface OlsModel {
 }
 
 /** A model whose fixed effects can be tested: a mixed model (or one voxel of one), or an lm fit. */
-export type TestableModel = (VarparModel | OlsModel) & {
+export type TestableModel = (SatterthwaiteModel | OlsModel) & {
   readonly xNames?: string[];
   readonly frame?: { readonly droppedColumns: string[] };
 };
@@ -32,8 +32,8 @@ export type TestableModel = (VarparModel | OlsModel) & {
 /** A contrast: coefficients in the model's order, or by coefficient name (others 0). */
 export type ContrastVector = ArrayLike<number> | Record<string, number>;
 
-export function isMixedModel(model: TestableModel): model is VarparModel & TestableModel {
-  return 'system' in model && 'theta' in model && model.theta.length > 0;
+export function isMixedModel(model: TestableModel): model is SatterthwaiteModel & TestableModel {
+  return ('system' in model && 'theta' in model && model.theta.length > 0) || 'varparInference' in model;
 }
 
 /** What the tests use: beta, its covariance, and the denominator df of any single contrast. */
@@ -50,7 +50,7 @@ export type DdfMethod = 'Satterthwaite' | 'Kenward-Roger';
 
 /** Kenward-Roger needs the fitted model itself (its terms and REML flag), not a voxel's view of one. */
 function kenwardRogerOf(model: TestableModel) {
-  if (!('terms' in model) || !('frame' in model)) throw new ModelError("Kenward-Roger's method needs a fitted lmer() model");
+  if (!('terms' in model) || !('frame' in model) || !('system' in model)) throw new ModelError("Kenward-Roger's method needs a fitted lmer() model");
   return kenwardRoger(model as unknown as LinearMixedModel);
 }
 
@@ -281,7 +281,7 @@ export function fTest(model: TestableModel, rows: Float64Array[], rhs: ArrayLike
 }
 
 /** 2 d^2 / (g'Ag) for a direction with variance d (lmerTest's nu_m). */
-function mixedDf(model: VarparModel, l: Float64Array, variance: number): number {
+function mixedDf(model: SatterthwaiteModel, l: Float64Array, variance: number): number {
   const vi = varparInference(model);
   const g = vi.jacobian.map((J) => quadraticForm(l, J, model.p));
   return (2 * variance * variance) / quadraticForm(g, vi.covariance, g.length);

@@ -4,10 +4,10 @@
  */
 import type { CoefColumn } from '../display/coefmat';
 import { tTwoSided } from '../stats/distributions';
-import { coefficientDf, varparInference, type VarparModel } from './satterthwaite';
+import { coefficientDf, varparInference, type SatterthwaiteModel } from './satterthwaite';
 
 /** Each fixed effect's Satterthwaite df, standard error and two-sided p-value (lmerTest's summary). */
-export function satterthwaiteTests(model: VarparModel): { df: number[]; p: number[]; se: number[] } {
+export function satterthwaiteTests(model: SatterthwaiteModel): { df: number[]; p: number[]; se: number[] } {
   const vcov = varparInference(model).vcovBeta;
   const df = coefficientDf(model);
   const se = df.map((_, j) => Math.sqrt(vcov[j + j * model.p]));
@@ -20,7 +20,7 @@ export function satterthwaiteTests(model: VarparModel): { df: number[]; p: numbe
  * Pr(>|t|). The df column belongs to printCoefmat's coefficient group (its cs.ind), so it is
  * printed with the estimates' decimals ("17.000"), as lmerTest prints it.
  */
-export function satterthwaiteCoefColumns(model: VarparModel & { coefTable(): { estimate: number[]; se: number[]; t: number[] } }): CoefColumn[] {
+export function satterthwaiteCoefColumns(model: SatterthwaiteModel & { coefTable(): { estimate: number[]; se: number[]; t: number[] } }): CoefColumn[] {
   const c = model.coefTable();
   const { df, p } = satterthwaiteTests(model);
   return [

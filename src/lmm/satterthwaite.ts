@@ -34,6 +34,20 @@ export interface VarparModel {
   readonly rescaling?: { fit: VarparModel; scaling: { fixed: ColumnMap } };
 }
 
+/**
+ * A model that computes its own variance-parameter quantities: nlme's lme() fits, whose variance
+ * parameters include the residual structure's.
+ */
+export interface OwnVarparModel {
+  readonly p: number;
+  readonly beta: ArrayLike<number>;
+  readonly sigma: number;
+  varparInference(): VarparInference;
+}
+
+/** A mixed model Satterthwaite's df apply to. */
+export type SatterthwaiteModel = VarparModel | OwnVarparModel;
+
 /** The variance-parameter quantities of lmerTest's lmerModLmerTest class. */
 export interface VarparInference {
   /** (theta..., sigma) at the optimum */
@@ -60,7 +74,8 @@ const cache = new WeakMap<object, VarparInference>();
  * as lmerTest's as_lmerModLT does (numDeriv's Richardson Hessian and Jacobian), cached per model.
  * Leaves the model's system factorized at its own theta.
  */
-export function varparInference(model: VarparModel): VarparInference {
+export function varparInference(model: SatterthwaiteModel): VarparInference {
+  if ('varparInference' in model) return model.varparInference();
   let result = cache.get(model);
   if (!result) {
     result = computeVarparInference(model);
@@ -180,7 +195,7 @@ function richardsonDerivatives(model: VarparModel): { hessian: Float64Array; jac
 }
 
 /** 2 H^+ from the eigen-decomposition, with lmerTest's warnings for negative and zero eigenvalues. */
-function twiceInverseHessian(hessian: Float64Array, k: number): { covariance: Float64Array; warnings: string[] } {
+export function twiceInverseHessian(hessian: Float64Array, k: number): { covariance: Float64Array; warnings: string[] } {
   const { values, vectors } = symmetricEigen(hessian, k);
   const warnings: string[] = [];
   const negative = Array.from(values).filter((v) => v < -EIGEN_TOLERANCE);
@@ -206,7 +221,7 @@ export interface SatterthwaiteContrast {
 }
 
 /** lmerTest's contest1D for one contrast vector l (length p): var = l'Vl, df = 2 var^2 / (g'Ag). */
-export function satterthwaite1D(model: VarparModel, l: ArrayLike<number>): SatterthwaiteContrast {
+export function satterthwaite1D(model: SatterthwaiteModel, l: ArrayLike<number>): SatterthwaiteContrast {
   const vi = varparInference(model);
   const p = model.p;
   let estimate = 0;
@@ -218,7 +233,7 @@ export function satterthwaite1D(model: VarparModel, l: ArrayLike<number>): Satte
 }
 
 /** Denominator df of every fixed effect (lmerTest's summary column "df"). */
-export function coefficientDf(model: VarparModel): number[] {
+export function coefficientDf(model: SatterthwaiteModel): number[] {
   const vi = varparInference(model);
   const p = model.p;
   return Array.from({ length: p }, (_, j) => {

@@ -14,7 +14,8 @@ import { symmetricEigen } from '../stats/small-dense';
 import { choleskyInverse, choleskyLower } from '../linalg/dense';
 import { termColumns } from './fixdf';
 import type { ReTerm } from '../lmm/reterm';
-import type { NlmeModel } from './lme';
+import type { NlmeDdf, NlmeModel } from './lme';
+import { fTest } from '../inference/contrast';
 import { printMatrix, zapsmall } from './summary';
 
 export interface IntervalRow {
@@ -237,6 +238,11 @@ export interface NlmeAnovaOptions {
   type?: 'sequential' | 'marginal';
   /** a contrast matrix (rows of p coefficients, or one row): one F test of L beta = 0 instead of the per-term table */
   L?: number[] | number[][];
+  /**
+   * the denominator df: nlme's (default) or Satterthwaite's for each term's hypothesis, as
+   * lmerTest's contestMD gives them (lme fits only); the F values are nlme's either way
+   */
+  ddf?: NlmeDdf;
 }
 
 /** nlme's anova(fit): Wald F tests with nlme's denominator df. */
@@ -258,7 +264,14 @@ export class NlmeAnovaTable {
     );
     const withDen = this.kind === 'lme' || this.label !== undefined;
     const columns = withDen ? ['numDF', 'denDF', 'F-value', 'p-value'] : ['numDF', 'F-value', 'p-value'];
-    const cells = this.rows.map((r, i) => (withDen ? [String(r.numDF), String(r.denDF), F[i], pval[i]] : [String(r.numDF), F[i], pval[i]]));
+    // Satterthwaite's df are not whole numbers: printed as a column
+    const den = this.rows.every((r) => Number.isInteger(r.denDF))
+      ? this.rows.map((r) => String(r.denDF))
+      : formatColumn(
+          this.rows.map((r) => r.denDF),
+          7,
+        );
+    const cells = this.rows.map((r, i) => (withDen ? [String(r.numDF), den[i], F[i], pval[i]] : [String(r.numDF), F[i], pval[i]]));
     const heading = this.label ? [this.label] : this.kind === 'gls' ? [`Denom. DF: ${this.rows[0]?.denDF} `] : [];
     return [
       ...heading,
@@ -318,6 +331,7 @@ export function nlmeAnova(model: NlmeModel, options: NlmeAnovaOptions = {}): Nlm
   const p = model.p;
   const cov = model.testCovariance();
   const beta = model.beta;
+  const satterthwaite = model.ddf(options.ddf) === 'Satterthwaite';
   const unit = (j: number) => Float64Array.from({ length: p }, (_, i) => (i === j ? 1 : 0));
   if (options.L) {
     const L = (Array.isArray(options.L[0]) ? options.L : [options.L]) as number[][];
@@ -327,8 +341,8 @@ export function nlmeAnova(model: NlmeModel, options: NlmeAnovaOptions = {}): Nlm
     }).filter((r) => r.some((v) => v !== 0));
     const used = new Set<number>();
     rows.forEach((r) => r.forEach((v, j) => v !== 0 && used.add(model.fixDF.X[j])));
-    if (used.size > 1) throw new ModelError('L may only involve fixed effects with the same denominator DF');
-    const denDF = [...used][0];
+    if (!satterthwaite && used.size > 1) throw new ModelError('L may only involve fixed effects with the same denominator DF');
+    const denDF = satterthwaite ? fTest(model, rows).denDF : [...used][0];
     const F = waldQuadratic(cov, p, rows, beta) / rows.length;
     return new NlmeAnovaTable([{ term: '', numDF: rows.length, denDF, F, p: fUpper(F, rows.length, denDF) }], model.kind, 'F-test for linear combination(s)');
   }
@@ -336,17 +350,11 @@ export function nlmeAnova(model: NlmeModel, options: NlmeAnovaOptions = {}): Nlm
   if (type !== 'sequential' && type !== 'marginal') throw new ModelError(`anova type must be 'sequential' or 'marginal', not '${String(type)}'`);
   const R = type === 'sequential' ? inverseCovarianceFactor(cov, p) : undefined;
   const rows = termColumns(model.frame).map(({ name, columns }) => {
-    let ss = 0;
-    if (R) {
-      // (R beta)_j with R' = the lower factor L: sum over i >= j of L[i, j] beta_i
-      for (const j of columns) {
-        let e = 0;
-        for (let i = j; i < p; i++) e += R[i + j * p] * beta[i];
-        ss += e * e;
-      }
-    } else ss = waldQuadratic(cov, p, columns.map(unit), beta);
+    // the term's hypothesis: rows j of R (R beta are the sequential effects) or unit rows
+    const hypothesis = columns.map((j) => (R ? Float64Array.from({ length: p }, (_, i) => (i >= j ? R[i + j * p] : 0)) : unit(j)));
+    const ss = R ? hypothesis.reduce((a, r) => a + r.reduce((e, v, i) => e + v * beta[i], 0) ** 2, 0) : waldQuadratic(cov, p, hypothesis, beta);
     const numDF = columns.length;
-    const denDF = model.kind === 'lme' ? model.fixDF.terms.get(name)! : model.n - p;
+    const denDF = satterthwaite ? fTest(model, hypothesis).denDF : model.kind === 'lme' ? model.fixDF.terms.get(name)! : model.n - p;
     const F = ss / numDF;
     return { term: name, numDF, denDF, F, p: fUpper(F, numDF, denDF) };
   });

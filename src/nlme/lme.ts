@@ -21,6 +21,8 @@ import { orderByLevels, ReTerm } from '../lmm/reterm';
 import { CorStruct } from './corstruct';
 import { fixedEffectsDf, type FixedEffectsDf } from './fixdf';
 import { GroupedCriterion } from './grouped';
+import { nlmeVarparInference } from './satterthwaite';
+import { coefficientDf, type VarparInference } from '../lmm/satterthwaite';
 import { ResidualStructure } from './residual';
 import { summaryHtml, summaryText } from './summary';
 import { VarFunc } from './varfunc';
@@ -46,6 +48,9 @@ export interface NlmeCoefficientTable extends CoefficientTable {
 }
 
 export type NlmeKind = 'lme' | 'gls';
+
+/** Denominator df of the fixed effects' tests: nlme's (getFixDF) or Satterthwaite's */
+export type NlmeDdf = 'nlme' | 'Satterthwaite';
 
 export type ResidualType = 'response' | 'pearson' | 'normalized';
 
@@ -268,14 +273,38 @@ export class NlmeModel extends FixedEffectsFit {
     return this.kind === 'lme' ? v.map((x) => x * this.mlToRemlVariance()) : v;
   }
 
-  /** summary()'s t table: Value, Std.Error, DF, t-value, p-value */
-  override coefTable(): NlmeCoefficientTable {
+  /**
+   * summary()'s t table: Value, Std.Error, DF, t-value, p-value. The df are nlme's (`ddf:
+   * 'nlme'`, the default) or Satterthwaite's as lmerTest computes them, over all variance
+   * parameters including the residual structure's (lme fits only).
+   */
+  override coefTable(options: { ddf?: NlmeDdf } = {}): NlmeCoefficientTable {
     const v = this.testCovariance();
     const estimate = Array.from(this.beta);
     const se = estimate.map((_, i) => Math.sqrt(v[i + i * this.p]));
     const t = estimate.map((b, i) => b / se[i]);
-    const df = [...this.fixDF.X];
+    const df = this.ddf(options.ddf) === 'Satterthwaite' ? coefficientDf(this) : [...this.fixDF.X];
     return { term: [...this.xNames], estimate, se, df, t, p: t.map((x, i) => tTwoSided(x, df[i])) };
+  }
+
+  /** The denominator-df method asked for, checked: Satterthwaite's needs random effects. */
+  ddf(ddf: NlmeDdf = 'nlme'): NlmeDdf {
+    if (ddf !== 'nlme' && ddf !== 'Satterthwaite') throw new ModelError(`unknown ddf '${String(ddf)}': use 'nlme' or 'Satterthwaite'`);
+    if (ddf === 'Satterthwaite' && this.kind === 'gls') throw new ModelError("Satterthwaite's df are for lme() fits; gls() tests on N - p");
+    return ddf;
+  }
+
+  /**
+   * lmerTest's variance-parameter quantities over (theta, structure parameters, sigma), for
+   * Satterthwaite's df (contrast(), coefTable({ ddf: 'Satterthwaite' }), anova).
+   */
+  varparInference(): VarparInference {
+    return nlmeVarparInference(this);
+  }
+
+  /** (X'V^-1 X)^-1 / sigma^2 at (theta, u); null where the model is not positive definite. */
+  unscaledVcovAt(theta: ArrayLike<number>, u: ArrayLike<number>): Float64Array | null {
+    return this.solveAt(theta, u)?.unscaledVcov ?? null;
   }
 
   /** The correlation structure's parameters in nlme's constrained form (Phi, Theta1, Rho), by name. */
