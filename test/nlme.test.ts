@@ -11,10 +11,10 @@ import { readCSV } from '../src/frame/table';
 import { anova } from '../src/inference/anova';
 import { lm } from '../src/lmm/lm';
 import { lmer } from '../src/lmm/lmer';
-import { armaAutocorrelation, corAR1, corARMA, corCompSymm, partialToCoefficients } from '../src/nlme/corstruct';
+import { armaAutocorrelation, corAR1, corARMA, corCAR1, corCompSymm, corSymm, partialToCoefficients } from '../src/nlme/corstruct';
 import { intervals, type IntervalRow, type NlmeComparisonTable } from '../src/nlme/inference';
 import { gls, lme, type NlmeModel, type NlmeOptions } from '../src/nlme/lme';
-import { varExp, varIdent, varPower } from '../src/nlme/varfunc';
+import { varComb, varExp, varIdent, varPower } from '../src/nlme/varfunc';
 import { fixture, relativeError } from './helpers';
 
 interface Rows {
@@ -30,8 +30,8 @@ interface NlmeReference {
     formula: string;
     data: string;
     REML?: boolean;
-    correlation?: { kind: 'corAR1' | 'corARMA' | 'corCompSymm'; form: string; p?: number; q?: number };
-    weights?: { kind: 'varIdent' | 'varPower' | 'varExp'; form: string };
+    correlation?: { kind: 'corAR1' | 'corARMA' | 'corCompSymm' | 'corCAR1' | 'corSymm'; form: string; p?: number; q?: number };
+    weights?: WeightsCall;
   };
   coefficients: { term: string[]; estimate: number[]; se: number[]; df: number[]; t: number[]; p: number[] };
   logLik: number;
@@ -57,6 +57,11 @@ interface NlmeReference {
   summary: string;
 }
 
+type WeightsCall = { kind: 'varIdent' | 'varPower' | 'varExp'; form: string } | { kind: 'varComb'; components: { kind: 'varIdent' | 'varPower' | 'varExp'; form: string }[] };
+
+const simpleVarFunc = { varIdent, varPower, varExp };
+const weightsOf = (w: WeightsCall) => (w.kind === 'varComb' ? varComb(...w.components.map((c) => simpleVarFunc[c.kind](c.form))) : simpleVarFunc[w.kind](w.form));
+
 const reference: {
   fits: Record<string, NlmeReference>;
   lrt: Record<
@@ -71,10 +76,11 @@ function fitReference(ref: NlmeReference): NlmeModel {
   const c = ref.call;
   const options: NlmeOptions = { REML: c.REML ?? true, dataName: c.data };
   const cor = c.correlation;
-  if (cor)
-    options.correlation =
-      cor.kind === 'corAR1' ? corAR1(cor.form) : cor.kind === 'corCompSymm' ? corCompSymm(cor.form) : corARMA(cor.form, { p: cor.p, q: cor.q });
-  if (c.weights) options.weights = { varIdent, varPower, varExp }[c.weights.kind](c.weights.form);
+  if (cor) {
+    const simple = { corAR1, corCompSymm, corCAR1, corSymm };
+    options.correlation = cor.kind === 'corARMA' ? corARMA(cor.form, { p: cor.p, q: cor.q }) : simple[cor.kind](cor.form);
+  }
+  if (c.weights) options.weights = weightsOf(c.weights);
   return (c.fn === 'lme' ? lme : gls)(c.formula, data(c.data), options);
 }
 

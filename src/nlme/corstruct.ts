@@ -9,7 +9,7 @@ import { choleskyLower, solveLower } from '../linalg/dense';
 import { qrCoef, qrDecompose } from '../linalg/qr';
 import { evaluateForm, parseStructureForm, type StructureForm } from './form';
 
-export type CorStructKind = 'corAR1' | 'corARMA' | 'corCompSymm';
+export type CorStructKind = 'corAR1' | 'corARMA' | 'corCompSymm' | 'corCAR1' | 'corSymm';
 
 /** A correlation structure as written, not yet bound to data: `corAR1('~ 1 | Mare')`. */
 export class CorStruct {
@@ -36,17 +36,19 @@ export class CorStruct {
     const data = evaluateForm(this.form, table, rows, what);
     const group = data.group ?? defaultGroup?.factor;
     const members = groupRows(order, group);
-    // the lag between two rows: covariate difference (integers) or the distance in position
+    // the lag between two rows: covariate difference (integers but for corCAR1) or the distance in position
+    const integral = this.kind !== 'corCompSymm' && this.kind !== 'corCAR1';
     const times = members.map((g) => {
-      const t = new Int32Array(g.length);
+      const t = new Float64Array(g.length);
       for (let position = 0; position < g.length; position++) {
         if (!data.covariate) {
           t[position] = position;
           continue;
         }
         const value = data.covariate[g[position]];
-        if (this.kind !== 'corCompSymm' && !Number.isInteger(value))
+        if (integral && !Number.isInteger(value))
           throw new DataError(`${what}: the covariate must have integer values; it is ${value} at row ${rows[g[position]] + 1}`);
+        if (this.kind === 'corSymm' && value < 1) throw new DataError(`${what}: the covariate is a position, 1 or more; it is ${value} at row ${rows[g[position]] + 1}`);
         t[position] = value;
       }
       return t;
@@ -64,6 +66,14 @@ export class CorStruct {
       if (longest < 2) throw new ModelError(`${what}: every group has a single observation, so there is no correlation to estimate`);
       return new CompoundSymmetry(formula, members, -1 / (longest - 1));
     }
+    if (this.kind === 'corCAR1') return new ContinuousAr1(formula, members, times);
+    if (this.kind === 'corSymm') {
+      // positions from 0: the covariate's value less one, or the place within the group
+      const positions = times.map((t) => Int32Array.from(t, (v) => (data.covariate ? v - 1 : v)));
+      const size = 1 + positions.reduce((a, t) => t.reduce((b, v) => Math.max(b, v), a), 0);
+      if (size < 2) throw new ModelError(`${what}: every group has a single observation, so there is no correlation to estimate`);
+      return new GeneralCorrelation(formula, members, positions, size);
+    }
     let maxLag = 0;
     for (const t of times) maxLag = Math.max(maxLag, t.reduce((a, v) => Math.max(a, v), -Infinity) - t.reduce((a, v) => Math.min(a, v), Infinity));
     return new Arma(formula, members, times, this.kind === 'corAR1' ? 1 : this.p, this.kind === 'corAR1' ? 0 : this.q, maxLag, this.kind === 'corAR1');
@@ -76,6 +86,10 @@ export const corAR1 = (form = '~ 1'): CorStruct => new CorStruct('corAR1', form)
 export const corARMA = (form = '~ 1', order: { p?: number; q?: number } = {}): CorStruct => new CorStruct('corARMA', form, order.p ?? 0, order.q ?? 0);
 /** Compound symmetry within groups, nlme's corCompSymm(form = ~ 1 | group). */
 export const corCompSymm = (form = '~ 1'): CorStruct => new CorStruct('corCompSymm', form);
+/** Continuous-time AR(1), phi^|t_i - t_j|, nlme's corCAR1(form = ~ time | group). */
+export const corCAR1 = (form = '~ 1'): CorStruct => new CorStruct('corCAR1', form);
+/** A general correlation matrix over the positions within groups, nlme's corSymm(form = ~ 1 | group). */
+export const corSymm = (form = '~ 1'): CorStruct => new CorStruct('corSymm', form);
 
 /** Row indices of each group, in `order`; a single group without a grouping factor. */
 function groupRows(order: Int32Array, group?: Factor): Int32Array[] {
@@ -161,7 +175,7 @@ class Arma extends CholeskyWhitened implements BoundCorStruct {
   constructor(
     readonly formula: string,
     groups: Int32Array[],
-    private readonly times: Int32Array[],
+    private readonly times: Float64Array[],
     private readonly p: number,
     private readonly q: number,
     private readonly maxLag: number,
@@ -287,6 +301,108 @@ class CompoundSymmetry implements BoundCorStruct {
     }
     w[0] = sum / Math.sqrt(n * (1 + (n - 1) * this.rho));
     v.set(w);
+  }
+}
+
+/** nlme's corCAR1: phi^|t_i - t_j| for real times, phi = logistic(u) (starting at nlme's 0.2). */
+class ContinuousAr1 extends CholeskyWhitened implements BoundCorStruct {
+  readonly kind = 'corCAR1';
+  readonly description = 'Continuous AR(1)';
+  readonly npar = 1;
+  readonly names = ['Phi'];
+  readonly start = [Math.log(0.2 / 0.8)];
+
+  constructor(
+    readonly formula: string,
+    groups: Int32Array[],
+    private readonly times: Float64Array[],
+  ) {
+    super(groups);
+  }
+
+  constrained(u: ArrayLike<number>): number[] {
+    return [1 / (1 + Math.exp(-u[0]))];
+  }
+
+  protected correlation(u: ArrayLike<number>, g: number, out: Float64Array): void {
+    const phi = this.constrained(u)[0];
+    const t = this.times[g];
+    const n = t.length;
+    for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) out[i + j * n] = phi ** Math.abs(t[i] - t[j]);
+  }
+}
+
+/**
+ * nlme's corSymm: one M x M correlation matrix over the positions 1..M, each group taking the
+ * rows and columns of its positions. nlme's spherical parametrization (Pinheiro & Bates 1996):
+ * row i of the matrix's Cholesky factor is a unit vector with angles a_i1..a_i,i-1, each
+ * a = pi logistic(u), the u taken row after row.
+ */
+class GeneralCorrelation extends CholeskyWhitened implements BoundCorStruct {
+  readonly kind = 'corSymm';
+  readonly description = 'General';
+  readonly npar: number;
+  readonly names: string[];
+  readonly start: number[];
+  private cachedU: number[] = [];
+  private full: Float64Array;
+
+  constructor(
+    readonly formula: string,
+    groups: Int32Array[],
+    private readonly positions: Int32Array[],
+    readonly size: number,
+  ) {
+    super(groups);
+    this.npar = (size * (size - 1)) / 2;
+    this.start = new Array(this.npar).fill(0);
+    this.names = [];
+    for (let i = 1; i <= size; i++) for (let j = i + 1; j <= size; j++) this.names.push(`cor(${i},${j})`);
+    this.full = new Float64Array(size * size);
+  }
+
+  /** The M x M correlation matrix at u (column-major). */
+  matrix(u: ArrayLike<number>): Float64Array {
+    const M = this.size;
+    const L = new Float64Array(M * M);
+    let k = 0;
+    for (let i = 0; i < M; i++) {
+      let sines = 1;
+      for (let j = 0; j < i; j++) {
+        const angle = Math.PI / (1 + Math.exp(-u[k++]));
+        L[i + j * M] = sines * Math.cos(angle);
+        sines *= Math.sin(angle);
+      }
+      L[i + i * M] = sines;
+    }
+    const C = new Float64Array(M * M);
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < M; j++) {
+        let s = 0;
+        for (let m = 0; m <= Math.min(i, j); m++) s += L[i + m * M] * L[j + m * M];
+        C[i + j * M] = s;
+      }
+    return C;
+  }
+
+  /** the correlations (1,2), (1,3), ..., (2,3), ... as nlme lists them */
+  constrained(u: ArrayLike<number>): number[] {
+    const C = this.matrix(u);
+    const M = this.size;
+    const out: number[] = [];
+    for (let i = 0; i < M; i++) for (let j = i + 1; j < M; j++) out.push(C[i + j * M]);
+    return out;
+  }
+
+  protected correlation(u: ArrayLike<number>, g: number, out: Float64Array): void {
+    if (this.cachedU.length !== u.length || this.cachedU.some((v, i) => v !== u[i])) {
+      this.full = this.matrix(u);
+      this.cachedU = Array.from(u);
+    }
+    const pos = this.positions[g];
+    const n = pos.length;
+    const M = this.size;
+    for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) out[i + j * n] = this.full[pos[i] + pos[j] * M];
   }
 }
 

@@ -25,7 +25,7 @@ import { nlmeVarparInference } from './satterthwaite';
 import { coefficientDf, type VarparInference } from '../lmm/satterthwaite';
 import { ResidualStructure } from './residual';
 import { summaryHtml, summaryText } from './summary';
-import { VarFunc } from './varfunc';
+import type { VarComb, VarFunc } from './varfunc';
 
 export interface NlmeOptions {
   /** REML (default) or maximum likelihood; `method` is nlme's spelling of the same choice */
@@ -33,8 +33,8 @@ export interface NlmeOptions {
   method?: 'REML' | 'ML';
   /** residual correlation within groups: corAR1(...), corARMA(...), corCompSymm(...) */
   correlation?: CorStruct;
-  /** residual variance function: varIdent(...), varPower(...), varExp(...) */
-  weights?: VarFunc;
+  /** residual variance function: varIdent(...), varPower(...), varExp(...), varComb(...) */
+  weights?: VarFunc | VarComb;
   /** lme only: nlme's random formula, `'~ 1 | Subject'`, instead of (or besides) bars in `formula` */
   random?: string;
   /** the data's name for printed summaries */

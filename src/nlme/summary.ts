@@ -10,6 +10,7 @@ import { parseFormula, type Expr } from '../formula/parse';
 import { quantiles } from '../lmm/summary';
 import type { ReTerm } from '../lmm/reterm';
 import type { NlmeModel } from './lme';
+import type { BoundVarFunc } from './varfunc';
 
 /**
  * base::zapsmall as nlme's print methods call it in R 4.2: round(x, digits - log10(max |x|)), where
@@ -130,14 +131,34 @@ function structureLines(model: NlmeModel): string[] {
   if (correlation) {
     const values = model.corStruct();
     out.push(`Correlation Structure: ${correlation.description}`, ` Formula: ${correlation.formula} `, ' Parameter estimate(s):');
-    out.push(...printNamedVector(Object.keys(values), Object.values(values)));
+    if (correlation.kind === 'corSymm') out.push(...correlationMatrixLines(Object.values(values)));
+    else out.push(...printNamedVector(Object.keys(values), Object.values(values)));
   }
   if (variance) {
-    const printed = variance.printed(model.residualStructure.variancePart(model.structureParameters));
-    out.push('Variance function:', ` Structure: ${variance.description}`, ` Formula: ${variance.formula} `, ' Parameter estimates:');
-    out.push(...printNamedVector(printed.names, printed.values));
+    const u = model.residualStructure.variancePart(model.structureParameters);
+    const block = (f: BoundVarFunc, v: number[]) => {
+      const printed = f.printed(v);
+      return [` Structure: ${f.description}`, ` Formula: ${f.formula} `, ' Parameter estimates:', ...printNamedVector(printed.names, printed.values)];
+    };
+    const components = variance.components?.(u);
+    if (components) out.push('Combination of variance functions: ', ...components.flatMap((c) => block(c.function, c.u)));
+    else out.push('Variance function:', ...block(variance, u));
   }
   return out;
+}
+
+/** print.corSymm's lower triangle: the correlations (1,2), (1,3), ... rounded to 3 decimals, left-aligned. */
+function correlationMatrixLines(correlations: number[]): string[] {
+  const M = Math.round((1 + Math.sqrt(1 + 8 * correlations.length)) / 2);
+  const text = formatColumn(
+    correlations.map((r) => Math.round(r * 1000) / 1000),
+    7,
+  );
+  const width = Math.max(...text.map((t) => t.length));
+  const index = (i: number, j: number) => j * M - (j * (j + 1)) / 2 + (i - j - 1);
+  const cells = Array.from({ length: M - 1 }, (_, r) => Array.from({ length: M - 1 }, (__, j) => (j <= r ? text[index(r + 1, j)].padStart(width) : '')));
+  const labels = Array.from({ length: M }, (_, i) => String(i + 1));
+  return [' Correlation: ', ...printMatrix(labels.slice(1), labels.slice(0, M - 1), cells, false)];
 }
 
 /** The t table as nlme prints it: format(zapsmall(column)) per column, p-values rounded to 4 decimals. */

@@ -8,13 +8,13 @@ import type { Table } from '../frame/types';
 import type { PrecisionBasis } from './corstruct';
 import { evaluateForm, parseStructureForm, type StructureForm } from './form';
 
-export type VarFuncKind = 'varIdent' | 'varPower' | 'varExp';
+export type VarFuncKind = 'varIdent' | 'varPower' | 'varExp' | 'varComb';
 
 /** A variance function as written, not yet bound to data: `varIdent('~ 1 | Sex')`. */
 export class VarFunc {
   readonly form: StructureForm;
   constructor(
-    readonly kind: VarFuncKind,
+    readonly kind: Exclude<VarFuncKind, 'varComb'>,
     form: string,
   ) {
     this.form = parseStructureForm(form);
@@ -38,12 +38,32 @@ export class VarFunc {
   }
 }
 
+/**
+ * A product of variance functions, nlme's varComb(varIdent(~ 1 | Sex), varPower(~ age)): each
+ * row's standard deviation is the product of theirs; the parameters are theirs in turn.
+ */
+export class VarComb {
+  readonly kind = 'varComb';
+  readonly functions: VarFunc[];
+
+  constructor(functions: VarFunc[]) {
+    if (functions.length < 2) throw new ModelError(`varComb combines two or more variance functions (got ${functions.length})`);
+    this.functions = functions;
+  }
+
+  bind(table: Table, rows: Int32Array, order: Int32Array): BoundVarFunc {
+    return new BoundVarComb(this.functions.map((f) => f.bind(table, rows, order)));
+  }
+}
+
 /** Different standard deviations per stratum, nlme's varIdent(form = ~ 1 | group). */
 export const varIdent = (form: string): VarFunc => new VarFunc('varIdent', form);
 /** Standard deviation |covariate|^delta, nlme's varPower(form = ~ covariate). */
 export const varPower = (form: string): VarFunc => new VarFunc('varPower', form);
 /** Standard deviation exp(delta covariate), nlme's varExp(form = ~ covariate). */
 export const varExp = (form: string): VarFunc => new VarFunc('varExp', form);
+/** The product of variance functions, nlme's varComb(...). */
+export const varComb = (...functions: VarFunc[]): VarComb => new VarComb(functions);
 
 export interface BoundVarFunc {
   readonly kind: VarFuncKind;
@@ -65,6 +85,8 @@ export interface BoundVarFunc {
   printed(u: ArrayLike<number>): { names: string[]; values: number[] };
   /** S^-2 as a fixed combination of row sets (see PrecisionBasis), where the function has one */
   precisionBasis?(): PrecisionBasis | undefined;
+  /** varComb: the combined functions and each one's share of u */
+  components?(u: ArrayLike<number>): { function: BoundVarFunc; u: number[] }[];
 }
 
 class BoundVarIdent implements BoundVarFunc {
@@ -145,6 +167,51 @@ class BoundCovariateVarFunc implements BoundVarFunc {
 
   constrained(u: ArrayLike<number>): number[] {
     return [u[0]];
+  }
+
+  printed(u: ArrayLike<number>) {
+    return { names: this.names, values: this.constrained(u) };
+  }
+}
+
+/** nlme's varComb bound to data: parameters named A.*, B.*, ... as intervals() prints them. */
+class BoundVarComb implements BoundVarFunc {
+  readonly kind = 'varComb';
+  readonly description = 'Combination of variance functions';
+  readonly formula: string;
+  readonly npar: number;
+  readonly start: number[];
+  readonly names: string[];
+  /** scratch for one function's standard deviations */
+  private part?: Float64Array;
+
+  constructor(private readonly functions: BoundVarFunc[]) {
+    this.formula = functions.map((f) => f.formula).join(', ');
+    this.npar = functions.reduce((a, f) => a + f.npar, 0);
+    this.start = functions.flatMap((f) => f.start);
+    this.names = functions.flatMap((f, i) => f.names.map((n) => `${String.fromCharCode(65 + i)}.${n}`));
+  }
+
+  components(u: ArrayLike<number>): { function: BoundVarFunc; u: number[] }[] {
+    let at = 0;
+    return this.functions.map((f) => {
+      const share: number[] = Array.prototype.slice.call(u, at, at + f.npar);
+      at += f.npar;
+      return { function: f, u: share };
+    });
+  }
+
+  sd(u: ArrayLike<number>, out: Float64Array): void {
+    out.fill(1);
+    const part = this.part?.length === out.length ? this.part : (this.part = new Float64Array(out.length));
+    for (const c of this.components(u)) {
+      c.function.sd(c.u, part);
+      for (let i = 0; i < out.length; i++) out[i] *= part[i];
+    }
+  }
+
+  constrained(u: ArrayLike<number>): number[] {
+    return this.components(u).flatMap((c) => c.function.constrained(c.u));
   }
 
   printed(u: ArrayLike<number>) {

@@ -100,6 +100,24 @@ fits <- list(
     call = list(fn = "lme", formula = "yield ~ nitro + Variety + (1 | Block/Variety)", data = "Oats",
                 correlation = list(kind = "corAR1", form = "~ 1")),
     fit = lme(yield ~ nitro + Variety, Oats, random = ~ 1 | Block/Variety, correlation = corAR1())),
+  bodyweight_car1 = list(
+    call = list(fn = "lme", formula = "weight ~ Time * Diet + (1 | Rat)", data = "BodyWeight",
+                correlation = list(kind = "corCAR1", form = "~ Time | Rat")),
+    fit = lme(weight ~ Time * Diet, BodyWeight, random = ~ 1 | Rat, correlation = corCAR1(form = ~ Time | Rat))),
+  sim_gls_car1 = list(
+    call = list(fn = "gls", formula = "y ~ time + group", data = "arma_sim",
+                correlation = list(kind = "corCAR1", form = "~ time | subject")),
+    fit = gls(y ~ time + group, arma_sim, correlation = corCAR1(form = ~ time | subject))),
+  orthodont_gls_symm = list(
+    call = list(fn = "gls", formula = "distance ~ age * Sex", data = "Orthodont",
+                correlation = list(kind = "corSymm", form = "~ 1 | Subject")),
+    fit = gls(distance ~ age * Sex, Orthodont, correlation = corSymm(form = ~ 1 | Subject))),
+  orthodont_varcomb = list(
+    call = list(fn = "lme", formula = "distance ~ age + Sex + (1 | Subject)", data = "Orthodont",
+                weights = list(kind = "varComb", components = list(list(kind = "varIdent", form = "~ 1 | Sex"),
+                                                                   list(kind = "varPower", form = "~ age")))),
+    fit = lme(distance ~ age + Sex, Orthodont, random = ~ 1 | Subject,
+              weights = varComb(varIdent(form = ~ 1 | Sex), varPower(form = ~ age)))),
   sim_gls_arma11_ml = list(
     call = list(fn = "gls", formula = "y ~ time * group", data = "arma_sim",
                 correlation = list(kind = "corARMA", form = "~ time | subject", p = 1, q = 1), REML = FALSE),
@@ -209,13 +227,23 @@ exact_intervals <- function(m, group, level = 0.95) {
   }
   if (ncs) {
     v <- sapply(1:3, function(b) constrained(cs, nre + seq_len(ncs), b))
-    out$corStruct <- rows(matrix(v, ncol = 3), names(coef(cs, unconstrained = FALSE)))
+    out$corStruct <- rows(matrix(v, ncol = 3), cor_names(cs))
   }
   if (nvs) {
     v <- sapply(1:3, function(b) constrained(vs, nre + ncs + seq_len(nvs), b))
     out$varStruct <- rows(matrix(v, ncol = 3), names(coef(vs, unconstrained = FALSE)))
   }
   out
+}
+
+# the constrained correlation parameters' names; corSymm's are unnamed, intervals() calls them cor(i,j)
+cor_names <- function(cs) {
+  nm <- names(coef(cs, unconstrained = FALSE))
+  if (!is.null(nm)) return(nm)
+  M <- round((1 + sqrt(1 + 8 * length(coef(cs)))) / 2)
+  pairs <- which(upper.tri(diag(M)), arr.ind = TRUE)
+  pairs <- pairs[order(pairs[, 1], pairs[, 2]), , drop = FALSE]
+  sprintf("cor(%d,%d)", pairs[, 1], pairs[, 2])
 }
 
 describe <- function(entry) {
@@ -233,7 +261,7 @@ describe <- function(entry) {
                         df = if (is_lme) unname(tt[, "DF"]) else rep(m$dims$N - m$dims$p, nrow(tt)),
                         t = unname(tt[, "t-value"]), p = unname(tt[, "p-value"])),
     logLik = as.numeric(logLik(m)), AIC = AIC(m), BIC = BIC(m), sigma = m$sigma, nobs = m$dims$N,
-    corStruct = if (!is.null(m$modelStruct$corStruct)) as.list(coef(m$modelStruct$corStruct, unconstrained = FALSE)),
+    corStruct = if (!is.null(m$modelStruct$corStruct)) as.list(setNames(coef(m$modelStruct$corStruct, unconstrained = FALSE), cor_names(m$modelStruct$corStruct))),
     varStruct = if (!is.null(m$modelStruct$varStruct)) as.list(coef(m$modelStruct$varStruct, unconstrained = FALSE)),
     intervals = c(list(fixed = interval_rows(if (is_lme) iv$fixed else iv$coef)), exact),
     intervals_nlme = list(
