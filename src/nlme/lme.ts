@@ -150,6 +150,7 @@ export class NlmeModel extends FixedEffectsFit {
   readonly warnings: string[];
   protected readonly unscaledCov: Float64Array;
   private readonly whitened: WhitenedSystem;
+  private varpar?: VarparInference;
   /** the criterion from per-group cross-products, for one grouping level or none */
   private readonly grouped?: GroupedCriterion;
 
@@ -299,7 +300,7 @@ export class NlmeModel extends FixedEffectsFit {
    * Satterthwaite's df (contrast(), coefTable({ ddf: 'Satterthwaite' }), anova).
    */
   varparInference(): VarparInference {
-    return nlmeVarparInference(this);
+    return (this.varpar ??= nlmeVarparInference(this));
   }
 
   /** (X'V^-1 X)^-1 / sigma^2 at (theta, u); null where the model is not positive definite. */

@@ -10,19 +10,8 @@ import { twiceInverseHessian, type VarparInference } from '../lmm/satterthwaite'
 import { richardsonHessian, richardsonJacobian } from '../stats/numderiv';
 import type { NlmeModel } from './lme';
 
-const cache = new WeakMap<NlmeModel, VarparInference>();
-
-/** The variance-parameter quantities Satterthwaite's df need, computed once per fit. */
+/** The variance-parameter quantities Satterthwaite's df need (NlmeModel.varparInference keeps them). */
 export function nlmeVarparInference(model: NlmeModel): VarparInference {
-  let result = cache.get(model);
-  if (!result) {
-    result = compute(model);
-    cache.set(model, result);
-  }
-  return result;
-}
-
-function compute(model: NlmeModel): VarparInference {
   const { sigma, p } = model;
   const ntheta = model.theta.length;
   const varpar = Float64Array.from([...model.theta, ...model.structureParameters, sigma]);
