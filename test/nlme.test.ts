@@ -350,3 +350,15 @@ test('printed anova tables and intervals as nlme prints them', () => {
   const L = anova(m, { L: [0, 1, 0] });
   assert.ok(relativeError(L.rows[0].F, anova(m, { type: 'marginal' }).rows[1].F) < 1e-10, 'L picking one coefficient is its marginal F test');
 });
+
+test('corCAR1 takes real times, corSymm integer positions from 1, varComb two or more functions', () => {
+  const ovary = data('Ovary');
+  const car1 = lme('follicles ~ Time + (1 | Mare)', ovary, { correlation: corCAR1('~ Time | Mare') });
+  assert.ok(car1.corStruct().Phi > 0 && car1.corStruct().Phi < 1);
+  const positions = { y: [1, 3, 2, 5, 4, 6], t: [0, 1, 2, 0, 1, 2], g: ['a', 'a', 'a', 'b', 'b', 'b'] };
+  assert.throws(
+    () => gls('y ~ 1', positions, { correlation: corSymm('~ t | g') }),
+    (e: Error) => e instanceof DataError && /a position, 1 or more; it is 0 at row 1/.test(e.message),
+  );
+  assert.throws(() => varComb(varIdent('~ 1 | g')), (e: Error) => e instanceof ModelError && /two or more/.test(e.message));
+});
