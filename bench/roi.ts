@@ -119,4 +119,5 @@ for (const c of selected) {
 if (!only) fs.writeFileSync(path.join(root, 'bench', 'results-roi.json'), JSON.stringify(results, null, 2) + '\n');
 console.log('| model | median ms/fit | evaluations | peak RSS MB | R (lme4 or nlme) ms | speed-up |');
 console.log('|---|---|---|---|---|---|');
-for (const r of results) console.log(`| ${r.model} | ${r.medianMs} | ${r.evaluations} | ${r.peakRssMB} | ${r.lme4Ms ?? r.nlmeMs ?? 'n/a'} | ${r.speedup ?? 'n/a'} |`);
+for (const r of results)
+  console.log(`| ${r.model} | ${r.medianMs} | ${r.evaluations} | ${r.peakRssMB} | ${r.lme4Ms ?? r.nlmeMs ?? 'n/a'} | ${r.speedup ?? 'n/a'} |`);

@@ -66,8 +66,14 @@ test("lme without a residual structure has lmerTest's Satterthwaite df for the s
 test("Satterthwaite's df: nlme's df stay the default; gls and unknown methods are refused", () => {
   const m = fit(reference.fits.ovary_ar1);
   assert.deepEqual(m.coefTable().df, [295, 295, 295]);
-  assert.throws(() => m.coefTable({ ddf: 'KR' as never }), (e: Error) => e instanceof ModelError && /unknown ddf/.test(e.message));
+  assert.throws(
+    () => m.coefTable({ ddf: 'KR' as never }),
+    (e: Error) => e instanceof ModelError && /unknown ddf/.test(e.message),
+  );
   const g = gls('follicles ~ sin(2*pi*Time) + cos(2*pi*Time)', readCSV(fixture('Ovary.csv')), { correlation: corAR1('~ 1 | Mare') });
-  assert.throws(() => g.coefTable({ ddf: 'Satterthwaite' }), (e: Error) => e instanceof ModelError && /gls/.test(e.message));
+  assert.throws(
+    () => g.coefTable({ ddf: 'Satterthwaite' }),
+    (e: Error) => e instanceof ModelError && /gls/.test(e.message),
+  );
   assert.match(nlmeAnova(m, { ddf: 'Satterthwaite' }).toString(), /denDF/);
 });

@@ -57,10 +57,12 @@ interface NlmeReference {
   summary: string;
 }
 
-type WeightsCall = { kind: 'varIdent' | 'varPower' | 'varExp'; form: string } | { kind: 'varComb'; components: { kind: 'varIdent' | 'varPower' | 'varExp'; form: string }[] };
+type WeightsCall =
+  { kind: 'varIdent' | 'varPower' | 'varExp'; form: string } | { kind: 'varComb'; components: { kind: 'varIdent' | 'varPower' | 'varExp'; form: string }[] };
 
 const simpleVarFunc = { varIdent, varPower, varExp };
-const weightsOf = (w: WeightsCall) => (w.kind === 'varComb' ? varComb(...w.components.map((c) => simpleVarFunc[c.kind](c.form))) : simpleVarFunc[w.kind](w.form));
+const weightsOf = (w: WeightsCall) =>
+  w.kind === 'varComb' ? varComb(...w.components.map((c) => simpleVarFunc[c.kind](c.form))) : simpleVarFunc[w.kind](w.form);
 
 const reference: {
   fits: Record<string, NlmeReference>;
@@ -360,5 +362,8 @@ test('corCAR1 takes real times, corSymm integer positions from 1, varComb two or
     () => gls('y ~ 1', positions, { correlation: corSymm('~ t | g') }),
     (e: Error) => e instanceof DataError && /a position, 1 or more; it is 0 at row 1/.test(e.message),
   );
-  assert.throws(() => varComb(varIdent('~ 1 | g')), (e: Error) => e instanceof ModelError && /two or more/.test(e.message));
+  assert.throws(
+    () => varComb(varIdent('~ 1 | g')),
+    (e: Error) => e instanceof ModelError && /two or more/.test(e.message),
+  );
 });

@@ -48,7 +48,8 @@ export class CorStruct {
         const value = data.covariate[g[position]];
         if (integral && !Number.isInteger(value))
           throw new DataError(`${what}: the covariate must have integer values; it is ${value} at row ${rows[g[position]] + 1}`);
-        if (this.kind === 'corSymm' && value < 1) throw new DataError(`${what}: the covariate is a position, 1 or more; it is ${value} at row ${rows[g[position]] + 1}`);
+        if (this.kind === 'corSymm' && value < 1)
+          throw new DataError(`${what}: the covariate is a position, 1 or more; it is ${value} at row ${rows[g[position]] + 1}`);
         t[position] = value;
       }
       return t;

@@ -204,8 +204,7 @@ export class GroupedCriterion {
       for (let j = 0; j < q; j++)
         for (let i = j; i < q; i++) {
           let s = i === j ? 1 : 0;
-          for (let k = i; k < q; k++)
-            for (let l = j; l < q; l++) s += lambda[k + i * q] * product(products, o, d, k, l) * lambda[l + j * q];
+          for (let k = i; k < q; k++) for (let l = j; l < q; l++) s += lambda[k + i * q] * product(products, o, d, k, l) * lambda[l + j * q];
           a[i + j * q] = s;
         }
       for (let j = 0; j < m; j++)
