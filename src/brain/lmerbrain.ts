@@ -19,6 +19,7 @@ import type { DesignSpec } from './design';
 import { ChunkFitter, type ChunkResult, type ChunkTask, type EngineSettings } from './engine';
 import { BrainFit, type BrainMap, type VoxelDataSource } from './fit';
 import { dVolumeNames, RecordLayout, VoxelStatus } from './layout';
+import { NlmeChunkFitter, type NlmeVoxelSpec } from './nlmevoxel';
 import { analysisMask, fileSource, imagePaths, matrixSource, type ImageSource } from './sources';
 
 export interface BrainProgress {
@@ -95,6 +96,11 @@ export interface Prepared {
   mask?: Uint8Array;
   data: VoxelDataSource;
   ntheta: number;
+  /** an nlme model (lme/gls with residual structures) instead of lmer's */
+  nlme?: NlmeVoxelSpec;
+  /** the ROI fit of a voxel's table (BrainFit.voxel), and what the summary says of the model; lmer's by default */
+  voxelModel?: (table: Table) => unknown;
+  description?: string[];
 }
 
 /** The table without the response's column, so the model frame takes the response from the images. */
@@ -115,13 +121,14 @@ function responseName(formula: string): string {
   return response.name;
 }
 
-export function prepare(formula: string, data: DataInput, options: BrainOptions): Prepared {
+/** `randomEffects: 'none'` for models without them (gls). */
+export function prepare(formula: string, data: DataInput, options: BrainOptions, randomEffects: 'required' | 'none' = 'required'): Prepared {
   const REML = options.REML ?? true;
   const response = responseName(formula);
   const fullTable = toTable(data);
   const table = withoutColumn(fullTable, response);
   const frame = modelFrame(formula, table, { responseOptional: true });
-  if (frame.reTerms.length === 0) throw new ModelError('no random effects terms specified in formula');
+  if (randomEffects === 'required' && frame.reTerms.length === 0) throw new ModelError('no random effects terms specified in formula');
   const p = frame.xNames.length;
   const spec: DesignSpec = {
     n: frame.n,
@@ -323,9 +330,9 @@ function columns(block: Float32Array, nimages: number, blockStart: number, block
   return out;
 }
 
-function finishFit(prepared: Prepared, assembler: Assembler, started: number): BrainFit {
+function finishFit<M>(prepared: Prepared, assembler: Assembler, started: number): BrainFit<M> {
   const { source, spec } = prepared;
-  return new BrainFit({
+  return new BrainFit<M>({
     formula: prepared.formula,
     REML: prepared.REML,
     xNames: spec.xNames,
@@ -341,6 +348,8 @@ function finishFit(prepared: Prepared, assembler: Assembler, started: number): B
     evaluations: assembler.evaluations,
     crowded: assembler.crowded,
     data: prepared.data,
+    voxelModel: prepared.voxelModel as ((table: Table) => M) | undefined,
+    description: prepared.description,
   });
 }
 
@@ -355,16 +364,25 @@ function progressReporter(voxels: number, tasks: number, started: number, onProg
   };
 }
 
+/** The fitter of a task's voxels: lmer's engine, or nlme's models voxel by voxel. */
+export function chunkFitter(init: WorkerInit): { process(task: ChunkTask): ChunkResult } {
+  return init.nlme ? new NlmeChunkFitter(init.nlme, init.rowImage, init.settings) : new ChunkFitter(init.spec, init.rowImage, init.settings);
+}
+
 /** Fits the tasks in the calling thread. */
 function fitInThread(prepared: Prepared, tasks: Iterable<ChunkTask>, onResult: (r: ChunkResult) => void): void {
-  const fitter = new ChunkFitter(prepared.spec, prepared.rowImage, prepared.settings);
+  const fitter = chunkFitter(prepared);
   for (const task of tasks) onResult(fitter.process(task));
 }
 
 /** The whole-brain fit in the calling thread (no workers): what `lmerBrain` does with `workers: 0`. */
 export function lmerBrainSync(formula: string, data: DataInput, options: BrainOptions): BrainFit {
   const started = Date.now();
-  const prepared = prepare(formula, data, options);
+  return fitPreparedSync(prepare(formula, data, options), options, started);
+}
+
+/** Fits a prepared model in the calling thread; closes its image source. */
+export function fitPreparedSync<M>(prepared: Prepared, options: BrainOptions, started: number): BrainFit<M> {
   try {
     const { nvox } = prepared.source;
     const width = chunkWidth(prepared.spec.n, nvox, options.chunkSize);
@@ -411,9 +429,9 @@ export async function fitVoxels(
     return;
   }
   // a fit that cannot start fails here, in this thread, with its own message
-  const { spec, rowImage, settings } = prepared;
-  new ChunkFitter(spec, rowImage, settings);
-  await runWorkers(Math.min(range.workers, ntasks), { spec, rowImage, settings }, tasks, handle);
+  const { spec, rowImage, settings, nlme } = prepared;
+  chunkFitter(prepared);
+  await runWorkers(Math.min(range.workers, ntasks), { spec, rowImage, settings, nlme }, tasks, handle);
 }
 
 /**
@@ -423,7 +441,11 @@ export async function fitVoxels(
  */
 export async function lmerBrain(formula: string, data: DataInput, options: BrainOptions): Promise<BrainFit> {
   const started = Date.now();
-  const prepared = prepare(formula, data, options);
+  return fitPrepared(prepare(formula, data, options), options, started);
+}
+
+/** Fits a prepared model on the workers; closes its image source. */
+export async function fitPrepared<M>(prepared: Prepared, options: BrainOptions, started: number): Promise<BrainFit<M>> {
   try {
     const { nvox } = prepared.source;
     const width = chunkWidth(prepared.spec.n, nvox, options.chunkSize);
@@ -440,6 +462,7 @@ export interface WorkerInit {
   spec: DesignSpec;
   rowImage: Int32Array;
   settings: EngineSettings;
+  nlme?: NlmeVoxelSpec;
 }
 
 /**
