@@ -149,8 +149,14 @@ test('gls (no random effects) with compound symmetry and varIdent; ARMA(1,1) und
 test('whole-brain nlme models: bad input is one clear message before any fitting', () => {
   const images = studyImages(2, 4);
   const table = studyTable();
-  assert.throws(() => glsBrainSync('y ~ Time + (1 | Subj)', table, { images }), (e: Error) => e instanceof ModelError && /gls\(\) takes no random-effects terms/.test(e.message));
-  assert.throws(() => lmeBrainSync('y ~ Time', table, { images }), (e: Error) => e instanceof ModelError && /no random effects/.test(e.message));
+  assert.throws(
+    () => glsBrainSync('y ~ Time + (1 | Subj)', table, { images }),
+    (e: Error) => e instanceof ModelError && /gls\(\) takes no random-effects terms/.test(e.message),
+  );
+  assert.throws(
+    () => lmeBrainSync('y ~ Time', table, { images }),
+    (e: Error) => e instanceof ModelError && /no random effects/.test(e.message),
+  );
   assert.throws(
     () => lmeBrainSync('y ~ Time + (1 | Subj)', table, { images, anova: 'typeII' as never }),
     (e: Error) => e instanceof ModelError && /anova must be 'sequential' or 'marginal'/.test(e.message),

@@ -10,6 +10,7 @@ import * as nodePath from 'path';
 import { Worker } from 'worker_threads';
 import { DataError, ModelError } from '../errors';
 import { expandFormula } from '../formula/terms';
+import type { ContrastSpec } from '../frame/contrasts';
 import { modelFrame } from '../frame/modelframe';
 import { toTable, type DataInput } from '../frame/table';
 import type { Table } from '../frame/types';
@@ -121,14 +122,19 @@ function responseName(formula: string): string {
   return response.name;
 }
 
-/** `randomEffects: 'none'` for models without them (gls). */
-export function prepare(formula: string, data: DataInput, options: BrainOptions, randomEffects: 'required' | 'none' = 'required'): Prepared {
+/** `model`: for models without random effects (gls), `randomEffects: 'none'`; `coding`, the factors' contrasts (lme4's `contrasts = list(...)`). */
+export function prepare(
+  formula: string,
+  data: DataInput,
+  options: BrainOptions,
+  model: { randomEffects?: 'required' | 'none'; coding?: Record<string, ContrastSpec> } = {},
+): Prepared {
   const REML = options.REML ?? true;
   const response = responseName(formula);
   const fullTable = toTable(data);
   const table = withoutColumn(fullTable, response);
-  const frame = modelFrame(formula, table, { responseOptional: true });
-  if (randomEffects === 'required' && frame.reTerms.length === 0) throw new ModelError('no random effects terms specified in formula');
+  const frame = modelFrame(formula, table, { responseOptional: true, contrasts: model.coding });
+  if (model.randomEffects !== 'none' && frame.reTerms.length === 0) throw new ModelError('no random effects terms specified in formula');
   const p = frame.xNames.length;
   const spec: DesignSpec = {
     n: frame.n,

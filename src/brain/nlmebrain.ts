@@ -5,12 +5,13 @@
  * its data (`voxel(i)` returns it); see ./nlmevoxel.ts for the maps.
  */
 import { ModelError } from '../errors';
+import type { ContrastSpec } from '../frame/contrasts';
 import { modelFrame } from '../frame/modelframe';
 import type { DataInput } from '../frame/table';
 import type { Table } from '../frame/types';
 import type { CorStruct } from '../nlme/corstruct';
 import { evaluateForm } from '../nlme/form';
-import { gls, lme, lmeFormula, type NlmeKind, NlmeModel } from '../nlme/lme';
+import { lmeFormula, type NlmeKind, NlmeModel } from '../nlme/lme';
 import type { VarFunc } from '../nlme/varfunc';
 import type { BrainFit } from './fit';
 import { fitPrepared, fitPreparedSync, prepare, type BrainOptions, type Prepared } from './lmerbrain';
@@ -25,6 +26,8 @@ export interface NlmeBrainOptions extends Omit<BrainOptions, 'nobsVsRE'> {
   random?: string;
   /** per-term F maps (anovaF, anovaFlp, anovaF_df) from nlme's anova(): sequential (Type I) or marginal */
   anova?: 'sequential' | 'marginal';
+  /** the factors' contrasts by variable, as lme4's `contrasts = list(...)` (e.g. `{ cond: 'sum' }`); R's defaults otherwise */
+  coding?: Record<string, ContrastSpec>;
 }
 
 /** lme() at every voxel: BLMM's maps with nlme's df, plus one map per structure parameter. */
@@ -63,11 +66,11 @@ function remlOf(options: NlmeBrainOptions): boolean {
 export function prepareNlme(kind: NlmeKind, formula: string, data: DataInput, options: NlmeBrainOptions): Prepared {
   const REML = remlOf(options);
   const full = kind === 'lme' ? lmeFormula(formula, options.random) : formula;
-  const prepared = prepare(full, data, { ...options, REML }, kind === 'lme' ? 'required' : 'none');
+  const prepared = prepare(full, data, { ...options, REML }, { randomEffects: kind === 'lme' ? 'required' : 'none', coding: options.coding });
   try {
     if (kind === 'gls' && prepared.spec.terms.length) throw new ModelError('gls() takes no random-effects terms; use lme()');
     const table = prepared.data.table;
-    const { rows } = modelFrame(full, table, { responseOptional: true });
+    const { rows } = modelFrame(full, table, { responseOptional: true, contrasts: options.coding });
     const spec: NlmeVoxelSpec = {
       kind,
       formula: full,
@@ -76,10 +79,17 @@ export function prepareNlme(kind: NlmeKind, formula: string, data: DataInput, op
       columns: table.names.map((name) => [name, table.column(name)!]),
       source: table.source,
       rows,
-      correlation: options.correlation && { kind: options.correlation.kind, form: options.correlation.form.text, p: options.correlation.p, q: options.correlation.q },
+      correlation: options.correlation && {
+        kind: options.correlation.kind,
+        form: options.correlation.form.text,
+        p: options.correlation.p,
+        q: options.correlation.q,
+      },
       weights: options.weights && { kind: options.weights.kind, form: options.weights.form.text },
       anova: options.anova,
-      strata: options.weights?.kind === 'varIdent' ? evaluateForm(options.weights.form, table, rows, `varIdent(${options.weights.form.text})`).group!.levels : [],
+      coding: options.coding,
+      strata:
+        options.weights?.kind === 'varIdent' ? evaluateForm(options.weights.form, table, rows, `varIdent(${options.weights.form.text})`).group!.levels : [],
     };
     if (options.anova !== undefined && options.anova !== 'sequential' && options.anova !== 'marginal')
       throw new ModelError(`options.anova must be 'sequential' or 'marginal', not '${String(options.anova)}'`);
@@ -98,7 +108,7 @@ export function prepareNlme(kind: NlmeKind, formula: string, data: DataInput, op
       layout: fitter.layout,
       nlme: spec,
       ntheta: prepared.ntheta + fitter.structureParameters,
-      voxelModel: (t: Table) => (kind === 'lme' ? lme(full, t, roi) : gls(full, t, roi)),
+      voxelModel: (t: Table) => new NlmeModel(kind, modelFrame(full, t, { contrasts: options.coding }), t, roi),
       description: [`Model: nlme's ${kind}() with nlme's denominator df`, ...structures],
     };
   } catch (err) {

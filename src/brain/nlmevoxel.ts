@@ -5,6 +5,7 @@
  * each voxel's response swapped into it; the record holds BLMM's maps with nlme's denominator df,
  * one map per structure parameter and, when asked, nlme's per-term F tests.
  */
+import type { ContrastSpec } from '../frame/contrasts';
 import type { Column, ModelFrame, Table } from '../frame/types';
 import { modelFrame } from '../frame/modelframe';
 import { tableOf } from '../frame/table';
@@ -36,6 +37,8 @@ export interface NlmeVoxelSpec {
   anova?: 'sequential' | 'marginal';
   /** varIdent's strata (volumes of the varIdent map) */
   strata: string[];
+  /** the factors' contrasts by variable (lme4's `contrasts = list(...)`) */
+  coding?: Record<string, ContrastSpec>;
 }
 
 /** The structure objects of a spec, as lme()/gls() take them. */
@@ -70,7 +73,12 @@ export function nlmeExtraFields(spec: NlmeVoxelSpec, terms: string[]): { name: s
     for (const n of names) out.push({ name: n, volumes: [n] });
   }
   const w = spec.weights;
-  if (w) out.push(w.kind === 'varIdent' ? { name: 'varIdent', volumes: spec.strata } : { name: w.kind === 'varPower' ? 'power' : 'expon', volumes: [w.kind === 'varPower' ? 'power' : 'expon'] });
+  if (w)
+    out.push(
+      w.kind === 'varIdent'
+        ? { name: 'varIdent', volumes: spec.strata }
+        : { name: w.kind === 'varPower' ? 'power' : 'expon', volumes: [w.kind === 'varPower' ? 'power' : 'expon'] },
+    );
   if (spec.anova) for (const name of ['anovaF', 'anovaFlp', 'anovaF_df']) out.push({ name, volumes: terms });
   return out;
 }
@@ -117,7 +125,7 @@ export class NlmeChunkFitter {
     for (const r of rows) y[r] = 0;
     const withY = new Map<string, Column>(this.spec.columns);
     withY.set(this.spec.response, { kind: 'numeric', values: y });
-    const frame = modelFrame(this.spec.formula, tableOf(withY, this.spec.source));
+    const frame = modelFrame(this.spec.formula, tableOf(withY, this.spec.source), { contrasts: this.spec.coding });
     if (this.full && frame.xNames.join('\u0000') !== this.full.frame.xNames.join('\u0000')) return null;
     return { frame, images: Int32Array.from(frame.rows, (r) => this.imageOfRow[r]) };
   }

@@ -25,7 +25,13 @@ export function contrastStatistics(e: VoxelEstimate, layout: RecordLayout, recor
 }
 
 /** T contrast i's volumes (con, conSE, conT, conT_swedf, conTlp, conTlnp) of the record at `at`. */
-export function writeTContrast(layout: RecordLayout, records: Float64Array, at: number, i: number, test: { estimate: number; variance: number; df: number }): void {
+export function writeTContrast(
+  layout: RecordLayout,
+  records: Float64Array,
+  at: number,
+  i: number,
+  test: { estimate: number; variance: number; df: number },
+): void {
   const off = (name: string) => at + layout.field(name).offset + i;
   const { estimate, df } = test;
   const se = Math.sqrt(test.variance);
@@ -42,7 +48,13 @@ export function writeTContrast(layout: RecordLayout, records: Float64Array, at: 
 }
 
 /** F contrast i's volumes (conF, conF_swedf, conFlp, conFlnp) of the record at `at`. */
-export function writeFContrast(layout: RecordLayout, records: Float64Array, at: number, i: number, test: { F: number; denDF: number; negLog10P: number }): void {
+export function writeFContrast(
+  layout: RecordLayout,
+  records: Float64Array,
+  at: number,
+  i: number,
+  test: { F: number; denDF: number; negLog10P: number },
+): void {
   const off = (name: string) => at + layout.field(name).offset + i;
   records[off('conF')] = test.F;
   records[off('conF_swedf')] = test.denDF;
