@@ -131,6 +131,35 @@ test('3dLME codings: sum-coded factors, levels averaged, sequential F tests, gls
   assert.ok(!gls.fit.mapNames.includes('Phi'));
 });
 
+test("the first 3dLME's model.txt (Key:value lines): VarStr, CorStr, SS, pairwise contrasts", async () => {
+  const dir = exampleFolder(fs.readFileSync(fixture('afni-3dlme/model-2008.txt'), 'utf8'));
+  const { model, fit, out } = await afniLME(path.join(dir, 'model.txt'), { workers: 0 });
+  assert.equal(out, path.join(dir, 'groupOut'));
+  assert.equal(model.anova, 'sequential');
+  assert.equal(model.weights?.kind, 'varIdent');
+  assert.equal(model.correlation?.kind, 'corAR1');
+  // R's default (treatment) coding, as the 2008 script kept
+  assert.deepEqual(model.coding, {});
+  assert.deepEqual(fit.mapInfo('varIdent').volumes, ['control', 'patient']);
+  const i = 3;
+  const roi = fit.voxel(i);
+  close(fit.map('varIdent', 'patient')[i], roi.varStruct().patient, 1e-5, 'varIdent ratio');
+  close(fit.map('Phi')[i], roi.corStruct().Phi, 1e-5, 'Phi');
+  nlmeAnova(roi).rows.forEach((r) => close(fit.map('anovaF', r.term)[i], r.F, 1e-5, `sequential F ${r.term}`));
+  // contrast(fm, a, b, type = "average"): predictions averaged over the levels given as 0
+  const grid = (group: string) => ({
+    Group: Array(BASIS).fill(group),
+    Time: Array.from({ length: BASIS }, (_, t) => `t${t}`),
+    Subj: Array(BASIS).fill('s01'),
+    order: Array.from({ length: BASIS }, (_, t) => t),
+  });
+  const patient = roi.predict(grid('patient'), { level: 0 });
+  const control = roi.predict(grid('control'), { level: 0 });
+  const mean = (a: Float64Array) => a.reduce((s, v) => s + v, 0) / a.length;
+  close(fit.map('con', 'patient-control')[i], mean(patient) - mean(control), 1e-5, 'patient-control');
+  close(fit.map('con', 'patient-control at t2')[i], patient[2] - control[2], 1e-5, 'at t2');
+});
+
 test('neurolmm brain --afni model.txt writes the maps and prints the summary', () => {
   const dir = exampleFolder();
   const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
@@ -161,6 +190,16 @@ test('bad 3dLME scripts: one message naming the file and line', () => {
     [original.replace("'order : AR1'", "'order : AR2'"), /model\.txt:9: -corStr 'order : AR2': the structure must be AR1, ARMA\(p,q\) or CS/],
     [original.replace("'Time : 1*t2'", "'Time 1*t2'"), /model\.txt:13: -gltCode 1: 'Time 1\*t2' must start with a variable and a colon/],
   ];
+  const old = fs.readFileSync(fixture('afni-3dlme/model-2008.txt'), 'utf8');
+  cases.push(
+    [old.replace('SS:sequential', 'SS:typeII'), /model\.txt:9: SS: must be sequential or marginal, not 'typeII'/],
+    [old.replace('CorStr:1~order|Subj', 'CorStr:4~order|Subj'), /model\.txt:8: CorStr: is 0 or 1, 2 or 3 with the order's formula/],
+    [
+      old.replace('patient*t2-control*t2', 'patient*t2-control'),
+      /model\.txt:13: the contrast of line 13: 'control' has 1 values for the 2 model variables \(Group\*Time\)/,
+    ],
+    [old.replace('patient*0-control*0\n', ''), /model\.txt:12: a contrast needs two lines/],
+  );
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'neurolmm-afni-bad-'));
   const file = path.join(dir, 'model.txt');
   for (const [script, message] of cases) {
