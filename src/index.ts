@@ -67,6 +67,9 @@ export { setThreadCount } from './linalg/threads';
 // whole-brain fits: lmer() at every voxel or vertex with BLMM's maps, their comparison, ABCD-like synthetic data
 export { lmerBrain, lmerBrainSync, lmerBrainChunk, lmerBrainChunks, mergeBrainChunks, BrainFit, BrainMaps, compareFits, SyntheticDataset } from './brain';
 export type { BrainOptions, BrainProgress, ChunkOptions, ChunkRun, BrainMap, BrainReport, MapRange, SyntheticOptions } from './brain';
+// nlme's lme()/gls() at every voxel, and AFNI 3dLME scripts
+export { lmeBrain, glsBrain, afniLME, readAfniModel } from './brain';
+export type { NlmeBrainOptions, AfniModel } from './brain';
 // brain viewers (Jupyter widgets, or self-contained HTML outside the kernel)
 export * from './viewers';
 // neuroimaging files: NIfTI, GIfTI, FreeSurfer surfaces/curv/MGH, BLMM .dat folders

@@ -13,7 +13,7 @@ import { findJupyterPython, installTestKernel, missingPythonMessage, REPO_DIR, T
 import { codeCell, executeNotebook, exportHtml, joined, Notebook, NOTEBOOK_DIR, NOTEBOOK_MODULES, outputOf, problems, readNotebook } from './notebook-run';
 import { artifact, launchChromium, openOffline, SKIP_BROWSER } from './widgets/fixtures';
 
-const NOTEBOOKS = ['sleepstudy', 'pixel', 'machines', 'group-analysis'];
+const NOTEBOOKS = ['sleepstudy', 'pixel', 'machines', 'group-analysis', 'hrf-basis'];
 /** Executed in blmm-notebook.test.ts, once per data path. */
 const BLMM_NOTEBOOK = 'blmm-demo';
 
@@ -321,6 +321,25 @@ test('group-analysis.ipynb: every linear-model coding reproduces its classical t
     .find((line) => line.startsWith('1 grouppatient'))!;
   assert.ok(Math.abs(Number(grouppatient.trim().split(/\s+/)[4]) - twoSample) <= 5e-7 * Math.abs(twoSample), `${grouppatient} vs t = ${twoSample}`);
   assertRichTable(notebook, /trendDesign\.query/);
+});
+
+test('hrf-basis.ipynb: the overall F test, nlme-style summaries, the brain maps equal to the voxel lme() fit', { skip }, async () => {
+  const notebook = await executed.get('hrf-basis')!;
+  assert.match(outputOf(notebook, /^const fit = lme\(/m), /Correlation Structure: AR\(1\)\n Formula: ~order \| Subj/);
+  // all eight basis functions tested at once, on nlme's within-subject df (160 - 20 - 7)
+  assert.match(outputOf(notebook, /^anova\(fit\)$/m), /^Time +8 +133 +[\d.]+ +<\.0001$/m);
+  assert.match(outputOf(notebook, /^const ci = intervals/m), /Correlation structure:\n +lower +est\. +upper\nPhi /);
+  assert.match(outputOf(notebook, /^anova\(independent, fit/m), /^AR\(1\) +2 11 .* 1 vs 2 /m);
+  const figures = notebook.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data?.['application/vnd.plotly.v1+json']);
+  assert.equal(figures.length, 2, 'the group HRF and the F map');
+  // the responding voxels are found, the silent ones are not
+  const detected = /responding: (\d+), silent: (\d+)/.exec(outputOf(notebook, /^const detected/m))!;
+  assert.ok(Number(detected[1]) >= 6 && Number(detected[2]) <= 1, detected[0]);
+  const parity = outputOf(notebook, /^const i = 14;/m);
+  for (const key of ['F', 'Phi', 'logLik']) {
+    const [brain, roi] = new RegExp(`${key}: \\[ (-?[\\d.e-]+), (-?[\\d.e-]+) \\]`).exec(parity)!.slice(1).map(Number);
+    assert.ok(Math.abs(brain - roi) <= 1e-6 * Math.max(1, Math.abs(roi)), `${key}: ${brain} vs ${roi}`);
+  }
 });
 
 /** Plotly figures in an exported page, each drawn (Plotly's layout and SVG present). */

@@ -38,7 +38,7 @@ export interface VoxelDataSource {
   values(voxel: number): Float64Array;
 }
 
-export interface BrainFitInit {
+export interface BrainFitInit<M = LinearMixedModel> {
   formula: string;
   REML: boolean;
   xNames: string[];
@@ -56,6 +56,10 @@ export interface BrainFitInit {
   /** voxels fitted with no more observations than random effects */
   crowded?: number;
   data?: VoxelDataSource;
+  /** the ROI fit of a voxel's table (the model's rows, the voxel's values as the response); lmer() by default */
+  voxelModel?: (table: Table) => M;
+  /** lines the summary prints under the formula (residual structures) */
+  description?: string[];
 }
 
 export interface MapRange {
@@ -142,7 +146,7 @@ export class BrainMaps {
   }
 }
 
-export class BrainFit extends BrainMaps {
+export class BrainFit<M = LinearMixedModel> extends BrainMaps {
   readonly formula: string;
   readonly REML: boolean;
   readonly xNames: string[];
@@ -158,8 +162,10 @@ export class BrainFit extends BrainMaps {
   /** voxels fitted with no more observations than random effects (lme4's check.nobs.vs.nRE ignored) */
   readonly crowded: number;
   private readonly data?: VoxelDataSource;
+  private readonly voxelModel: (table: Table) => M;
+  readonly description: string[];
 
-  constructor(init: BrainFitInit) {
+  constructor(init: BrainFitInit<M>) {
     super(init.nvox, init.geometry, init.maps);
     this.formula = init.formula;
     this.REML = init.REML;
@@ -173,6 +179,14 @@ export class BrainFit extends BrainMaps {
     this.evaluations = init.evaluations;
     this.crowded = init.crowded ?? 0;
     this.data = init.data;
+    this.description = init.description ?? [];
+    this.voxelModel =
+      init.voxelModel ??
+      ((table) => {
+        const fit = new LinearMixedModel(modelFrame(this.formula, table), { REML: this.REML });
+        rememberData(fit, table);
+        return fit as M;
+      });
   }
 
   protected override manifestModel(): Record<string, unknown> {
@@ -229,6 +243,7 @@ export class BrainFit extends BrainMaps {
     const header = [
       `Whole-brain linear mixed model fit by ${this.REML ? 'REML' : 'maximum likelihood'}`,
       `Formula: ${this.formula}`,
+      ...this.description,
       `Images: ${r.images}   Voxels: ${r.voxels}   In mask: ${r.inMask}   Fitted: ${r.fitted}   Failed: ${r.inMask - r.fitted}`,
       '(in mask: inside the analysis mask with at least one image observed)',
       `Time: ${r.seconds.toFixed(1)} s   Deviance evaluations per voxel: ${r.evaluationsPerVoxel.toFixed(1)}`,
@@ -269,10 +284,10 @@ export class BrainFit extends BrainMaps {
   }
 
   /**
-   * The ordinary ROI fit at voxel i: lmer() on the voxel's values as the response, missing images
-   * left out. The whole-brain estimates at i equal this model's.
+   * The ordinary ROI fit at voxel i: lmer() (or the fit's lme()/gls()) on the voxel's values as
+   * the response, missing images left out. The whole-brain estimates at i equal this model's.
    */
-  voxel(i: number): LinearMixedModel {
+  voxel(i: number): M {
     if (!(Number.isInteger(i) && i >= 0 && i < this.nvox)) throw new DataError(`voxel ${i} is outside 0..${this.nvox - 1}`);
     if (!this.data) throw new DataError('this fit keeps no image data (it was read back from files)');
     const { table, response } = this.data;
@@ -284,9 +299,7 @@ export class BrainFit extends BrainMaps {
       source: table.source,
       column: (name) => (name === response ? column : table.column(name)),
     };
-    const fit = new LinearMixedModel(modelFrame(this.formula, withResponse), { REML: this.REML });
-    rememberData(fit, withResponse);
-    return fit;
+    return this.voxelModel(withResponse);
   }
 }
 
@@ -297,7 +310,7 @@ export class BrainFit extends BrainMaps {
  * (Stram & Lee's boundary distribution), in log space so it never saturates. Both fits must
  * share images, voxels and (for REML) fixed effects.
  */
-export function compareFits(reduced: BrainFit, full: BrainFit): BrainMaps {
+export function compareFits(reduced: BrainFit<unknown>, full: BrainFit<unknown>): BrainMaps {
   if (reduced.nvox !== full.nvox) throw new ModelError(`the fits have ${reduced.nvox} and ${full.nvox} voxels`);
   if (reduced.REML !== full.REML) throw new ModelError('one fit is REML and the other ML: refit both the same way');
   if (reduced.REML && reduced.xNames.join('\u0000') !== full.xNames.join('\u0000')) {

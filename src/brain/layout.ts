@@ -57,7 +57,8 @@ export class RecordLayout {
   readonly tContrasts: Contrast[];
   readonly fContrasts: Contrast[];
 
-  constructor(xNames: string[], dNames: string[], contrasts: Contrast[]) {
+  /** `extra`: maps of other models' estimates (nlme's structure parameters and F tests), after BLMM's */
+  constructor(xNames: string[], dNames: string[], contrasts: Contrast[], extra: { name: string; volumes: string[] }[] = []) {
     this.tContrasts = contrasts.filter((c) => c.kind === 'T');
     this.fContrasts = contrasts.filter((c) => c.kind === 'F');
     const t = this.tContrasts.map((c) => c.name);
@@ -74,6 +75,7 @@ export class RecordLayout {
     add('n', ['n']);
     for (const name of ['con', 'conSE', 'conT', 'conTlp', 'conT_swedf', 'conTlnp']) add(name, t);
     for (const name of ['conF', 'conFlp', 'conF_swedf', 'conFlnp']) add(name, f);
+    for (const x of extra) add(x.name, x.volumes);
     this.size = offset;
   }
 

@@ -9,6 +9,7 @@ import * as nodePath from 'path';
 import type { Worker } from 'worker_threads';
 import { DataError, ModelError, NeurolmmError } from '../errors';
 import { expandFormula } from '../formula/terms';
+import type { ContrastSpec } from '../frame/contrasts';
 import { modelFrame } from '../frame/modelframe';
 import { toTable, type DataInput } from '../frame/table';
 import type { Table } from '../frame/types';
@@ -20,6 +21,7 @@ import { ChunkFitter, type ChunkResult, type ChunkTask, type EngineSettings } fr
 import { BrainFit, type BrainMap, type VoxelDataSource } from './fit';
 import { covariateScaling, type CovariateScaling } from '../lmm/scaling';
 import { dVolumeNames, RecordLayout, VoxelStatus } from './layout';
+import { NlmeChunkFitter, type NlmeVoxelSpec } from './nlmevoxel';
 import { analysisMask, fileSource, imagePaths, matrixSource, type ImageSource } from './sources';
 
 export interface BrainProgress {
@@ -98,6 +100,11 @@ export interface Prepared {
   ntheta: number;
   /** the records of voxels fitted on mapped columns (see src/lmm/scaling.ts) on the user's; the identity otherwise */
   toUser(result: ChunkResult): ChunkResult;
+  /** an nlme model (lme/gls with residual structures) instead of lmer's */
+  nlme?: NlmeVoxelSpec;
+  /** the ROI fit of a voxel's table (BrainFit.voxel), and what the summary says of the model; lmer's by default */
+  voxelModel?: (table: Table) => unknown;
+  description?: string[];
 }
 
 /** The table without the response's column, so the model frame takes the response from the images. */
@@ -118,13 +125,19 @@ function responseName(formula: string): string {
   return response.name;
 }
 
-export function prepare(formula: string, data: DataInput, options: BrainOptions): Prepared {
+/** `model`: for models without random effects (gls), `randomEffects: 'none'`; `coding`, the factors' contrasts (lme4's `contrasts = list(...)`). */
+export function prepare(
+  formula: string,
+  data: DataInput,
+  options: BrainOptions,
+  model: { randomEffects?: 'required' | 'none'; coding?: Record<string, ContrastSpec> } = {},
+): Prepared {
   const REML = options.REML ?? true;
   const response = responseName(formula);
   const fullTable = toTable(data);
   const table = withoutColumn(fullTable, response);
-  const frame = modelFrame(formula, table, { responseOptional: true });
-  if (frame.reTerms.length === 0) throw new ModelError('no random effects terms specified in formula');
+  const frame = modelFrame(formula, table, { responseOptional: true, contrasts: model.coding });
+  if (model.randomEffects !== 'none' && frame.reTerms.length === 0) throw new ModelError('no random effects terms specified in formula');
   const p = frame.xNames.length;
   // badly scaled or far-off covariates: every voxel is fitted on mapped columns, as lmer() fits
   const scaling = covariateScaling(
@@ -372,9 +385,9 @@ function columns(block: Float32Array, nimages: number, blockStart: number, block
   return out;
 }
 
-function finishFit(prepared: Prepared, assembler: Assembler, started: number): BrainFit {
+function finishFit<M>(prepared: Prepared, assembler: Assembler, started: number): BrainFit<M> {
   const { source, spec } = prepared;
-  return new BrainFit({
+  return new BrainFit<M>({
     formula: prepared.formula,
     REML: prepared.REML,
     xNames: spec.xNames,
@@ -390,6 +403,8 @@ function finishFit(prepared: Prepared, assembler: Assembler, started: number): B
     evaluations: assembler.evaluations,
     crowded: assembler.crowded,
     data: prepared.data,
+    voxelModel: prepared.voxelModel as ((table: Table) => M) | undefined,
+    description: prepared.description,
   });
 }
 
@@ -404,16 +419,25 @@ function progressReporter(voxels: number, tasks: number, started: number, onProg
   };
 }
 
+/** The fitter of a task's voxels: lmer's engine, or nlme's models voxel by voxel. */
+export function chunkFitter(init: WorkerInit): { process(task: ChunkTask): ChunkResult } {
+  return init.nlme ? new NlmeChunkFitter(init.nlme, init.rowImage, init.settings) : new ChunkFitter(init.spec, init.rowImage, init.settings);
+}
+
 /** Fits the tasks in the calling thread. */
 function fitInThread(prepared: Prepared, tasks: Iterable<ChunkTask>, onResult: (r: ChunkResult) => void): void {
-  const fitter = new ChunkFitter(prepared.spec, prepared.rowImage, prepared.settings);
+  const fitter = chunkFitter(prepared);
   for (const task of tasks) onResult(prepared.toUser(fitter.process(task)));
 }
 
 /** The whole-brain fit in the calling thread (no workers): what `lmerBrain` does with `workers: 0`. */
 export function lmerBrainSync(formula: string, data: DataInput, options: BrainOptions): BrainFit {
   const started = Date.now();
-  const prepared = prepare(formula, data, options);
+  return fitPreparedSync(prepare(formula, data, options), options, started);
+}
+
+/** Fits a prepared model in the calling thread; closes its image source. */
+export function fitPreparedSync<M>(prepared: Prepared, options: BrainOptions, started: number): BrainFit<M> {
   try {
     const { nvox } = prepared.source;
     const width = chunkWidth(prepared.spec.n, nvox, options.chunkSize);
@@ -461,9 +485,9 @@ export async function fitVoxels(
     return;
   }
   // a fit that cannot start fails here, in this thread, with its own message
-  const { spec, rowImage, settings } = prepared;
-  new ChunkFitter(spec, rowImage, settings);
-  await runWorkers(Math.min(range.workers, ntasks), { spec, rowImage, settings }, tasks, handleMapped);
+  const { spec, rowImage, settings, nlme } = prepared;
+  chunkFitter(prepared);
+  await runWorkers(Math.min(range.workers, ntasks), { spec, rowImage, settings, nlme }, tasks, handleMapped);
 }
 
 /**
@@ -473,7 +497,11 @@ export async function fitVoxels(
  */
 export async function lmerBrain(formula: string, data: DataInput, options: BrainOptions): Promise<BrainFit> {
   const started = Date.now();
-  const prepared = prepare(formula, data, options);
+  return fitPrepared(prepare(formula, data, options), options, started);
+}
+
+/** Fits a prepared model on the workers; closes its image source. */
+export async function fitPrepared<M>(prepared: Prepared, options: BrainOptions, started: number): Promise<BrainFit<M>> {
   try {
     const { nvox } = prepared.source;
     const width = chunkWidth(prepared.spec.n, nvox, options.chunkSize);
@@ -490,6 +518,7 @@ export interface WorkerInit {
   spec: DesignSpec;
   rowImage: Int32Array;
   settings: EngineSettings;
+  nlme?: NlmeVoxelSpec;
 }
 
 /**

@@ -9,29 +9,55 @@ import type { RecordLayout } from './layout';
 import type { VoxelEstimate } from './voxelfit';
 
 export function contrastStatistics(e: VoxelEstimate, layout: RecordLayout, records: Float64Array, at: number): void {
-  const off = (name: string) => at + layout.field(name).offset;
-  layout.tContrasts.forEach((c, i) => {
-    const { estimate, variance, df } = satterthwaite1D(e, c.rows[0]);
-    const se = Math.sqrt(variance);
-    const t = estimate / se;
-    records[off('con') + i] = estimate;
-    records[off('conSE') + i] = se;
-    records[off('conT') + i] = t;
-    records[off('conT_swedf') + i] = df;
-    // BLMM's conTlp is the upper one-sided -log10 p: half the two-sided tail for t >= 0 (one
-    // incomplete beta serves both maps), logTUpper's own complement otherwise
-    const lnTwoSided = logTTwoSided(t, df);
-    records[off('conTlp') + i] = negLog10FromLn(t >= 0 ? lnTwoSided - Math.LN2 : logTUpper(t, df));
-    records[off('conTlnp') + i] = lnTwoSided;
-  });
-  layout.fContrasts.forEach((c, i) => {
-    const f = fTest(
-      e,
-      c.rows.map((r) => Float64Array.from(r)),
-    );
-    records[off('conF') + i] = f.F;
-    records[off('conF_swedf') + i] = f.denDF;
-    records[off('conFlp') + i] = f.negLog10P;
-    records[off('conFlnp') + i] = -f.negLog10P * Math.LN10;
-  });
+  layout.tContrasts.forEach((c, i) => writeTContrast(layout, records, at, i, satterthwaite1D(e, c.rows[0])));
+  layout.fContrasts.forEach((c, i) =>
+    writeFContrast(
+      layout,
+      records,
+      at,
+      i,
+      fTest(
+        e,
+        c.rows.map((r) => Float64Array.from(r)),
+      ),
+    ),
+  );
+}
+
+/** T contrast i's volumes (con, conSE, conT, conT_swedf, conTlp, conTlnp) of the record at `at`. */
+export function writeTContrast(
+  layout: RecordLayout,
+  records: Float64Array,
+  at: number,
+  i: number,
+  test: { estimate: number; variance: number; df: number },
+): void {
+  const off = (name: string) => at + layout.field(name).offset + i;
+  const { estimate, df } = test;
+  const se = Math.sqrt(test.variance);
+  const t = estimate / se;
+  records[off('con')] = estimate;
+  records[off('conSE')] = se;
+  records[off('conT')] = t;
+  records[off('conT_swedf')] = df;
+  // BLMM's conTlp is the upper one-sided -log10 p: half the two-sided tail for t >= 0 (one
+  // incomplete beta serves both maps), logTUpper's own complement otherwise
+  const lnTwoSided = logTTwoSided(t, df);
+  records[off('conTlp')] = negLog10FromLn(t >= 0 ? lnTwoSided - Math.LN2 : logTUpper(t, df));
+  records[off('conTlnp')] = lnTwoSided;
+}
+
+/** F contrast i's volumes (conF, conF_swedf, conFlp, conFlnp) of the record at `at`. */
+export function writeFContrast(
+  layout: RecordLayout,
+  records: Float64Array,
+  at: number,
+  i: number,
+  test: { F: number; denDF: number; negLog10P: number },
+): void {
+  const off = (name: string) => at + layout.field(name).offset + i;
+  records[off('conF')] = test.F;
+  records[off('conF_swedf')] = test.denDF;
+  records[off('conFlp')] = test.negLog10P;
+  records[off('conFlnp')] = -test.negLog10P * Math.LN10;
 }

@@ -1,10 +1,9 @@
 /** Worker thread of the whole-brain engine: fits the chunks it is sent and posts their records back. */
 import { parentPort, workerData } from 'worker_threads';
-import { ChunkFitter, type ChunkTask } from './engine';
-import type { WorkerInit } from './lmerbrain';
+import type { ChunkTask } from './engine';
+import { chunkFitter, type WorkerInit } from './lmerbrain';
 
-const init = workerData as WorkerInit;
-const fitter = new ChunkFitter(init.spec, init.rowImage, init.settings);
+const fitter = chunkFitter(workerData as WorkerInit);
 
 parentPort!.on('message', (task: ChunkTask) => {
   try {

@@ -20,6 +20,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { afniLME, readAfniModel } from '../brain/afni';
 import { readBlmmConfig } from '../brain/blmmconfig';
 import { chunkMemoryMB, chunkState, lmerBrainChunk, lmerBrainChunks, mergeBrainChunks, mergeMemoryMB, planBrainChunks } from '../brain/chunks';
 import { parseContrastArgument, type ContrastInput } from '../brain/contrasts';
@@ -49,6 +50,7 @@ const MODEL_OPTIONS = [
   'image-dir',
   'format',
   'factor',
+  'afni',
 ];
 const MODEL_FLAGS = ['ml', 'keep-zeros', 'quiet', 'overwrite'];
 /** options of the split and the scheduler: not passed on to the array tasks as they are */
@@ -176,6 +178,8 @@ export async function runBrain(argv: string[]): Promise<void> {
   if (argv[0] === 'merge') return runMerge(argv.slice(1));
   const args = parseArgs(argv, [...MODEL_OPTIONS, ...CLUSTER_OPTIONS], [...MODEL_FLAGS, ...CLUSTER_FLAGS]);
   if (args.positional.length) throw new UsageError(`unexpected argument '${args.positional[0]}'`);
+  const afni = single(args, 'afni');
+  if (afni !== undefined) return runAfni(afni, args);
   const format = formatOption(args);
   const chunks = countOption(args, 'chunks');
   const chunk = countOption(args, 'chunk');
@@ -228,6 +232,27 @@ export async function runBrain(argv: string[]): Promise<void> {
     });
   } else fit = await lmerBrain(formula, data, options);
   writeMaps(fit, out, format, overwrite);
+}
+
+/** `neurolmm brain --afni model.txt [--out DIR] [--workers N] [--overwrite] [--quiet]`: a 3dLME script's analysis. */
+async function runAfni(file: string, args: ParsedArgs): Promise<void> {
+  const allowed = ['afni', 'out', 'workers'];
+  for (const name of [...args.options.keys(), ...args.flags]) {
+    if (!allowed.includes(name) && !['overwrite', 'quiet'].includes(name))
+      throw new UsageError(`--${name} cannot be combined with --afni (the 3dLME script sets the analysis)`);
+  }
+  const model = readAfniModel(file);
+  const out = single(args, 'out') ?? model.prefix.replace(/\.nii(\.gz)?$/, '');
+  const overwrite = args.flags.has('overwrite');
+  const prefix = `${path.basename(out)}_`;
+  prepareOutputFolder(out, { prefix, overwrite });
+  const { fit, written } = await afniLME(model, {
+    out,
+    overwrite,
+    workers: numberOption(args, 'workers'),
+    onProgress: args.flags.has('quiet') ? undefined : progressBar(),
+  });
+  process.stdout.write(`${fit.summary()}\n\nWrote ${written.length} maps to ${out}\n`);
 }
 
 /** `neurolmm brain merge DIR... [--out DIR] [--format F]`: the maps from complete chunks. */

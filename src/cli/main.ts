@@ -24,6 +24,7 @@ const USAGE = `neurolmm: linear mixed models with lme4's numbers
       or with --cluster slurm [--chunks N] [--cpus-per-task C] [--mem MB] [--time T] [--partition P]
               [--account A] [--max-running K] [--sbatch ARG ...] [--wait]
   neurolmm brain merge DIR... [--out DIR] [--format nii|nii.gz|gii|dat]
+  neurolmm brain --afni model.txt [--out DIR] [--workers N] [--overwrite]   (an AFNI 3dLME script)
   neurolmm kernel install [--user | --prefix DIR]
 `;
 

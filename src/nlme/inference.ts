@@ -307,7 +307,7 @@ function inverseCovarianceFactor(cov: Float64Array, p: number): Float64Array {
 }
 
 /** beta_S' (Cov_SS)^-1 beta_S for coefficient set S */
-function waldQuadratic(cov: Float64Array, p: number, rows: Float64Array[], beta: Float64Array): number {
+export function waldQuadratic(cov: Float64Array, p: number, rows: Float64Array[], beta: Float64Array): number {
   const m = rows.length;
   const LV = new Float64Array(m * m);
   const Lb = rows.map((l) => l.reduce((a, v, j) => a + v * beta[j], 0));

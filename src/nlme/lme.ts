@@ -67,7 +67,7 @@ export interface Grouping {
  * factors must be nested, as in nlme.
  */
 export function lme(formula: string, data: DataInput, options: NlmeOptions = {}): NlmeModel {
-  const full = options.random ? `${formula} + (${randomTerm(options.random)})` : formula;
+  const full = lmeFormula(formula, options.random);
   const table = toTable(data);
   const frame = modelFrame(full, table);
   if (frame.reTerms.length === 0) throw new ModelError('lme() needs random effects, (1 | group) in the formula or options.random; without them use gls()');
@@ -80,6 +80,11 @@ export function gls(formula: string, data: DataInput, options: Omit<NlmeOptions,
   const frame = modelFrame(formula, table);
   if (frame.reTerms.length) throw new ModelError('gls() takes no random-effects terms; use lme()');
   return new NlmeModel('gls', frame, table, options);
+}
+
+/** The formula with nlme's random formula (`'~ 1 | g'`) added as an lmer-style term. */
+export function lmeFormula(formula: string, random?: string): string {
+  return random ? `${formula} + (${randomTerm(random)})` : formula;
 }
 
 function randomTerm(random: string): string {
