@@ -11,7 +11,9 @@ import { fUpper, logFUpper, logTTwoSided, logTUpper, negLog10FromLn, tQuantile, 
 import { kenwardRoger } from './kenward-roger';
 import type { LinearMixedModel } from '../lmm/model';
 import { satterthwaiteTests } from '../lmm/coeftests';
-import { satterthwaite1D, varparInference, type SatterthwaiteModel } from '../lmm/satterthwaite';
+import { fStatisticDdf, satterthwaite1D, varparInference, type SatterthwaiteModel } from '../lmm/satterthwaite';
+
+export { fStatisticDdf };
 import { multiply, quadraticForm, symmetricEigen, transpose } from '../stats/small-dense';
 
 /** An lm fit as the tests need it (LinearModel). */
@@ -181,18 +183,6 @@ export function tTest(model: TestableModel, l: ContrastVector, options: TTestOpt
     upper: estimate + half,
     level,
   };
-}
-
-/**
- * lmerTest's get_Fstat_ddf: the denominator df of an F statistic that is the mean of q squared
- * t statistics with df nu_m (the mean of nu when they are all equal).
- */
-export function fStatisticDdf(nu: number[], tolerance = 1e-8): number {
-  if (nu.length === 1) return nu[0];
-  if (nu.every((v, i) => i === 0 || Math.abs(v - nu[i - 1]) < tolerance)) return nu.reduce((a, b) => a + b, 0) / nu.length;
-  if (nu.some((v) => v <= 2)) return 2;
-  const E = nu.reduce((s, v) => s + v / (v - 2), 0);
-  return (2 * E) / (E - nu.length);
 }
 
 /** An F table row as lmerTest's mk_Ftable builds it. */

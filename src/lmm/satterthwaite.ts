@@ -232,6 +232,47 @@ export function satterthwaite1D(model: SatterthwaiteModel, l: ArrayLike<number>)
   return { estimate, variance, df };
 }
 
+/**
+ * lmerTest's get_Fstat_ddf: the denominator df of an F statistic that is the mean of q squared
+ * t statistics with df nu_m (the mean of nu when they are all equal).
+ */
+export function fStatisticDdf(nu: number[], tolerance = 1e-8): number {
+  if (nu.length === 1) return nu[0];
+  if (nu.every((v, i) => i === 0 || Math.abs(v - nu[i - 1]) < tolerance)) return nu.reduce((a, b) => a + b, 0) / nu.length;
+  if (nu.some((v) => v <= 2)) return 2;
+  const E = nu.reduce((s, v) => s + v / (v - 2), 0);
+  return (2 * E) / (E - nu.length);
+}
+
+/**
+ * Satterthwaite's denominator df of the joint F test of the rows of L (lmerTest's contestMD):
+ * the df of the positive eigen-directions of L vcov(beta) L', combined by get_Fstat_ddf. For
+ * models whose F statistic is computed elsewhere (nlme's anova keeps its own F).
+ */
+export function fTestDdf(model: SatterthwaiteModel, rows: Float64Array[]): number {
+  const V = varparInference(model).vcovBeta;
+  const p = model.p;
+  const q0 = rows.length;
+  const VL = new Float64Array(q0 * q0);
+  for (let i = 0; i < q0; i++) for (let k = 0; k < q0; k++) VL[i + k * q0] = bilinearForm(rows[i], V, rows[k], p);
+  const { values, vectors } = symmetricEigen(VL, q0);
+  const tolerance = Math.max(Math.sqrt(2.220446049250313e-16) * values[0], 0);
+  const nu: number[] = [];
+  for (let m = 0; m < q0 && values[m] > tolerance; m++) {
+    const l = new Float64Array(p);
+    for (let i = 0; i < q0; i++) for (let j = 0; j < p; j++) l[j] += vectors[i + m * q0] * rows[i][j];
+    nu.push(satterthwaite1D(model, l).df);
+  }
+  return nu.length ? fStatisticDdf(nu) : NaN;
+}
+
+/** a'Vb for a p x p column-major V */
+function bilinearForm(a: ArrayLike<number>, V: Float64Array, b: ArrayLike<number>, p: number): number {
+  let s = 0;
+  for (let j = 0; j < p; j++) for (let i = 0; i < p; i++) s += a[i] * V[i + j * p] * b[j];
+  return s;
+}
+
 /** Denominator df of every fixed effect (lmerTest's summary column "df"). */
 export function coefficientDf(model: SatterthwaiteModel): number[] {
   const vi = varparInference(model);

@@ -14,8 +14,8 @@ import { symmetricEigen } from '../stats/small-dense';
 import { choleskyInverse, choleskyLower } from '../linalg/dense';
 import { termColumns } from './fixdf';
 import type { ReTerm } from '../lmm/reterm';
+import { fTestDdf } from '../lmm/satterthwaite';
 import type { NlmeDdf, NlmeModel } from './lme';
-import { fTest } from '../inference/contrast';
 import { printMatrix, zapsmall } from './summary';
 
 export interface IntervalRow {
@@ -342,7 +342,7 @@ export function nlmeAnova(model: NlmeModel, options: NlmeAnovaOptions = {}): Nlm
     const used = new Set<number>();
     rows.forEach((r) => r.forEach((v, j) => v !== 0 && used.add(model.fixDF.X[j])));
     if (!satterthwaite && used.size > 1) throw new ModelError('L may only involve fixed effects with the same denominator DF');
-    const denDF = satterthwaite ? fTest(model, rows).denDF : [...used][0];
+    const denDF = satterthwaite ? fTestDdf(model, rows) : [...used][0];
     const F = waldQuadratic(cov, p, rows, beta) / rows.length;
     return new NlmeAnovaTable([{ term: '', numDF: rows.length, denDF, F, p: fUpper(F, rows.length, denDF) }], model.kind, 'F-test for linear combination(s)');
   }
@@ -354,7 +354,7 @@ export function nlmeAnova(model: NlmeModel, options: NlmeAnovaOptions = {}): Nlm
     const hypothesis = columns.map((j) => (R ? Float64Array.from({ length: p }, (_, i) => (i >= j ? R[i + j * p] : 0)) : unit(j)));
     const ss = R ? hypothesis.reduce((a, r) => a + r.reduce((e, v, i) => e + v * beta[i], 0) ** 2, 0) : waldQuadratic(cov, p, hypothesis, beta);
     const numDF = columns.length;
-    const denDF = satterthwaite ? fTest(model, hypothesis).denDF : model.kind === 'lme' ? model.fixDF.terms.get(name)! : model.n - p;
+    const denDF = satterthwaite ? fTestDdf(model, hypothesis) : model.kind === 'lme' ? model.fixDF.terms.get(name)! : model.n - p;
     const F = ss / numDF;
     return { term: name, numDF, denDF, F, p: fUpper(F, numDF, denDF) };
   });
