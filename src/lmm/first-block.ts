@@ -32,7 +32,7 @@ export interface FirstBlock {
   /** A new response: Z_l'y for each level of the first term (k per level, level-major). */
   setResponse(zty: ArrayLike<number>): void;
   /**
-   * For the cheap terms' search (`BlockedSystem.profileCheap`): L21 anew at the tail rows from
+   * For the cheap terms' search (`CheapTermProfile.finish`): L21 anew at the tail rows from
    * `row` on after their lambda changed (the tail is not touched).
    */
   refreshL21(row: number): void;
