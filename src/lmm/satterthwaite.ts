@@ -72,7 +72,8 @@ const cache = new WeakMap<object, VarparInference>();
 /**
  * The asymptotic covariance of the variance parameters and the Jacobian of vcov(beta), computed
  * as lmerTest's as_lmerModLT does (numDeriv's Richardson Hessian and Jacobian), cached per model.
- * Leaves the model's system factorized at its own theta.
+ * Leaves the model's system factorized at its own theta (a voxel's, with `forwardDifferences`,
+ * a step away from it).
  */
 export function varparInference(model: SatterthwaiteModel): VarparInference {
   if ('varparInference' in model) return model.varparInference();
@@ -91,16 +92,23 @@ function computeVarparInference(model: VarparModel): VarparInference {
     const mapped = varparInference(model.rescaling.fit);
     return { ...mapped, vcovBeta: fixed.backCovariance(mapped.vcovBeta), jacobian: mapped.jacobian.map((J) => fixed.backCovariance(J)) };
   }
-  const { hessian, jacobian } = derivativesFromGradient(model) ?? richardsonDerivatives(model);
+  const { hessian, jacobian, unscaledAtOptimum } = derivativesFromGradient(model) ?? richardsonDerivatives(model);
   const { system, p, sigma } = model;
-  const e = system.evaluate(model.theta); // leaves the system at the model's theta
-  const unscaled = e ? system.unscaledVcov() : new Float64Array(p * p).fill(NaN);
+  const e = unscaledAtOptimum ? null : system.evaluate(model.theta); // leaves the system at the model's theta
+  const unscaled = unscaledAtOptimum ?? (e ? system.unscaledVcov() : new Float64Array(p * p).fill(NaN));
   const vcovBeta = unscaled.map((v) => v * sigma * sigma);
   // vcov(beta) = sigma^2 U(theta): its derivative in sigma is exactly 2 sigma U
   jacobian.push(unscaled.map((v) => 2 * sigma * v));
   const varpar = Float64Array.from([...Array.from(model.theta), sigma]);
   const { covariance, warnings } = twiceInverseHessian(hessian, varpar.length);
   return { varpar, hessian, covariance, jacobian, vcovBeta, warnings };
+}
+
+interface Derivatives {
+  hessian: Float64Array;
+  jacobian: Float64Array[];
+  /** (R_X'R_X)^{-1} at the optimum where the derivatives computed it (forward differences) */
+  unscaledAtOptimum?: Float64Array;
 }
 
 /** Relative steps of the central and of the forward differences of the analytic gradient */
@@ -116,7 +124,7 @@ const FORWARD_STEP = 1e-6;
  * with (the tests check them against lmerTest). Null where the gradient does not exist at a step
  * (a variance at or near its bound 0): numDeriv's scheme is used there.
  */
-function derivativesFromGradient(model: VarparModel): { hessian: Float64Array; jacobian: Float64Array[] } | null {
+function derivativesFromGradient(model: VarparModel): Derivatives | null {
   const { system, n, p, REML, sigma } = model;
   const nt = model.theta.length;
   const k = nt + 1;
@@ -125,10 +133,10 @@ function derivativesFromGradient(model: VarparModel): { hessian: Float64Array; j
   const hessian = new Float64Array(k * k);
   const jacobian: Float64Array[] = [];
   const theta = Float64Array.from(model.theta);
-  const at = (): { gradient: Float64Array; pwrss: Float64Array; vcov: Float64Array } | null => {
+  const at = (): { gradient: Float64Array; pwrss: Float64Array; vcov: Float64Array; residual: number } | null => {
     const e = system.evaluate(theta);
     const parts = e && system.gradientParts(REML);
-    return parts ? { gradient: parts.logdet.map((g, j) => g + parts.pwrss[j] / s2), pwrss: parts.pwrss, vcov: system.unscaledVcov() } : null;
+    return parts ? { gradient: parts.logdet.map((g, j) => g + parts.pwrss[j] / s2), pwrss: parts.pwrss, vcov: system.unscaledVcov(), residual: e.pwrss } : null;
   };
   const forward = model.forwardDifferences === true;
   // forward differences start at the model's theta (most often already factorized there)
@@ -149,8 +157,9 @@ function derivativesFromGradient(model: VarparModel): { hessian: Float64Array; j
     for (let j = 0; j < nt; j++) hessian[j + i * k] = (plus.gradient[j] - minus.gradient[j]) / width;
     jacobian.push(plus.vcov.map((v, e) => (s2 * (v - minus.vcov[e])) / width));
   }
-  // last at the model's theta, where the system is to be left
-  const center = system.evaluate(model.theta);
+  // central differences end at the model's theta, where the system is to be left; forward ones
+  // (a voxel's, whose system takes the next response next) have it from their start
+  const center = origin ? { pwrss: origin.residual } : system.evaluate(model.theta);
   const atCenter = origin ?? (center && system.gradientParts(REML));
   if (!center || !atCenter) return null;
   for (let i = 0; i < nt; i++)
@@ -166,11 +175,11 @@ function derivativesFromGradient(model: VarparModel): { hessian: Float64Array; j
     hessian[i + nt * k] = v;
   }
   hessian[k * k - 1] = (6 * center.pwrss) / (s2 * s2) - (2 * dof) / s2;
-  return { hessian, jacobian };
+  return { hessian, jacobian, unscaledAtOptimum: origin?.vcov };
 }
 
 /** lmerTest's own scheme (numDeriv's Richardson Hessian and Jacobian), where the gradient is not available. */
-function richardsonDerivatives(model: VarparModel): { hessian: Float64Array; jacobian: Float64Array[] } {
+function richardsonDerivatives(model: VarparModel): Derivatives {
   const { system, n, p, REML, sigma } = model;
   const ntheta = model.theta.length;
   const varpar = Float64Array.from([...Array.from(model.theta), sigma]);
