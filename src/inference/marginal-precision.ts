@@ -540,27 +540,27 @@ export class MarginalPrecision {
     return out;
   }
 
-  /** Z2'v (tail order). */
-  private tailCrossproduct(v: Float64Array): Float64Array {
-    const out = new Float64Array(this.t);
+  /** Calls visit(i, r, z) for every nonzero of Z2: observation i, tail row r, value z. */
+  private forEachTailEntry(visit: (i: number, row: number, z: number) => void): void {
     const { terms, system } = this.model;
     for (let ti = 1; ti < terms.length; ti++) {
       const { k, codes, z } = terms[ti];
       const rows = system.levelRows[ti];
-      for (let i = 0; i < this.n; i++) for (let c = 0; c < k; c++) out[rows[codes[i]] + c] += z[i + c * this.n] * v[i];
+      for (let i = 0; i < this.n; i++) for (let c = 0; c < k; c++) visit(i, rows[codes[i]] + c, z[i + c * this.n]);
     }
+  }
+
+  /** Z2'v (tail order). */
+  private tailCrossproduct(v: Float64Array): Float64Array {
+    const out = new Float64Array(this.t);
+    this.forEachTailEntry((i, row, z) => (out[row] += z * v[i]));
     return out;
   }
 
   /** Z2 w for a tail vector w. */
   private tailTimes(w: Float64Array): Float64Array {
     const out = new Float64Array(this.n);
-    const { terms, system } = this.model;
-    for (let ti = 1; ti < terms.length; ti++) {
-      const { k, codes, z } = terms[ti];
-      const rows = system.levelRows[ti];
-      for (let i = 0; i < this.n; i++) for (let c = 0; c < k; c++) out[i] += z[i + c * this.n] * w[rows[codes[i]] + c];
-    }
+    this.forEachTailEntry((i, row, z) => (out[i] += z * w[row]));
     return out;
   }
 
