@@ -389,9 +389,12 @@ export class MarginalPrecision {
     const T = new Float64Array(kk * kk);
     const rows = Array.from({ length: k1 }, () => new Float64Array(w));
     for (let l = 0; l < n1; l++) {
+      // a level that touches no tail row (a model with one term) has B's row at its own block only
+      const local = this.start[l] === this.start[l + 1];
+      const [from, to] = local ? [l, l + 1] : [0, n1];
       for (let a = 0; a < k1; a++) {
         const row = rows[a];
-        row.fill(0);
+        row.fill(0, from * k1, to * k1);
         for (let e = this.start[l]; e < this.start[l + 1]; e++) {
           const v = sign * S[e * k1 + a];
           if (v === 0) continue;
@@ -407,7 +410,7 @@ export class MarginalPrecision {
               const ra = rows[a];
               const rb = rows[b];
               let s = 0;
-              for (let j = 0; j < n1; j++) s += ra[j * k1 + d] * rb[j * k1 + c];
+              for (let j = from; j < to; j++) s += ra[j * k1 + d] * rb[j * k1 + c];
               T[a + k1 * (b + k1 * (c + k1 * d))] += s;
             }
     }
@@ -452,18 +455,21 @@ export class MarginalPrecision {
     for (let l = 0; l < nlevels; l++) {
       const u0 = this.offsets[r] + l * k;
       const rowOf = r === 0 ? -1 : this.model.system.levelRows[r][l];
+      // f_u of a first-term level that touches no tail row (a model with one term) is its own block
+      const local = r === 0 && this.start[l] === this.start[l + 1];
+      const [from, to] = local ? [l * k1, (l + 1) * k1] : [0, w];
       for (let a = 0; a < k; a++) {
         const ca = c[a];
         const fa = f[a];
         if (r === 0) {
           ca.set(this.GJ1.subarray((u0 + a) * t, (u0 + a + 1) * t));
           // F c_u = F G J_u, J_u on the level's tail rows
-          fa.fill(0);
+          fa.fill(0, from, to);
           for (let e = this.start[l]; e < this.start[l + 1]; e++) {
             const v = this.J1[e * k1 + a];
             if (v === 0) continue;
-            const from = this.idx[e] * w;
-            for (let j = 0; j < w; j++) fa[j] -= v * this.FG[from + j];
+            const at = this.idx[e] * w;
+            for (let j = 0; j < w; j++) fa[j] -= v * this.FG[at + j];
           }
           for (let b = 0; b < k1; b++) {
             let s = 0;
@@ -493,7 +499,7 @@ export class MarginalPrecision {
             m = this.E11[l * kk1 + a + b * k1];
             for (let e = this.start[l]; e < this.start[l + 1]; e++) m -= this.J1[e * k1 + a] * this.GJ1[(u0 + b) * t + this.idx[e]];
           } else m = this.Mtail[(u0 + a) * t + rowOf + b];
-          out[a + b * k] += m - dot(f[a], f[b]) - dot(c[a], c[b]);
+          out[a + b * k] += m - dot(f[a], f[b], from, to) - dot(c[a], c[b]);
         }
     }
     return out;
@@ -585,9 +591,9 @@ export class MarginalPrecision {
   }
 }
 
-function dot(a: Float64Array, b: Float64Array): number {
+function dot(a: Float64Array, b: Float64Array, from = 0, to = a.length): number {
   let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  for (let i = from; i < to; i++) s += a[i] * b[i];
   return s;
 }
 
