@@ -14,9 +14,7 @@ suppressMessages({
   library(pbkrtest)
   library(jsonlite)
 })
-invisible(Sys.setlocale("LC_COLLATE", "C"))
-fixtures <- file.path("test", "fixtures")
-if (!dir.exists(fixtures)) stop("run from the repository root (test/fixtures not found)")
+source(file.path("test", "reference", "fixture-helpers.R"))
 
 set.seed(17)
 subjects <- sprintf("s%02d", 1:48)
@@ -31,7 +29,7 @@ u0 <- rnorm(48, sd = 2); u1 <- rnorm(48, sd = 0.7)
 w0 <- rnorm(36, sd = 1.5); w1 <- rnorm(36, sd = 0.8)
 b <- d$cond == "b"
 d$y <- round(10 + 0.5 * b + 0.3 * d$x + u0[si] + u1[si] * d$x + w0[ii] + w1[ii] * b + rnorm(nrow(d), sd = 2), 3)
-write.csv(d, file.path(fixtures, "kr-crossed.csv"), row.names = FALSE)
+export_csv(d, "kr-crossed")
 
 d <- read.csv(file.path(fixtures, "kr-crossed.csv"), stringsAsFactors = TRUE)
 formula <- "y ~ cond * x + (1 + x | subject) + (1 + cond | item)"
