@@ -57,7 +57,7 @@ export {
 } from './inference/conditional';
 export { confint, ConfintTable, type ConfintOptions } from './inference/confint';
 export { simulate, refit, type SimulateOptions } from './inference/simulate';
-export { emmeans, EmmGrid, EmmContrasts, type EmmeansOptions, type Adjustment, type DfMethod } from './inference/emmeans';
+export { emmeans, EmmGrid, EmmContrasts, type EmmeansOptions, type Adjustment, type ContrastMethod, type DfMethod } from './inference/emmeans';
 export { r2, icc, varianceComponents, type VarianceComponents } from './inference/r2';
 export { kenwardRoger, type KenwardRoger } from './inference/kenward-roger';
 export { explainWarnings, type Explanation } from './lmm/explain';

@@ -1,7 +1,7 @@
 /**
  * emmeans-style marginal means, contrasts and adjustments against R's emmeans 1.8.4
- * (test/reference/make-r-extensions.R), and the studentized range distribution against R's
- * ptukey / qtukey.
+ * (test/reference/make-r-extensions.R), among them Dunnett's approximation and the multivariate
+ * t (mvtnorm 1.1-3's pmvt), and the studentized range distribution against R's ptukey / qtukey.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -11,6 +11,7 @@ import { emmeans, type EmmContrasts } from '../src/inference/emmeans';
 import { ptukey, ptukeyUpper, qtukey } from '../src/inference/tukey';
 import { lm } from '../src/lmm/lm';
 import { lmer } from '../src/lmm/lmer';
+import { pmvt } from '../src/stats/mvt';
 import { emmeansPlot } from '../src/plots/emmeans';
 import { assertNear } from './inference-helpers';
 import { datasets, machines, rExtensions } from './r-extensions-helpers';
@@ -88,11 +89,39 @@ for (const c of ref.emm) {
     assertRows(e.pairs({ adjust: 'bonferroni' }).confint(), c.pairs_bonferroni_ci, intervalFields(e.by), tol, 'pairs bonferroni intervals');
     check(e.pairs({ reverse: true }), c.revpairs, 'revpairs');
     check(e.contrast('eff'), c.eff, 'eff (fdr)');
+    check(e.contrast('trt.vs.ctrl'), c.trt_vs_ctrl, 'trt.vs.ctrl (dunnettx)');
+    check(e.contrast('trt.vs.ctrlk'), c.trt_vs_ctrlk, 'trt.vs.ctrlk (dunnettx)');
+    // mvtnorm integrates the multivariate t by randomized quasi-Monte Carlo to 1e-3 (abseps), we to 5e-4
+    const { p: _p, ...withoutP } = contrastFields(e.by);
+    // R finds Dunnett's and the multivariate t's quantiles to 5e-4 (uniroot's tol) and about 1e-3 (qmvt)
+    assertRows(e.contrast('trt.vs.ctrl').confint(), c.trt_vs_ctrl_ci, intervalFields(e.by), tol, 'trt.vs.ctrl intervals', 5e-4 * maxSE);
+    // the multivariate t of a family of 12 means is an 11-dimensional integral per row (a second
+    // each): up to 6 means here
+    const mvtCases: [EmmContrasts, RFrame, string][] =
+      c.name === 'oats-factorial'
+        ? []
+        : [
+            [e.contrast('consec'), c.consec, 'consec (mvt)'],
+            [e.pairs({ adjust: 'mvt' }), c.pairs_mvt, 'pairs (mvt, singular correlation)'],
+          ];
+    if (mvtCases.length) assertRows(e.contrast('consec').confint(), c.consec_ci, intervalFields(e.by), tol, 'consec intervals', 5e-3 * maxSE);
+    for (const [x, expected, what] of mvtCases) {
+      const rows = x.summary();
+      assertRows(rows, expected, withoutP, tol, what, 1e-6);
+      rows.forEach((row, i) => assertNear(row.p, expected['p.value'][i] as number, 0, `${what} row ${i + 1} p.value`, 2e-3));
+    }
     if (c.name !== 'oats-factorial') {
       // printed as emmeans prints them (the 12-mean table differs only in R's rounding of the last digit)
       assert.equal(String(e), c.emmeans_text.join('\n').trimEnd());
       assert.equal(String(e.pairs()), c.pairs_text.join('\n').trimEnd());
       assert.equal(String(e.contrast('eff')), c.eff_text.join('\n').trimEnd());
+      assert.equal(String(e.contrast('trt.vs.ctrl')), c.trt_vs_ctrl_text.join('\n').trimEnd());
+      // the mvt p-values' last printed digit is within the integration's error: the layout and notes
+      const consec = String(e.contrast('consec')).split('\n');
+      assert.deepEqual(
+        consec.map((line) => line.replace(/ +[<.0-9]+$/, '')),
+        c.consec_text.map((line: string) => line.replace(/ +[<.0-9]+$/, '')),
+      );
     }
   });
 }
@@ -150,4 +179,30 @@ test('emmeansPlot: means with their confidence intervals, one trace per by-group
     assertNear(first.error_y.array[i], s[i].upperCL - s[i].emmean, 1e-12, 'upper bar');
     assertNear(first.error_y.arrayminus[i], s[i].emmean - s[i].lowerCL, 1e-12, 'lower bar');
   });
+});
+
+test('pmvt: the largest of the pairwise differences of 4 means is the studentized range', () => {
+  // (Y_a - Y_b) / sqrt(2) for independent t means with a common scale: correlations 0, +-1/2
+  const pairs = [
+    [0, 1],
+    [0, 2],
+    [0, 3],
+    [1, 2],
+    [1, 3],
+    [2, 3],
+  ];
+  const m = pairs.length;
+  const corr = new Float64Array(m * m);
+  pairs.forEach(([a, b], i) =>
+    pairs.forEach(([c, d], j) => (corr[i + j * m] = ((a === c ? 1 : 0) - (a === d ? 1 : 0) - (b === c ? 1 : 0) + (b === d ? 1 : 0)) / 2)),
+  );
+  for (const [h, df] of [
+    [2.5, 12],
+    [1.8, 5],
+    [3.1, 0],
+  ]) {
+    const p = pmvt(new Array(m).fill(-h), new Array(m).fill(h), corr, df);
+    assertNear(p.value, ptukey(h * Math.SQRT2, 4, df === 0 ? Infinity : df), 0, `h = ${h}, df = ${df}`, 5e-4);
+    assert.ok(p.error <= 5e-4);
+  }
 });

@@ -1,16 +1,20 @@
 /**
  * Kenward-Roger against pbkrtest 0.5.2 / lmerTest 3.1-3 / emmeans (test/reference/make-r-extensions.R):
  * the adjusted covariance, coefficient df, Type I and III anova tables and emmeans's
- * Kenward-Roger tables, on sleepstudy, Machines, Oats and Penicillin (two random terms).
+ * Kenward-Roger tables, on sleepstudy, Machines, Oats and Penicillin (two random terms); and on
+ * a crossed design of 1,728 observations with vector-valued terms (make-kenward-roger.R).
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { test } from 'node:test';
 import { ModelError } from '../src/errors';
+import { readCSV } from '../src/frame/table';
 import { anova } from '../src/inference/anova';
 import { coefficientTests, contrast } from '../src/inference/contrast';
 import { emmeans } from '../src/inference/emmeans';
 import { kenwardRoger } from '../src/inference/kenward-roger';
 import { lmer } from '../src/lmm/lmer';
+import { fixture } from './helpers';
 import { assertNear } from './inference-helpers';
 import { datasets, rExtensions } from './r-extensions-helpers';
 
@@ -78,4 +82,33 @@ test('Kenward-Roger: a contrast uses the adjusted covariance; ML fits are refuse
     () => anova(ml, { ddf: 'Kenward-Roger' }),
     (e: Error) => e instanceof ModelError && /only available for REML model fits/.test(e.message),
   );
+});
+
+test('Kenward-Roger on 1,728 crossed observations with a slope on each factor equals pbkrtest (make-kenward-roger.R)', () => {
+  const c = JSON.parse(fs.readFileSync(fixture('kenward-roger-crossed.json'), 'utf8'));
+  const data = readCSV(fixture('kr-crossed.csv'));
+  // at lme4's theta (our optimum differs in its fifth digit) the algebra is compared alone, to rounding
+  const model = lmer(c.formula, data, { start: c.theta, maxEvaluations: 1 });
+  assert.deepEqual(model.theta, c.theta);
+  const exact = 1e-9;
+  const kr = kenwardRoger(model);
+  Array.from(kr.vcovAdjusted).forEach((v, i) => assertNear(v, c.vcov_adjusted[i], exact, `vcovAdj[${i}]`));
+  const t = coefficientTests(model, 'Kenward-Roger');
+  c.term.forEach((name: string, j: number) => {
+    assertNear(t.se[j], c.se[j], exact, `${name} SE`);
+    assertNear(t.df[j], c.df[j], exact, `${name} df`);
+    assertNear(t.p[j], c.p[j], 1e-6, `${name} p`, 1e-12);
+  });
+  const table = anova(model, { type: 3, ddf: 'Kenward-Roger' });
+  assert.deepEqual(
+    table.rows.map((r) => r.term),
+    c.anova_type3.term,
+  );
+  table.rows.forEach((row, i) => {
+    for (const key of ['numDF', 'denDF', 'F'] as const) assertNear(row[key], c.anova_type3[key][i], exact, `${row.term} ${key}`);
+    assertNear(row.p, c.anova_type3.p[i], 1e-6, `${row.term} p`, 1e-12);
+  });
+  // and at our own optimum, within the parity tests' tolerance
+  const fitted = coefficientTests(lmer(c.formula, data), 'Kenward-Roger');
+  c.term.forEach((name: string, j: number) => assertNear(fitted.df[j], c.df[j], TOLERANCE, `${name} df at our optimum`));
 });

@@ -17,14 +17,18 @@ import type { Column } from '../frame/types';
 import type { LinearMixedModel } from '../lmm/model';
 import type { FittedModel } from './anova';
 import { isMixedModel } from './contrast';
-import { tQuantile, tTwoSided } from '../stats/distributions';
+import { fUpper, tQuantile, tTwoSided } from '../stats/distributions';
+import { pmvt } from '../stats/mvt';
 import { kenwardRoger } from './kenward-roger';
 import { satterthwaite1D } from '../lmm/satterthwaite';
-import { quadraticForm } from '../stats/small-dense';
-import { ptukeyUpper, qtukey } from './tukey';
+import { bilinear, quadraticForm } from '../stats/small-dense';
+import { ptukey, ptukeyUpper, qtukey } from './tukey';
 
 export type DfMethod = 'satterthwaite' | 'kenward-roger' | 'asymptotic';
-export type Adjustment = 'tukey' | 'holm' | 'bonferroni' | 'sidak' | 'fdr' | 'none';
+export type Adjustment = 'tukey' | 'dunnettx' | 'mvt' | 'holm' | 'bonferroni' | 'sidak' | 'fdr' | 'none';
+
+/** emmeans's contrast families: all pairs, each level against the first or the last (control), consecutive levels, effects. */
+export type ContrastMethod = 'pairwise' | 'revpairwise' | 'trt.vs.ctrl' | 'trt.vs.ctrlk' | 'consec' | 'eff';
 
 export interface EmmeansOptions {
   /** factors whose levels each get their own table (emmeans's `by`, or `~ a | b`) */
@@ -40,6 +44,8 @@ export interface EmmeansOptions {
 /** The linear functions, estimates, variances and df that every emmeans table is made of. */
 interface Estimates {
   L: Float64Array[];
+  /** the fixed effects' covariance the standard errors use */
+  vcov: Float64Array;
   estimate: number[];
   se: number[];
   df: number[];
@@ -70,6 +76,7 @@ function estimatesOf(model: FittedModel, inference: Inference, L: Float64Array[]
   const p = model.p;
   return {
     L,
+    vcov: inference.vcov,
     estimate: L.map((l) => l.reduce((s, v, j) => s + v * model.beta[j], 0)),
     se: L.map((l) => Math.sqrt(quadraticForm(l, inference.vcov, p))),
     df: L.map((l) => inference.df(l)),
@@ -262,16 +269,18 @@ export class EmmGrid {
 
   /**
    * Contrasts of the means within each by-group: 'pairwise' (A - B, Tukey-adjusted by default),
-   * 'revpairwise' (B - A), 'eff' (each mean minus the average of all, FDR) or named coefficient
-   * vectors over the means of a group ({ AvsBC: [1, -0.5, -0.5] }, unadjusted).
+   * 'revpairwise' (B - A), 'trt.vs.ctrl' (B - A, C - A: each level against the first, with
+   * Dunnett's approximation 'dunnettx'), 'trt.vs.ctrlk' (against the last), 'consec' (B - A,
+   * C - B, with the multivariate t, 'mvt'), 'eff' (each mean minus the average of all, FDR) or
+   * named coefficient vectors over the means of a group ({ AvsBC: [1, -0.5, -0.5] }, unadjusted).
    */
-  contrast(method: 'pairwise' | 'revpairwise' | 'eff' | Record<string, number[]>, options: { adjust?: Adjustment } = {}): EmmContrasts {
+  contrast(method: ContrastMethod | Record<string, number[]>, options: { adjust?: Adjustment } = {}): EmmContrasts {
     const specFactors = this.factors.filter((f) => !this.by.includes(f));
     // emmeans prefixes numeric levels with their factor's name ("temperature175 - temperature185")
     const numeric = new Set(specFactors.filter((f) => this.levels.every((lv) => isNumberLabel(lv[f]))));
     const label = (lv: Levels) => specFactors.map((f) => (numeric.has(f) ? f + lv[f] : lv[f])).join(' ');
     const groups = groupRows(this.levels, this.by);
-    const defaultAdjust: Adjustment = typeof method === 'string' ? (method === 'eff' ? 'fdr' : 'tukey') : 'none';
+    const defaultAdjust: Adjustment = typeof method === 'string' ? DEFAULT_ADJUSTMENT[method] : 'none';
     let adjust = options.adjust ?? defaultAdjust;
     const notes: string[] = [];
     if (adjust === 'tukey' && method !== 'pairwise' && method !== 'revpairwise') {
@@ -306,6 +315,17 @@ export class EmmGrid {
               w[a] = -1;
               add(`${label(this.levels[members[b]])} - ${label(this.levels[members[a]])}`, w);
             }
+      } else if (method === 'trt.vs.ctrl' || method === 'trt.vs.ctrlk' || method === 'consec') {
+        const control = method === 'trt.vs.ctrlk' ? k - 1 : 0;
+        for (let a = 0; a < k; a++) {
+          if (method !== 'consec' && a === control) continue;
+          if (method === 'consec' && a === 0) continue;
+          const b = method === 'consec' ? a - 1 : control;
+          const w = new Array<number>(k).fill(0);
+          w[a] = 1;
+          w[b] = -1;
+          add(`${label(this.levels[members[a]])} - ${label(this.levels[members[b]])}`, w);
+        }
       } else if (method === 'eff') {
         for (let a = 0; a < k; a++)
           add(
@@ -320,7 +340,12 @@ export class EmmGrid {
             );
           add(name, w);
         }
-      } else throw new ModelError(`unknown contrast method '${String(method)}': use 'pairwise', 'revpairwise', 'eff' or named coefficient vectors`);
+      } else
+        throw new ModelError(
+          `unknown contrast method '${String(method)}': use ${Object.keys(DEFAULT_ADJUSTMENT)
+            .map((m) => `'${m}'`)
+            .join(', ')} or named coefficient vectors`,
+        );
     }
     const p = this.model.p;
     const L = coefficients.map(({ group, weights }) => {
@@ -363,6 +388,50 @@ export class EmmGrid {
   toJSON() {
     return { factors: this.factors, by: this.by, level: this.level, rows: this.summary() };
   }
+}
+
+/** emmeans's default adjustment of each contrast family. */
+const DEFAULT_ADJUSTMENT: Record<ContrastMethod, Adjustment> = {
+  pairwise: 'tukey',
+  revpairwise: 'tukey',
+  'trt.vs.ctrl': 'dunnettx',
+  'trt.vs.ctrlk': 'dunnettx',
+  consec: 'mvt',
+  eff: 'fdr',
+};
+
+/**
+ * emmeans's approximation to Dunnett's distribution for k comparisons (its .pdunnx): P(|T_i| < x
+ * for all i), a mix of the studentized range of (1 + sqrt(1 + 8k)) / 2 means and Sidak's bound.
+ */
+function pdunnettx(x: number, k: number, df: number): number {
+  const tukeyWeight = (k - 1) / k;
+  const tukey = ptukey(Math.SQRT2 * x, (1 + Math.sqrt(1 + 8 * k)) / 2, df);
+  const sidak = (1 - fUpper(x * x, 1, df)) ** k;
+  return tukeyWeight * tukey + (1 - tukeyWeight) * sidak;
+}
+
+/** emmeans's .fix.df for mvtnorm, which takes integer df: rounded down (from + 0.25), 0 (normal) beyond 9999. */
+function mvtDf(df: number): number {
+  if (!(df <= 9999)) return 0;
+  return Math.floor(Math.max(1, df) + 0.25);
+}
+
+/**
+ * The x with f(x) = level for f, the probability that k two-sided t statistics on df (0: normal)
+ * all stay within x: between the unadjusted and the Bonferroni quantiles, by bisection to 1e-7.
+ */
+function criticalValue(f: (x: number) => number, level: number, k: number, df: number): number {
+  const quantile = (p: number) => tQuantile(p, df > 0 ? df : Infinity);
+  let lo = quantile((1 + level) / 2);
+  let hi = quantile(1 - (1 - level) / (2 * k));
+  while (f(hi) < level && hi < 1e6) hi *= 2;
+  while (hi - lo > 1e-7 * hi) {
+    const mid = (lo + hi) / 2;
+    if (f(mid) < level) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
 }
 
 /** R's p.adjust over one family of p-values. */
@@ -412,25 +481,73 @@ export class EmmContrasts {
     const t = estimate.map((e, i) => e / se[i]);
     const raw = t.map((x, i) => (this.adjust === 'tukey' ? ptukeyUpper(Math.abs(x) * Math.SQRT2, this.nmeans, df[i]) : tTwoSided(x, df[i])));
     const adjusted = new Array<number>(raw.length);
-    for (const f of new Set(this.family)) {
-      const members = this.family.flatMap((g, i) => (g === f ? [i] : []));
-      adjustFamily(
-        members.map((i) => raw[i]),
-        this.adjust,
-      ).forEach((v, m) => (adjusted[members[m]] = v));
+    for (const members of this.families()) {
+      const m = members.length;
+      if (m > 1 && this.adjust === 'dunnettx') for (const i of members) adjusted[i] = 1 - pdunnettx(Math.abs(t[i]), m, df[i]);
+      else if (m > 1 && this.adjust === 'mvt') {
+        const corr = this.correlation(members);
+        for (const i of members) {
+          const h = Math.abs(t[i]);
+          adjusted[i] = 1 - pmvt(new Array(m).fill(-h), new Array(m).fill(h), corr, mvtDf(df[i])).value;
+        }
+      } else
+        adjustFamily(
+          members.map((i) => raw[i]),
+          this.adjust,
+        ).forEach((v, j) => (adjusted[members[j]] = v));
     }
     return this.rows.map((r, i) => ({ ...r, estimate: estimate[i], SE: se[i], df: df[i], tRatio: t[i], p: adjusted[i] }));
   }
 
-  /** Confidence intervals, adjusted as emmeans adjusts them (Tukey; Bonferroni in place of Holm and FDR). */
+  /** The rows of each family (by-group). */
+  private families(): number[][] {
+    return [...new Set(this.family)].map((f) => this.family.flatMap((g, i) => (g === f ? [i] : [])));
+  }
+
+  /** The correlation matrix of a family's estimates (m x m, column-major). */
+  private correlation(members: number[]): Float64Array {
+    const { L, vcov, se } = this.estimates;
+    const p = L[0].length;
+    const m = members.length;
+    const out = new Float64Array(m * m);
+    members.forEach((i, a) => members.forEach((j, b) => (out[a + b * m] = bilinear(L[i], vcov, L[j], p) / (se[i] * se[j]))));
+    return out;
+  }
+
+  /** Confidence intervals, adjusted as emmeans adjusts them (Tukey, Dunnett's approximation, the multivariate t; Bonferroni in place of Holm and FDR). */
   confint(): Row<'estimate' | 'SE' | 'df' | 'lowerCL' | 'upperCL'>[] {
     const { estimate, se, df } = this.estimates;
     const m = this.familySize;
     // one studentized-range quantile per distinct df (usually one per table)
     const tukeyQuantiles = new Map<number, number>();
     const tukeyQuantile = (d: number) => tukeyQuantiles.get(d) ?? tukeyQuantiles.set(d, qtukey(this.level, this.nmeans, d)).get(d)!;
+    // Dunnett's approximation and the multivariate t: one critical value per family and df
+    const critical = new Array<number>(estimate.length).fill(NaN);
+    if (this.ciAdjust === 'dunnettx' || this.ciAdjust === 'mvt')
+      for (const members of this.families()) {
+        const corr = this.ciAdjust === 'mvt' ? this.correlation(members) : undefined;
+        const values = new Map<number, number>();
+        for (const i of members) {
+          const d = this.ciAdjust === 'mvt' ? mvtDf(df[i]) : df[i];
+          let x = values.get(d);
+          if (x === undefined) {
+            const k = members.length;
+            x =
+              k === 1
+                ? tQuantile((1 + this.level) / 2, df[i])
+                : corr
+                  ? criticalValue((h) => pmvt(new Array(k).fill(-h), new Array(k).fill(h), corr, d).value, this.level, k, d)
+                  : criticalValue((h) => pdunnettx(h, k, d), this.level, k, d);
+            values.set(d, x);
+          }
+          critical[i] = x;
+        }
+      }
     const half = (i: number) => {
       switch (this.ciAdjust) {
+        case 'dunnettx':
+        case 'mvt':
+          return critical[i] * se[i];
         case 'tukey':
           return (tukeyQuantile(df[i]) / Math.SQRT2) * se[i];
         case 'sidak':

@@ -49,7 +49,7 @@ export {
 } from './conditional';
 export { confint, ConfintTable, bootPercentile, sdcorParameters, varianceParameterNames, type ConfintOptions } from './confint';
 export { simulate, refit, type SimulateOptions } from './simulate';
-export { emmeans, EmmGrid, EmmContrasts, type EmmeansOptions, type Adjustment, type DfMethod } from './emmeans';
+export { emmeans, EmmGrid, EmmContrasts, type EmmeansOptions, type Adjustment, type ContrastMethod, type DfMethod } from './emmeans';
 export { ptukey, ptukeyUpper, qtukey } from './tukey';
 export { r2, icc, varianceComponents, type VarianceComponents } from './r2';
 export { kenwardRoger, type KenwardRoger } from './kenward-roger';

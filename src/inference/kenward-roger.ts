@@ -6,20 +6,21 @@
  * The variance parameters are, as in pbkrtest, the elements of each term's covariance matrix
  * (lower triangle) and sigma², so that V = sum_i gamma_i G_i with G_i = Z D_i Z' (D_i picks one
  * covariance element in every level of its term) and G = I for sigma². pbkrtest forms V^-1 and
- * every G_i as n x n matrices; here every quantity is reduced to the random effects' space.
- * With B = Z Lambda, K = (B'B + I)^-1 and S = sigma² V^-1 = I - B K B', the products U' S^m U
- * (m = 1, 2, 3) of U = [Z X] follow from U'U, B'U and K alone, and so do tr(S²) and every
- * trace and product KR needs. Memory and time grow with (q + p)², (q + p)³ for q random effects
- * and p fixed effects, not with n.
+ * every G_i as n x n matrices; here, with S = sigma² V^-1, X'S^m X (m = 1, 2, 3) and Z'S^m X
+ * come from S applied to X's columns, and the traces tr(S G_i S G_j), tr(S G_i S) and tr(S²)
+ * from the fit's blocked factor (`MarginalPrecision`): time and memory grow with n only
+ * linearly, and otherwise with the tail's random effects (the terms after the one with most
+ * levels), cubically, and with the first term's levels, quadratically.
  */
 import { ModelError } from '../errors';
-import { choleskyInverse, choleskyLower } from '../linalg/dense';
 import type { LinearMixedModel } from '../lmm/model';
 import type { ColumnMap } from '../lmm/scaling';
 import { multiply, symmetricEigen, transpose } from '../stats/small-dense';
+import { MarginalPrecision } from './marginal-precision';
 
 /** A variance parameter: a covariance element of one term (its index pairs in the random effects), or sigma². */
-type VarianceParameter = { kind: 'random'; pairs: [number, number][] } | { kind: 'residual' };
+type RandomParameter = { kind: 'random'; term: number; element: [number, number][]; pairs: [number, number][] };
+type VarianceParameter = RandomParameter | { kind: 'residual' };
 
 export interface KenwardRoger {
   /** the adjusted covariance of the fixed effects (pbkrtest's vcovAdj), p x p */
@@ -68,114 +69,40 @@ function symmetricInverse(A: Float64Array, n: number, relativeTolerance: number)
   return out;
 }
 
-/** rows r0..r0+nr, columns c0..c0+nc of an m x m matrix */
-function block(T: Float64Array, m: number, r0: number, nr: number, c0: number, nc: number): Float64Array {
-  const out = new Float64Array(nr * nc);
-  for (let j = 0; j < nc; j++) for (let i = 0; i < nr; i++) out[i + j * nr] = T[r0 + i + (c0 + j) * m];
-  return out;
-}
-
 function computeKenwardRoger(model: LinearMixedModel): KenwardRoger {
-  const { n, p } = model;
-  const X = model.frame.X;
+  const { p } = model;
   const terms = model.terms;
-  const offsets: number[] = [];
-  let q = 0;
-  for (const t of terms) {
-    offsets.push(q);
-    q += t.nlevels * t.k;
-  }
-  const m = q + p;
+  const precision = new MarginalPrecision(model);
+  const { n, q, offsets } = precision;
 
-  // U'U for U = [Z X], one row at a time through its nonzeros
-  const UtU = new Float64Array(m * m);
-  const index: number[] = [];
-  const value: number[] = [];
-  for (let i = 0; i < n; i++) {
-    index.length = value.length = 0;
-    terms.forEach((t, r) => {
-      for (let a = 0; a < t.k; a++) {
-        index.push(offsets[r] + t.codes[i] * t.k + a);
-        value.push(t.z[i + a * n]);
-      }
-    });
-    for (let j = 0; j < p; j++) {
-      index.push(q + j);
-      value.push(X[i + j * n]);
-    }
-    for (let b = 0; b < index.length; b++) {
-      const col = index[b] * m;
-      for (let a = 0; a < index.length; a++) UtU[index[a] + col] += value[a] * value[b];
+  // S X and S² X column by column; C = Z'SX, C2 = Z'S²X, A = X'SX, A2 = X'S²X, A3 = X'S³X
+  const SX: Float64Array[] = [];
+  const S2X: Float64Array[] = [];
+  for (let j = 0; j < p; j++) {
+    SX.push(precision.apply(model.frame.X.slice(j * n, (j + 1) * n)));
+    S2X.push(precision.apply(SX[j]));
+  }
+  const X = (j: number) => model.frame.X.subarray(j * n, (j + 1) * n);
+  const C = new Float64Array(q * p);
+  const C2 = new Float64Array(q * p);
+  const A = new Float64Array(p * p);
+  const A2 = new Float64Array(p * p);
+  const A3 = new Float64Array(p * p);
+  for (let j = 0; j < p; j++) {
+    C.set(precision.zCrossproduct(SX[j]), j * q);
+    C2.set(precision.zCrossproduct(S2X[j]), j * q);
+    for (let i = 0; i < p; i++) {
+      A[i + j * p] = dot(X(i), SX[j]);
+      A2[i + j * p] = dot(SX[i], SX[j]);
+      A3[i + j * p] = dot(SX[i], S2X[j]);
     }
   }
-
-  // Lambda (block diagonal, lower-triangular blocks) from theta
-  const lambdas: Float64Array[] = [];
-  let offsetTheta = 0;
-  for (const t of terms) {
-    const lam = new Float64Array(t.k * t.k);
-    for (let j = 0; j < t.k; j++) for (let i = j; i < t.k; i++) lam[i + j * t.k] = model.theta[offsetTheta++];
-    lambdas.push(lam);
-  }
-  // B'U = Lambda' (Z'U): rows of each level block multiplied by lambda'
-  const BtU = new Float64Array(q * m);
-  terms.forEach((t, r) => {
-    const lam = lambdas[r];
-    for (let l = 0; l < t.nlevels; l++) {
-      const base = offsets[r] + l * t.k;
-      for (let c = 0; c < m; c++)
-        for (let a = 0; a < t.k; a++) {
-          let s = 0;
-          for (let b = a; b < t.k; b++) s += lam[b + a * t.k] * UtU[base + b + c * m];
-          BtU[base + a + c * q] = s;
-        }
-    }
-  });
-  // B'B = (B'U) restricted to Z's columns, times Lambda on the right
-  const BtB = new Float64Array(q * q);
-  terms.forEach((t, r) => {
-    const lam = lambdas[r];
-    for (let l = 0; l < t.nlevels; l++) {
-      const base = offsets[r] + l * t.k;
-      for (let a = 0; a < t.k; a++)
-        for (let row = 0; row < q; row++) {
-          let s = 0;
-          for (let b = a; b < t.k; b++) s += BtU[row + (base + b) * q] * lam[b + a * t.k];
-          BtB[row + (base + a) * q] = s;
-        }
-    }
-  });
-  const W0 = Float64Array.from(BtB);
-  for (let i = 0; i < q; i++) W0[i + i * q] += 1;
-  if (!choleskyLower(W0, q)) throw new ModelError('Kenward-Roger: the random-effects system is not positive definite');
-  const K = choleskyInverse(W0, q);
-
-  // T1 = U'SU, T2 = U'S²U, T3 = U'S³U with S = I - B K B'
-  const R = multiply(K, BtU, q, q, m); // K B'U
-  const BtUt = transpose(BtU, q, m);
-  const T1 = UtU.slice();
-  const BtUR = multiply(BtUt, R, m, q, m); // (B'U)' K (B'U)
-  for (let i = 0; i < m * m; i++) T1[i] -= BtUR[i];
-  const BtBR = multiply(BtB, R, q, q, m);
-  const RtBtBR = multiply(transpose(R, q, m), BtBR, m, q, m);
-  const T2 = new Float64Array(m * m);
-  for (let i = 0; i < m * m; i++) T2[i] = UtU[i] - 2 * BtUR[i] + RtBtBR[i];
-  const BtSU = new Float64Array(q * m); // B'(SU) = B'U - B'B K B'U
-  for (let i = 0; i < q * m; i++) BtSU[i] = BtU[i] - BtBR[i];
-  const T3 = multiply(transpose(BtSU, q, m), multiply(K, BtSU, q, q, m), m, q, m);
-  for (let i = 0; i < m * m; i++) T3[i] = T2[i] - T3[i];
-  const KBtB = multiply(K, BtB, q, q, q);
-  let traceS2 = n;
-  for (let i = 0; i < q; i++) traceS2 -= 2 * KBtB[i + i * q];
-  for (let i = 0; i < q; i++) for (let j = 0; j < q; j++) traceS2 += KBtB[i + j * q] * KBtB[j + i * q];
-
-  const Mz = block(T1, m, 0, q, 0, q); // Z'SZ
-  const C = block(T1, m, 0, q, q, p); // Z'SX
-  const A = block(T1, m, q, p, q, p); // X'SX
-  const Mz2 = block(T2, m, 0, q, 0, q);
-  const C2 = block(T2, m, 0, q, q, p);
-  const A2 = block(T2, m, q, p, q, p);
-  const A3 = block(T3, m, q, p, q, p);
+  // M Y = Z'S Z Y for a q x p matrix Y
+  const timesM = (Y: Float64Array): Float64Array => {
+    const out = new Float64Array(q * p);
+    for (let c = 0; c < p; c++) out.set(precision.zCrossproduct(precision.apply(precision.zTimes(Y.subarray(c * q, (c + 1) * q)))), c * q);
+    return out;
+  };
 
   const s2 = model.sigma * model.sigma;
   const Phi = symmetricInverse(A, p, 1e-14).map((v) => v * s2);
@@ -191,11 +118,50 @@ function computeKenwardRoger(model: LinearMixedModel): KenwardRoger {
           pairs.push([base + a, base + b]);
           if (a !== b) pairs.push([base + b, base + a]);
         }
-        parameters.push({ kind: 'random', pairs });
+        parameters.push({
+          kind: 'random',
+          term: r,
+          element:
+            a !== b
+              ? [
+                  [a, b],
+                  [b, a],
+                ]
+              : [[a, a]],
+          pairs,
+        });
       }
   });
   parameters.push({ kind: 'residual' });
   const g = parameters.length;
+
+  // tr(D_i M D_j M) from the terms' tensors (see PairTensor), tr(D_i Z'S²Z) from its level blocks
+  const tensors = new Map<string, Float64Array>();
+  const tensor = (r: number, s: number) => {
+    const key = `${r},${s}`;
+    if (!tensors.has(key)) tensors.set(key, precision.pairTensor(r, s));
+    return tensors.get(key)!;
+  };
+  const squares = new Map<number, Float64Array>();
+  const square = (r: number) => {
+    if (!squares.has(r)) squares.set(r, precision.squareDiagonal(r));
+    return squares.get(r)!;
+  };
+  const randomTrace = (pi: RandomParameter, pj: RandomParameter) => {
+    const kr = terms[pi.term].k;
+    const ks = terms[pj.term].k;
+    const T = tensor(pi.term, pj.term);
+    let trace = 0;
+    for (const [a, b] of pi.element) for (const [c, d] of pj.element) trace += T[a + kr * (b + kr * (c + ks * d))];
+    return trace;
+  };
+  const residualTrace = (pi: RandomParameter) => {
+    const k = terms[pi.term].k;
+    const D2 = square(pi.term);
+    let trace = 0;
+    for (const [a, b] of pi.element) trace += D2[b + a * k];
+    return trace;
+  };
 
   // Y' D Y2 for q x p matrices Y, Y2 and D given by its index pairs
   const sandwich = (Y: Float64Array, pairs: [number, number][], Y2: Float64Array): Float64Array => {
@@ -213,7 +179,7 @@ function computeKenwardRoger(model: LinearMixedModel): KenwardRoger {
   // P_i = -X'V^-1 G_i V^-1 X
   const P = parameters.map((par) => (par.kind === 'random' ? sandwich(C, par.pairs, C) : A2).map((v) => -v / (s2 * s2)));
   // M D_j C for the random parameters, reused by every Q_ij
-  const MDC = parameters.map((par) => (par.kind === 'random' ? multiply(Mz, applyD(par.pairs, C), q, q, p) : null));
+  const MDC = parameters.map((par) => (par.kind === 'random' ? timesM(applyD(par.pairs, C)) : null));
   const Q: Float64Array[][] = parameters.map(() => []);
   const Ktrace = new Float64Array(g * g);
   for (let i = 0; i < g; i++)
@@ -221,19 +187,19 @@ function computeKenwardRoger(model: LinearMixedModel): KenwardRoger {
       const pi = parameters[i];
       const pj = parameters[j];
       let Qij: Float64Array;
-      let trace = 0;
+      let trace: number;
       if (pi.kind === 'random' && pj.kind === 'random') {
         Qij = sandwich(C, pi.pairs, MDC[j]!);
-        for (const [u, v] of pi.pairs) for (const [w, x] of pj.pairs) trace += Mz[x + u * q] * Mz[v + w * q];
+        trace = randomTrace(pi, pj);
       } else if (pi.kind === 'random') {
         Qij = sandwich(C, pi.pairs, C2);
-        for (const [u, v] of pi.pairs) trace += Mz2[v + u * q];
+        trace = residualTrace(pi);
       } else if (pj.kind === 'random') {
         Qij = transpose(sandwich(C, pj.pairs, C2), p, p);
-        for (const [u, v] of pj.pairs) trace += Mz2[v + u * q];
+        trace = residualTrace(pj);
       } else {
         Qij = A3;
-        trace = traceS2;
+        trace = precision.traceS2;
       }
       Q[i][j] = Qij.map((v) => v / (s2 * s2 * s2));
       Q[j][i] = transpose(Q[i][j], p, p);
@@ -325,4 +291,10 @@ function computeKenwardRoger(model: LinearMixedModel): KenwardRoger {
       return { F: wald / rank, Fscaling, numDF: rank, denDF: df2 };
     },
   };
+}
+
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
 }

@@ -123,16 +123,7 @@ export function choleskyInverse(l: Float64Array, n: number, out: Float64Array = 
  * mirrored. Both steps run down contiguous columns; n^3/3 multiply-adds in all.
  */
 export function inverseFromCholesky(l: Float64Array, n: number, lOffset: number, lLd: number, z: Float64Array, zOffset: number, zLd: number): void {
-  for (let j = 0; j < n; j++) {
-    const zj = zOffset + j * zLd;
-    for (let i = j; i < n; i++) z[zj + i] = i === j ? 1 : 0;
-    for (let k = j; k < n; k++) {
-      const lk = lOffset + k * lLd;
-      const x = (z[zj + k] /= l[lk + k]);
-      if (x === 0) continue;
-      for (let i = k + 1; i < n; i++) z[zj + i] -= l[lk + i] * x;
-    }
-  }
+  lowerInverse(l, n, lOffset, lLd, z, zOffset, zLd);
   // Z[j, i] (i >= j) = sum_{k >= i} W[k, i] W[k, j] into the upper triangle and the diagonal:
   // W[j, j] is read last by the diagonal of column j, before it is overwritten
   for (let j = 0; j < n; j++) {
@@ -147,6 +138,24 @@ export function inverseFromCholesky(l: Float64Array, n: number, lOffset: number,
   for (let j = 0; j < n; j++) {
     const zj = zOffset + j * zLd;
     for (let i = j + 1; i < n; i++) z[zj + i] = z[zOffset + i * zLd + j];
+  }
+}
+
+/**
+ * W = L^{-1} for the lower-triangular L (n x n at lOffset, leading dimension lLd) into the lower
+ * triangle of z (at zOffset, leading dimension zLd; its strict upper triangle is not written),
+ * column by column down contiguous columns, skipping the zeros of sparse factors.
+ */
+export function lowerInverse(l: Float64Array, n: number, lOffset: number, lLd: number, z: Float64Array, zOffset: number, zLd: number): void {
+  for (let j = 0; j < n; j++) {
+    const zj = zOffset + j * zLd;
+    for (let i = j; i < n; i++) z[zj + i] = i === j ? 1 : 0;
+    for (let k = j; k < n; k++) {
+      const lk = lOffset + k * lLd;
+      const x = (z[zj + k] /= l[lk + k]);
+      if (x === 0) continue;
+      for (let i = k + 1; i < n; i++) z[zj + i] -= l[lk + i] * x;
+    }
   }
 }
 

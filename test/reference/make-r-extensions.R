@@ -99,7 +99,16 @@ emm_case <- function(name, formula, data, specs, REML = TRUE, contrasts = NULL, 
     pairs_none = emm_frame(summary(pairs(e, adjust = "none"))),
     pairs_bonferroni_ci = emm_frame(confint(pairs(e, adjust = "bonferroni"))),
     revpairs = emm_frame(summary(pairs(e, reverse = TRUE))),
-    eff = emm_frame(summary(contrast(e, "eff"))), eff_text = printed(contrast(e, "eff"))
+    eff = emm_frame(summary(contrast(e, "eff"))), eff_text = printed(contrast(e, "eff")),
+    # the default adjustments: dunnettx (Dunnett's approximation) and mvt (mvtnorm's randomized
+    # quasi-Monte Carlo, abseps 0.001: seeded so that the file is reproducible)
+    trt_vs_ctrl = emm_frame(summary(contrast(e, "trt.vs.ctrl"))), trt_vs_ctrl_text = printed(contrast(e, "trt.vs.ctrl")),
+    trt_vs_ctrlk = emm_frame(summary(contrast(e, "trt.vs.ctrlk"))),
+    trt_vs_ctrl_ci = emm_frame(confint(contrast(e, "trt.vs.ctrl"))),
+    consec_ci = { set.seed(17); emm_frame(confint(contrast(e, "consec"))) },
+    consec = { set.seed(17); emm_frame(summary(contrast(e, "consec"))) },
+    consec_text = { set.seed(17); printed(contrast(e, "consec")) },
+    pairs_mvt = { set.seed(17); emm_frame(summary(pairs(e, adjust = "mvt"))) }
   )
 }
 
