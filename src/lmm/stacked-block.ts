@@ -11,6 +11,7 @@
  */
 import { ModelError } from '../errors';
 import { choleskyLower } from '../linalg/dense';
+import { KernelMemory } from '../linalg/kernels';
 import { factorLevelBlock, lowerInverse, type FirstBlock, type LevelCrossproducts } from './first-block';
 import type { ReTerm } from './reterm';
 
@@ -34,8 +35,11 @@ export class StackedFirstBlock implements FirstBlock {
   private readonly patterns: Pattern[];
   /** W_l on its pattern's columns, stacked per pattern */
   private readonly W: Float64Array;
-  /** after `eliminate`: T_l = L_l^{-1} lambda' W_l (W's layout), and L_l per level (k x k) */
+  /** after `eliminate`: T_l = L_l^{-1} lambda' W_l (W's layout, in `kernels`), and L_l per level (k x k) */
   private readonly T: Float64Array;
+  /** the memory T'T is formed in by the crossprod kernel, and where in it the products land */
+  private readonly kernels: KernelMemory;
+  private readonly products: number;
   private readonly factors: Float64Array;
   /** work: T G in the gradient, per pattern in W's layout */
   private readonly Y: Float64Array;
@@ -78,7 +82,9 @@ export class StackedFirstBlock implements FirstBlock {
     }
     let size = 0;
     this.patterns = columns.map((cols, q) => {
-      const pattern = { columns: cols, levels: Int32Array.from(members[q]), base: size, rows: k * members[q].length };
+      // an even number of rows (a zero row after an odd count), as the crossprod kernel reads pairs
+      const rows = k * members[q].length;
+      const pattern = { columns: cols, levels: Int32Array.from(members[q]), base: size, rows: rows + (rows & 1) };
       size += pattern.rows * cols.length;
       return pattern;
     });
@@ -89,10 +95,15 @@ export class StackedFirstBlock implements FirstBlock {
           for (let a = 0; a < k; a++) this.W[base + k * s + a + i * rows] = cross.W[(l * k + a) * P + j];
         });
       });
-    this.T = new Float64Array(size);
     this.Y = new Float64Array(size);
     this.maxLevels = this.patterns.reduce((most, q) => Math.max(most, q.levels.length), 0);
     this.maxColumns = columns.reduce((most, c) => Math.max(most, c.length), 0);
+    // T lives in kernel memory, followed by a spare column the kernel reads past the last
+    // pattern, then the c x c products it leaves
+    const maxRows = this.patterns.reduce((most, q) => Math.max(most, q.rows), 0);
+    this.products = size + maxRows;
+    this.kernels = KernelMemory.allocate(this.products + this.maxColumns ** 2);
+    this.T = this.kernels.f64.subarray(0, size);
     this.factors = new Float64Array(nlevels * k * k);
     this.h = new Float64Array(k * k);
     this.work = new Float64Array(k * k);
@@ -120,58 +131,14 @@ export class StackedFirstBlock implements FirstBlock {
     return logdet;
   }
 
-  /**
-   * tail -= T'T on the pattern's columns: dot products down the stacked columns, two columns
-   * by two per pass (four sums, each load serving two multiply-adds).
-   */
+  /** tail -= T'T on the pattern's columns: the crossprod kernel's dot products down the stacked columns. */
   private subtractCrossproduct({ columns: cols, base, rows }: Pattern, tail: Float64Array, m: number): void {
-    const T = this.T;
     const c = cols.length;
-    for (let j = 0; j < c; j += 2) {
-      const j0 = base + j * rows;
-      if (j + 1 === c) {
-        let s = 0;
-        for (let r = 0; r < rows; r++) s += T[j0 + r] * T[j0 + r];
-        tail[cols[j] + cols[j] * m] -= s;
-        break;
-      }
-      const j1 = j0 + rows;
-      for (let i = j; i < c; i += 2) {
-        const i0 = base + i * rows;
-        if (i + 1 === c) {
-          let s0 = 0;
-          let s1 = 0;
-          for (let r = 0; r < rows; r++) {
-            const t = T[i0 + r];
-            s0 += t * T[j0 + r];
-            s1 += t * T[j1 + r];
-          }
-          tail[cols[i] + cols[j] * m] -= s0;
-          tail[cols[i] + cols[j + 1] * m] -= s1;
-          break;
-        }
-        const i1 = i0 + rows;
-        let s00 = 0;
-        let s10 = 0;
-        let s01 = 0;
-        let s11 = 0;
-        for (let r = 0; r < rows; r++) {
-          const a0 = T[i0 + r];
-          const a1 = T[i1 + r];
-          const b0 = T[j0 + r];
-          const b1 = T[j1 + r];
-          s00 += a0 * b0;
-          s10 += a1 * b0;
-          s01 += a0 * b1;
-          s11 += a1 * b1;
-        }
-        tail[cols[i] + cols[j] * m] -= s00;
-        tail[cols[i + 1] + cols[j] * m] -= s10;
-        // on the diagonal block (i = j) the (j, j + 1) sum is the upper triangle's: not stored
-        if (i !== j) tail[cols[i] + cols[j + 1] * m] -= s01;
-        tail[cols[i + 1] + cols[j + 1] * m] -= s11;
-      }
-    }
+    const at = this.products;
+    const C = this.kernels.f64;
+    C.fill(0, at, at + c * c);
+    this.kernels.crossprod(at, base, base, rows, c);
+    for (let j = 0; j < c; j++) for (let i = j; i < c; i++) tail[cols[i] + cols[j] * m] += C[at + i + j * c];
   }
 
   /** Each level's factor L_l and T_l = L_l^{-1} lambda' W_l; the levels' sum of log|H_l|. */
