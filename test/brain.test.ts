@@ -11,7 +11,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lmerBrain, lmerBrainSync } from '../src/brain/lmerbrain';
+import { lmerBrain, lmerBrainSync, prepare } from '../src/brain/lmerbrain';
+import { BrainDesign } from '../src/brain/design';
 import { BrainFit, compareFits } from '../src/brain/fit';
 import { VoxelStatus } from '../src/brain/layout';
 import { SyntheticDataset } from '../src/brain/synthetic';
@@ -374,6 +375,44 @@ test('brain: surface-like missingness (medial wall, coverage patches) on ABCD-sh
   assert.ok(Math.max(...lost) <= 0.4 && Math.min(...lost) < 0.05, `missing shares ${Math.min(...lost)}..${Math.max(...lost)}`);
   assert.ok(new Set(partial.map((i) => n[i])).size > 10, 'the patches have many distinct missingness patterns');
   for (const i of partial.filter((_, j) => j % Math.ceil(partial.length / 4) === 0)) checkVoxel(fit, i);
+});
+
+test("brain: a missingness pattern's design derived from its neighbour's equals the design built from its rows", () => {
+  const data = new SyntheticDataset({ visits: [30, 60, 30], vertices: 1, seed: 3, medialWall: 0, patchy: 0 });
+  const y = data.matrix();
+  for (const formula of [INTERCEPT, 'y ~ sex + age + time + nih + (1 | site) + (1 | subject)']) {
+    const { spec } = prepare(formula, data.table, { images: y });
+    const n = spec.n;
+    const subject = spec.terms.find((t) => t.group === 'subject')!.factor.codes;
+    // pattern a: every 7th image and all of subject 0's gone (a level without rows); b, its
+    // neighbour: half of those back, every 11th gone (levels change visit counts both ways)
+    const inA = (r: number) => r % 7 !== 0 && subject[r] !== 0;
+    const inB = (r: number) => (inA(r) || r % 14 === 0) && r % 11 !== 0;
+    const rows = (keep: (r: number) => boolean) => Int32Array.from({ length: n }, (_, r) => r).filter(keep);
+    const full = new BrainDesign(spec);
+    assert.ok(full.system!.derivable);
+    const a = new BrainDesign(spec, rows(inA), 'ignore', full);
+    const derived = new BrainDesign(spec, rows(inB), 'ignore', a);
+    const built = new BrainDesign(spec, rows(inB));
+    // the response's products over b's rows: the full design's, its missing images counted as 0
+    const products = full.newProducts(1);
+    const response = Float32Array.from({ length: n }, (_, r) => (inB(r) ? y[r] : 0));
+    full.products(
+      response,
+      Int32Array.from({ length: n }, (_, r) => r),
+      1,
+      products,
+    );
+    derived.setResponse(products, 1, 0);
+    built.setResponse(products, 1, 0);
+    for (const theta of [derived.initialTheta, derived.initialTheta.map((t, i) => 0.3 + 0.4 * i), derived.initialTheta.map(() => 2.5)]) {
+      const [d, b] = [derived.system!.evaluate(theta)!, built.system!.evaluate(theta)!];
+      for (const key of ['logdetZ', 'logdetX', 'pwrss'] as const)
+        assert.ok(Math.abs(d[key] - b[key]) <= 1e-9 * Math.abs(b[key]), `${formula}, theta ${theta}: ${key} ${d[key]} vs ${b[key]}`);
+      const [gd, gb] = [derived.system!.gradient(true)!, built.system!.gradient(true)!];
+      gd.forEach((g, i) => assert.ok(Math.abs(g - gb[i]) <= 1e-7 * (1 + Math.abs(gb[i])), `${formula}: gradient ${i} ${g} vs ${gb[i]}`));
+    }
+  }
 });
 
 test('brain: a voxel whose observed images leave a site out is rank deficient there, as lm() would find', () => {

@@ -5,8 +5,9 @@
  */
 import type { RandomTerm } from '../frame/types';
 import { gramRank } from '../linalg/qr';
-import { groupingProblem, type DesignProblem } from '../frame/checks';
+import { groupingProblem, termLevels, type DesignProblem, type TermLevels } from '../frame/checks';
 import { BlockedSystem } from '../lmm/blocked';
+import type { RowBlock } from '../lmm/first-block';
 import { orderByLevels, ReTerm } from '../lmm/reterm';
 
 /** What a worker needs to rebuild the design: plain data, structured-clone friendly. */
@@ -23,27 +24,32 @@ export interface DesignSpec {
 /** lme4's rank tolerance for X (modelFrame's) */
 const RANK_TOLERANCE = 1e-7;
 
-/** Restricts a random-effects term to `rows`, dropping levels without rows (as modelFrame does). */
+/** A random-effects term over `rows`, its levels numbered as the spec's (some may have no rows). */
 function restrictTerm(term: RandomTerm, rows: Int32Array): RandomTerm {
   const n = term.factor.codes.length;
   const k = term.names.length;
-  const newCode = new Int32Array(term.factor.levels.length).fill(-1);
-  for (const r of rows) newCode[term.factor.codes[r]] = 0;
-  const levels: string[] = [];
-  newCode.forEach((used, l) => {
-    if (used === 0) {
-      newCode[l] = levels.length;
-      levels.push(term.factor.levels[l]);
-    }
-  });
   const m = rows.length;
   const codes = new Int32Array(m);
   const z = new Float64Array(m * k);
   for (let i = 0; i < m; i++) {
-    codes[i] = newCode[term.factor.codes[rows[i]]];
+    codes[i] = term.factor.codes[rows[i]];
     for (let a = 0; a < k; a++) z[i + a * m] = term.z[rows[i] + a * n];
   }
-  return { group: term.group, names: term.names, factor: { codes, levels }, z };
+  return { group: term.group, names: term.names, factor: { codes, levels: term.factor.levels }, z };
+}
+
+/** The term over `rows` as lme4's model frame would see it, for the checks: only levels with rows count. */
+function observedLevels(term: RandomTerm, rows: Int32Array): TermLevels {
+  const seen = new Uint8Array(term.factor.levels.length);
+  let nlevels = 0;
+  for (const r of rows) {
+    const l = term.factor.codes[r];
+    if (!seen[l]) {
+      seen[l] = 1;
+      nlevels++;
+    }
+  }
+  return { group: term.group, names: term.names, nlevels };
 }
 
 /** X'X (p x p, column-major) of an n x p X. */
@@ -59,29 +65,51 @@ function gramOf(X: Float64Array, n: number, p: number): Float64Array {
   return G;
 }
 
-/** The full design's X'X less the rows that `rows` (ascending) leaves out. */
-function downdatedGram(full: Float64Array, spec: DesignSpec, rows: Int32Array): Float64Array {
+/** The rows of the spec's that one row set has and another lacks (both ascending; undefined = all rows). */
+interface RowChanges {
+  removed: Int32Array;
+  added: Int32Array;
+}
+
+function rowChanges(from: Int32Array | undefined, to: Int32Array | undefined, n: number): RowChanges {
+  const removed: number[] = [];
+  const added: number[] = [];
+  // a merge of the two ascending lists
+  const [a, b] = [from ?? allRows(n), to ?? allRows(n)];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j === b.length || (i < a.length && a[i] < b[j])) removed.push(a[i++]);
+    else if (i === a.length || b[j] < a[i]) added.push(b[j++]);
+    else {
+      i++;
+      j++;
+    }
+  }
+  return { removed: Int32Array.from(removed), added: Int32Array.from(added) };
+}
+
+function allRows(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, r) => r);
+}
+
+/** A neighbour's X'X less its removed rows' plus its added rows' (lower triangle, then mirrored). */
+function changedGram(gram: Float64Array, spec: DesignSpec, changes: RowChanges): Float64Array {
   const { n, p, X } = spec;
-  const G = Float64Array.from(full);
-  // the left-out rows, row-major, then their products into the lower triangle
-  const left = new Float64Array((n - rows.length) * p);
-  let m = 0;
-  for (let r = 0, next = 0; r < n; r++) {
-    if (next < rows.length && rows[next] === r) {
-      next++;
-      continue;
+  const G = gram.slice();
+  const row = new Float64Array(p);
+  for (const [rows, sign] of [
+    [changes.removed, -1],
+    [changes.added, 1],
+  ] as const)
+    for (const r of rows) {
+      for (let j = 0; j < p; j++) row[j] = X[r + j * n];
+      for (let j = 0; j < p; j++) {
+        const xj = sign * row[j];
+        if (xj === 0) continue;
+        for (let i = j; i < p; i++) G[i + j * p] += row[i] * xj;
+      }
     }
-    for (let j = 0; j < p; j++) left[m * p + j] = X[r + j * n];
-    m++;
-  }
-  for (let q = 0; q < m; q++) {
-    const o = q * p;
-    for (let j = 0; j < p; j++) {
-      const xj = left[o + j];
-      if (xj === 0) continue;
-      for (let i = j; i < p; i++) G[i + j * p] -= left[o + i] * xj;
-    }
-  }
   for (let j = 0; j < p; j++) for (let i = j + 1; i < p; i++) G[j + i * p] = G[i + j * p];
   return G;
 }
@@ -91,6 +119,15 @@ function restrictColumns(X: Float64Array, n: number, p: number, rows: Int32Array
   const out = new Float64Array(m * p);
   for (let j = 0; j < p; j++) for (let i = 0; i < m; i++) out[i + j * m] = X[rows[i] + j * n];
   return out;
+}
+
+/** Rows of the spec as a row block of a design's system: its terms (system order) and [X 0]. */
+function rowBlock(spec: DesignSpec, design: BrainDesign, rows: Int32Array): RowBlock {
+  const m = rows.length;
+  const xy = new Float64Array(m * (spec.p + 1));
+  xy.set(restrictColumns(spec.X, spec.n, spec.p, rows));
+  const terms = design.formulaIndex.map((f) => restrictTerm(spec.terms[f], rows));
+  return { n: m, codes: terms.map((t) => t.factor.codes), z: terms.map((t) => t.z), xy };
 }
 
 /**
@@ -145,7 +182,8 @@ export type NobsCheck = 'stop' | 'ignore';
 export class BrainDesign {
   readonly n: number;
   readonly p: number;
-  readonly X: Float64Array;
+  /** the full design's X, which its products read (a pattern's voxels take theirs from the full design's) */
+  private readonly X?: Float64Array;
   /** terms in lme4's order (decreasing number of levels) */
   readonly terms: ReTerm[];
   /** for each term in lme4's order, its index in formula order */
@@ -163,30 +201,45 @@ export class BrainDesign {
   /** X'X over the design's rows (p x p): the rank check's, and a pattern's starting point */
   readonly gram: Float64Array;
 
+  /** the spec's rows this design has (ascending); undefined: all */
+  readonly rows?: Int32Array;
+
   /**
-   * The design over `rows` of the spec's (all if absent); `full`, the design over all rows, lets a
-   * pattern's X'X be the full one less its missing rows' (most patterns miss few images).
+   * The design over `rows` of the spec's (all if absent). A missingness pattern's design has a
+   * `neighbour`, a design over other rows of the spec (the full design, or a similar pattern's):
+   * its X'X is the neighbour's less and plus the rows by which the two differ, and so is its
+   * system where the neighbour's first block is grouped. A pattern's terms keep every level of
+   * the spec's (a level without rows adds nothing to any product), so that its voxels take their
+   * response products from the full design's batched ones.
    */
-  constructor(spec: DesignSpec, rows?: Int32Array, nobsCheck: NobsCheck = 'ignore', full?: BrainDesign) {
+  constructor(spec: DesignSpec, rows?: Int32Array, nobsCheck: NobsCheck = 'ignore', neighbour?: BrainDesign) {
     const restrict = rows !== undefined && rows.length !== spec.n;
+    this.rows = restrict ? rows : undefined;
     this.n = restrict ? rows.length : spec.n;
     this.p = spec.p;
-    this.X = restrict ? restrictColumns(spec.X, spec.n, spec.p, rows) : spec.X;
-    const formulaTerms = restrict ? spec.terms.map((t) => restrictTerm(t, rows)) : spec.terms;
-    const reTerms = formulaTerms.map((t) => new ReTerm(t));
+    if (!restrict) this.X = spec.X;
+    // the checks see the levels that have rows, as lme4's model frame would
+    const checked = restrict ? spec.terms.map((t) => observedLevels(t, rows)) : spec.terms.map(termLevels);
+    const reTerms = (restrict ? spec.terms.map((t) => restrictTerm(t, rows)) : spec.terms).map((t) => new ReTerm(t));
     this.terms = orderByLevels(reTerms);
     this.formulaIndex = this.terms.map((t) => reTerms.indexOf(t));
     this.lower = this.terms.flatMap((t) => t.thetaLowerBounds());
     this.initialTheta = this.terms.flatMap((t) => t.initialTheta());
-    const crowded = groupingProblem(formulaTerms, this.n, 'stop');
+    const crowded = groupingProblem(checked, this.n, 'stop');
     this.fewerObservationsThanEffects = crowded?.kind === 'nobsVsRE';
-    this.gram = restrict && full ? downdatedGram(full.gram, spec, rows) : gramOf(this.X, this.n, this.p);
+    // X over the rows, for what is not derived from the neighbour
+    let rowsX: Float64Array | undefined;
+    const X = () => (rowsX ??= restrict ? restrictColumns(spec.X, spec.n, spec.p, rows) : spec.X);
+    const changes = neighbour && rowChanges(neighbour.rows, this.rows, spec.n);
+    this.gram = changes ? changedGram(neighbour.gram, spec, changes) : gramOf(X(), this.n, this.p);
     this.problem =
-      gramRank(this.gram, this.p, RANK_TOLERANCE) < this.p
-        ? { kind: 'rank', message: 'rank-deficient design' }
-        : groupingProblem(formulaTerms, this.n, nobsCheck);
+      gramRank(this.gram, this.p, RANK_TOLERANCE) < this.p ? { kind: 'rank', message: 'rank-deficient design' } : groupingProblem(checked, this.n, nobsCheck);
     if (this.problem) return;
-    this.system = new BlockedSystem(this.terms, this.X, new Float64Array(this.n), this.p, this.gram);
+    const y = new Float64Array(this.n);
+    if (changes && neighbour.system?.derivable) {
+      const from = { system: neighbour.system, removed: rowBlock(spec, this, changes.removed), added: rowBlock(spec, this, changes.added) };
+      this.system = new BlockedSystem(this.terms, new Float64Array(0), y, this.p, this.gram, from);
+    } else this.system = new BlockedSystem(this.terms, X(), y, this.p, this.gram);
   }
 
   newProducts(capacity: number): ChunkProducts {
@@ -204,6 +257,7 @@ export class BrainDesign {
    */
   products(Y: Float32Array, rowStart: Int32Array, V: number, out: ChunkProducts): void {
     const { n, p, X } = this;
+    if (!X) throw new Error("a missingness pattern's design has no products of its own");
     const { xty, yty, zty, rows } = out;
     xty.fill(0, 0, p * V);
     yty.fill(0, 0, V);

@@ -91,9 +91,11 @@ export class ChunkFitter {
     const status = new Uint8Array(width).fill(VoxelStatus.outsideMask);
     this.evaluations = 0;
     this.crowded = 0;
-    // warm starts stay within a task: a voxel's estimates depend on its task's voxels only, not on
-    // which worker or machine fitted the tasks before it
+    // warm starts and the patterns' designs (each derived from a neighbour) stay within a task: a
+    // voxel's estimates depend on its task's voxels only, not on which worker or machine fitted
+    // the tasks before it
     this.lastFit.clear();
+    this.patterns.clear();
     if (analysis && !analysis.some((x) => x)) return { start, width, records, status, evaluations: 0, crowded: 0 };
 
     // per voxel: observed count, constancy and finiteness, in one pass over the images
@@ -112,33 +114,16 @@ export class ChunkFitter {
         else if (y !== first[c]) varies[c] = 1;
       }
     }
-    const fullColumns: number[] = [];
-    const partial = new Map<string, { rows: Int32Array; columns: number[] }>();
+    const columns: number[] = [];
     for (let c = 0; c < width; c++) {
       if (analysis && !analysis[c]) continue;
       if (count[c] === 0) status[c] = VoxelStatus.noData;
       else if (count[c] < this.settings.minN) status[c] = VoxelStatus.tooFewObservations;
       else if (infinite[c]) status[c] = VoxelStatus.nonFinite;
       else if (!varies[c]) status[c] = VoxelStatus.constant;
-      else if (count[c] === n) fullColumns.push(c);
-      else {
-        const rows = this.observedRows(Y, width, c, count[c]);
-        const key = patternKey(rows, n);
-        const entry = partial.get(key);
-        if (entry) entry.columns.push(c);
-        else partial.set(key, { rows, columns: [c] });
-      }
+      else columns.push(c);
     }
-    this.fitColumns(this.full, Y, width, fullColumns, records, status);
-    for (const [key, { rows, columns }] of partial) {
-      const design = this.patternDesign(key, rows);
-      if (design.problem) {
-        const code = design.problem.kind === 'rank' ? VoxelStatus.rankDeficient : VoxelStatus.unidentifiable;
-        for (const c of columns) status[c] = code;
-        continue;
-      }
-      this.fitColumns(design, Y, width, columns, records, status, rows);
-    }
+    this.fitColumns(Y, width, columns, count, records, status);
     return { start, width, records, status, evaluations: this.evaluations, crowded: this.crowded };
   }
 
@@ -154,13 +139,21 @@ export class ChunkFitter {
     return rows;
   }
 
+  /**
+   * The design of a missingness pattern: cached, or derived from the nearest cached one (fewest
+   * rows in one and not the other; the full design's distance is its missing rows), whose last
+   * fit also starts the new design's first voxel.
+   */
   private patternDesign(key: string, rows: Int32Array): BrainDesign {
     let design = this.patterns.get(key);
     if (design) {
       // most recently used last
       this.patterns.delete(key);
     } else {
-      design = new BrainDesign(this.spec, rows, this.settings.nobsVsRE, this.full);
+      const neighbour = this.nearestDesign(key, rows.length);
+      design = new BrainDesign(this.spec, rows, this.settings.nobsVsRE, neighbour);
+      const last = this.lastFit.get(neighbour);
+      if (last) this.lastFit.set(design, last);
       if (this.patterns.size >= this.patternCacheSize) {
         const oldest = this.patterns.keys().next().value as string;
         this.lastFit.delete(this.patterns.get(oldest)!);
@@ -171,47 +164,87 @@ export class ChunkFitter {
     return design;
   }
 
-  /** Fits the given columns of the chunk on one design (whose rows are `rows` of the full design, or all). */
-  private fitColumns(
-    design: BrainDesign,
-    Y: Float32Array,
-    width: number,
-    columns: number[],
-    records: Float64Array,
-    status: Uint8Array,
-    rows?: Int32Array,
-  ): void {
-    const m = design.n;
-    const imageOf = rows ? Int32Array.from(rows, (r) => this.rowImage[r]) : this.rowImage;
-    const block = Math.min(BLOCK, columns.length);
-    if (block === 0) return;
-    const products = design.newProducts(block);
-    const rowStart = new Int32Array(m);
+  private nearestDesign(key: string, observed: number): BrainDesign {
+    let nearest = this.full;
+    let distance = this.spec.n - observed;
+    for (const [other, design] of this.patterns) {
+      if (!design.system) continue;
+      let d = 0;
+      for (let i = 0; i < key.length && d < distance; i++) d += BITS_SET[key.charCodeAt(i) ^ other.charCodeAt(i)];
+      if (d < distance) {
+        distance = d;
+        nearest = design;
+      }
+    }
+    return nearest;
+  }
+
+  /**
+   * Fits the given columns of the chunk, each on its design: the full one, or its missingness
+   * pattern's. Their products are computed in blocks against the full design, a missing value
+   * counting as 0: for a pattern's design, which has the full design's levels, they are the
+   * products over its observed rows. A block holds at most the pattern cache's number of
+   * patterns, so that the designs in use stay bounded.
+   */
+  private fitColumns(Y: Float32Array, width: number, columns: number[], count: Int32Array, records: Float64Array, status: Uint8Array): void {
+    const full = this.full;
+    const n = full.n;
+    const imageOf = this.rowImage;
+    const capacity = Math.min(BLOCK, columns.length);
+    if (capacity === 0) return;
+    const products = full.newProducts(capacity);
+    const rowStart = new Int32Array(n);
+    const zeroMissing = this.settings.zeroIsMissing;
+    const blockColumns: number[] = [];
+    const designs: BrainDesign[] = [];
     let gathered: Float32Array | undefined;
-    for (let b0 = 0; b0 < columns.length; b0 += block) {
-      const V = Math.min(block, columns.length - b0);
-      // contiguous columns are read in place; others are gathered into rows of V values
+    for (let next = 0; next < columns.length;) {
+      blockColumns.length = 0;
+      designs.length = 0;
+      const patterns = new Set<BrainDesign>();
+      for (; next < columns.length && blockColumns.length < capacity && patterns.size < this.patternCacheSize; next++) {
+        const c = columns[next];
+        let design = full;
+        if (count[c] < n) {
+          const rows = this.observedRows(Y, width, c, count[c]);
+          design = this.patternDesign(patternKey(rows, n), rows);
+          if (design.problem) {
+            status[c] = design.problem.kind === 'rank' ? VoxelStatus.rankDeficient : VoxelStatus.unidentifiable;
+            continue;
+          }
+          patterns.add(design);
+        }
+        blockColumns.push(c);
+        designs.push(design);
+      }
+      const V = blockColumns.length;
+      if (V === 0) continue;
+      // contiguous fully observed columns are read in place; others are gathered into rows of V values
       let source = Y;
-      if (columns[b0 + V - 1] - columns[b0] === V - 1) {
-        for (let r = 0; r < m; r++) rowStart[r] = imageOf[r] * width + columns[b0];
+      if (patterns.size === 0 && blockColumns[V - 1] - blockColumns[0] === V - 1) {
+        for (let r = 0; r < n; r++) rowStart[r] = imageOf[r] * width + blockColumns[0];
       } else {
-        gathered ??= new Float32Array(m * block);
-        for (let r = 0; r < m; r++) {
+        gathered ??= new Float32Array(n * capacity);
+        for (let r = 0; r < n; r++) {
           const src = imageOf[r] * width;
           const dst = r * V;
           rowStart[r] = dst;
-          for (let v = 0; v < V; v++) gathered[dst + v] = Y[src + columns[b0 + v]];
+          for (let v = 0; v < V; v++) {
+            const y = Y[src + blockColumns[v]];
+            gathered[dst + v] = y !== y || (zeroMissing && y === 0) ? 0 : y;
+          }
         }
         source = gathered;
       }
-      design.products(source, rowStart, V, products);
+      full.products(source, rowStart, V, products);
       for (let v = 0; v < V; v++) {
-        const c = columns[b0 + v];
+        const c = blockColumns[v];
+        const design = designs[v];
         design.setResponse(products, V, v);
         const system = design.system!;
         const before = system.evaluations;
-        // a missingness pattern's first voxel starts from the full design's last fit: a neighbour
-        const last = this.lastFit.get(design) ?? this.lastFit.get(this.full);
+        // a missingness pattern's first voxel starts from its neighbour's last fit (see patternDesign)
+        const last = this.lastFit.get(design) ?? this.lastFit.get(full);
         const estimate = fitVoxel(system, this.settings.REML, last?.theta ?? design.initialTheta, last?.inverseHessian);
         if (!estimate) {
           status[c] = VoxelStatus.fitFailed;
@@ -249,6 +282,13 @@ export class ChunkFitter {
 function warmStart(theta: number[], lower: number[]): number[] {
   return theta.map((v, i) => (lower[i] === 0 ? Math.max(v, 0.01) : v));
 }
+
+/** the number of bits set in each byte */
+const BITS_SET = Uint8Array.from({ length: 256 }, (_, b) => {
+  let c = 0;
+  for (let v = b; v; v >>= 1) c += v & 1;
+  return c;
+});
 
 /** The observed rows as a bitset string: voxels with the same missing images share a design. */
 function patternKey(rows: Int32Array, n: number): string {

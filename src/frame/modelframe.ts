@@ -3,7 +3,7 @@
  * with R's model.frame/model.matrix and lme4's lFormula semantics (na.omit over every used variable,
  * the factors' contrasts, grouping factors with unused levels dropped, rank-deficient columns dropped).
  */
-import { groupingProblem } from './checks';
+import { groupingProblem, termLevels } from './checks';
 import { DataError, ModelError } from '../errors';
 import { deparse } from '../formula/deparse';
 import type { Expr } from '../formula/parse';
@@ -148,7 +148,7 @@ export function modelFrame(formula: string, data: Table, options: ModelFrameOpti
       formula,
     ),
   );
-  const problem = groupingProblem(reTerms, n, 'ignore');
+  const problem = groupingProblem(reTerms.map(termLevels), n, 'ignore');
   if (problem) throw new ModelError(problem.message);
 
   const fixedLevels = levelsOf(fixedDesignVariables);

@@ -2,7 +2,7 @@ import { symmetrizeFromLower } from '../linalg/dense';
 import { SupernodalCholesky, SupernodeWork } from '../linalg/supernodal';
 import { factorizationWork } from '../linalg/supernodal-pool';
 import { CheapTermProfile, type ProfiledFactorization } from './cheap-terms';
-import { groupLevels, levelCrossproducts, noFirstBlock, type FirstBlock, type TailLayout } from './first-block';
+import { groupLevels, levelCrossproducts, noFirstBlock, type FirstBlock, type RowBlock, type TailLayout } from './first-block';
 import { GroupedFirstBlock } from './grouped-block';
 import { transformLevelBlocks } from './level-blocks';
 import { ReTerm } from './reterm';
@@ -89,8 +89,19 @@ export class BlockedSystem implements TailLayout {
   /**
    * `xtx`, X'X when the caller has it (a whole-brain design derives it from the full design's):
    * for a model with one term, whose tail is [X y], it spares the tail's cross-products.
+   * `neighbour`: a system over other rows of the same data, with the same terms and levels (a
+   * level may have no rows), whose first block is grouped (`derivable`): this system's
+   * cross-products are then its neighbour's less the `removed` rows' plus the `added` rows', and
+   * X is not read (y gives n).
    */
-  constructor(terms: ReTerm[], X: Float64Array, y: Float64Array, p: number, xtx?: Float64Array) {
+  constructor(
+    terms: ReTerm[],
+    X: Float64Array,
+    y: Float64Array,
+    p: number,
+    xtx?: Float64Array,
+    neighbour?: { system: BlockedSystem; removed: RowBlock; added: RowBlock },
+  ) {
     this.terms = terms;
     const n = y.length;
     this.n = n;
@@ -108,11 +119,21 @@ export class BlockedSystem implements TailLayout {
     this.tailSize = tail.tailRe + p + 1;
     const cheapTerms = terms.map((_, ti) => ti).filter((ti) => ti > 0 && this.levelRows[ti][0] >= tail.cheapFrom);
     this.factorization = new SupernodalCholesky(this.tailSize, tail.structure, cheapTerms.length ? tail.cheapFrom : this.tailSize);
-    const xy = new Float64Array(n * (p + 1));
-    xy.set(X.subarray(0, n * p));
-    xy.set(y, n * p);
-    this.a22 = xtx && terms.length === 1 ? this.tailFromGram(xtx, xy) : this.buildTailCrossproduct(xy);
-    this.first = terms.length === 0 ? noFirstBlock : this.firstBlock(xy, cheapTerms.length > 0);
+    if (neighbour) {
+      const { system, removed, added } = neighbour;
+      if (!(system.first instanceof GroupedFirstBlock)) throw new Error('only a system with a grouped first block is derived from a neighbour');
+      this.a22 = system.a22.slice();
+      this.addTailCrossproduct(this.a22, removed, -1);
+      this.addTailCrossproduct(this.a22, added, 1);
+      symmetrizeFromLower(this.a22, this.tailSize);
+      this.first = system.first.derive(this, removed, added, terms.length > 1 ? () => this.rowScale() : undefined);
+    } else {
+      const xy = new Float64Array(n * (p + 1));
+      xy.set(X.subarray(0, n * p));
+      xy.set(y, n * p);
+      this.a22 = xtx && terms.length === 1 ? this.tailFromGram(xtx, xy) : this.tailCrossproduct(xy);
+      this.first = terms.length === 0 ? noFirstBlock : this.firstBlock(xy, cheapTerms.length > 0);
+    }
     this.work = factorizationWork(this.factorization, this.first.cliques);
     this.tail = this.work.matrix;
     if (this.work.cliques) this.first.attach?.(this.work.cliques);
@@ -153,7 +174,7 @@ export class BlockedSystem implements TailLayout {
     const scalarTail = this.terms.every((t, ti) => ti === 0 || t.k === 1);
     // the grouped block keeps k^2 m x m sums per group: only for small tails without profiled terms
     const groupable = single || (scalarTail && !cheapTerms && m <= GROUPED_MAX_TAIL);
-    const cross = groupable ? levelCrossproducts(this, xy) : undefined;
+    const cross = groupable ? levelCrossproducts(this, this.ownRows(xy)) : undefined;
     const groups = cross && groupLevels(cross.M, k, nlevels);
     // multiply-adds per evaluation: the grouped sums, against a level's touched columns (its own
     // levels of the other terms, and X and y) one level at a time
@@ -457,20 +478,40 @@ export class BlockedSystem implements TailLayout {
     return a;
   }
 
-  private buildTailCrossproduct(xy: Float64Array): Float64Array {
+  /** Whether a system over other rows can be derived from this one (its first block is grouped). */
+  get derivable(): boolean {
+    return this.first instanceof GroupedFirstBlock;
+  }
+
+  /** The system's own rows as a row block: its terms' codes and z, and [X y]. */
+  private ownRows(xy: Float64Array): RowBlock {
+    return { n: this.n, codes: this.terms.map((t) => t.codes), z: this.terms.map((t) => t.z), xy };
+  }
+
+  private tailCrossproduct(xy: Float64Array): Float64Array {
+    const a = new Float64Array(this.tailSize * this.tailSize);
+    this.addTailCrossproduct(a, this.ownRows(xy), 1);
+    symmetrizeFromLower(a, this.tailSize);
+    return a;
+  }
+
+  /**
+   * Adds (sign 1) or removes (sign -1) the rows' products [Z2..Zm X y]'[Z2..Zm X y] to the lower
+   * triangle of `a`.
+   */
+  private addTailCrossproduct(a: Float64Array, rows: RowBlock, sign: 1 | -1): void {
     const m = this.tailSize;
-    const n = this.n;
-    const a = new Float64Array(m * m);
+    const { n, xy } = rows;
     const idx = new Int32Array(m);
     const val = new Float64Array(m);
     for (let r = 0; r < n; r++) {
       let nnz = 0;
       for (let ti = 1; ti < this.terms.length; ti++) {
-        const term = this.terms[ti];
-        const base = this.levelRows[ti][term.codes[r]];
-        for (let c = 0; c < term.k; c++) {
+        const base = this.levelRows[ti][rows.codes[ti][r]];
+        const z = rows.z[ti];
+        for (let c = 0; c < this.terms[ti].k; c++) {
           idx[nnz] = base + c;
-          val[nnz++] = term.z[r + c * n];
+          val[nnz++] = z[r + c * n];
         }
       }
       for (let j = 0; j <= this.p; j++) {
@@ -478,13 +519,11 @@ export class BlockedSystem implements TailLayout {
         val[nnz++] = xy[r + j * n];
       }
       for (let s = 0; s < nnz; s++) {
-        const vs = val[s];
+        const vs = sign * val[s];
         if (vs === 0) continue;
         const cs = idx[s] * m;
         for (let q = 0; q < nnz; q++) if (idx[q] >= idx[s]) a[idx[q] + cs] += val[q] * vs;
       }
     }
-    symmetrizeFromLower(a, m);
-    return a;
   }
 }

@@ -100,28 +100,47 @@ export interface LevelCrossproducts {
   W: Float64Array;
 }
 
-export function levelCrossproducts(layout: TailLayout, xy: Float64Array): LevelCrossproducts {
+/**
+ * Rows of a system's data: per term (in the system's order) their level codes and z (n x k,
+ * column-major), and their [X y] (n x (p + 1), column-major). A system's own rows, or the rows
+ * by which a whole-brain missingness pattern differs from its neighbour's.
+ */
+export interface RowBlock {
+  n: number;
+  codes: Int32Array[];
+  z: Float64Array[];
+  xy: Float64Array;
+}
+
+export function levelCrossproducts(layout: TailLayout, rows: RowBlock): LevelCrossproducts {
+  const { k, nlevels } = layout.terms[0];
+  const cross = { M: new Float64Array(nlevels * k * k), W: new Float64Array(nlevels * k * layout.tailSize) };
+  addLevelCrossproducts(cross, layout, rows, 1);
+  return cross;
+}
+
+/** Adds (sign 1) or removes (sign -1) the rows' contributions to the level cross-products. */
+export function addLevelCrossproducts(cross: LevelCrossproducts, layout: TailLayout, rows: RowBlock, sign: 1 | -1): void {
   const { terms, levelRows, tailRe, tailSize: m, p } = layout;
-  const { k, nlevels, codes, z } = terms[0];
-  const n = codes.length;
-  const M = new Float64Array(nlevels * k * k);
-  const W = new Float64Array(nlevels * k * m);
+  const { k } = terms[0];
+  const { n, xy } = rows;
+  const [codes, z] = [rows.codes[0], rows.z[0]];
+  const { M, W } = cross;
   for (let r = 0; r < n; r++) {
     const l = codes[r];
     for (let a = 0; a < k; a++) {
-      const za = z[r + a * n];
+      const za = sign * z[r + a * n];
       if (za === 0) continue;
       for (let b = 0; b < k; b++) M[l * k * k + a + b * k] += za * z[r + b * n];
       const row = (l * k + a) * m;
       for (let ti = 1; ti < terms.length; ti++) {
-        const t = terms[ti];
-        const at = row + levelRows[ti][t.codes[r]];
-        for (let c = 0; c < t.k; c++) W[at + c] += za * t.z[r + c * n];
+        const tz = rows.z[ti];
+        const at = row + levelRows[ti][rows.codes[ti][r]];
+        for (let c = 0; c < terms[ti].k; c++) W[at + c] += za * tz[r + c * n];
       }
       for (let j = 0; j <= p; j++) W[row + tailRe + j] += za * xy[r + j * n];
     }
   }
-  return { M, W };
 }
 
 /** Levels with identical M_l: the group of each level, each group's size and first level. */

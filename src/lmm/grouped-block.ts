@@ -8,7 +8,16 @@
  * intercept) the tail's rows and columns carry their lambda: `rowScale` gives it per tail row.
  */
 import { choleskyInverse, solveLower, solveLowerTransposed } from '../linalg/dense';
-import { factorLevelBlock, type FirstBlock, type LevelCrossproducts, type LevelGroups } from './first-block';
+import {
+  addLevelCrossproducts,
+  factorLevelBlock,
+  groupLevels,
+  type FirstBlock,
+  type LevelCrossproducts,
+  type LevelGroups,
+  type RowBlock,
+  type TailLayout,
+} from './first-block';
 import type { ReTerm } from './reterm';
 
 export class GroupedFirstBlock implements FirstBlock {
@@ -38,6 +47,8 @@ export class GroupedFirstBlock implements FirstBlock {
     P: number,
     /** the lambda of each tail row's scalar term (1 for X and y), current at each evaluation; all 1 without */
     private readonly rowScale?: () => Float64Array,
+    /** the group sums S_c when the caller has them (`derive`) */
+    sums?: Float64Array,
   ) {
     const { k, nlevels } = term;
     this.k = k;
@@ -48,25 +59,12 @@ export class GroupedFirstBlock implements FirstBlock {
     const kk = k * k;
     this.M = new Float64Array(groups.first.length * kk);
     groups.first.forEach((l, g) => this.M.set(cross.M.subarray(l * kk, (l + 1) * kk), g * kk));
-    const PP = P * P;
-    const W = this.W;
-    this.S = new Float64Array(groups.size.length * kk * PP);
-    if (k === 1) this.sumScalarGroups();
-    else
-      for (let l = 0; l < nlevels; l++) {
-        const g = this.groupOf[l];
-        for (let a = 0; a < k; a++)
-          for (let b = 0; b < k; b++) {
-            const base = ((g * k + a) * k + b) * PP;
-            const wa = (l * k + a) * P;
-            const wb = (l * k + b) * P;
-            for (let j = 0; j < P; j++) {
-              const wbj = W[wb + j];
-              if (wbj === 0) continue;
-              for (let i = 0; i < P; i++) this.S[base + i + j * P] += W[wa + i] * wbj;
-            }
-          }
-      }
+    if (sums) this.S = sums;
+    else {
+      this.S = new Float64Array(groups.size.length * kk * P * P);
+      if (k === 1) this.sumScalarGroups();
+      else for (let l = 0; l < nlevels; l++) addLevelOuterProducts(this.S, this.groupOf[l], this.W, l, k, P, 1);
+    }
     this.h = new Float64Array(kk);
     this.work = new Float64Array(kk);
     this.K = new Float64Array(kk);
@@ -109,6 +107,53 @@ export class GroupedFirstBlock implements FirstBlock {
       }
       for (let j = 0; j < P; j++) for (let i = j + 1; i < P; i++) S[base + j + i * P] = S[base + i + j * P];
     }
+  }
+
+  /**
+   * This block over other rows of the same data (`layout`, the new system, has the same levels; a
+   * level may be left without rows): the level products less the `removed` rows' plus the
+   * `added` rows', and the group sums corrected for the levels those rows touch only, so that a
+   * missingness pattern that differs from its neighbour's in a few images costs a few levels,
+   * not all of them. A group keeps its sum where the new block has a group with the same Z_l'Z_l.
+   */
+  derive(layout: TailLayout, removed: RowBlock, added: RowBlock, rowScale?: () => Float64Array): GroupedFirstBlock {
+    const { k, P } = this;
+    const kk = k * k;
+    const term = layout.terms[0];
+    const nlevels = term.nlevels;
+    const cross = { M: new Float64Array(nlevels * kk), W: this.W.slice() };
+    for (let l = 0; l < nlevels; l++) for (let e = 0, g = this.groupOf[l] * kk; e < kk; e++) cross.M[l * kk + e] = this.M[g + e];
+    addLevelCrossproducts(cross, layout, removed, -1);
+    addLevelCrossproducts(cross, layout, added, 1);
+    const touched = new Set<number>(removed.codes[0]);
+    for (const l of added.codes[0]) touched.add(l);
+    // a level left without rows has exactly no products (not the rounding left by the subtraction)
+    const rows = new Int32Array(nlevels);
+    for (const c of term.codes) rows[c]++;
+    for (const l of touched)
+      if (rows[l] === 0) {
+        cross.M.fill(0, l * kk, (l + 1) * kk);
+        cross.W.fill(0, l * k * P, (l + 1) * k * P);
+      }
+    const groups = groupLevels(cross.M, k, nlevels);
+    const key = (M: Float64Array, off: number) => (k === 1 ? M[off] : M.subarray(off, off + kk).join(','));
+    const oldGroup = new Map<string | number, number>();
+    for (let g = 0; g < this.groupSize.length; g++) oldGroup.set(key(this.M, g * kk), g);
+    const newGroup = new Map<string | number, number>();
+    const block = kk * P * P;
+    const sums = new Float64Array(groups.size.length * block);
+    groups.first.forEach((l, g) => {
+      const kept = key(cross.M, l * kk);
+      newGroup.set(kept, g);
+      const old = oldGroup.get(kept);
+      if (old !== undefined) sums.set(this.S.subarray(old * block, (old + 1) * block), g * block);
+    });
+    for (const l of touched) {
+      const from = newGroup.get(key(this.M, this.groupOf[l] * kk));
+      if (from !== undefined) addLevelOuterProducts(sums, from, this.W, l, k, P, -1);
+      addLevelOuterProducts(sums, groups.groupOf[l], cross.W, l, k, P, 1);
+    }
+    return new GroupedFirstBlock(term, cross, groups, P, rowScale, sums);
   }
 
   /**
@@ -331,6 +376,22 @@ function addSandwich(hinv: Float64Array, lam: Float64Array, C: Float64Array, k: 
       let v = 0;
       for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) v += A[i + a * k] * C[i + j * k] * A[j + b * k];
       out[a + b * k] += sign * v;
+    }
+}
+
+/** S_c[a][b] += sign W_l[a,:]' W_l[b,:] for level l of group c (both triangles). */
+function addLevelOuterProducts(S: Float64Array, c: number, W: Float64Array, l: number, k: number, P: number, sign: 1 | -1): void {
+  const PP = P * P;
+  for (let a = 0; a < k; a++)
+    for (let b = 0; b < k; b++) {
+      const base = ((c * k + a) * k + b) * PP;
+      const wa = (l * k + a) * P;
+      const wb = (l * k + b) * P;
+      for (let j = 0; j < P; j++) {
+        const wbj = sign * W[wb + j];
+        if (wbj === 0) continue;
+        for (let i = 0; i < P; i++) S[base + i + j * P] += W[wa + i] * wbj;
+      }
     }
 }
 

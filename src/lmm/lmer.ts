@@ -1,6 +1,6 @@
 import { ModelError } from '../errors';
 import { formatNumber } from '../formula';
-import { groupingProblem } from '../frame/checks';
+import { groupingProblem, termLevels } from '../frame/checks';
 import type { ContrastSpec } from '../frame/contrasts';
 import { modelFrame } from '../frame/modelframe';
 import { DataInput, toTable } from '../frame/table';
@@ -28,7 +28,7 @@ export function lmer(formula: string, data: DataInput, options: LmerOptions = {}
   const table = toTable(data);
   const frame = modelFrame(formula, table, { contrasts: options.contrasts });
   if (frame.reTerms.length === 0) throw new ModelError('no random effects terms specified in formula');
-  const problem = groupingProblem(frame.reTerms, frame.n, options.nobsVsRE ?? 'stop');
+  const problem = groupingProblem(frame.reTerms.map(termLevels), frame.n, options.nobsVsRE ?? 'stop');
   if (problem) throw new ModelError(problem.message);
   checkResponseVaries(frame);
   const fit = new LinearMixedModel(frame, { ...options, dataName: options.dataName ?? table.source });
