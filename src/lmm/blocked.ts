@@ -113,21 +113,31 @@ export class BlockedSystem implements TailLayout {
       nt += t.ntheta;
     }
     this.ntheta = nt;
-    const tail = orderTail(terms, p);
-    this.levelRows = tail.levelRows;
-    this.tailRe = tail.tailRe;
-    this.tailSize = tail.tailRe + p + 1;
-    const cheapTerms = terms.map((_, ti) => ti).filter((ti) => ti > 0 && this.levelRows[ti][0] >= tail.cheapFrom);
-    this.factorization = new SupernodalCholesky(this.tailSize, tail.structure, cheapTerms.length ? tail.cheapFrom : this.tailSize);
+    // terms profiled in the search (see orderTail), and the tail row where they start
+    let cheapTerms: number[] = [];
+    let cheapFrom = 0;
     if (neighbour) {
+      // the neighbour's tail order and symbolic factorization: derived systems descend from one
+      // over all rows, whose structure covers every subset's
       const { system, removed, added } = neighbour;
       if (!(system.first instanceof GroupedFirstBlock)) throw new Error('only a system with a grouped first block is derived from a neighbour');
+      this.levelRows = system.levelRows;
+      this.tailRe = system.tailRe;
+      this.tailSize = system.tailSize;
+      this.factorization = system.factorization;
       this.a22 = system.a22.slice();
       this.addTailCrossproduct(this.a22, removed, -1);
       this.addTailCrossproduct(this.a22, added, 1);
       symmetrizeFromLower(this.a22, this.tailSize);
       this.first = system.first.derive(this, removed, added, terms.length > 1 ? () => this.rowScale() : undefined);
     } else {
+      const tail = orderTail(terms, p);
+      this.levelRows = tail.levelRows;
+      this.tailRe = tail.tailRe;
+      this.tailSize = tail.tailRe + p + 1;
+      cheapFrom = tail.cheapFrom;
+      cheapTerms = terms.map((_, ti) => ti).filter((ti) => ti > 0 && this.levelRows[ti][0] >= cheapFrom);
+      this.factorization = new SupernodalCholesky(this.tailSize, tail.structure, cheapTerms.length ? cheapFrom : this.tailSize);
       const xy = new Float64Array(n * (p + 1));
       xy.set(X.subarray(0, n * p));
       xy.set(y, n * p);
@@ -137,7 +147,7 @@ export class BlockedSystem implements TailLayout {
     this.work = factorizationWork(this.factorization, this.first.cliques);
     this.tail = this.work.matrix;
     if (this.work.cliques) this.first.attach?.(this.work.cliques);
-    if (cheapTerms.length) this.cheap = new CheapTermProfile(this.profiledFactorization(), cheapTerms, tail.cheapFrom, this.thetaOffsets);
+    if (cheapTerms.length) this.cheap = new CheapTermProfile(this.profiledFactorization(), cheapTerms, cheapFrom, this.thetaOffsets);
   }
 
   /** The parts of the factorization the cheap terms' profile drives. */
