@@ -74,6 +74,12 @@ export function fileSize(path: string): number {
 
 /** Reads `length` bytes at `position`; fewer bytes come back when the file is shorter. */
 export function readFileRange(path: string, position: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  return out.subarray(0, readFileInto(path, position, out));
+}
+
+/** Reads bytes [position, position + out.length) of a file into `out`; returns how many there were. */
+export function readFileInto(path: string, position: number, out: Uint8Array): number {
   let fd: number;
   try {
     fd = fs.openSync(path, 'r');
@@ -81,14 +87,13 @@ export function readFileRange(path: string, position: number, length: number): B
     rethrowFsError(path, err);
   }
   try {
-    const out = Buffer.allocUnsafe(length);
     let done = 0;
-    while (done < length) {
-      const n = fs.readSync(fd, out, done, length - done, position + done);
+    while (done < out.length) {
+      const n = fs.readSync(fd, out, done, out.length - done, position + done);
       if (n === 0) break;
       done += n;
     }
-    return out.subarray(0, done);
+    return done;
   } finally {
     fs.closeSync(fd);
   }

@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as nodePath from 'path';
 import { DataError } from '../errors';
 import { Affine } from './affine';
-import { DType, DTYPE_BYTES, elementsAt, fileError, fileSize, isGzip, readFileRange, toFloat32 } from './binary';
+import { DType, DTYPE_BYTES, elementsAt, fileError, fileSize, isGzip, NATIVE_LITTLE_ENDIAN, readFileInto, readFileRange, toFloat32 } from './binary';
 import { readDat, writeDat } from './dat';
 import { readCurv, readCurvLayout, readMgh, readMghLayout } from './freesurfer';
 import { readGifti, readGiftiShape, writeGifti } from './gifti';
@@ -194,9 +194,12 @@ export function openImageSeries(paths: string[], options: ImageSeriesOptions = {
         return;
       }
       const size = DTYPE_BYTES[stored.dtype];
-      const bytes = readFileRange(stored.file, stored.offset + voxelStart * size, width * size);
-      if (bytes.length < width * size) throw fileError(source.path, 'truncated data: the file shrank while being read');
-      toFloat32(elementsAt(bytes, 0, width, stored.dtype, stored.littleEndian), stored.slope, stored.inter, target, index * width);
+      const position = stored.offset + voxelStart * size;
+      // native floats need no conversion: read straight into the chunk
+      const native = stored.dtype === 'float32' && stored.littleEndian === NATIVE_LITTLE_ENDIAN && stored.slope === 1 && stored.inter === 0;
+      const bytes = native ? new Uint8Array(target.buffer, target.byteOffset + index * width * size, width * size) : Buffer.allocUnsafe(width * size);
+      if (readFileInto(stored.file, position, bytes) < width * size) throw fileError(source.path, 'truncated data: the file shrank while being read');
+      if (!native) toFloat32(elementsAt(bytes, 0, width, stored.dtype, stored.littleEndian), stored.slope, stored.inter, target, index * width);
     });
     return target;
   };
