@@ -98,20 +98,19 @@ export class ChunkFitter {
     this.patterns.clear();
     if (analysis && !analysis.some((x) => x)) return { start, width, records, status, evaluations: 0, crowded: 0 };
 
-    // per voxel: observed count, constancy and finiteness, in one pass over the images
+    // per voxel: observed count and range (constancy, finiteness), in one pass over the images
     const count = new Int32Array(width);
-    const first = new Float64Array(width).fill(NaN);
-    const varies = new Uint8Array(width);
-    const infinite = new Uint8Array(width);
+    const lowest = new Float64Array(width).fill(Infinity);
+    const highest = new Float64Array(width).fill(-Infinity);
     const zeroMissing = this.settings.zeroIsMissing;
     for (let r = 0; r < n; r++) {
       const base = rowImage[r] * width;
       for (let c = 0; c < width; c++) {
         const y = Y[base + c];
         if (y !== y || (zeroMissing && y === 0)) continue;
-        if (y === Infinity || y === -Infinity) infinite[c] = 1;
-        if (count[c]++ === 0) first[c] = y;
-        else if (y !== first[c]) varies[c] = 1;
+        count[c]++;
+        if (y < lowest[c]) lowest[c] = y;
+        if (y > highest[c]) highest[c] = y;
       }
     }
     const columns: number[] = [];
@@ -119,8 +118,8 @@ export class ChunkFitter {
       if (analysis && !analysis[c]) continue;
       if (count[c] === 0) status[c] = VoxelStatus.noData;
       else if (count[c] < this.settings.minN) status[c] = VoxelStatus.tooFewObservations;
-      else if (infinite[c]) status[c] = VoxelStatus.nonFinite;
-      else if (!varies[c]) status[c] = VoxelStatus.constant;
+      else if (lowest[c] === -Infinity || highest[c] === Infinity) status[c] = VoxelStatus.nonFinite;
+      else if (lowest[c] === highest[c]) status[c] = VoxelStatus.constant;
       else columns.push(c);
     }
     this.fitColumns(Y, width, columns, count, records, status);
