@@ -39,6 +39,11 @@ interface Exports {
     jTo: number,
     o: number,
   ): void;
+  crossprodRows(c: number, a: number, wa: number, b: number, wb: number, m: number): void;
+  sumSquaresRows(out: number, b: number, wb: number, m: number): void;
+  scatterRows(d: number, b: number, wb: number, idx: number, w: number, m: number): void;
+  transposeRows(out: number, q: number, b: number, wb: number, idx: number, V: number): void;
+  widen(out: number, input: number, count: number): void;
 }
 
 /** 64 KiB pages: 4 GiB, WebAssembly's limit */
@@ -60,7 +65,8 @@ export class KernelMemory {
   private readonly kernels: Exports;
   private doubles: Float64Array;
   private ints: Int32Array;
-  /** of the thread's memory (`threadMemory`): the factorization whose row lists are in it */
+  private floats?: Float32Array;
+  /** the factorization whose row lists are in the thread's memory (`threadMemory`); the design whose inputs are in a products memory (brain/design.ts) */
   owner: unknown;
 
   /** The kernels on `memory` (a worker's view of a factorization's memory). */
@@ -84,6 +90,7 @@ export class KernelMemory {
     this.memory.grow(pages);
     this.doubles = new Float64Array(this.memory.buffer);
     this.ints = new Int32Array(this.memory.buffer);
+    this.floats = undefined;
   }
 
   /** the whole memory as doubles, and as int32s for the index lists */
@@ -154,6 +161,39 @@ export class KernelMemory {
   cliqueTrace(c: CliqueLayout, g: number, m: number, include: number, jFrom: number, jTo: number, out: number): void {
     this.kernels.cliqueTrace(g * 8, m, include, c.idx * 4, c.colStart * 4, c.colQ * 4, c.colEnd * 4, c.wt * 8, c.k, jFrom, jTo, out * 8);
   }
+
+  /**
+   * see kernels.wat: C (wa x wb) += A' B over m rows, row-major; A's rows wa apart (wa a multiple
+   * of 4), B's and C's wb apart (wb a multiple of 4)
+   */
+  crossprodRows(c: number, a: number, wa: number, b: number, wb: number, m: number): void {
+    this.kernels.crossprodRows(c * 8, a * 8, wa, b * 8, wb, m);
+  }
+
+  /** out[v] += sum over q < m of B[q, v]^2, v < wb (even; B's rows wb apart) */
+  sumSquaresRows(out: number, b: number, wb: number, m: number): void {
+    this.kernels.sumSquaresRows(out * 8, b * 8, wb, m);
+  }
+
+  /** D[idx[q], :] += w[q] B[q, :] for q < m, rows of wb (even) doubles */
+  scatterRows(d: number, b: number, wb: number, idx: number, w: number, m: number): void {
+    this.kernels.scatterRows(d * 8, b * 8, wb, idx * 4, w * 8, m);
+  }
+
+  /** out[v q + e] = B[idx[e], v] for e < q, v < V: q rows of B (wb apart) to V columns of q */
+  transposeRows(out: number, q: number, b: number, wb: number, idx: number, V: number): void {
+    this.kernels.transposeRows(out * 8, q, b * 8, wb, idx * 4, V);
+  }
+
+  /** out[i] = in[i] for i < count (a multiple of 4): the floats at `input` (an offset in floats) to doubles */
+  widen(out: number, input: number, count: number): void {
+    this.kernels.widen(out * 8, input * 4, count);
+  }
+
+  /** the whole memory as floats */
+  get f32(): Float32Array {
+    return (this.floats ??= new Float32Array(this.memory.buffer));
+  }
 }
 
 let thread: KernelMemory | undefined;
@@ -163,5 +203,10 @@ let thread: KernelMemory | undefined;
  * serves them all (V8 calls a new instance's functions through a slow generic wrapper at first).
  */
 export function threadMemory(): KernelMemory {
-  return (thread ??= new KernelMemory(new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true })));
+  return (thread ??= growableMemory());
+}
+
+/** A kernel memory of one page that `reserve` grows. */
+export function growableMemory(): KernelMemory {
+  return new KernelMemory(new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true }));
 }

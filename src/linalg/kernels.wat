@@ -512,4 +512,179 @@
             (br $eloop)))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $jloop))))
+
+  ;; Row-major products over a block of responses (the whole-brain engine's: one column per
+  ;; voxel, wb of them, a multiple of 4, rows 8 wb bytes apart).
+
+  ;; C[i, v] += sum_q A[q, i] B[q, v] for q < m, i < wa (a multiple of 4, A's rows 8 wa bytes
+  ;; apart) and v < wb; C's rows are 8 wb bytes apart. A 4 x 4 tile of C stays in registers
+  ;; down 128 rows of A and B at a time (a strip of B then serves every tile from the
+  ;; first-level cache): each pair of loads of B serves eight multiply-adds.
+  (func (export "crossprodRows") (param $c i32) (param $a i32) (param $wa i32) (param $b i32) (param $wb i32) (param $m i32)
+    (local $q0 i32) (local $rows i32) (local $vb i32) (local $i i32) (local $rb i32) (local $ab i32)
+    (local $ct i32) (local $ap i32) (local $bp i32) (local $bend i32) (local $s v128) (local $b0 v128) (local $b1 v128)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local.set $rb (i32.shl (local.get $wb) (i32.const 3)))
+    (local.set $ab (i32.shl (local.get $wa) (i32.const 3)))
+    (block $chunksDone
+      (loop $chunks
+        (br_if $chunksDone (i32.ge_s (local.get $q0) (local.get $m)))
+        (local.set $rows (i32.sub (local.get $m) (local.get $q0)))
+        (if (i32.gt_s (local.get $rows) (i32.const 128)) (then (local.set $rows (i32.const 128))))
+        (local.set $vb (i32.const 0))
+        (block $vdone
+          (loop $vloop
+            (br_if $vdone (i32.ge_s (local.get $vb) (local.get $rb)))
+            (local.set $i (i32.const 0))
+            (block $idone
+              (loop $iloop
+                (br_if $idone (i32.ge_s (local.get $i) (local.get $wa)))
+                ;; the tile: C rows i .. i + 3, columns vb / 8 .. vb / 8 + 3
+                (local.set $ct (i32.add (i32.add (local.get $c) (i32.mul (local.get $i) (local.get $rb))) (local.get $vb)))
+                (local.set $c00 (v128.load (local.get $ct)))
+                (local.set $c01 (v128.load offset=16 (local.get $ct)))
+                (local.set $c10 (v128.load (i32.add (local.get $ct) (local.get $rb))))
+                (local.set $c11 (v128.load offset=16 (i32.add (local.get $ct) (local.get $rb))))
+                (local.set $c20 (v128.load (i32.add (local.get $ct) (i32.shl (local.get $rb) (i32.const 1)))))
+                (local.set $c21 (v128.load offset=16 (i32.add (local.get $ct) (i32.shl (local.get $rb) (i32.const 1)))))
+                (local.set $c30 (v128.load (i32.add (local.get $ct) (i32.mul (local.get $rb) (i32.const 3)))))
+                (local.set $c31 (v128.load offset=16 (i32.add (local.get $ct) (i32.mul (local.get $rb) (i32.const 3)))))
+                (local.set $ap (i32.add (i32.add (local.get $a) (i32.mul (local.get $q0) (local.get $ab))) (i32.shl (local.get $i) (i32.const 3))))
+                (local.set $bp (i32.add (i32.add (local.get $b) (i32.mul (local.get $q0) (local.get $rb))) (local.get $vb)))
+                (local.set $bend (i32.add (local.get $bp) (i32.mul (local.get $rows) (local.get $rb))))
+                (block $qdone
+                  (loop $qloop
+                    (br_if $qdone (i32.ge_u (local.get $bp) (local.get $bend)))
+                    (local.set $b0 (v128.load (local.get $bp)))
+                    (local.set $b1 (v128.load offset=16 (local.get $bp)))
+                    (local.set $s (v128.load64_splat (local.get $ap)))
+                    (local.set $c00 (f64x2.add (local.get $c00) (f64x2.mul (local.get $s) (local.get $b0))))
+                    (local.set $c01 (f64x2.add (local.get $c01) (f64x2.mul (local.get $s) (local.get $b1))))
+                    (local.set $s (v128.load64_splat offset=8 (local.get $ap)))
+                    (local.set $c10 (f64x2.add (local.get $c10) (f64x2.mul (local.get $s) (local.get $b0))))
+                    (local.set $c11 (f64x2.add (local.get $c11) (f64x2.mul (local.get $s) (local.get $b1))))
+                    (local.set $s (v128.load64_splat offset=16 (local.get $ap)))
+                    (local.set $c20 (f64x2.add (local.get $c20) (f64x2.mul (local.get $s) (local.get $b0))))
+                    (local.set $c21 (f64x2.add (local.get $c21) (f64x2.mul (local.get $s) (local.get $b1))))
+                    (local.set $s (v128.load64_splat offset=24 (local.get $ap)))
+                    (local.set $c30 (f64x2.add (local.get $c30) (f64x2.mul (local.get $s) (local.get $b0))))
+                    (local.set $c31 (f64x2.add (local.get $c31) (f64x2.mul (local.get $s) (local.get $b1))))
+                    (local.set $ap (i32.add (local.get $ap) (local.get $ab)))
+                    (local.set $bp (i32.add (local.get $bp) (local.get $rb)))
+                    (br $qloop)))
+                (v128.store (local.get $ct) (local.get $c00))
+                (v128.store offset=16 (local.get $ct) (local.get $c01))
+                (v128.store (i32.add (local.get $ct) (local.get $rb)) (local.get $c10))
+                (v128.store offset=16 (i32.add (local.get $ct) (local.get $rb)) (local.get $c11))
+                (v128.store (i32.add (local.get $ct) (i32.shl (local.get $rb) (i32.const 1))) (local.get $c20))
+                (v128.store offset=16 (i32.add (local.get $ct) (i32.shl (local.get $rb) (i32.const 1))) (local.get $c21))
+                (v128.store (i32.add (local.get $ct) (i32.mul (local.get $rb) (i32.const 3))) (local.get $c30))
+                (v128.store offset=16 (i32.add (local.get $ct) (i32.mul (local.get $rb) (i32.const 3))) (local.get $c31))
+                (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                (br $iloop)))
+            (local.set $vb (i32.add (local.get $vb) (i32.const 32)))
+            (br $vloop)))
+        (local.set $q0 (i32.add (local.get $q0) (local.get $rows)))
+        (br $chunks))))
+
+  ;; out[v] += sum_q B[q, v]^2 for q < m and v < wb (even)
+  (func (export "sumSquaresRows") (param $out i32) (param $b i32) (param $wb i32) (param $m i32)
+    (local $end i32) (local $rb i32) (local $o i32) (local $x v128)
+    (local.set $rb (i32.shl (local.get $wb) (i32.const 3)))
+    (local.set $end (i32.add (local.get $b) (i32.mul (local.get $m) (local.get $rb))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $b) (local.get $end)))
+        (local.set $o (i32.const 0))
+        (block $vdone
+          (loop $vloop
+            (br_if $vdone (i32.ge_s (local.get $o) (local.get $rb)))
+            (local.set $x (v128.load (i32.add (local.get $b) (local.get $o))))
+            (v128.store (i32.add (local.get $out) (local.get $o))
+              (f64x2.add (v128.load (i32.add (local.get $out) (local.get $o))) (f64x2.mul (local.get $x) (local.get $x))))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (br $vloop)))
+        (local.set $b (i32.add (local.get $b) (local.get $rb)))
+        (br $next))))
+
+  ;; D[idx[q], v] += w[q] B[q, v] for q < m and v < wb (even): Z'B of a random-effects term's
+  ;; entry (row q's level, or its level's entry, at idx[q]; its z at w, doubles)
+  (func (export "scatterRows") (param $d i32) (param $b i32) (param $wb i32) (param $idx i32) (param $w i32) (param $m i32)
+    (local $end i32) (local $rb i32) (local $dr i32) (local $o i32) (local $s v128)
+    (local.set $rb (i32.shl (local.get $wb) (i32.const 3)))
+    (local.set $end (i32.add (local.get $idx) (i32.shl (local.get $m) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $idx) (local.get $end)))
+        (local.set $dr (i32.add (local.get $d) (i32.mul (i32.load (local.get $idx)) (local.get $rb))))
+        (local.set $s (f64x2.splat (f64.load (local.get $w))))
+        (local.set $o (i32.const 0))
+        (block $vdone
+          (loop $vloop
+            (br_if $vdone (i32.ge_s (local.get $o) (local.get $rb)))
+            (v128.store (i32.add (local.get $dr) (local.get $o))
+              (f64x2.add (v128.load (i32.add (local.get $dr) (local.get $o)))
+                (f64x2.mul (local.get $s) (v128.load (i32.add (local.get $b) (local.get $o))))))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (br $vloop)))
+        (local.set $b (i32.add (local.get $b) (local.get $rb)))
+        (local.set $w (i32.add (local.get $w) (i32.const 8)))
+        (local.set $idx (i32.add (local.get $idx) (i32.const 4)))
+        (br $next))))
+
+  ;; out[v q + e] = B[idx[e], v] for e < q and v < V (B's rows 8 wb bytes apart): rows of
+  ;; entries to one column per response, four rows at a time (each response's four entries
+  ;; are then stored together), then the rows left over one by one
+  (func (export "transposeRows") (param $out i32) (param $q i32) (param $b i32) (param $wb i32) (param $idx i32) (param $V i32)
+    (local $e i32) (local $rb i32) (local $qb i32) (local $col i32) (local $end i32)
+    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
+    (local.set $rb (i32.shl (local.get $wb) (i32.const 3)))
+    (local.set $qb (i32.shl (local.get $q) (i32.const 3)))
+    (block $done
+      (loop $tiles
+        (br_if $done (i32.ge_s (local.get $e) (local.get $q)))
+        (local.set $r0 (i32.add (local.get $b) (i32.mul (i32.load (i32.add (local.get $idx) (i32.shl (local.get $e) (i32.const 2)))) (local.get $rb))))
+        (local.set $col (i32.add (local.get $out) (i32.shl (local.get $e) (i32.const 3))))
+        (local.set $end (i32.add (local.get $r0) (i32.shl (local.get $V) (i32.const 3))))
+        (if (i32.le_s (i32.add (local.get $e) (i32.const 4)) (local.get $q))
+          (then
+            (local.set $r1 (i32.add (local.get $b) (i32.mul (i32.load offset=4 (i32.add (local.get $idx) (i32.shl (local.get $e) (i32.const 2)))) (local.get $rb))))
+            (local.set $r2 (i32.add (local.get $b) (i32.mul (i32.load offset=8 (i32.add (local.get $idx) (i32.shl (local.get $e) (i32.const 2)))) (local.get $rb))))
+            (local.set $r3 (i32.add (local.get $b) (i32.mul (i32.load offset=12 (i32.add (local.get $idx) (i32.shl (local.get $e) (i32.const 2)))) (local.get $rb))))
+            (block $vdone
+              (loop $vloop
+                (br_if $vdone (i32.ge_u (local.get $r0) (local.get $end)))
+                (v128.store (local.get $col) (f64x2.replace_lane 1 (v128.load64_zero (local.get $r0)) (f64.load (local.get $r1))))
+                (v128.store offset=16 (local.get $col) (f64x2.replace_lane 1 (v128.load64_zero (local.get $r2)) (f64.load (local.get $r3))))
+                (local.set $r0 (i32.add (local.get $r0) (i32.const 8)))
+                (local.set $r1 (i32.add (local.get $r1) (i32.const 8)))
+                (local.set $r2 (i32.add (local.get $r2) (i32.const 8)))
+                (local.set $r3 (i32.add (local.get $r3) (i32.const 8)))
+                (local.set $col (i32.add (local.get $col) (local.get $qb)))
+                (br $vloop)))
+            (local.set $e (i32.add (local.get $e) (i32.const 4))))
+          (else
+            (block $sdone
+              (loop $sloop
+                (br_if $sdone (i32.ge_u (local.get $r0) (local.get $end)))
+                (f64.store (local.get $col) (f64.load (local.get $r0)))
+                (local.set $r0 (i32.add (local.get $r0) (i32.const 8)))
+                (local.set $col (i32.add (local.get $col) (local.get $qb)))
+                (br $sloop)))
+            (local.set $e (i32.add (local.get $e) (i32.const 1)))))
+        (br $tiles))))
+
+  ;; out[i] = in[i] for i < count (a multiple of 4): single-precision responses to double
+  (func (export "widen") (param $out i32) (param $in i32) (param $count i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $in) (i32.shl (local.get $count) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $in) (local.get $end)))
+        (v128.store (local.get $out) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $in))))
+        (v128.store offset=16 (local.get $out) (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $in))))
+        (local.set $in (i32.add (local.get $in) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.const 32)))
+        (br $next))))
 )
