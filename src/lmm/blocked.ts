@@ -54,6 +54,8 @@ export interface ResponseProducts {
   xty: ArrayLike<number>;
   /** y'y */
   yty: number;
+  /** which response of the grouped first block's last batch this is (see `BlockedSystem.batchedFirst`), if batched */
+  voxel?: number;
 }
 
 export class BlockedSystem implements TailLayout {
@@ -277,7 +279,12 @@ export class BlockedSystem implements TailLayout {
     }
     for (let j = 0; j < this.p; j++) set(this.tailRe + j, products.xty[j]);
     a[yi + yi * m] = products.yty;
-    if (this.terms.length) this.first.setResponse(products.zty[0]);
+    if (this.terms.length) this.first.setResponse(products.zty[0], products.voxel);
+  }
+
+  /** The first block when it takes a block of responses at once (`GroupedFirstBlock.setResponses`). */
+  get batchedFirst(): GroupedFirstBlock | undefined {
+    return this.first instanceof GroupedFirstBlock && this.first.batchable ? this.first : undefined;
   }
 
   /** After `evaluate(theta)`: the fixed effects alone, from the trailing p x p block of L'. */

@@ -29,8 +29,11 @@ export interface FirstBlock {
    * factor's structure) is given, and v the tail unknowns.
    */
   addGradientTerms(g22: Float64Array, m: number, include: number, v: Float64Array, S: Float64Array, U: Float64Array): void;
-  /** A new response: Z_l'y for each level of the first term (k per level, level-major). */
-  setResponse(zty: ArrayLike<number>): void;
+  /**
+   * A new response: Z_l'y for each level of the first term (k per level, level-major); `voxel`,
+   * its place in a block of responses whose products the block summed at once, if it did.
+   */
+  setResponse(zty: ArrayLike<number>, voxel?: number): void;
   /**
    * For the cheap terms' search (`CheapTermProfile.finish`): L21 anew at the tail rows from
    * `row` on after their lambda changed (the tail is not touched).

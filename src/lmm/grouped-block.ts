@@ -18,7 +18,19 @@ import {
   type RowBlock,
   type TailLayout,
 } from './first-block';
+import type { KernelMemory } from '../linalg/kernels';
+import { RowFactor } from '../linalg/row-factor';
 import type { ReTerm } from './reterm';
+
+/** `setResponses`' y rows of a block of responses: in `kernels`, each a row of `width` values (one per response) */
+interface ResponseBatch {
+  kernels: KernelMemory;
+  /** per group c and tail column j < P - 1: sum over c's levels of (Z_l'y) W_l[j], at rows + (c R + rowOf[j]) width (R, rowOf: the batch factor's) */
+  rows: number;
+  /** per group: sum over its levels of (Z_l'y)^2, at sums + c width */
+  sums: number;
+  width: number;
+}
 
 export class GroupedFirstBlock implements FirstBlock {
   private readonly k: number;
@@ -37,6 +49,12 @@ export class GroupedFirstBlock implements FirstBlock {
   /** `setResponse`'s sums: per block (c, a, b) the y row of S_c[a][b]; the levels in group order */
   private yRows?: Float64Array;
   private levelOrder?: Int32Array;
+  private batch?: ResponseBatch;
+  private rowFactor?: RowFactor;
+  /** a batched response's Z'y (one per level), until `solve` writes it into W's y column */
+  private pendingZty?: Float64Array;
+  /** the inverse of `levelOrder`: each level's place in group order */
+  private slots?: Int32Array;
   /** the gradient's buffers: H^{-1}, C and R (k x k each), the residual's weights and the inverse's included rows */
   private gradientWork?: Float64Array;
 
@@ -159,30 +177,38 @@ export class GroupedFirstBlock implements FirstBlock {
   /**
    * Z'y into W's y column, and the y row and column of every S_c[a][b] summed anew from it: the
    * row of S_c[a][b] is sum_l (Z_l'y)_a W_l[b, :], accumulated contiguously, then written as that
-   * block's row y and as S_c[b][a]'s column y.
+   * block's row y and as S_c[b][a]'s column y. With `voxel`, this is that response of the last
+   * `setResponses` block, whose rows were summed there.
    */
-  setResponse(zty: ArrayLike<number>): void {
+  setResponse(zty: ArrayLike<number>, voxel?: number): void {
     const { k, P, W, S } = this;
     const PP = P * P;
     const y = P - 1;
     const nlevels = this.term.nlevels;
-    for (let r = 0; r < nlevels * k; r++) W[r * P + y] = zty[r];
     const rows = (this.yRows ??= new Float64Array(this.groupSize.length * k * k * P));
-    rows.fill(0);
-    if (k === 1) this.sumScalarRows(zty, rows);
-    else
-      for (let l = 0; l < nlevels; l++) {
-        const c = this.groupOf[l];
-        for (let a = 0; a < k; a++) {
-          const za = zty[l * k + a];
-          if (za === 0) continue;
-          for (let b = 0; b < k; b++) {
-            const o = ((c * k + a) * k + b) * P;
-            const wb = (l * k + b) * P;
-            for (let j = 0; j < P; j++) rows[o + j] += za * W[wb + j];
+    if (voxel !== undefined && this.batch) {
+      // W's y column is read by `solve` alone: kept aside until then
+      (this.pendingZty ??= new Float64Array(nlevels)).set(zty);
+      this.batchedRows(voxel, rows);
+    } else {
+      this.pendingZty = undefined;
+      for (let r = 0; r < nlevels * k; r++) W[r * P + y] = zty[r];
+      rows.fill(0);
+      if (k === 1) this.sumScalarRows(zty, rows);
+      else
+        for (let l = 0; l < nlevels; l++) {
+          const c = this.groupOf[l];
+          for (let a = 0; a < k; a++) {
+            const za = zty[l * k + a];
+            if (za === 0) continue;
+            for (let b = 0; b < k; b++) {
+              const o = ((c * k + a) * k + b) * P;
+              const wb = (l * k + b) * P;
+              for (let j = 0; j < P; j++) rows[o + j] += za * W[wb + j];
+            }
           }
         }
-      }
+    }
     for (let c = 0; c < this.groupSize.length; c++)
       for (let a = 0; a < k; a++)
         for (let b = 0; b < k; b++) {
@@ -194,6 +220,67 @@ export class GroupedFirstBlock implements FirstBlock {
             S[ba + j + y * P] = rows[o + j];
           }
         }
+  }
+
+  /** Whether `setResponses` applies: a scalar term (a random intercept). */
+  get batchable(): boolean {
+    return this.k === 1;
+  }
+
+  /** `setResponses`' left factor: W_l without its y column, the levels in group order. */
+  get batchFactor(): RowFactor {
+    const { P, W } = this;
+    const order = (this.levelOrder ??= levelsByGroup(this.groupOf, this.groupSize));
+    return (this.rowFactor ??= new RowFactor(order.length, P - 1, W, P, 1, order));
+  }
+
+  /** The kernel memory (doubles) `setResponses` needs for `width` responses, besides its factor's inputs. */
+  batchDoubles(width: number): number {
+    return this.groupSize.length * (this.batchFactor.rows + 1) * width;
+  }
+
+  /** Where `setResponses` reads each level's row of Z'y: the levels in group order. */
+  get levelSlots(): Int32Array {
+    if (!this.slots) {
+      const order = (this.levelOrder ??= levelsByGroup(this.groupOf, this.groupSize));
+      this.slots = new Int32Array(order.length);
+      order.forEach((l, s) => (this.slots![l] = s));
+    }
+    return this.slots;
+  }
+
+  /**
+   * The y rows of every group for a block of responses at once (a scalar term's; the
+   * whole-brain engine's voxels): `zty` in `kernels` holds Z_l'y of each level as a row of
+   * `width` values (a multiple of 4), one per response, level l's at row `levelSlots[l]`, and
+   * `factor` where `batchFactor.write` put its inputs; per group c, its rows are W_c' ZtY_c by the
+   * crossprodRows kernel down its levels, and its y-y entry the sum of (Z_l'y)^2. They go from
+   * `at` on (`batchDoubles(width)` doubles, reserved by the caller); `setResponse(zty, voxel)`
+   * then takes voxel's.
+   */
+  setResponses(kernels: KernelMemory, factor: number, zty: number, width: number, at: number): void {
+    const { groupSize } = this;
+    const rows = this.batchFactor.rows;
+    const sums = at + groupSize.length * rows * width;
+    kernels.f64.fill(0, at, sums + groupSize.length * width);
+    for (let c = 0, s = 0; c < groupSize.length; s += groupSize[c++]) {
+      this.batchFactor.addProducts(kernels, factor, at + c * rows * width, zty + s * width, width, s, groupSize[c]);
+      kernels.sumSquaresRows(sums + c * width, zty + s * width, width, groupSize[c]);
+    }
+    this.batch = { kernels, rows: at, sums, width };
+  }
+
+  /** A scalar term's `rows` (per group, P values) for response `voxel` of the last `setResponses` block. */
+  private batchedRows(voxel: number, rows: Float64Array): void {
+    const { kernels, rows: rowsAt, sums, width } = this.batch!;
+    const f64 = kernels.f64;
+    const P = this.P;
+    const { rows: factorRows, rowOf } = this.batchFactor;
+    for (let c = 0; c < this.groupSize.length; c++) {
+      const from = rowsAt + c * factorRows * width + voxel;
+      for (let j = 0; j < P - 1; j++) rows[c * P + j] = f64[from + rowOf[j] * width];
+      rows[c * P + P - 1] = f64[sums + c * width + voxel];
+    }
   }
 
   /**
@@ -334,6 +421,10 @@ export class GroupedFirstBlock implements FirstBlock {
   /** b_l = K_l Z_l' e with e the residual without this term; returned as u_l = lambda^{-1} b_l = H_l^{-1} lambda' W_l r */
   solve(v: Float64Array): Float64Array {
     const { k, P, W } = this;
+    if (this.pendingZty) {
+      this.pendingZty.forEach((z, l) => (W[l * P + P - 1] = z));
+      this.pendingZty = undefined;
+    }
     const r = this.residualWeights(v);
     const lam = this.term.lambda;
     const u = new Float64Array(this.term.nlevels * k);
