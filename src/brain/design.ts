@@ -8,7 +8,10 @@ import { gramRank } from '../linalg/qr';
 import { groupingProblem, termLevels, type DesignProblem, type TermLevels } from '../frame/checks';
 import { BlockedSystem } from '../lmm/blocked';
 import type { RowBlock } from '../lmm/first-block';
+import type { GroupedFirstBlock } from '../lmm/grouped-block';
 import { orderByLevels, ReTerm } from '../lmm/reterm';
+import { growableMemory, type KernelMemory } from '../linalg/kernels';
+import { RowFactor } from '../linalg/row-factor';
 
 /** What a worker needs to rebuild the design: plain data, structured-clone friendly. */
 export interface DesignSpec {
@@ -130,45 +133,50 @@ function rowBlock(spec: DesignSpec, design: BrainDesign, rows: Int32Array): RowB
   return { n: m, codes: terms.map((t) => t.factor.codes), z: terms.map((t) => t.z), xy };
 }
 
+/** Design rows converted to double and multiplied at a time: 128 rows of 256 voxels (256 KB) stay in the second-level cache. */
+const ROW_CHUNK = 128;
+
+function roundUp4(x: number): number {
+  return (x + 3) & ~3;
+}
+
+let threadProducts: KernelMemory | undefined;
+
 /**
- * Reusable buffers for the cross-products of a block of V voxels, entry-major (entry e of voxel
- * v at e*V + v) so the batched loops run contiguously over voxels.
+ * Where the cross-products of the last block of V voxels are: computed by the WebAssembly
+ * kernels in the thread's product memory (shared by the designs in turn), entry-major there
+ * (entry e of voxel v at e*width + v, width = V rounded up to the kernels' 4), then Z'y
+ * transposed to voxel-major (voxel v's q entries at v*q) for each voxel to read in place.
  */
 export class ChunkProducts {
-  xty: Float64Array;
-  yty: Float64Array;
-  /** per term, Z_l'y for each level (entry l k + a) */
-  zty: Float64Array[];
-  /** per term, the same transposed (voxel-major: voxel v's at v q), read by each voxel in place */
-  ztyByVoxel: Float64Array[];
-  /** four response rows in double precision */
-  rows: Float64Array;
+  readonly kernels = (threadProducts ??= growableMemory());
+  width = 0;
+  /** X'y (column j's in row xRow[j] of width values), y'y (one row) */
+  xty = 0;
+  xRow: Int32Array = new Int32Array(0);
+  yty = 0;
+  /** per term, its Z_l'y voxel-major */
+  ztyByVoxel: number[] = [];
+  /** the grouped first block that summed its y rows for the block (`GroupedFirstBlock.setResponses`), if one did */
+  batched?: GroupedFirstBlock;
   /** one voxel's X'y, gathered for the system (which copies it) */
-  voxelXty: Float64Array;
-  constructor(
-    readonly capacity: number,
-    p: number,
-    termSizes: number[],
-  ) {
-    this.xty = new Float64Array(p * capacity);
-    this.yty = new Float64Array(capacity);
-    this.zty = termSizes.map((q) => new Float64Array(q * capacity));
-    this.ztyByVoxel = termSizes.map((q) => new Float64Array(q * capacity));
-    this.rows = new Float64Array(4 * capacity);
+  readonly voxelXty: Float64Array;
+  constructor(p: number) {
     this.voxelXty = new Float64Array(p);
   }
 }
 
-/** Tile of the transposition: 32 x 32 doubles (8 KB) each side stay in the first-level cache. */
-const TILE = 32;
-
-/** out (V x q, row-major) = the transpose of a (q x V, row-major), tile by tile. */
-function transpose(a: Float64Array, q: number, V: number, out: Float64Array): void {
-  for (let e0 = 0; e0 < q; e0 += TILE)
-    for (let v0 = 0; v0 < V; v0 += TILE) {
-      const e1 = Math.min(q, e0 + TILE);
-      const v1 = Math.min(V, v0 + TILE);
-      for (let e = e0; e < e1; e++) for (let v = v0; v < v1; v++) out[v * q + e] = a[e * V + v];
+/**
+ * The responses of rows starting at rowStart (V values each) into `out` from `at`, rows of width
+ * values. A copy of a typed array's slice costs about what a loop over 64 values does.
+ */
+function stageRows(Y: Float32Array, rowStart: Int32Array, V: number, out: Float32Array, at: number, width: number): void {
+  if (V >= 64) for (let q = 0; q < rowStart.length; q++) out.set(Y.subarray(rowStart[q], rowStart[q] + V), at + q * width);
+  else
+    for (let q = 0; q < rowStart.length; q++) {
+      const src = rowStart[q];
+      const dst = at + q * width;
+      for (let v = 0; v < V; v++) out[dst + v] = Y[src + v];
     }
 }
 
@@ -242,77 +250,119 @@ export class BrainDesign {
     } else this.system = new BlockedSystem(this.terms, X(), y, this.p, this.gram);
   }
 
-  newProducts(capacity: number): ChunkProducts {
-    return new ChunkProducts(
-      capacity,
-      this.p,
-      this.terms.map((t) => t.nlevels * t.k),
-    );
+  /** X as the kernels' left factor of X'y, built at the first `products` */
+  private xFactor?: RowFactor;
+
+  newProducts(): ChunkProducts {
+    return new ChunkProducts(this.p);
   }
 
   /**
    * The cross-products of V responses: design row r's values are Y[rowStart[r] .. rowStart[r] + V).
-   * X'y, y'y and Z_l'y of every term's levels, in one pass over the rows (each row is converted
-   * to double once, then used by every product).
+   * X'y, y'y and Z_l'y of every term's levels by the kernels, over chunks of rows converted to
+   * double once; then the grouped first block's y rows of all V.
    */
   products(Y: Float32Array, rowStart: Int32Array, V: number, out: ChunkProducts): void {
     const { n, p, X } = this;
     if (!X) throw new Error("a missingness pattern's design has no products of its own");
-    const { xty, yty, zty, rows } = out;
-    xty.fill(0, 0, p * V);
-    yty.fill(0, 0, V);
-    this.terms.forEach((t, ti) => zty[ti].fill(0, 0, t.nlevels * t.k * V));
-    // X'y four rows at a time: each xty entry is loaded and stored once per four multiply-adds
-    const r4 = n - (n % 4);
-    for (let r = 0; r < n; r += 4) {
-      const block = r < r4 ? 4 : n - r;
-      for (let b = 0; b < block; b++) {
-        const ro = rowStart[r + b];
-        const o = b * V;
-        for (let v = 0; v < V; v++) {
-          const y = Y[ro + v];
-          rows[o + v] = y;
-          yty[v] += y * y;
-        }
-      }
-      for (let b = block; b < 4; b++) rows.fill(0, b * V, (b + 1) * V);
-      for (let j = 0; j < p; j++) {
-        const c = r + j * n;
-        const x0 = X[c];
-        const x1 = block > 1 ? X[c + 1] : 0;
-        const x2 = block > 2 ? X[c + 2] : 0;
-        const x3 = block > 3 ? X[c + 3] : 0;
-        if (x0 === 0 && x1 === 0 && x2 === 0 && x3 === 0) continue;
-        const o = j * V;
-        for (let v = 0; v < V; v++) xty[o + v] += x0 * rows[v] + x1 * rows[V + v] + x2 * rows[2 * V + v] + x3 * rows[3 * V + v];
-      }
-      for (let ti = 0; ti < this.terms.length; ti++) {
-        const { k, z, codes } = this.terms[ti];
-        const termOut = zty[ti];
-        for (let b = 0; b < block; b++) {
-          const base = codes[r + b] * k;
-          for (let a = 0; a < k; a++) {
-            const za = z[r + b + a * n];
-            if (za === 0) continue;
-            const o = (base + a) * V;
-            const ro = b * V;
-            for (let v = 0; v < V; v++) termOut[o + v] += za * rows[ro + v];
-          }
-        }
-      }
+    const width = roundUp4(V);
+    const xFactor = (this.xFactor ??= new RowFactor(n, p, X, 1, n));
+    const kernels = out.kernels;
+    const grouped = this.system!.batchedFirst;
+    const sizes = this.terms.map((t) => t.nlevels * t.k);
+    const entries = this.terms.reduce((s, t) => s + t.k, 0);
+    // the design's inputs (`writeKernelInputs`), then the block's
+    const xAt = 0;
+    const intAt = xAt + xFactor.doubles;
+    const zAt = intAt + Math.ceil((entries * n + sizes.reduce((s, q) => s + q, 0)) / 2);
+    const factorAt = zAt + entries * n;
+    const yAt = factorAt + (grouped?.batchFactor.doubles ?? 0);
+    // the responses of a chunk of rows in single precision (staged, then widened), rows of width
+    const stageAt = yAt + ROW_CHUNK * width;
+    out.xty = stageAt + (ROW_CHUNK * width) / 2;
+    out.yty = out.xty + xFactor.rows * width;
+    const ztyAt: number[] = [];
+    let end = out.yty + width;
+    for (const q of sizes) {
+      ztyAt.push(end);
+      end += q * width;
+    }
+    const productsEnd = end;
+    out.ztyByVoxel = [];
+    for (const q of sizes) {
+      out.ztyByVoxel.push(end);
+      end += q * V;
+    }
+    kernels.reserve(end + (grouped?.batchDoubles(width) ?? 0));
+    if (kernels.owner !== this) {
+      this.writeKernelInputs(kernels, xAt, intAt, zAt, factorAt);
+      kernels.owner = this;
+    }
+    const f64 = kernels.f64;
+    const f32 = kernels.f32;
+    // the products, and the response rows' padding (never written, so zero throughout)
+    f64.fill(0, yAt, productsEnd);
+    for (let r0 = 0; r0 < n; r0 += ROW_CHUNK) {
+      const rows = Math.min(ROW_CHUNK, n - r0);
+      stageRows(Y, rowStart.subarray(r0, r0 + rows), V, f32, 2 * stageAt, width);
+      kernels.widen(yAt, 2 * stageAt, rows * width);
+      xFactor.addProducts(kernels, xAt, out.xty, yAt, width, r0, rows);
+      kernels.sumSquaresRows(out.yty, yAt, width, rows);
+      for (let ti = 0, zo = 0; ti < this.terms.length; ti++)
+        for (let a = 0; a < this.terms[ti].k; a++, zo += n) kernels.scatterRows(ztyAt[ti], yAt, width, 2 * intAt + zo + r0, zAt + zo + r0, rows);
     }
     // each voxel then reads its Z'y contiguously
-    this.terms.forEach((t, ti) => transpose(zty[ti], t.nlevels * t.k, V, out.ztyByVoxel[ti]));
+    for (let ti = 0, at = 2 * intAt + entries * n; ti < sizes.length; at += sizes[ti++])
+      kernels.transposeRows(out.ztyByVoxel[ti], sizes[ti], ztyAt[ti], width, at, V);
+    grouped?.setResponses(kernels, factorAt, ztyAt[0], width, end);
+    out.width = width;
+    out.xRow = xFactor.rowOf;
+    out.batched = grouped;
   }
 
-  /** Sets voxel v of `products` (computed for V voxels) as the system's response. */
-  setResponse(products: ChunkProducts, V: number, v: number): void {
-    const xty = products.voxelXty;
-    for (let j = 0; j < this.p; j++) xty[j] = products.xty[j * V + v];
-    const zty = products.ztyByVoxel.map((all, ti) => {
-      const q = this.terms[ti].nlevels * this.terms[ti].k;
-      return all.subarray(v * q, (v + 1) * q);
+  /**
+   * The kernels' inputs that depend on the design alone, written when it takes the memory over:
+   * X's (`RowFactor.write`); per term and entry a, each row's row of Z'y (its level's entry
+   * k + a; a grouped first block's level in group order) and its z; per term, the row of Z'y of
+   * each of its entries; the grouped first block's factor.
+   */
+  private writeKernelInputs(kernels: KernelMemory, xAt: number, intAt: number, zAt: number, factorAt: number): void {
+    const n = this.n;
+    const f64 = kernels.f64;
+    const i32 = kernels.i32;
+    const grouped = this.system!.batchedFirst;
+    const slots = (ti: number) => (ti === 0 ? grouped?.levelSlots : undefined);
+    this.xFactor!.write(kernels, xAt);
+    let at = 2 * intAt;
+    let zo = zAt;
+    this.terms.forEach(({ k, codes, z }, ti) => {
+      const slot = slots(ti);
+      for (let a = 0; a < k; a++, at += n, zo += n) {
+        for (let r = 0; r < n; r++) i32[at + r] = slot ? slot[codes[r]] : codes[r] * k + a;
+        f64.set(z.subarray(a * n, (a + 1) * n), zo);
+      }
     });
-    this.system!.setResponse({ xty, yty: products.yty[v], zty });
+    this.terms.forEach(({ k, nlevels }, ti) => {
+      const slot = slots(ti);
+      if (slot) i32.set(slot, at);
+      else for (let e = 0; e < nlevels * k; e++) i32[at + e] = e;
+      at += nlevels * k;
+    });
+    grouped?.batchFactor.write(kernels, factorAt);
+  }
+
+  /** Sets voxel v of the last `products` as the system's response. */
+  setResponse(products: ChunkProducts, v: number): void {
+    const { width } = products;
+    const f64 = products.kernels.f64;
+    const xty = products.voxelXty;
+    for (let j = 0; j < this.p; j++) xty[j] = f64[products.xty + products.xRow[j] * width + v];
+    const zty = products.ztyByVoxel.map((at, ti) => {
+      const q = this.terms[ti].nlevels * this.terms[ti].k;
+      return f64.subarray(at + v * q, at + (v + 1) * q);
+    });
+    // a pattern's design takes the full design's products, but sums its own grouped rows
+    const batched = products.batched !== undefined && products.batched === this.system!.batchedFirst;
+    this.system!.setResponse({ xty, yty: f64[products.yty + v], zty, voxel: batched ? v : undefined });
   }
 }

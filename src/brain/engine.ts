@@ -191,7 +191,7 @@ export class ChunkFitter {
     const imageOf = this.rowImage;
     const capacity = Math.min(BLOCK, columns.length);
     if (capacity === 0) return;
-    const products = full.newProducts(capacity);
+    const products = full.newProducts();
     const rowStart = new Int32Array(n);
     const zeroMissing = this.settings.zeroIsMissing;
     const blockColumns: number[] = [];
@@ -239,7 +239,7 @@ export class ChunkFitter {
       for (let v = 0; v < V; v++) {
         const c = blockColumns[v];
         const design = designs[v];
-        design.setResponse(products, V, v);
+        design.setResponse(products, v);
         const system = design.system!;
         const before = system.evaluations;
         // a missingness pattern's first voxel starts from its neighbour's last fit (see patternDesign)
