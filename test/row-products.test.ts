@@ -127,12 +127,12 @@ test('row kernels: a factor whose sparse columns overlap as much as dense ones i
   assert.equal(factor.rows, 4);
 });
 
-test('row kernels: single-precision responses widened to double', () => {
+test('row kernels: single-precision responses widened to double, a missing value (NaN) as 0', () => {
   const kernels = growableMemory();
-  const values = Float32Array.from({ length: 12 }, (_, i) => i / 3 - 1.7);
+  const values = Float32Array.from({ length: 12 }, (_, i) => (i % 5 === 3 ? NaN : i / 3 - 1.7));
   kernels.f32.set(values, 0);
   kernels.widen(8, 0, 12);
-  values.forEach((x, i) => assert.equal(kernels.f64[8 + i], x));
+  values.forEach((x, i) => assert.equal(kernels.f64[8 + i], Number.isNaN(x) ? 0 : x));
 });
 
 /** Each voxel's X'y, y'y and Z'y written out in double precision. */

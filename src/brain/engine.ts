@@ -180,28 +180,27 @@ export class ChunkFitter {
 
   /**
    * Fits the given columns of the chunk, each on its design: the full one, or its missingness
-   * pattern's. Their products are computed in blocks against the full design, a missing value
-   * counting as 0: for a pattern's design, which has the full design's levels, they are the
-   * products over its observed rows. A block holds at most the pattern cache's number of
-   * patterns, so that the designs in use stay bounded.
+   * pattern's. Their products are computed against the full design for windows of consecutive
+   * columns, read in place (the columns not fitted in a window cost their share of the products,
+   * which is less than gathering the others), a missing value counting as 0: for a pattern's
+   * design, which has the full design's levels, they are the products over its observed rows. A
+   * window holds at most the pattern cache's number of patterns, so that the designs in use stay
+   * bounded.
    */
   private fitColumns(Y: Float32Array, width: number, columns: number[], count: Int32Array, records: Float64Array, status: Uint8Array): void {
     const full = this.full;
     const n = full.n;
     const imageOf = this.rowImage;
-    const capacity = Math.min(BLOCK, columns.length);
-    if (capacity === 0) return;
     const products = full.newProducts();
     const rowStart = new Int32Array(n);
-    const zeroMissing = this.settings.zeroIsMissing;
-    const blockColumns: number[] = [];
+    const windowColumns: number[] = [];
     const designs: BrainDesign[] = [];
-    let gathered: Float32Array | undefined;
     for (let next = 0; next < columns.length;) {
-      blockColumns.length = 0;
+      const first = columns[next];
+      windowColumns.length = 0;
       designs.length = 0;
       const patterns = new Set<BrainDesign>();
-      for (; next < columns.length && blockColumns.length < capacity && patterns.size < this.patternCacheSize; next++) {
+      for (; next < columns.length && columns[next] - first < BLOCK && patterns.size < this.patternCacheSize; next++) {
         const c = columns[next];
         let design = full;
         if (count[c] < n) {
@@ -213,33 +212,17 @@ export class ChunkFitter {
           }
           patterns.add(design);
         }
-        blockColumns.push(c);
+        windowColumns.push(c);
         designs.push(design);
       }
-      const V = blockColumns.length;
-      if (V === 0) continue;
-      // contiguous fully observed columns are read in place; others are gathered into rows of V values
-      let source = Y;
-      if (patterns.size === 0 && blockColumns[V - 1] - blockColumns[0] === V - 1) {
-        for (let r = 0; r < n; r++) rowStart[r] = imageOf[r] * width + blockColumns[0];
-      } else {
-        gathered ??= new Float32Array(n * capacity);
-        for (let r = 0; r < n; r++) {
-          const src = imageOf[r] * width;
-          const dst = r * V;
-          rowStart[r] = dst;
-          for (let v = 0; v < V; v++) {
-            const y = Y[src + blockColumns[v]];
-            gathered[dst + v] = y !== y || (zeroMissing && y === 0) ? 0 : y;
-          }
-        }
-        source = gathered;
-      }
-      full.products(source, rowStart, V, products);
-      for (let v = 0; v < V; v++) {
-        const c = blockColumns[v];
-        const design = designs[v];
-        design.setResponse(products, v);
+      if (windowColumns.length === 0) continue;
+      const V = windowColumns[windowColumns.length - 1] - first + 1;
+      for (let r = 0; r < n; r++) rowStart[r] = imageOf[r] * width + first;
+      full.products(Y, rowStart, V, products);
+      for (let i = 0; i < windowColumns.length; i++) {
+        const c = windowColumns[i];
+        const design = designs[i];
+        design.setResponse(products, c - first);
         const system = design.system!;
         const before = system.evaluations;
         // a missingness pattern's first voxel starts from its neighbour's last fit (see patternDesign)

@@ -185,7 +185,7 @@ export class KernelMemory {
     this.kernels.transposeRows(out * 8, q, b * 8, wb, idx * 4, V);
   }
 
-  /** out[i] = in[i] for i < count (a multiple of 4): the floats at `input` (an offset in floats) to doubles */
+  /** out[i] = in[i] for i < count (a multiple of 4): the floats at `input` (an offset in floats) to doubles, NaN (missing) as 0 */
   widen(out: number, input: number, count: number): void {
     this.kernels.widen(out * 8, input * 4, count);
   }

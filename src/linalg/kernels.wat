@@ -677,13 +677,16 @@
 
   ;; out[i] = in[i] for i < count (a multiple of 4): single-precision responses to double
   (func (export "widen") (param $out i32) (param $in i32) (param $count i32)
-    (local $end i32)
+    (local $end i32) (local $a v128) (local $b v128)
     (local.set $end (i32.add (local.get $in) (i32.shl (local.get $count) (i32.const 2))))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $in) (local.get $end)))
-        (v128.store (local.get $out) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $in))))
-        (v128.store offset=16 (local.get $out) (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $in))))
+        ;; a NaN (a missing value) becomes 0: x == x is false there, and the mask clears it
+        (local.set $a (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $in))))
+        (local.set $b (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $in))))
+        (v128.store (local.get $out) (v128.and (local.get $a) (f64x2.eq (local.get $a) (local.get $a))))
+        (v128.store offset=16 (local.get $out) (v128.and (local.get $b) (f64x2.eq (local.get $b) (local.get $b))))
         (local.set $in (i32.add (local.get $in) (i32.const 16)))
         (local.set $out (i32.add (local.get $out) (i32.const 32)))
         (br $next))))
