@@ -183,9 +183,7 @@ export class ChunkFitter {
    * pattern's. Their products are computed against the full design for windows of consecutive
    * columns, read in place (the columns not fitted in a window cost their share of the products,
    * which is less than gathering the others), a missing value counting as 0: for a pattern's
-   * design, which has the full design's levels, they are the products over its observed rows. A
-   * window holds at most the pattern cache's number of patterns, so that the designs in use stay
-   * bounded.
+   * design, which has the full design's levels, they are the products over its observed rows.
    */
   private fitColumns(Y: Float32Array, width: number, columns: number[], count: Int32Array, records: Float64Array, status: Uint8Array): void {
     const full = this.full;
@@ -193,14 +191,13 @@ export class ChunkFitter {
     const imageOf = this.rowImage;
     const products = full.newProducts();
     const rowStart = new Int32Array(n);
-    const windowColumns: number[] = [];
-    const designs: BrainDesign[] = [];
     for (let next = 0; next < columns.length;) {
       const first = columns[next];
-      windowColumns.length = 0;
-      designs.length = 0;
-      const patterns = new Set<BrainDesign>();
-      for (; next < columns.length && columns[next] - first < BLOCK && patterns.size < this.patternCacheSize; next++) {
+      let end = next;
+      while (end < columns.length && columns[end] - first < BLOCK) end++;
+      for (let r = 0; r < n; r++) rowStart[r] = imageOf[r] * width + first;
+      full.products(Y, rowStart, columns[end - 1] - first + 1, products);
+      for (; next < end; next++) {
         const c = columns[next];
         let design = full;
         if (count[c] < n) {
@@ -210,18 +207,7 @@ export class ChunkFitter {
             status[c] = design.problem.kind === 'rank' ? VoxelStatus.rankDeficient : VoxelStatus.unidentifiable;
             continue;
           }
-          patterns.add(design);
         }
-        windowColumns.push(c);
-        designs.push(design);
-      }
-      if (windowColumns.length === 0) continue;
-      const V = windowColumns[windowColumns.length - 1] - first + 1;
-      for (let r = 0; r < n; r++) rowStart[r] = imageOf[r] * width + first;
-      full.products(Y, rowStart, V, products);
-      for (let i = 0; i < windowColumns.length; i++) {
-        const c = windowColumns[i];
-        const design = designs[i];
         design.setResponse(products, c - first);
         const system = design.system!;
         const before = system.evaluations;
