@@ -1,6 +1,6 @@
 /**
  * The row-major product kernels of the whole-brain engine (kernels.wat: crossprodRows,
- * sumSquaresRows, scatterRows, transposeRows, widen; RowFactor's dense and sparse split) against
+ * sumSquaresRows, scatterRows, transposeRows, widenRows; RowFactor's dense and sparse split) against
  * plain JavaScript on sizes that the kernels' tiles and chunks do not divide, and the batched
  * products of a BrainDesign (its grouped first block's y rows included) against the products of
  * each voxel's response written out.
@@ -127,12 +127,29 @@ test('row kernels: a factor whose sparse columns overlap as much as dense ones i
   assert.equal(factor.rows, 4);
 });
 
-test('row kernels: single-precision responses widened to double, a missing value (NaN) as 0', () => {
-  const kernels = growableMemory();
-  const values = Float32Array.from({ length: 12 }, (_, i) => (i % 5 === 3 ? NaN : i / 3 - 1.7));
-  kernels.f32.set(values, 0);
-  kernels.widen(8, 0, 12);
-  values.forEach((x, i) => assert.equal(kernels.f64[8 + i], Number.isNaN(x) ? 0 : x));
+test("row kernels: responses widened to double, missing values as 0, each column's observed count and range", () => {
+  const rows = 3;
+  const width = 8;
+  const values = Float32Array.from({ length: rows * width }, (_, i) => (i % 5 === 3 ? NaN : i % 7 === 2 ? 0 : i / 3 - 1.7));
+  values[width + 6] = Infinity;
+  for (const zeroIsMissing of [false, true]) {
+    const kernels = growableMemory();
+    kernels.reserve(1024);
+    const stats = 512;
+    kernels.f64.fill(0, stats, stats + width);
+    kernels.f64.fill(Infinity, stats + width, stats + 2 * width);
+    kernels.f64.fill(-Infinity, stats + 2 * width, stats + 3 * width);
+    kernels.f32.set(values, 0);
+    kernels.widenRows(64, 0, rows, width, stats, zeroIsMissing);
+    const observed = (x: number) => !Number.isNaN(x) && !(zeroIsMissing && x === 0);
+    values.forEach((x, i) => assert.equal(kernels.f64[64 + i], observed(x) ? x : 0));
+    for (let j = 0; j < width; j++) {
+      const column = [0, 1, 2].map((r) => values[r * width + j]).filter(observed);
+      assert.equal(kernels.f64[stats + j], column.length, `column ${j}'s count`);
+      assert.equal(kernels.f64[stats + width + j], Math.min(Infinity, ...column));
+      assert.equal(kernels.f64[stats + 2 * width + j], Math.max(-Infinity, ...column));
+    }
+  }
 });
 
 /** Each voxel's X'y, y'y and Z'y written out in double precision. */

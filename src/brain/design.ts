@@ -157,12 +157,20 @@ export class ChunkProducts {
   yty = 0;
   /** per term, its Z_l'y voxel-major */
   ztyByVoxel: number[] = [];
+  /** per voxel, its observed values' count, lowest and highest (rows of width values) */
+  stats = 0;
   /** the grouped first block that summed its y rows for the block (`GroupedFirstBlock.setResponses`), if one did */
   batched?: GroupedFirstBlock;
   /** one voxel's X'y, gathered for the system (which copies it) */
   readonly voxelXty: Float64Array;
   constructor(p: number) {
     this.voxelXty = new Float64Array(p);
+  }
+
+  /** Voxel v's count of observed values and their lowest and highest. */
+  voxelStats(v: number): { count: number; lowest: number; highest: number } {
+    const f64 = this.kernels.f64;
+    return { count: f64[this.stats + v], lowest: f64[this.stats + this.width + v], highest: f64[this.stats + 2 * this.width + v] };
   }
 }
 
@@ -260,9 +268,11 @@ export class BrainDesign {
   /**
    * The cross-products of V responses: design row r's values are Y[rowStart[r] .. rowStart[r] + V).
    * X'y, y'y and Z_l'y of every term's levels by the kernels, over chunks of rows converted to
-   * double once; then the grouped first block's y rows of all V.
+   * double once, a missing value (NaN; with zeroIsMissing also 0) counting as 0, and each
+   * response's count of observed values and their range; then the grouped first block's y rows
+   * of all V.
    */
-  products(Y: Float32Array, rowStart: Int32Array, V: number, out: ChunkProducts): void {
+  products(Y: Float32Array, rowStart: Int32Array, V: number, out: ChunkProducts, zeroIsMissing = false): void {
     const { n, p, X } = this;
     if (!X) throw new Error("a missingness pattern's design has no products of its own");
     const width = roundUp4(V);
@@ -287,6 +297,8 @@ export class BrainDesign {
       ztyAt.push(end);
       end += q * width;
     }
+    out.stats = end;
+    end += 3 * width;
     const productsEnd = end;
     out.ztyByVoxel = [];
     for (const q of sizes) {
@@ -301,11 +313,13 @@ export class BrainDesign {
     const f64 = kernels.f64;
     const f32 = kernels.f32;
     // the products, and the response rows' padding (never written, so zero throughout)
-    f64.fill(0, yAt, productsEnd);
+    f64.fill(0, yAt, out.stats + width);
+    f64.fill(Infinity, out.stats + width, out.stats + 2 * width);
+    f64.fill(-Infinity, out.stats + 2 * width, productsEnd);
     for (let r0 = 0; r0 < n; r0 += ROW_CHUNK) {
       const rows = Math.min(ROW_CHUNK, n - r0);
       stageRows(Y, rowStart.subarray(r0, r0 + rows), V, f32, 2 * stageAt, width);
-      kernels.widen(yAt, 2 * stageAt, rows * width);
+      kernels.widenRows(yAt, 2 * stageAt, rows, width, out.stats, zeroIsMissing);
       xFactor.addProducts(kernels, xAt, out.xty, yAt, width, r0, rows);
       kernels.sumSquaresRows(out.yty, yAt, width, rows);
       for (let ti = 0, zo = 0; ti < this.terms.length; ti++)

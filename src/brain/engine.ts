@@ -85,8 +85,6 @@ export class ChunkFitter {
 
   process(task: ChunkTask): ChunkResult {
     const { start, width, Y, analysis } = task;
-    const { n } = this.spec;
-    const rowImage = this.rowImage;
     const records = new Float64Array(width * this.layout.size).fill(NaN);
     const status = new Uint8Array(width).fill(VoxelStatus.outsideMask);
     this.evaluations = 0;
@@ -98,31 +96,9 @@ export class ChunkFitter {
     this.patterns.clear();
     if (analysis && !analysis.some((x) => x)) return { start, width, records, status, evaluations: 0, crowded: 0 };
 
-    // per voxel: observed count and range (constancy, finiteness), in one pass over the images
-    const count = new Int32Array(width);
-    const lowest = new Float64Array(width).fill(Infinity);
-    const highest = new Float64Array(width).fill(-Infinity);
-    const zeroMissing = this.settings.zeroIsMissing;
-    for (let r = 0; r < n; r++) {
-      const base = rowImage[r] * width;
-      for (let c = 0; c < width; c++) {
-        const y = Y[base + c];
-        if (y !== y || (zeroMissing && y === 0)) continue;
-        count[c]++;
-        if (y < lowest[c]) lowest[c] = y;
-        if (y > highest[c]) highest[c] = y;
-      }
-    }
     const columns: number[] = [];
-    for (let c = 0; c < width; c++) {
-      if (analysis && !analysis[c]) continue;
-      if (count[c] === 0) status[c] = VoxelStatus.noData;
-      else if (count[c] < this.settings.minN) status[c] = VoxelStatus.tooFewObservations;
-      else if (lowest[c] === -Infinity || highest[c] === Infinity) status[c] = VoxelStatus.nonFinite;
-      else if (lowest[c] === highest[c]) status[c] = VoxelStatus.constant;
-      else columns.push(c);
-    }
-    this.fitColumns(Y, width, columns, count, records, status);
+    for (let c = 0; c < width; c++) if (!analysis || analysis[c]) columns.push(c);
+    this.fitColumns(Y, width, columns, records, status);
     return { start, width, records, status, evaluations: this.evaluations, crowded: this.crowded };
   }
 
@@ -179,34 +155,42 @@ export class ChunkFitter {
   }
 
   /**
-   * Fits the given columns of the chunk, each on its design: the full one, or its missingness
-   * pattern's. Their products are computed against the full design for windows of consecutive
-   * columns, read in place (the columns not fitted in a window cost their share of the products,
-   * which is less than gathering the others), a missing value counting as 0: for a pattern's
-   * design, which has the full design's levels, they are the products over its observed rows.
+   * Fits the given columns of the chunk that can be fitted, each on its design: the full one, or
+   * its missingness pattern's. Their products are computed against the full design for windows of
+   * consecutive columns, read in place, a missing value counting as 0: for a pattern's design,
+   * which has the full design's levels, they are the products over its observed rows. The same
+   * pass counts each voxel's observed values and their range, which say whether it is fitted.
    */
-  private fitColumns(Y: Float32Array, width: number, columns: number[], count: Int32Array, records: Float64Array, status: Uint8Array): void {
+  private fitColumns(Y: Float32Array, width: number, columns: number[], records: Float64Array, status: Uint8Array): void {
     const full = this.full;
     const n = full.n;
     const imageOf = this.rowImage;
     const products = full.newProducts();
     const rowStart = new Int32Array(n);
+    const { minN, zeroIsMissing } = this.settings;
     for (let next = 0; next < columns.length;) {
       const first = columns[next];
       let end = next;
       while (end < columns.length && columns[end] - first < BLOCK) end++;
       for (let r = 0; r < n; r++) rowStart[r] = imageOf[r] * width + first;
-      full.products(Y, rowStart, columns[end - 1] - first + 1, products);
+      full.products(Y, rowStart, columns[end - 1] - first + 1, products, zeroIsMissing);
       for (; next < end; next++) {
         const c = columns[next];
+        const { count, lowest, highest } = products.voxelStats(c - first);
         let design = full;
-        if (count[c] < n) {
-          const rows = this.observedRows(Y, width, c, count[c]);
+        let unfitted: number | undefined;
+        if (count === 0) unfitted = VoxelStatus.noData;
+        else if (count < minN) unfitted = VoxelStatus.tooFewObservations;
+        else if (lowest === -Infinity || highest === Infinity) unfitted = VoxelStatus.nonFinite;
+        else if (lowest === highest) unfitted = VoxelStatus.constant;
+        else if (count < n) {
+          const rows = this.observedRows(Y, width, c, count);
           design = this.patternDesign(patternKey(rows, n), rows);
-          if (design.problem) {
-            status[c] = design.problem.kind === 'rank' ? VoxelStatus.rankDeficient : VoxelStatus.unidentifiable;
-            continue;
-          }
+          if (design.problem) unfitted = design.problem.kind === 'rank' ? VoxelStatus.rankDeficient : VoxelStatus.unidentifiable;
+        }
+        if (unfitted !== undefined) {
+          status[c] = unfitted;
+          continue;
         }
         design.setResponse(products, c - first);
         const system = design.system!;

@@ -43,7 +43,7 @@ interface Exports {
   sumSquaresRows(out: number, b: number, wb: number, m: number): void;
   scatterRows(d: number, b: number, wb: number, idx: number, w: number, m: number): void;
   transposeRows(out: number, q: number, b: number, wb: number, idx: number, V: number): void;
-  widen(out: number, input: number, count: number): void;
+  widenRows(out: number, input: number, rows: number, width: number, stats: number, zeroMissing: number): void;
 }
 
 /** 64 KiB pages: 4 GiB, WebAssembly's limit */
@@ -185,9 +185,14 @@ export class KernelMemory {
     this.kernels.transposeRows(out * 8, q, b * 8, wb, idx * 4, V);
   }
 
-  /** out[i] = in[i] for i < count (a multiple of 4): the floats at `input` (an offset in floats) to doubles, NaN (missing) as 0 */
-  widen(out: number, input: number, count: number): void {
-    this.kernels.widen(out * 8, input * 4, count);
+  /**
+   * `rows` rows of `width` floats (a multiple of 4) at `input` (an offset in floats) to doubles
+   * at `out`, a missing value (NaN; with zeroIsMissing also 0) as 0; per column j, the count of
+   * observed values and their lowest and highest accumulate at stats + j, stats + width + j and
+   * stats + 2 width + j.
+   */
+  widenRows(out: number, input: number, rows: number, width: number, stats: number, zeroIsMissing: boolean): void {
+    this.kernels.widenRows(out * 8, input * 4, rows, width, stats * 8, zeroIsMissing ? 1 : 0);
   }
 
   /** the whole memory as floats */

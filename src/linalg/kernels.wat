@@ -675,19 +675,39 @@
             (local.set $e (i32.add (local.get $e) (i32.const 1)))))
         (br $tiles))))
 
-  ;; out[i] = in[i] for i < count (a multiple of 4): single-precision responses to double
-  (func (export "widen") (param $out i32) (param $in i32) (param $count i32)
-    (local $end i32) (local $a v128) (local $b v128)
-    (local.set $end (i32.add (local.get $in) (i32.shl (local.get $count) (i32.const 2))))
+  ;; `rows` rows of `width` floats at in (width a multiple of 4) to doubles at out, a missing value
+  ;; (NaN; with zeroMissing also 0) as 0; per column j, the observed values' count, lowest and
+  ;; highest accumulated at stats + j, stats + width + j and stats + 2 width + j
+  (func (export "widenRows") (param $out i32) (param $in i32) (param $rows i32) (param $width i32) (param $stats i32) (param $zeroMissing i32)
+    (local $wb i32) (local $s i32) (local $end i32) (local $rowEnd i32)
+    (local $v v128) (local $m v128) (local $zm v128) (local $one v128) (local $inf v128) (local $ninf v128)
+    (local.set $wb (i32.shl (local.get $width) (i32.const 3)))
+    (local.set $zm (i64x2.splat (i64.extend_i32_s (i32.sub (i32.const 0) (local.get $zeroMissing)))))
+    (local.set $one (f64x2.splat (f64.const 1)))
+    (local.set $inf (f64x2.splat (f64.const inf)))
+    (local.set $ninf (f64x2.splat (f64.const -inf)))
+    (local.set $end (i32.add (local.get $in) (i32.shl (i32.mul (local.get $rows) (local.get $width)) (i32.const 2))))
     (block $done
-      (loop $next
+      (loop $row
         (br_if $done (i32.ge_u (local.get $in) (local.get $end)))
-        ;; a NaN (a missing value) becomes 0: x == x is false there, and the mask clears it
-        (local.set $a (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $in))))
-        (local.set $b (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $in))))
-        (v128.store (local.get $out) (v128.and (local.get $a) (f64x2.eq (local.get $a) (local.get $a))))
-        (v128.store offset=16 (local.get $out) (v128.and (local.get $b) (f64x2.eq (local.get $b) (local.get $b))))
-        (local.set $in (i32.add (local.get $in) (i32.const 16)))
-        (local.set $out (i32.add (local.get $out) (i32.const 32)))
-        (br $next))))
+        (local.set $rowEnd (i32.add (local.get $in) (i32.shl (local.get $width) (i32.const 2))))
+        (local.set $s (local.get $stats))
+        (block $rowDone
+          (loop $pair
+            (br_if $rowDone (i32.ge_u (local.get $in) (local.get $rowEnd)))
+            (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $in))))
+            ;; observed: not NaN (x == x), and not 0 where 0 is missing
+            (local.set $m (v128.andnot (f64x2.eq (local.get $v) (local.get $v))
+              (v128.and (local.get $zm) (f64x2.eq (local.get $v) (v128.const f64x2 0 0)))))
+            (v128.store (local.get $out) (v128.and (local.get $v) (local.get $m)))
+            (v128.store (local.get $s) (f64x2.add (v128.load (local.get $s)) (v128.and (local.get $one) (local.get $m))))
+            (v128.store (i32.add (local.get $s) (local.get $wb))
+              (f64x2.min (v128.load (i32.add (local.get $s) (local.get $wb))) (v128.bitselect (local.get $v) (local.get $inf) (local.get $m))))
+            (v128.store (i32.add (local.get $s) (i32.shl (local.get $wb) (i32.const 1)))
+              (f64x2.max (v128.load (i32.add (local.get $s) (i32.shl (local.get $wb) (i32.const 1)))) (v128.bitselect (local.get $v) (local.get $ninf) (local.get $m))))
+            (local.set $in (i32.add (local.get $in) (i32.const 8)))
+            (local.set $out (i32.add (local.get $out) (i32.const 16)))
+            (local.set $s (i32.add (local.get $s) (i32.const 16)))
+            (br $pair)))
+        (br $row))))
 )
