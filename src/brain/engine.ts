@@ -102,14 +102,20 @@ export class ChunkFitter {
     return { start, width, records, status, evaluations: this.evaluations, crowded: this.crowded };
   }
 
-  /** Design rows observed at column c. */
-  private observedRows(Y: Float32Array, width: number, c: number, count: number): Int32Array {
-    const rows = new Int32Array(count);
+  /**
+   * The design rows observed at each of the columns (with that many observed values each), in
+   * one pass over the rows: a column's values are an image apart, the columns of a window close.
+   */
+  private observedRows(Y: Float32Array, width: number, columns: number[], counts: number[]): Int32Array[] {
+    const rows = counts.map((count) => new Int32Array(count));
+    const filled = new Int32Array(columns.length);
     const zeroMissing = this.settings.zeroIsMissing;
-    let k = 0;
     for (let r = 0; r < this.spec.n; r++) {
-      const y = Y[this.rowImage[r] * width + c];
-      if (y === y && !(zeroMissing && y === 0)) rows[k++] = r;
+      const base = this.rowImage[r] * width;
+      for (let i = 0; i < columns.length; i++) {
+        const y = Y[base + columns[i]];
+        if (y === y && !(zeroMissing && y === 0)) rows[i][filled[i]++] = r;
+      }
     }
     return rows;
   }
@@ -174,23 +180,36 @@ export class ChunkFitter {
       while (end < columns.length && columns[end] - first < BLOCK) end++;
       for (let r = 0; r < n; r++) rowStart[r] = imageOf[r] * width + first;
       full.products(Y, rowStart, columns[end - 1] - first + 1, products, zeroIsMissing);
+      // the window's voxels to fit, and the observed rows of those with missing images
+      const fitted: number[] = [];
+      const partial: number[] = [];
+      const partialCounts: number[] = [];
       for (; next < end; next++) {
         const c = columns[next];
         const { count, lowest, highest } = products.voxelStats(c - first);
-        let design = full;
-        let unfitted: number | undefined;
-        if (count === 0) unfitted = VoxelStatus.noData;
-        else if (count < minN) unfitted = VoxelStatus.tooFewObservations;
-        else if (lowest === -Infinity || highest === Infinity) unfitted = VoxelStatus.nonFinite;
-        else if (lowest === highest) unfitted = VoxelStatus.constant;
-        else if (count < n) {
-          const rows = this.observedRows(Y, width, c, count);
-          design = this.patternDesign(patternKey(rows, n), rows);
-          if (design.problem) unfitted = design.problem.kind === 'rank' ? VoxelStatus.rankDeficient : VoxelStatus.unidentifiable;
+        if (count === 0) status[c] = VoxelStatus.noData;
+        else if (count < minN) status[c] = VoxelStatus.tooFewObservations;
+        else if (lowest === -Infinity || highest === Infinity) status[c] = VoxelStatus.nonFinite;
+        else if (lowest === highest) status[c] = VoxelStatus.constant;
+        else {
+          fitted.push(c);
+          if (count < n) {
+            partial.push(c);
+            partialCounts.push(count);
+          }
         }
-        if (unfitted !== undefined) {
-          status[c] = unfitted;
-          continue;
+      }
+      const observed = this.observedRows(Y, width, partial, partialCounts);
+      for (let i = 0, j = 0; i < fitted.length; i++) {
+        const c = fitted[i];
+        let design = full;
+        if (partial[j] === c) {
+          const rows = observed[j++];
+          design = this.patternDesign(patternKey(rows, n), rows);
+          if (design.problem) {
+            status[c] = design.problem.kind === 'rank' ? VoxelStatus.rankDeficient : VoxelStatus.unidentifiable;
+            continue;
+          }
         }
         design.setResponse(products, c - first);
         const system = design.system!;
