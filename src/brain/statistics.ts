@@ -2,7 +2,7 @@
  * A voxel's contrast maps from the ROI inference code (lmerTest's contest1D / contestMD with
  * Satterthwaite's df): nothing about the tests is computed here, only laid out BLMM's way.
  */
-import { logTTwoSided, logTUpper, negLog10FromLn } from '../stats/distributions';
+import { logTTwoSided, negLog10FromLn } from '../stats/distributions';
 import { fTest } from '../inference/contrast';
 import { satterthwaite1D } from '../lmm/satterthwaite';
 import type { RecordLayout } from './layout';
@@ -40,10 +40,11 @@ export function writeTContrast(
   records[off('conSE')] = se;
   records[off('conT')] = t;
   records[off('conT_swedf')] = df;
-  // BLMM's conTlp is the upper one-sided -log10 p: half the two-sided tail for t >= 0 (one
-  // incomplete beta serves both maps), logTUpper's own complement otherwise
+  // BLMM's conTlp is the upper one-sided -log10 p: half the two-sided tail for t >= 0, one minus
+  // that half otherwise (at least 1/2, so nothing is lost to cancellation): one incomplete beta
+  // serves both maps
   const lnTwoSided = logTTwoSided(t, df);
-  records[off('conTlp')] = negLog10FromLn(t >= 0 ? lnTwoSided - Math.LN2 : logTUpper(t, df));
+  records[off('conTlp')] = negLog10FromLn(t >= 0 ? lnTwoSided - Math.LN2 : Math.log1p(-0.5 * Math.exp(lnTwoSided)));
   records[off('conTlnp')] = lnTwoSided;
 }
 

@@ -125,10 +125,36 @@ export function choleskyInverse(l: Float64Array, n: number, out: Float64Array = 
 export function inverseFromCholesky(l: Float64Array, n: number, lOffset: number, lLd: number, z: Float64Array, zOffset: number, zLd: number): void {
   lowerInverse(l, n, lOffset, lLd, z, zOffset, zLd);
   // Z[j, i] (i >= j) = sum_{k >= i} W[k, i] W[k, j] into the upper triangle and the diagonal:
-  // W[j, j] is read last by the diagonal of column j, before it is overwritten
+  // W[j, j] is read last by the diagonal of column j, before it is overwritten. Four i at a
+  // time share the loads of column j and run four independent sums, each in the order of k
   for (let j = 0; j < n; j++) {
     const wj = zOffset + j * zLd;
-    for (let i = j; i < n; i++) {
+    let i = j;
+    for (; i + 3 < n; i += 4) {
+      const w0 = zOffset + i * zLd;
+      const w1 = w0 + zLd;
+      const w2 = w1 + zLd;
+      const w3 = w2 + zLd;
+      const x0 = z[wj + i];
+      const x1 = z[wj + i + 1];
+      const x2 = z[wj + i + 2];
+      let s0 = z[w0 + i] * x0 + z[w0 + i + 1] * x1 + z[w0 + i + 2] * x2;
+      let s1 = z[w1 + i + 1] * x1 + z[w1 + i + 2] * x2;
+      let s2 = z[w2 + i + 2] * x2;
+      let s3 = 0;
+      for (let k = i + 3; k < n; k++) {
+        const x = z[wj + k];
+        s0 += z[w0 + k] * x;
+        s1 += z[w1 + k] * x;
+        s2 += z[w2 + k] * x;
+        s3 += z[w3 + k] * x;
+      }
+      z[w0 + j] = s0;
+      z[w1 + j] = s1;
+      z[w2 + j] = s2;
+      z[w3 + j] = s3;
+    }
+    for (; i < n; i++) {
       const wi = zOffset + i * zLd;
       let s = 0;
       for (let k = i; k < n; k++) s += z[wi + k] * z[wj + k];
@@ -144,18 +170,26 @@ export function inverseFromCholesky(l: Float64Array, n: number, lOffset: number,
 /**
  * W = L^{-1} for the lower-triangular L (n x n at lOffset, leading dimension lLd) into the lower
  * triangle of z (at zOffset, leading dimension zLd; its strict upper triangle is not written),
- * column by column down contiguous columns, skipping the zeros of sparse factors.
+ * column by column down contiguous columns, skipping the zeros of sparse factors. Two columns
+ * of L per pass over the rows below them, each entry updated in the same order as one at a time.
  */
 export function lowerInverse(l: Float64Array, n: number, lOffset: number, lLd: number, z: Float64Array, zOffset: number, zLd: number): void {
   for (let j = 0; j < n; j++) {
     const zj = zOffset + j * zLd;
     for (let i = j; i < n; i++) z[zj + i] = i === j ? 1 : 0;
-    for (let k = j; k < n; k++) {
-      const lk = lOffset + k * lLd;
-      const x = (z[zj + k] /= l[lk + k]);
-      if (x === 0) continue;
-      for (let i = k + 1; i < n; i++) z[zj + i] -= l[lk + i] * x;
+    let k = j;
+    for (; k + 1 < n; k += 2) {
+      const l0 = lOffset + k * lLd;
+      const l1 = l0 + lLd;
+      const x0 = (z[zj + k] /= l[l0 + k]);
+      if (x0 !== 0) z[zj + k + 1] -= l[l0 + k + 1] * x0;
+      const x1 = (z[zj + k + 1] /= l[l1 + k + 1]);
+      if (x0 === 0 && x1 === 0) continue;
+      if (x0 === 0) for (let i = k + 2; i < n; i++) z[zj + i] -= l[l1 + i] * x1;
+      else if (x1 === 0) for (let i = k + 2; i < n; i++) z[zj + i] -= l[l0 + i] * x0;
+      else for (let i = k + 2; i < n; i++) z[zj + i] = z[zj + i] - l[l0 + i] * x0 - l[l1 + i] * x1;
     }
+    if (k < n) z[zj + k] /= l[lOffset + k * lLd + k];
   }
 }
 

@@ -249,6 +249,13 @@ export class SupernodalCholesky {
    * clique of the filled graph.
    */
   selectedInverse(work: SupernodeWork, include: number): void {
+    if (this.structure.start.length === 2) {
+      // one dense supernode (a small dense matrix, such as a one-term model's [X y]): no rows
+      // below it, so Z is (L_CC L_CC')^{-1}, computed in place rather than through the kernel
+      // memory, whose copies in and out would cost as much as the arithmetic
+      inverseFromCholesky(work.matrix, include, 0, this.n, work.inverse, 0, this.n);
+      return;
+    }
     this.enter(work, 'both');
     this.invertSupernodes(work, include);
     this.leave(work, work.layout.inverse, work.inverse);

@@ -1,4 +1,4 @@
-import { symmetrizeFromLower } from '../linalg/dense';
+import { inverseFromCholesky, symmetrizeFromLower } from '../linalg/dense';
 import { SupernodalCholesky, SupernodeWork } from '../linalg/supernodal';
 import { factorizationWork } from '../linalg/supernodal-pool';
 import { CheapTermProfile, type ProfiledFactorization } from './cheap-terms';
@@ -77,8 +77,6 @@ export class BlockedSystem implements TailLayout {
   /** the factorization's buffers, and threads for a wide tail */
   private readonly work: SupernodeWork;
   private readonly first: FirstBlock;
-  /** scratch for L_X^{-1} in unscaledVcov */
-  private inverseWork?: Float64Array;
   /**
    * Terms with few rows in a wide tail (see orderTail), whose theta can be searched at the cost
    * of the trailing block alone; undefined when there are none.
@@ -166,6 +164,7 @@ export class BlockedSystem implements TailLayout {
       refreshL21: (row) => this.first.refreshL21(row),
       factorChanged: (counted) => {
         this.factoredAt = undefined;
+        this.factorVersion++;
         if (counted) this.evaluations++;
       },
     };
@@ -215,6 +214,17 @@ export class BlockedSystem implements TailLayout {
   /** the theta the factor is at, and its evaluation (undefined once anything else changed the factor) */
   private factoredAt?: Float64Array;
   private factored: Evaluation | null = null;
+  /**
+   * Counts the changes of the factor (a factorization, the cheap terms' partial ones, a new
+   * response): what was derived from the factor is reused while this has not moved. A search's
+   * last gradient is at its optimum, where the fit's covariance and Satterthwaite's derivatives
+   * ask for it again.
+   */
+  private factorVersion = 0;
+  private gradientAt?: { version: number; reml: boolean; parts: { logdet: Float64Array; pwrss: Float64Array } | null };
+  private vcovAt?: { version: number; vcov: Float64Array };
+  /** the rows the work's selected inverse covers, and the factor it was computed from */
+  private inverseAt?: { version: number; include: number };
 
   /**
    * Factorizes the system at theta; null when it is not numerically positive definite. Asking
@@ -234,6 +244,7 @@ export class BlockedSystem implements TailLayout {
 
   private factorize(theta: ArrayLike<number>): Evaluation | null {
     this.evaluations++;
+    this.factorVersion++;
     this.setTheta(theta);
     const m = this.tailSize;
     const t = this.tail;
@@ -265,6 +276,7 @@ export class BlockedSystem implements TailLayout {
    */
   setResponse(products: ResponseProducts): void {
     this.factoredAt = undefined;
+    this.factorVersion++;
     const m = this.tailSize;
     const a = this.a22;
     const yi = m - 1;
@@ -357,12 +369,19 @@ export class BlockedSystem implements TailLayout {
    * 1 / sigma^2. Null where lambda is singular.
    */
   gradientParts(reml: boolean): { logdet: Float64Array; pwrss: Float64Array } | null {
+    const cached = this.gradientAt;
+    if (cached && cached.version === this.factorVersion && cached.reml === reml) return cached.parts;
+    const parts = this.computeGradientParts(reml);
+    this.gradientAt = { version: this.factorVersion, reml, parts };
+    return parts;
+  }
+
+  private computeGradientParts(reml: boolean): { logdet: Float64Array; pwrss: Float64Array } | null {
     for (const t of this.terms) for (let i = 0; i < t.k; i++) if (!(t.lambda[i + i * t.k] > 1e-8)) return null;
     const m = this.tailSize;
     const v = this.tailSolution();
     const include = reml ? m - 1 : this.tailRe;
-    this.factorization.selectedInverse(this.work, include);
-    const g22 = this.work.inverse;
+    const g22 = this.selectedInverse(include);
     const logdet = new Float64Array(this.ntheta);
     const pwrss = new Float64Array(this.ntheta);
     this.terms.forEach((term, ti) => {
@@ -406,41 +425,37 @@ export class BlockedSystem implements TailLayout {
    * on the lower triangle of the tail factor's structure; a view that the next call overwrites.
    */
   randomEffectsInverse(): Float64Array {
-    this.factorization.selectedInverse(this.work, this.tailRe);
+    return this.selectedInverse(this.tailRe);
+  }
+
+  /** The work's selected inverse on the leading `include` rows of the tail, noting what it covers. */
+  private selectedInverse(include: number): Float64Array {
+    this.factorization.selectedInverse(this.work, include);
+    this.inverseAt = { version: this.factorVersion, include };
     return this.work.inverse;
   }
 
   /**
-   * After `evaluate`: (R_X' R_X)^{-1}, the unscaled covariance of the fixed effects (p x p), as
-   * W'W with W = L_X^{-1} (forward substitution on unit vectors, contiguous columns).
+   * After `evaluate`: (R_X' R_X)^{-1}, the unscaled covariance of the fixed effects (p x p), a
+   * new array. It is the X block of the inverse of the tail without y: read from the selected
+   * inverse where the factor's has it (a REML gradient's), otherwise from L_X alone.
    */
   unscaledVcov(): Float64Array {
+    const cached = this.vcovAt;
+    if (cached?.version !== this.factorVersion) this.vcovAt = { version: this.factorVersion, vcov: this.computeUnscaledVcov() };
+    return this.vcovAt!.vcov.slice();
+  }
+
+  private computeUnscaledVcov(): Float64Array {
     const p = this.p;
     const m = this.tailSize;
     const r0 = this.tailRe;
-    const t = this.tail;
-    const W = (this.inverseWork ??= new Float64Array(p * p));
-    W.fill(0);
-    for (let j = 0; j < p; j++) {
-      const cw = j * p;
-      W[cw + j] = 1;
-      for (let c = j; c < p; c++) {
-        const cl = r0 + (r0 + c) * m;
-        const x = (W[cw + c] /= t[cl + c]);
-        if (x === 0) continue;
-        for (let i = c + 1; i < p; i++) W[cw + i] -= t[cl + i] * x;
-      }
-    }
     const V = new Float64Array(p * p);
-    for (let j = 0; j < p; j++)
-      for (let i = j; i < p; i++) {
-        const ci = i * p;
-        const cj = j * p;
-        let s = 0;
-        for (let k = i; k < p; k++) s += W[ci + k] * W[cj + k];
-        V[i + j * p] = s;
-        V[j + i * p] = s;
-      }
+    const inverse = this.inverseAt;
+    if (inverse && inverse.version === this.factorVersion && inverse.include >= r0 + p) {
+      const Z = this.work.inverse;
+      for (let j = 0; j < p; j++) for (let i = 0; i < p; i++) V[i + j * p] = Z[r0 + i + (r0 + j) * m];
+    } else inverseFromCholesky(this.tail, p, r0 + r0 * m, m, V, 0, p);
     return V;
   }
 

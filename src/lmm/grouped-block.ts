@@ -378,43 +378,34 @@ export class GroupedFirstBlock implements FirstBlock {
     const PP = P * P;
     const lam = this.term.lambda;
     const kk = k * k;
-    const hinv = (this.gradientWork ??= new Float64Array(3 * kk + P + P * P));
+    const hinv = (this.gradientWork ??= new Float64Array(4 * kk + P + P * P));
     const C = hinv.subarray(kk, 2 * kk);
     const R = hinv.subarray(2 * kk, 3 * kk);
-    const r = this.residualWeights(v, hinv.subarray(3 * kk, 3 * kk + P));
+    const A = hinv.subarray(3 * kk, 4 * kk);
+    const r = this.residualWeights(v, hinv.subarray(4 * kk, 4 * kk + P));
     // the included rows of the inverse, lower triangle, in W's (unscaled) coordinates
     const scale = this.rowScale?.();
-    const G = hinv.subarray(3 * kk + P);
+    const G = hinv.subarray(4 * kk + P);
     for (let j = 0; j < include; j++) for (let i = j; i < include; i++) G[i + j * P] = g22[i + j * m] * (scale ? scale[i] * scale[j] : 1);
     const Sg = this.S;
     for (let g = 0; g < groupSize.length; g++) {
       factorLevelBlock(lam, M, g * kk, k, h, work);
       choleskyInverse(h, k, hinv);
-      for (let a = 0; a < k; a++)
-        for (let b = 0; b < k; b++) {
+      // S_c[b][a] = S_c[a][b]', so C and R are symmetric: the lower triangle (a >= b), mirrored
+      for (let b = 0; b < k; b++)
+        for (let a = b; a < k; a++) {
           const base = ((g * k + a) * k + b) * PP;
-          // tr(G S) and r'Sr over the lower triangle of the symmetric blocks: off-diagonal entries twice
-          let diagonalC = 0;
-          let lowerC = 0;
-          for (let j = 0; j < include; j++) {
-            const col = base + j * P;
-            diagonalC += G[j + j * P] * Sg[col + j];
-            for (let i = j + 1; i < include; i++) lowerC += G[i + j * P] * (Sg[col + i] + Sg[base + j + i * P]);
-          }
-          let q = 0;
-          for (let j = 0; j < P; j++) {
-            const col = base + j * P;
-            let s = 0;
-            for (let i = 0; i < P; i++) s += r[i] * Sg[col + i];
-            q += s * r[j];
-          }
-          C[a + b * k] = diagonalC + lowerC;
+          const c = a === b ? traceSymmetric(G, Sg, base, P, include) : traceGeneral(G, Sg, base, P, include);
+          const q = a === b ? quadraticSymmetric(r, Sg, base, P) : quadraticGeneral(r, Sg, base, P);
+          C[a + b * k] = c;
+          C[b + a * k] = c;
           R[a + b * k] = q;
+          R[b + a * k] = q;
         }
       const count = groupSize[g];
       for (let b = 0; b < k; b++) for (let a = 0; a < k; a++) S[a + b * k] += count * ((a === b ? 1 : 0) - hinv[a + b * k]);
-      addSandwich(hinv, lam, C, k, -1, S);
-      addSandwich(hinv, lam, R, k, 1, U);
+      addSandwich(hinv, lam, C, k, -1, S, A);
+      addSandwich(hinv, lam, R, k, 1, U, A);
     }
   }
 
@@ -452,10 +443,64 @@ export class GroupedFirstBlock implements FirstBlock {
   refreshL21(): void {}
 }
 
-/** out += sign * Hinv lambda' C lambda Hinv (all k x k, column-major; Hinv and C symmetric) */
-function addSandwich(hinv: Float64Array, lam: Float64Array, C: Float64Array, k: number, sign: number, out: Float64Array): void {
+/**
+ * tr(G S) over the leading `include` rows for G the lower triangle of a symmetric matrix (leading
+ * dimension P) and S a symmetric P x P block at `base`: the off-diagonal entries count twice.
+ */
+function traceSymmetric(G: Float64Array, S: Float64Array, base: number, P: number, include: number): number {
+  let diagonal = 0;
+  let lower = 0;
+  for (let j = 0; j < include; j++) {
+    const col = base + j * P;
+    diagonal += G[j + j * P] * S[col + j];
+    for (let i = j + 1; i < include; i++) lower += G[i + j * P] * S[col + i];
+  }
+  return diagonal + 2 * lower;
+}
+
+/** tr(G S) as `traceSymmetric` for a block S that is not symmetric: S + S' on the lower triangle. */
+function traceGeneral(G: Float64Array, S: Float64Array, base: number, P: number, include: number): number {
+  let diagonal = 0;
+  let lower = 0;
+  for (let j = 0; j < include; j++) {
+    const col = base + j * P;
+    diagonal += G[j + j * P] * S[col + j];
+    for (let i = j + 1; i < include; i++) lower += G[i + j * P] * (S[col + i] + S[base + j + i * P]);
+  }
+  return diagonal + lower;
+}
+
+/** r'Sr for a symmetric P x P block S at `base`, from its lower triangle. */
+function quadraticSymmetric(r: Float64Array, S: Float64Array, base: number, P: number): number {
+  let q = 0;
+  for (let j = 0; j < P; j++) {
+    const col = base + j * P;
+    const rj = r[j];
+    let s = 0;
+    for (let i = j + 1; i < P; i++) s += r[i] * S[col + i];
+    q += rj * (S[col + j] * rj + 2 * s);
+  }
+  return q;
+}
+
+/** r'Sr for a P x P block S at `base`. */
+function quadraticGeneral(r: Float64Array, S: Float64Array, base: number, P: number): number {
+  let q = 0;
+  for (let j = 0; j < P; j++) {
+    const col = base + j * P;
+    let s = 0;
+    for (let i = 0; i < P; i++) s += r[i] * S[col + i];
+    q += s * r[j];
+  }
+  return q;
+}
+
+/**
+ * out += sign * Hinv lambda' C lambda Hinv (all k x k, column-major; Hinv and C symmetric), A
+ * (k x k) the scratch for lambda Hinv.
+ */
+function addSandwich(hinv: Float64Array, lam: Float64Array, C: Float64Array, k: number, sign: number, out: Float64Array, A: Float64Array): void {
   // A = lambda Hinv (k x k); out += sign * A' C A
-  const A = new Float64Array(k * k);
   for (let j = 0; j < k; j++)
     for (let i = 0; i < k; i++) {
       let v = 0;

@@ -96,10 +96,19 @@ function computeVarparInference(model: VarparModel): VarparInference {
   const { system, p, sigma } = model;
   const e = unscaledAtOptimum ? null : system.evaluate(model.theta); // leaves the system at the model's theta
   const unscaled = unscaledAtOptimum ?? (e ? system.unscaledVcov() : new Float64Array(p * p).fill(NaN));
-  const vcovBeta = unscaled.map((v) => v * sigma * sigma);
-  // vcov(beta) = sigma^2 U(theta): its derivative in sigma is exactly 2 sigma U
-  jacobian.push(unscaled.map((v) => 2 * sigma * v));
-  const varpar = Float64Array.from([...Array.from(model.theta), sigma]);
+  // plain loops: a typed array's map calls its closure per entry, which a voxel's p x p feels
+  const vcovBeta = new Float64Array(p * p);
+  const sigmaJacobian = new Float64Array(p * p);
+  for (let e = 0; e < p * p; e++) {
+    vcovBeta[e] = unscaled[e] * sigma * sigma;
+    // vcov(beta) = sigma^2 U(theta): its derivative in sigma is exactly 2 sigma U
+    sigmaJacobian[e] = 2 * sigma * unscaled[e];
+  }
+  jacobian.push(sigmaJacobian);
+  const nt = model.theta.length;
+  const varpar = new Float64Array(nt + 1);
+  for (let i = 0; i < nt; i++) varpar[i] = model.theta[i];
+  varpar[nt] = sigma;
   const { covariance, warnings } = twiceInverseHessian(hessian, varpar.length);
   return { varpar, hessian, covariance, jacobian, vcovBeta, warnings };
 }
@@ -155,7 +164,9 @@ function derivativesFromGradient(model: VarparModel): Derivatives | null {
     if (!plus || !minus) return null;
     const width = forward ? h : 2 * h;
     for (let j = 0; j < nt; j++) hessian[j + i * k] = (plus.gradient[j] - minus.gradient[j]) / width;
-    jacobian.push(plus.vcov.map((v, e) => (s2 * (v - minus.vcov[e])) / width));
+    const dVcov = new Float64Array(p * p);
+    for (let e = 0; e < p * p; e++) dVcov[e] = (s2 * (plus.vcov[e] - minus.vcov[e])) / width;
+    jacobian.push(dVcov);
   }
   // central differences end at the model's theta, where the system is to be left; forward ones
   // (a voxel's, whose system takes the next response next) have it from their start
