@@ -177,7 +177,9 @@ export class SupernodalCholesky {
    */
   factor(work: SupernodeWork, from = 0, to = this.n): boolean {
     this.enter(work, 'matrix');
-    const done = this.factorSupernodes(work, from, to);
+    // one dense supernode: the matrix is its own panel, factorized where it lies (no gather and scatter)
+    const single = this.structure.start.length === 2;
+    const done = single ? from > 0 || to === 0 || work.memory.panel(work.layout.matrix, this.n, this.n) : this.factorSupernodes(work, from, to);
     this.leave(work, work.layout.matrix, work.matrix);
     return done;
   }

@@ -223,6 +223,8 @@ export class BlockedSystem implements TailLayout {
   private factorVersion = 0;
   private gradientAt?: { version: number; reml: boolean; parts: { logdet: Float64Array; pwrss: Float64Array } | null };
   private vcovAt?: { version: number; vcov: Float64Array };
+  /** `tailSolution`'s buffer */
+  private solution?: Float64Array;
   /** the rows the work's selected inverse covers, and the factor it was computed from */
   private inverseAt?: { version: number; include: number };
 
@@ -327,11 +329,11 @@ export class BlockedSystem implements TailLayout {
     return { beta, u };
   }
 
-  /** The tail unknowns (u of terms 2..m, then beta): back-substitution in the tail's L'. */
+  /** The tail unknowns (u of terms 2..m, then beta): back-substitution in the tail's L', into a buffer the next call reuses. */
   private tailSolution(): Float64Array {
     const m = this.tailSize;
     const q = m - 1;
-    const v = new Float64Array(q);
+    const v = (this.solution ??= new Float64Array(q));
     for (let j = 0; j < q; j++) v[j] = this.tail[q + j * m];
     this.factorization.solveTransposed(this.tail, v, q);
     return v;
@@ -436,14 +438,14 @@ export class BlockedSystem implements TailLayout {
   }
 
   /**
-   * After `evaluate`: (R_X' R_X)^{-1}, the unscaled covariance of the fixed effects (p x p), a
-   * new array. It is the X block of the inverse of the tail without y: read from the selected
+   * After `evaluate`: (R_X' R_X)^{-1}, the unscaled covariance of the fixed effects (p x p), an
+   * array of its own per factor (not to be modified: a second call returns it again). It is the X block of the inverse of the tail without y: read from the selected
    * inverse where the factor's has it (a REML gradient's), otherwise from L_X alone.
    */
   unscaledVcov(): Float64Array {
     const cached = this.vcovAt;
     if (cached?.version !== this.factorVersion) this.vcovAt = { version: this.factorVersion, vcov: this.computeUnscaledVcov() };
-    return this.vcovAt!.vcov.slice();
+    return this.vcovAt!.vcov;
   }
 
   private computeUnscaledVcov(): Float64Array {

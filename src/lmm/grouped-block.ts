@@ -332,7 +332,7 @@ export class GroupedFirstBlock implements FirstBlock {
   }
 
   eliminate(tail: Float64Array, m: number): number {
-    const { k, P } = this;
+    const { k, P, S } = this;
     const PP = P * P;
     const lam = this.term.lambda;
     const scale = this.rowScale?.();
@@ -350,9 +350,9 @@ export class GroupedFirstBlock implements FirstBlock {
           if (scale)
             for (let j = 0; j < P; j++) {
               const sj = kab * scale[j];
-              for (let i = j; i < P; i++) tail[i + j * m] -= sj * scale[i] * this.S[base + i + j * P];
+              for (let i = j; i < P; i++) tail[i + j * m] -= sj * scale[i] * S[base + i + j * P];
             }
-          else for (let j = 0; j < P; j++) for (let i = j; i < P; i++) tail[i + j * m] -= kab * this.S[base + i + j * P];
+          else for (let j = 0; j < P; j++) for (let i = j; i < P; i++) tail[i + j * m] -= kab * S[base + i + j * P];
         }
     }
     return logdet;
@@ -383,10 +383,14 @@ export class GroupedFirstBlock implements FirstBlock {
     const R = hinv.subarray(2 * kk, 3 * kk);
     const A = hinv.subarray(3 * kk, 4 * kk);
     const r = this.residualWeights(v, hinv.subarray(4 * kk, 4 * kk + P));
-    // the included rows of the inverse, lower triangle, in W's (unscaled) coordinates
+    // the included rows of the inverse, lower triangle, in W's (unscaled) coordinates (W spans
+    // the tail: P = m); without scalar terms in the tail, those of g22 itself
     const scale = this.rowScale?.();
-    const G = hinv.subarray(4 * kk + P);
-    for (let j = 0; j < include; j++) for (let i = j; i < include; i++) G[i + j * P] = g22[i + j * m] * (scale ? scale[i] * scale[j] : 1);
+    let G = g22;
+    if (scale) {
+      G = hinv.subarray(4 * kk + P);
+      for (let j = 0; j < include; j++) for (let i = j; i < include; i++) G[i + j * P] = g22[i + j * m] * scale[i] * scale[j];
+    }
     const Sg = this.S;
     for (let g = 0; g < groupSize.length; g++) {
       factorLevelBlock(lam, M, g * kk, k, h, work);

@@ -97,8 +97,10 @@ function computeVarparInference(model: VarparModel): VarparInference {
   const e = unscaledAtOptimum ? null : system.evaluate(model.theta); // leaves the system at the model's theta
   const unscaled = unscaledAtOptimum ?? (e ? system.unscaledVcov() : new Float64Array(p * p).fill(NaN));
   // plain loops: a typed array's map calls its closure per entry, which a voxel's p x p feels
-  const vcovBeta = new Float64Array(p * p);
-  const sigmaJacobian = new Float64Array(p * p);
+  // one allocation for both (a typed array of p x p is allocated outside the heap, at a cost)
+  const buffer = new Float64Array(2 * p * p);
+  const vcovBeta = buffer.subarray(0, p * p);
+  const sigmaJacobian = buffer.subarray(p * p);
   for (let e = 0; e < p * p; e++) {
     vcovBeta[e] = unscaled[e] * sigma * sigma;
     // vcov(beta) = sigma^2 U(theta): its derivative in sigma is exactly 2 sigma U
@@ -218,12 +220,15 @@ function richardsonDerivatives(model: VarparModel): Derivatives {
 export function twiceInverseHessian(hessian: Float64Array, k: number): { covariance: Float64Array; warnings: string[] } {
   const { values, vectors } = symmetricEigen(hessian, k);
   const warnings: string[] = [];
-  const negative = Array.from(values).filter((v) => v < -EIGEN_TOLERANCE);
-  const zero = Array.from(values).filter((v) => Math.abs(v) < EIGEN_TOLERANCE);
-  const list = (vs: number[]) => vs.map((v) => v.toExponential(1)).join(' ');
-  if (negative.length)
-    warnings.push(`Model failed to converge with ${negative.length} negative eigenvalue${negative.length > 1 ? 's' : ''}: ${list(negative)}`);
-  if (zero.length) warnings.push(`Model may not have converged with ${zero.length} eigenvalue${zero.length > 1 ? 's' : ''} close to zero: ${list(zero)}`);
+  // a well-determined fit (every voxel's, nearly) has all eigenvalues positive: no lists to build
+  if (!values.every((v) => v > EIGEN_TOLERANCE)) {
+    const negative = Array.from(values).filter((v) => v < -EIGEN_TOLERANCE);
+    const zero = Array.from(values).filter((v) => Math.abs(v) < EIGEN_TOLERANCE);
+    const list = (vs: number[]) => vs.map((v) => v.toExponential(1)).join(' ');
+    if (negative.length)
+      warnings.push(`Model failed to converge with ${negative.length} negative eigenvalue${negative.length > 1 ? 's' : ''}: ${list(negative)}`);
+    if (zero.length) warnings.push(`Model may not have converged with ${zero.length} eigenvalue${zero.length > 1 ? 's' : ''} close to zero: ${list(zero)}`);
+  }
   const covariance = new Float64Array(k * k);
   for (let m = 0; m < k; m++) {
     if (!(values[m] > EIGEN_TOLERANCE)) continue;
