@@ -361,7 +361,9 @@ export class BlockedSystem implements TailLayout {
     if (!parts) return null;
     const m = this.tailSize;
     const weight = (reml ? this.n - this.p : this.n) / this.tail[m * m - 1] ** 2;
-    return parts.logdet.map((g, i) => g + weight * parts.pwrss[i]);
+    const g = new Float64Array(this.ntheta);
+    for (let i = 0; i < this.ntheta; i++) g[i] = parts.logdet[i] + weight * parts.pwrss[i];
+    return g;
   }
 
   /**

@@ -378,7 +378,7 @@ export class GroupedFirstBlock implements FirstBlock {
     const PP = P * P;
     const lam = this.term.lambda;
     const kk = k * k;
-    const hinv = (this.gradientWork ??= new Float64Array(4 * kk + P + P * P));
+    const hinv = (this.gradientWork ??= new Float64Array(4 * kk + P + P * P + 2));
     const C = hinv.subarray(kk, 2 * kk);
     const R = hinv.subarray(2 * kk, 3 * kk);
     const A = hinv.subarray(3 * kk, 4 * kk);
@@ -392,6 +392,8 @@ export class GroupedFirstBlock implements FirstBlock {
       for (let j = 0; j < include; j++) for (let i = j; i < include; i++) G[i + j * P] = g22[i + j * m] * scale[i] * scale[j];
     }
     const Sg = this.S;
+    // a block's tr(G S) and r'Sr
+    const pair = hinv.subarray(4 * kk + P + P * P);
     for (let g = 0; g < groupSize.length; g++) {
       factorLevelBlock(lam, M, g * kk, k, h, work);
       choleskyInverse(h, k, hinv);
@@ -399,8 +401,13 @@ export class GroupedFirstBlock implements FirstBlock {
       for (let b = 0; b < k; b++)
         for (let a = b; a < k; a++) {
           const base = ((g * k + a) * k + b) * PP;
-          const c = a === b ? traceSymmetric(G, Sg, base, P, include) : traceGeneral(G, Sg, base, P, include);
-          const q = a === b ? quadraticSymmetric(r, Sg, base, P) : quadraticGeneral(r, Sg, base, P);
+          if (a === b) symmetricTraceAndQuadratic(G, r, Sg, base, P, include, pair);
+          else {
+            pair[0] = traceGeneral(G, Sg, base, P, include);
+            pair[1] = quadraticGeneral(r, Sg, base, P);
+          }
+          const c = pair[0];
+          const q = pair[1];
           C[a + b * k] = c;
           C[b + a * k] = c;
           R[a + b * k] = q;
@@ -448,21 +455,33 @@ export class GroupedFirstBlock implements FirstBlock {
 }
 
 /**
- * tr(G S) over the leading `include` rows for G the lower triangle of a symmetric matrix (leading
- * dimension P) and S a symmetric P x P block at `base`: the off-diagonal entries count twice.
+ * For a symmetric P x P block S at `base`, from its lower triangle in one pass: out[0] = tr(G S)
+ * over the leading `include` rows, G the lower triangle of a symmetric matrix (leading dimension
+ * P; the off-diagonal entries count twice), and out[1] = r'Sr.
  */
-function traceSymmetric(G: Float64Array, S: Float64Array, base: number, P: number, include: number): number {
+function symmetricTraceAndQuadratic(G: Float64Array, r: Float64Array, S: Float64Array, base: number, P: number, include: number, out: Float64Array): void {
   let diagonal = 0;
   let lower = 0;
-  for (let j = 0; j < include; j++) {
+  let q = 0;
+  for (let j = 0; j < P; j++) {
     const col = base + j * P;
-    diagonal += G[j + j * P] * S[col + j];
-    for (let i = j + 1; i < include; i++) lower += G[i + j * P] * S[col + i];
+    if (j < include) diagonal += G[j + j * P] * S[col + j];
+    let s = 0;
+    let i = j + 1;
+    for (; i < include; i++) {
+      const sij = S[col + i];
+      lower += G[i + j * P] * sij;
+      s += r[i] * sij;
+    }
+    for (; i < P; i++) s += r[i] * S[col + i];
+    const rj = r[j];
+    q += rj * (S[col + j] * rj + 2 * s);
   }
-  return diagonal + 2 * lower;
+  out[0] = diagonal + 2 * lower;
+  out[1] = q;
 }
 
-/** tr(G S) as `traceSymmetric` for a block S that is not symmetric: S + S' on the lower triangle. */
+/** tr(G S) over the leading `include` rows (G as in `symmetricTraceAndQuadratic`) for a block S that is not symmetric: S + S' on the lower triangle. */
 function traceGeneral(G: Float64Array, S: Float64Array, base: number, P: number, include: number): number {
   let diagonal = 0;
   let lower = 0;
@@ -472,19 +491,6 @@ function traceGeneral(G: Float64Array, S: Float64Array, base: number, P: number,
     for (let i = j + 1; i < include; i++) lower += G[i + j * P] * (S[col + i] + S[base + j + i * P]);
   }
   return diagonal + lower;
-}
-
-/** r'Sr for a symmetric P x P block S at `base`, from its lower triangle. */
-function quadraticSymmetric(r: Float64Array, S: Float64Array, base: number, P: number): number {
-  let q = 0;
-  for (let j = 0; j < P; j++) {
-    const col = base + j * P;
-    const rj = r[j];
-    let s = 0;
-    for (let i = j + 1; i < P; i++) s += r[i] * S[col + i];
-    q += rj * (S[col + j] * rj + 2 * s);
-  }
-  return q;
 }
 
 /** r'Sr for a P x P block S at `base`. */

@@ -87,7 +87,8 @@ function projectedBfgs(f: (x: Float64Array) => number, x0: ArrayLike<number>, lo
     const v = f(x);
     return Number.isNaN(v) ? Infinity : v;
   };
-  const x = Float64Array.from(x0, (v, i) => Math.max(v, lower[i]));
+  const x = new Float64Array(n);
+  for (let i = 0; i < n; i++) x[i] = Math.max(x0[i], lower[i]);
   let fx = evaluate(x);
   if (!Number.isFinite(fx)) throw new Error('the objective is not finite at the starting values');
 
@@ -96,7 +97,11 @@ function projectedBfgs(f: (x: Float64Array) => number, x0: ArrayLike<number>, lo
   const curvature = new Float64Array(n);
   const gradient = (at: Float64Array, fat: number): Float64Array => {
     const analytic = options.gradient?.(at);
-    if (analytic) return Float64Array.from(analytic);
+    if (analytic) {
+      const g = new Float64Array(n);
+      for (let i = 0; i < n; i++) g[i] = analytic[i];
+      return g;
+    }
     const g = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const h = 1e-5 * Math.max(1, Math.abs(at[i]));

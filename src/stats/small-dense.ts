@@ -12,7 +12,10 @@ export interface SymmetricEigen {
 
 /** Eigen-decomposition of a symmetric n x n matrix by cyclic Jacobi rotations (accurate to rounding). */
 export function symmetricEigen(matrix: ArrayLike<number>, n: number): SymmetricEigen {
-  const a = Float64Array.from(matrix);
+  // plain loops throughout: Float64Array.from and sorts with closures cost more than the
+  // rotations at the sizes of inference (2 x 2 for a voxel's random intercept)
+  const a = new Float64Array(n * n);
+  for (let e = 0; e < n * n; e++) a[e] = matrix[e];
   const v = new Float64Array(n * n);
   for (let i = 0; i < n; i++) v[i + i * n] = 1;
   for (let sweep = 0; sweep < 100; sweep++) {
@@ -53,10 +56,23 @@ export function symmetricEigen(matrix: ArrayLike<number>, n: number): SymmetricE
         }
       }
   }
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => a[j + j * n] - a[i + i * n]);
-  const values = Float64Array.from(order, (i) => a[i + i * n]);
+  // decreasing eigenvalues, ties in index order (a stable insertion sort)
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let at = i;
+    while (at > 0 && a[i + i * n] - a[order[at - 1] * (n + 1)] > 0) {
+      order[at] = order[at - 1];
+      at--;
+    }
+    order[at] = i;
+  }
+  const values = new Float64Array(n);
   const vectors = new Float64Array(n * n);
-  order.forEach((src, dst) => vectors.set(v.subarray(src * n, (src + 1) * n), dst * n));
+  for (let dst = 0; dst < n; dst++) {
+    const src = order[dst];
+    values[dst] = a[src * (n + 1)];
+    for (let k = 0; k < n; k++) vectors[k + dst * n] = v[k + src * n];
+  }
   return { values, vectors };
 }
 
