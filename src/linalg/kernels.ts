@@ -17,6 +17,7 @@ interface Exports {
   syrk(t: number, tsb: number, p: number, hb: number, wpad: number, j0: number, j1: number, r: number): void;
   gemm(x: number, g: number, gsb: number, y: number, rb: number, ti: number, tj: number, w: number): void;
   panel(b: number, h: number, w: number): number;
+  inverse(l: number, lsb: number, z: number, zsb: number, n: number): void;
   panelRows(b: number, h: number, w: number, from: number, to: number): void;
   trsm(y: number, rp: number, rows: number, l: number, w: number): void;
   crossprod(c: number, x: number, y: number, rp: number, w: number): void;
@@ -125,6 +126,11 @@ export class KernelMemory {
   /** see kernels.wat: `rows` rows (even) of Y (columns rp apart) times the inverse of the w x w lower triangle at l */
   trsm(y: number, rp: number, rows: number, l: number, w: number): void {
     this.kernels.trsm(y * 8, rp, rows, l * 8, w);
+  }
+
+  /** see kernels.wat: Z = (L L')^{-1} (full, columns zs apart) for the n x n lower triangular L (columns ls apart) */
+  inverse(l: number, ls: number, z: number, zs: number, n: number): void {
+    this.kernels.inverse(l * 8, ls * 8, z * 8, zs * 8, n);
   }
 
   /** see kernels.wat: the lower triangle of the w x w C minus X'Y (rp rows, rp even) */

@@ -710,4 +710,112 @@
             (local.set $s (i32.add (local.get $s) (i32.const 16)))
             (br $pair)))
         (br $row))))
+
+  ;; Z = (L L')^{-1} for the n x n lower triangular L at l (column stride lsb bytes) into the full
+  ;; symmetric Z at z (column stride zsb; not overlapping L), as dense.ts's inverseFromCholesky:
+  ;; W = L^{-1} column by column into Z's lower triangle (each entry updated in the same order),
+  ;; then Z[j, i] = sum_{k >= i} W[k, i] W[k, j] (i >= j) into the upper triangle and the diagonal,
+  ;; each sum in the order of k (the same numbers), then mirrored.
+  ;; W[j, j] is read last by the diagonal of column j, before it is overwritten.
+  (func (export "inverse") (param $l i32) (param $lsb i32) (param $z i32) (param $zsb i32) (param $n i32)
+    (local $j i32) (local $k i32) (local $i i32) (local $zj i32) (local $lk i32) (local $zi i32)
+    (local $x f64) (local $vx v128) (local $s f64) (local $wkj f64) (local $nb i32) (local $q i32)
+    (local.set $nb (i32.shl (local.get $n) (i32.const 3)))
+    ;; W = L^{-1}
+    (block $jdone
+      (loop $jloop
+        (br_if $jdone (i32.ge_s (local.get $j) (local.get $n)))
+        (local.set $zj (i32.add (local.get $z) (i32.mul (local.get $j) (local.get $zsb))))
+        (local.set $i (local.get $j))
+        (block $zdone
+          (loop $zloop
+            (br_if $zdone (i32.ge_s (local.get $i) (local.get $n)))
+            (f64.store (i32.add (local.get $zj) (i32.shl (local.get $i) (i32.const 3))) (f64.const 0))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $zloop)))
+        (f64.store (i32.add (local.get $zj) (i32.shl (local.get $j) (i32.const 3))) (f64.const 1))
+        (local.set $k (local.get $j))
+        (block $kdone
+          (loop $kloop
+            (br_if $kdone (i32.ge_s (local.get $k) (local.get $n)))
+            (local.set $lk (i32.add (local.get $l) (i32.mul (local.get $k) (local.get $lsb))))
+            (local.set $x (f64.div (f64.load (i32.add (local.get $zj) (i32.shl (local.get $k) (i32.const 3))))
+                                   (f64.load (i32.add (local.get $lk) (i32.shl (local.get $k) (i32.const 3))))))
+            (f64.store (i32.add (local.get $zj) (i32.shl (local.get $k) (i32.const 3))) (local.get $x))
+            (if (f64.ne (local.get $x) (f64.const 0))
+              (then
+                (local.set $vx (f64x2.splat (local.get $x)))
+                (local.set $i (i32.add (local.get $k) (i32.const 1)))
+                (block $pdone
+                  (loop $pairs
+                    (br_if $pdone (i32.gt_s (i32.add (local.get $i) (i32.const 2)) (local.get $n)))
+                    (local.set $q (i32.shl (local.get $i) (i32.const 3)))
+                    (v128.store (i32.add (local.get $zj) (local.get $q))
+                      (f64x2.sub (v128.load (i32.add (local.get $zj) (local.get $q)))
+                        (f64x2.mul (v128.load (i32.add (local.get $lk) (local.get $q))) (local.get $vx))))
+                    (local.set $i (i32.add (local.get $i) (i32.const 2)))
+                    (br $pairs)))
+                (if (i32.lt_s (local.get $i) (local.get $n))
+                  (then
+                    (local.set $q (i32.shl (local.get $i) (i32.const 3)))
+                    (f64.store (i32.add (local.get $zj) (local.get $q))
+                      (f64.sub (f64.load (i32.add (local.get $zj) (local.get $q)))
+                        (f64.mul (f64.load (i32.add (local.get $lk) (local.get $q))) (local.get $x))))))))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $kloop)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jloop)))
+    ;; Z = W'W into the upper triangle and the diagonal: each sum in the order of k (the same
+    ;; numbers as inverseFromCholesky), two i at a time sharing the loads of column j
+    (local.set $j (i32.const 0))
+    (block $j2done
+      (loop $j2loop
+        (br_if $j2done (i32.ge_s (local.get $j) (local.get $n)))
+        (local.set $zj (i32.add (local.get $z) (i32.mul (local.get $j) (local.get $zsb))))
+        (local.set $i (local.get $j))
+        (block $idone
+          (loop $iloop
+            (br_if $idone (i32.ge_s (local.get $i) (local.get $n)))
+            (local.set $zi (i32.add (local.get $z) (i32.mul (local.get $i) (local.get $zsb))))
+            (local.set $q (i32.shl (local.get $i) (i32.const 3)))
+            (local.set $s (f64.mul (f64.load (i32.add (local.get $zi) (local.get $q))) (f64.load (i32.add (local.get $zj) (local.get $q)))))
+            (local.set $q (i32.add (local.get $q) (i32.const 8)))
+            (if (i32.lt_s (i32.add (local.get $i) (i32.const 1)) (local.get $n))
+              (then
+                ;; column i + 1 beside column i: its sum starts at row i + 1
+                (local.set $lk (i32.add (local.get $zi) (local.get $zsb)))
+                (local.set $x (f64.const 0))
+                (block $kdone2
+                  (loop $kloop2
+                    (br_if $kdone2 (i32.ge_s (local.get $q) (local.get $nb)))
+                    (local.set $wkj (f64.load (i32.add (local.get $zj) (local.get $q))))
+                    (local.set $s (f64.add (local.get $s) (f64.mul (f64.load (i32.add (local.get $zi) (local.get $q))) (local.get $wkj))))
+                    (local.set $x (f64.add (local.get $x) (f64.mul (f64.load (i32.add (local.get $lk) (local.get $q))) (local.get $wkj))))
+                    (local.set $q (i32.add (local.get $q) (i32.const 8)))
+                    (br $kloop2)))
+                (f64.store (i32.add (local.get $zi) (i32.shl (local.get $j) (i32.const 3))) (local.get $s))
+                (f64.store (i32.add (local.get $lk) (i32.shl (local.get $j) (i32.const 3))) (local.get $x))
+                (local.set $i (i32.add (local.get $i) (i32.const 2)))
+                (br $iloop)))
+            (f64.store (i32.add (local.get $zi) (i32.shl (local.get $j) (i32.const 3))) (local.get $s))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $iloop)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $j2loop)))
+    ;; the lower triangle from the upper
+    (local.set $j (i32.const 0))
+    (block $j3done
+      (loop $j3loop
+        (br_if $j3done (i32.ge_s (local.get $j) (local.get $n)))
+        (local.set $zj (i32.add (local.get $z) (i32.mul (local.get $j) (local.get $zsb))))
+        (local.set $i (i32.add (local.get $j) (i32.const 1)))
+        (block $mdone
+          (loop $mloop
+            (br_if $mdone (i32.ge_s (local.get $i) (local.get $n)))
+            (f64.store (i32.add (local.get $zj) (i32.shl (local.get $i) (i32.const 3)))
+              (f64.load (i32.add (i32.add (local.get $z) (i32.mul (local.get $i) (local.get $zsb))) (i32.shl (local.get $j) (i32.const 3)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $mloop)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $j3loop))))
 )

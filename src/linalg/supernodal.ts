@@ -19,7 +19,6 @@
  * two big kernels, the update and the product of the selected inversion, take ranges of
  * independent output columns or rows, which `SupernodalPool` hands to several threads.
  */
-import { inverseFromCholesky } from './dense';
 import { cliqueLayout, CliqueRunner, FirstTermCliques, placeCliques } from './cliques';
 import { KernelMemory, threadMemory } from './kernels';
 import { analyseSupernodes, type SupernodeSizes, type SupernodeStructure } from './supernode-structure';
@@ -251,13 +250,6 @@ export class SupernodalCholesky {
    * clique of the filled graph.
    */
   selectedInverse(work: SupernodeWork, include: number): void {
-    if (this.structure.start.length === 2) {
-      // one dense supernode (a small dense matrix, such as a one-term model's [X y]): no rows
-      // below it, so Z is (L_CC L_CC')^{-1}, computed in place rather than through the kernel
-      // memory, whose copies in and out would cost as much as the arithmetic
-      inverseFromCholesky(work.matrix, include, 0, this.n, work.inverse, 0, this.n);
-      return;
-    }
     this.enter(work, 'both');
     this.invertSupernodes(work, include);
     this.leave(work, work.layout.inverse, work.inverse);
@@ -274,19 +266,22 @@ export class SupernodalCholesky {
       const w = Math.min(start[s + 1], include) - f;
       let r = 0;
       while (r < rowStart[s + 1] - rowStart[s] && rowIndex[rowStart[s] + r] < include) r++;
+      if (r === 0) {
+        // no rows below (the last supernode, a small dense matrix's only one): Z_CC = (L_CC L_CC')^{-1}, computed where both lie
+        memory.inverse(L + f * n + f, n, Z + f * n + f, n, w);
+        continue;
+      }
       for (let c = 0; c < w; c++) for (let i = c; i < w; i++) M[lcc + i + c * w] = M[L + (f + c) * n + f + i];
-      if (r > 0) {
-        if (runner && updateWork(w, r) >= PARALLEL_MIN_WORK) {
-          runner.inverseRows(s, r, w);
-          runner.multiply(s, r, w);
-        } else {
-          inverseRows(this.structure, s, r, w, 0, r, memory, layout);
-          multiplyRows(this.structure, s, r, w, 0, r, memory, layout);
-        }
+      if (runner && updateWork(w, r) >= PARALLEL_MIN_WORK) {
+        runner.inverseRows(s, r, w);
+        runner.multiply(s, r, w);
+      } else {
+        inverseRows(this.structure, s, r, w, 0, r, memory, layout);
+        multiplyRows(this.structure, s, r, w, 0, r, memory, layout);
       }
       // Z_CC = (L_CC L_CC')^{-1} - X' Y, into both triangles
       const rp = r + (r & 1);
-      inverseFromCholesky(M, w, lcc, w, M, zcc, w);
+      memory.inverse(lcc, w, zcc, w, w);
       memory.crossprod(zcc, X, Y, rp, w);
       for (let b = 0; b < w; b++) {
         const col = Z + (f + b) * n;
