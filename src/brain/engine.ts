@@ -24,11 +24,16 @@ export interface EngineSettings {
   nobsVsRE: NobsCheck;
 }
 
-/** Voxels [start, start + width) of every image: image-major (image i at i*width). */
+/**
+ * Voxels [start, start + width) of every image: columns [offset, offset + width) of `Y`, a block
+ * of the images read at once and shared by its tasks (image i's values at i*stride).
+ */
 export interface ChunkTask {
   start: number;
   width: number;
   Y: Float32Array;
+  stride: number;
+  offset: number;
   /** analysis mask over the chunk (nonzero = analyse); absent = every voxel */
   analysis?: Uint8Array;
 }
@@ -84,7 +89,7 @@ export class ChunkFitter {
   }
 
   process(task: ChunkTask): ChunkResult {
-    const { start, width, Y, analysis } = task;
+    const { start, width, analysis } = task;
     const records = new Float64Array(width * this.layout.size).fill(NaN);
     const status = new Uint8Array(width).fill(VoxelStatus.outsideMask);
     this.evaluations = 0;
@@ -98,7 +103,7 @@ export class ChunkFitter {
 
     const columns: number[] = [];
     for (let c = 0; c < width; c++) if (!analysis || analysis[c]) columns.push(c);
-    this.fitColumns(Y, width, columns, records, status);
+    this.fitColumns(task, columns, records, status);
     return { start, width, records, status, evaluations: this.evaluations, crowded: this.crowded };
   }
 
@@ -106,12 +111,12 @@ export class ChunkFitter {
    * The design rows observed at each of the columns (with that many observed values each), in
    * one pass over the rows: a column's values are an image apart, the columns of a window close.
    */
-  private observedRows(Y: Float32Array, width: number, columns: number[], counts: number[]): Int32Array[] {
+  private observedRows({ Y, stride, offset }: ChunkTask, columns: number[], counts: number[]): Int32Array[] {
     const rows = counts.map((count) => new Int32Array(count));
     const filled = new Int32Array(columns.length);
     const zeroMissing = this.settings.zeroIsMissing;
     for (let r = 0; r < this.spec.n; r++) {
-      const base = this.rowImage[r] * width;
+      const base = this.rowImage[r] * stride + offset;
       for (let i = 0; i < columns.length; i++) {
         const y = Y[base + columns[i]];
         if (y === y && !(zeroMissing && y === 0)) rows[i][filled[i]++] = r;
@@ -167,7 +172,8 @@ export class ChunkFitter {
    * which has the full design's levels, they are the products over its observed rows. The same
    * pass counts each voxel's observed values and their range, which say whether it is fitted.
    */
-  private fitColumns(Y: Float32Array, width: number, columns: number[], records: Float64Array, status: Uint8Array): void {
+  private fitColumns(task: ChunkTask, columns: number[], records: Float64Array, status: Uint8Array): void {
+    const { Y, stride, offset } = task;
     const full = this.full;
     const n = full.n;
     const imageOf = this.rowImage;
@@ -178,7 +184,7 @@ export class ChunkFitter {
       const first = columns[next];
       let end = next;
       while (end < columns.length && columns[end] - first < BLOCK) end++;
-      for (let r = 0; r < n; r++) rowStart[r] = imageOf[r] * width + first;
+      for (let r = 0; r < n; r++) rowStart[r] = imageOf[r] * stride + offset + first;
       full.products(Y, rowStart, columns[end - 1] - first + 1, products, zeroIsMissing);
       // the window's voxels to fit, and the observed rows of those with missing images
       const fitted: number[] = [];
@@ -199,7 +205,7 @@ export class ChunkFitter {
           }
         }
       }
-      const observed = this.observedRows(Y, width, partial, partialCounts);
+      const observed = this.observedRows(task, partial, partialCounts);
       for (let i = 0, j = 0; i < fitted.length; i++) {
         const c = fitted[i];
         let design = full;

@@ -353,7 +353,8 @@ export function chunkWidth(nimages: number, nvox: number, requested?: number): n
 /**
  * The tasks of voxels [from, to) (from on the task grid of `width`). Images are read in blocks of
  * up to READ_BYTES, several tasks each, so narrow tasks do not multiply the reads per file; a
- * block entirely outside the analysis mask is not read.
+ * block is shared memory that its tasks read in place, in worker threads too; a block entirely
+ * outside the analysis mask is not read.
  */
 function* chunkTasks(prepared: Prepared, width: number, from: number, to: number): Generator<ChunkTask> {
   const { source, mask } = prepared;
@@ -361,28 +362,19 @@ function* chunkTasks(prepared: Prepared, width: number, from: number, to: number
   const blockWidth = width * Math.max(1, Math.floor(READ_BYTES / (4 * nimages * width)));
   for (let blockStart = from; blockStart < to; blockStart += blockWidth) {
     const blockEnd = Math.min(to, blockStart + blockWidth);
+    const stride = blockEnd - blockStart;
     let block: Float32Array | undefined;
     for (let start = blockStart; start < blockEnd; start += width) {
       const end = Math.min(blockEnd, start + width);
       const analysis = mask?.slice(start, end);
       if (analysis && !analysis.some((x) => x)) {
-        yield { start, width: end - start, Y: new Float32Array(0), analysis };
+        yield { start, width: end - start, Y: new Float32Array(0), stride: 0, offset: 0, analysis };
         continue;
       }
-      block ??= source.readChunk(blockStart, blockEnd);
-      yield { start, width: end - start, Y: columns(block, nimages, blockStart, blockEnd, start, end), analysis };
+      block ??= source.readChunk(blockStart, blockEnd, new Float32Array(new SharedArrayBuffer(4 * nimages * stride)));
+      yield { start, width: end - start, Y: block, stride, offset: start - blockStart, analysis };
     }
   }
-}
-
-/** Voxels [start, end) of an image-major block holding voxels [blockStart, blockEnd). */
-function columns(block: Float32Array, nimages: number, blockStart: number, blockEnd: number, start: number, end: number): Float32Array {
-  if (start === blockStart && end === blockEnd) return block;
-  const blockWidth = blockEnd - blockStart;
-  const width = end - start;
-  const out = new Float32Array(nimages * width);
-  for (let i = 0, from = start - blockStart; i < nimages; i++, from += blockWidth) out.set(block.subarray(from, from + width), i * width);
-  return out;
 }
 
 function finishFit<M>(prepared: Prepared, assembler: Assembler, started: number): BrainFit<M> {
@@ -552,7 +544,9 @@ function runWorkers(count: number, init: WorkerInit, tasks: Iterator<ChunkTask>,
         return;
       }
       inFlight++;
-      worker.postMessage(next.value, [next.value.Y.buffer as ArrayBuffer]);
+      // a block in shared memory is shared, not transferred: the block's other tasks read it too
+      const { buffer } = next.value.Y;
+      worker.postMessage(next.value, buffer instanceof ArrayBuffer ? [buffer] : []);
     };
     const pool = new WorkerThreads(count, WORKER_SCRIPT, () => ({ workerData: init }), {
       onDeath: (i, reason, error) => stop(error ?? new NeurolmmError(`the whole-brain fit's worker thread ${i + 1} ${reason}`)),

@@ -131,7 +131,7 @@ export class NlmeChunkFitter {
   }
 
   process(task: ChunkTask): ChunkResult {
-    const { start, width, Y, analysis } = task;
+    const { start, width, Y, stride, offset, analysis } = task;
     const records = new Float64Array(width * this.layout.size).fill(NaN);
     const status = new Uint8Array(width).fill(VoxelStatus.outsideMask);
     let evaluations = 0;
@@ -144,7 +144,7 @@ export class NlmeChunkFitter {
       let varies = false;
       let first = NaN;
       for (const r of rows) {
-        const y = Y[this.imageOfRow[r] * width + c];
+        const y = Y[this.imageOfRow[r] * stride + offset + c];
         if (y !== y || (zeroMissing && y === 0)) continue;
         if (!Number.isFinite(y)) infinite = true;
         if (observed.length === 0) first = y;
@@ -161,7 +161,7 @@ export class NlmeChunkFitter {
           status[c] = VoxelStatus.rankDeficient;
           continue;
         }
-        const y = Float64Array.from(pattern.images, (img) => Y[img * width + c]);
+        const y = Float64Array.from(pattern.images, (img) => Y[img * stride + offset + c]);
         let model: NlmeModel;
         try {
           model = new NlmeModel(this.spec.kind, { ...pattern.frame, y }, this.table, this.options);

@@ -16,8 +16,8 @@ export interface ImageSource {
   tableRowImage: Int32Array;
   /** the image files, in image order (absent for an in-memory matrix) */
   files?: string[];
-  /** voxels [start, end) of every image, image-major */
-  readChunk(start: number, end: number): Float32Array;
+  /** voxels [start, end) of every image, image-major (into `out` when given) */
+  readChunk(start: number, end: number, out?: Float32Array): Float32Array;
   close(): void;
 }
 
@@ -38,9 +38,8 @@ export function matrixSource(matrix: Float32Array, nrows: number, geometry?: Ima
     nvox,
     geometry: geometry ?? matrixGeometry(nvox),
     tableRowImage: Int32Array.from({ length: nrows }, (_, i) => i),
-    readChunk(start, end) {
+    readChunk(start, end, out = new Float32Array(nrows * (end - start))) {
       const w = end - start;
-      const out = new Float32Array(nrows * w);
       for (let i = 0; i < nrows; i++) out.set(matrix.subarray(i * nvox + start, i * nvox + end), i * w);
       return out;
     },
@@ -85,10 +84,10 @@ export function fileSource(paths: (string | null)[], usedRows: Int32Array, what:
     geometry,
     tableRowImage,
     files: used,
-    readChunk(start, end) {
+    readChunk(start, end, out) {
       // after close() (e.g. voxel() on a finished fit), reread without the decoded-image cache
       reader ??= openImageSeries(used, { cache: 'none' });
-      return reader.readChunk(start, end);
+      return reader.readChunk(start, end, out);
     },
     close() {
       reader?.close();
