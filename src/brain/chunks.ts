@@ -479,21 +479,25 @@ const SPARE = 1.5;
 
 /**
  * Memory a chunk task needs (MB, half again to spare: garbage not yet collected shows in the peak,
- * and designs can outgrow their estimate): the process, the largest chunk's records,
- * the images read (a block of up to READ_BYTES, and up to three tasks per worker), and per worker the
- * designs cached for missingness patterns (at most 32, at most 256 MB).
+ * and designs can outgrow their estimate): the process, the largest chunk's records, the blocks
+ * of images read (of up to READ_BYTES each: those the tasks in flight, up to three per worker,
+ * read in place, and the one being read), and per worker the designs cached for missingness
+ * patterns (at most 32, at most 256 MB).
  */
 export function chunkMemoryMB(plan: ChunkPlan, workers: number): number {
   const voxels = Math.max(...Array.from({ length: plan.chunks }, (_, i) => chunkRange(plan, i + 1)).map((r) => r.to - r.from));
   const n = plan.nimages;
   const imageBytes = 4 * n;
-  const block = Math.min(voxels, Math.max(plan.width, Math.floor(READ_BYTES / imageBytes))) * imageBytes;
+  const tasksPerBlock = Math.max(1, Math.floor(READ_BYTES / (imageBytes * plan.width)));
+  const blockVoxels = Math.min(voxels, tasksPerBlock * plan.width);
   const threads = Math.max(1, workers);
-  const inFlight = threads * Math.min(3, Math.ceil(voxels / plan.width)) * plan.width * imageBytes;
+  const inFlightTasks = threads * Math.min(3, Math.ceil(voxels / plan.width));
+  const blocks = Math.min(Math.ceil(voxels / blockVoxels), Math.ceil(inFlightTasks / tasksPerBlock) + 1);
+  const images = blocks * blockVoxels * imageBytes;
   const designBytes = 8 * n * (plan.xNames.length + 2 * (plan.dNames.length + 1));
   const designs = threads * Math.min(32 * designBytes, 256 * MB);
   const records = 2 * 8 * plan.recordSize * voxels;
-  const total = BASE_MB * MB + (workers > 1 ? workers * WORKER_MB * MB : 0) + block + inFlight + designs + records;
+  const total = BASE_MB * MB + (workers > 1 ? workers * WORKER_MB * MB : 0) + images + designs + records;
   return roundUpMB(SPARE * total);
 }
 
