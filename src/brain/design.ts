@@ -77,23 +77,21 @@ interface RowChanges {
 function rowChanges(from: Int32Array | undefined, to: Int32Array | undefined, n: number): RowChanges {
   const removed: number[] = [];
   const added: number[] = [];
-  // a merge of the two ascending lists
-  const [a, b] = [from ?? allRows(n), to ?? allRows(n)];
+  // a merge of the two ascending lists (undefined: 0, 1, ..., n - 1)
+  const a = (i: number) => (from ? from[i] : i);
+  const b = (j: number) => (to ? to[j] : j);
+  const [na, nb] = [from?.length ?? n, to?.length ?? n];
   let i = 0;
   let j = 0;
-  while (i < a.length || j < b.length) {
-    if (j === b.length || (i < a.length && a[i] < b[j])) removed.push(a[i++]);
-    else if (i === a.length || b[j] < a[i]) added.push(b[j++]);
+  while (i < na || j < nb) {
+    if (j === nb || (i < na && a(i) < b(j))) removed.push(a(i++));
+    else if (i === na || b(j) < a(i)) added.push(b(j++));
     else {
       i++;
       j++;
     }
   }
   return { removed: Int32Array.from(removed), added: Int32Array.from(added) };
-}
-
-function allRows(n: number): Int32Array {
-  return Int32Array.from({ length: n }, (_, r) => r);
 }
 
 /** A neighbour's X'X less its removed rows' plus its added rows' (lower triangle, then mirrored). */
@@ -117,9 +115,9 @@ function changedGram(gram: Float64Array, spec: DesignSpec, changes: RowChanges):
   return G;
 }
 
-function restrictColumns(X: Float64Array, n: number, p: number, rows: Int32Array): Float64Array {
+/** The rows of an n x p X (column-major), into `out` (its first rows.length x p values). */
+function restrictColumns(X: Float64Array, n: number, p: number, rows: Int32Array, out = new Float64Array(rows.length * p)): Float64Array {
   const m = rows.length;
-  const out = new Float64Array(m * p);
   for (let j = 0; j < p; j++) for (let i = 0; i < m; i++) out[i + j * m] = X[rows[i] + j * n];
   return out;
 }
@@ -127,8 +125,7 @@ function restrictColumns(X: Float64Array, n: number, p: number, rows: Int32Array
 /** Rows of the spec as a row block of a design's system: its terms (system order) and [X 0]. */
 function rowBlock(spec: DesignSpec, design: BrainDesign, rows: Int32Array): RowBlock {
   const m = rows.length;
-  const xy = new Float64Array(m * (spec.p + 1));
-  xy.set(restrictColumns(spec.X, spec.n, spec.p, rows));
+  const xy = restrictColumns(spec.X, spec.n, spec.p, rows, new Float64Array(m * (spec.p + 1)));
   const terms = design.formulaIndex.map((f) => restrictTerm(spec.terms[f], rows));
   return { n: m, codes: terms.map((t) => t.factor.codes), z: terms.map((t) => t.z), xy };
 }

@@ -77,7 +77,8 @@ export class ChunkFitter {
     this.full = new BrainDesign(spec, undefined, settings.nobsVsRE);
     if (this.full.problem) throw new ModelError(`the model cannot be fitted: ${this.full.problem.message}`);
     this.layout = new RecordLayout(spec.xNames, settings.dNames, settings.contrasts);
-    // a design holds its rows of X and Z and their level products, in doubles
+    // a pattern's design holds its terms over its rows and its level products (about a row of
+    // p + 1 doubles per image), in doubles
     const designBytes = 8 * spec.n * (spec.p + 2 * spec.terms.reduce((s, t) => s + t.names.length, 1));
     this.patternCacheSize = Math.max(2, Math.min(PATTERN_CACHE, Math.floor(PATTERN_CACHE_BYTES / designBytes)));
     this.dOffsets = [];
